@@ -1,0 +1,311 @@
+"""Configuration: the Go tool's JSON keys as they were, plus ours, validated by pydantic.
+
+Every component receives its own sub-model; nothing reads a global config.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from .errors import ConfigError
+
+__all__ = [
+    "DEFAULT_CONFIG_PATH",
+    "CaptureConfig",
+    "Config",
+    "ElasticsearchConfig",
+    "FilterConfig",
+    "SpoolConfig",
+    "load_config",
+    "parse_config",
+]
+
+DEFAULT_CONFIG_PATH = Path("/var/config.json")
+
+_MODEL = ConfigDict(frozen=True, extra="forbid", use_attribute_docstrings=True)
+
+DEFAULT_IGNORE_PATH_PREFIXES = (
+    "/proc/",
+    "/sys/",
+    "/dev/null",
+    "/dev/pts/",
+    "/dev/tty",
+    "/run/",
+    "/etc/ld.so.cache",
+)
+
+
+class FilterConfig(BaseModel):
+    """What the kernel side drops before it reaches the ring buffer (execs are never dropped)."""
+
+    model_config = _MODEL
+
+    ignore_comms: list[Annotated[str, Field(min_length=1, max_length=15)]] = []
+    """Process names (comm, at most 15 bytes) whose non-exec events are dropped."""
+
+    ignore_path_prefixes: list[Annotated[str, Field(min_length=1, max_length=63)]] = list(
+        DEFAULT_IGNORE_PATH_PREFIXES
+    )
+    """Byte prefixes of paths whose file events (and reads/writes of their fds) are dropped."""
+
+    ignore_shared_libraries: bool = True
+    """Drop opens of shared libraries (names ending in .so or containing .so.N), as ld.so does them."""
+
+
+class CaptureConfig(BaseModel):
+    """Kernel-side capture settings, fixed for the life of the process."""
+
+    model_config = _MODEL
+
+    ring_buffer_bytes: int = Field(default=64 * 1024 * 1024, ge=4096)
+    """Size of the BPF ring buffer; rounded up to a power of two and a page multiple."""
+
+    wakeup_bytes: int = Field(default=256 * 1024, ge=0)
+    """Wake the reader only once this many bytes are pending (0: wake on every event)."""
+
+    poll_interval_ms: int = Field(default=20, ge=1, le=1000)
+    """How long the reader sleeps between looks at the ring when no wake-up comes."""
+
+    read_write: Literal["all", "none"] = "all"
+    """Which read/write/send/recv events to capture."""
+
+    max_args: int = Field(default=64, ge=1, le=128)
+    """How many argv entries of an exec are captured (total bytes are capped at 4 KiB)."""
+
+
+class SpoolConfig(BaseModel):
+    """Disk spool for storage outages."""
+
+    model_config = _MODEL
+
+    dir: Path | None = None
+    """Directory of the spool; default: <output_dir>/spool."""
+
+    max_bytes: int = Field(default=1024 * 1024 * 1024, ge=1024 * 1024)
+    """Bound on the spool's size on disk."""
+
+
+class ElasticsearchConfig(BaseModel):
+    """The Go tool's `es_config`, plus TLS and credential options of ours."""
+
+    model_config = _MODEL
+
+    es_host: str = "localhost"
+    """Host name or IP of the Elasticsearch node."""
+
+    es_port: int = Field(default=9200, ge=1, le=65535)
+    """TCP port of the Elasticsearch node."""
+
+    es_user: str | None = None
+    """User name for basic authentication."""
+
+    es_password: SecretStr | None = None
+    """Password for basic authentication (prefer es_password_env or es_password_file)."""
+
+    es_password_env: str | None = None
+    """Name of an environment variable holding the password."""
+
+    es_password_file: Path | None = None
+    """File holding the password (trailing newline stripped)."""
+
+    es_api_key: SecretStr | None = None
+    """API key (base64 'id:key' form) instead of user and password."""
+
+    es_index: str = Field(default="ebpf-events", min_length=1)
+    """Index name, or prefix of the daily indices."""
+
+    daily_indices: bool = False
+    """Write to <es_index>-YYYY.MM.DD (UTC date of the event) instead of one index."""
+
+    batch_size: int = Field(default=1000, ge=1, le=100_000)
+    """Documents per bulk request."""
+
+    flush_interval: float = Field(default=1.0, gt=0, le=60)
+    """Seconds after which a partial batch is sent anyway."""
+
+    secure: bool = False
+    """Use HTTPS."""
+
+    ca_certs: Path | None = None
+    """CA bundle that signed the server certificate (default: the system store)."""
+
+    client_cert: Path | None = None
+    """Client certificate (PEM) for mutual TLS."""
+
+    client_key: Path | None = None
+    """Key of the client certificate (PEM)."""
+
+    verify_certs: bool = True
+    """Verify the server certificate; turning this off logs a warning at start."""
+
+    request_timeout: float = Field(default=10.0, gt=0)
+    """Seconds before a bulk request is abandoned and retried."""
+
+    @field_validator("es_port", mode="before")
+    @classmethod
+    def _port_from_string(cls, value: Any) -> Any:
+        # The Go tool's configs carry the port as a string as often as a number.
+        if isinstance(value, str) and value.strip().isdigit():
+            return int(value)
+        return value
+
+    @model_validator(mode="after")
+    def _client_pair(self) -> ElasticsearchConfig:
+        if (self.client_cert is None) != (self.client_key is None):
+            raise ValueError("client_cert and client_key go together")
+        return self
+
+    def password(self) -> str | None:
+        """The password from the config, the environment or the file, in that order."""
+        if self.es_password is not None:
+            return self.es_password.get_secret_value()
+        if self.es_password_env:
+            value = os.environ.get(self.es_password_env)
+            if value is None:
+                raise ConfigError(
+                    f"es_config.es_password_env: environment variable {self.es_password_env}"
+                    " is not set"
+                )
+            return value
+        if self.es_password_file is not None:
+            try:
+                return self.es_password_file.read_text().rstrip("\n")
+            except OSError as exc:
+                raise ConfigError(
+                    f"es_config.es_password_file: cannot read {self.es_password_file}:"
+                    f" {exc.strerror}"
+                ) from None
+        return None
+
+
+class Config(BaseModel):
+    """The whole configuration file."""
+
+    model_config = _MODEL
+
+    events_dir: Path = Path("/var/log/ebpf-monitor")
+    """Directory of events.jsonl (and the dead-letter file)."""
+
+    output_dir: Path | None = None
+    """The Go tool's output directory; we keep run state there: pid file and spool.
+    Default: events_dir."""
+
+    storage_type: Literal["local", "elasticsearch"] = "local"
+    """local: JSON-lines files only; elasticsearch: JSON lines and Elasticsearch."""
+
+    es_config: ElasticsearchConfig = ElasticsearchConfig()
+    """Elasticsearch connection, used when storage_type is elasticsearch."""
+
+    file_logging: bool = True
+    """Write events.jsonl; may be turned off only with storage_type elasticsearch."""
+
+    filters: FilterConfig = FilterConfig()
+    capture: CaptureConfig = CaptureConfig()
+    spool: SpoolConfig = SpoolConfig()
+
+    stats_interval: float = Field(default=60.0, gt=0)
+    """Seconds between stats lines on stderr (and loss records, when drops happened)."""
+
+    pid_file: Path | None = None
+    """Where to write our pid, for logrotate without systemd; default <output_dir>/ebpf-monitor.pid."""
+
+    @model_validator(mode="after")
+    def _file_logging_needs_another_sink(self) -> Config:
+        if not self.file_logging and self.storage_type == "local":
+            raise ValueError("file_logging can be false only with storage_type elasticsearch")
+        return self
+
+    @property
+    def state_dir(self) -> Path:
+        return self.output_dir if self.output_dir is not None else self.events_dir
+
+    @property
+    def events_file(self) -> Path:
+        return self.events_dir / "events.jsonl"
+
+    @property
+    def effective_pid_file(self) -> Path:
+        return self.pid_file if self.pid_file is not None else self.state_dir / "ebpf-monitor.pid"
+
+    def masked(self) -> dict[str, Any]:
+        """The effective config as JSON-able data, secrets masked."""
+        data: dict[str, Any] = self.model_dump(mode="json")
+        es = data["es_config"]
+        for key in ("es_password", "es_api_key"):
+            if es.get(key) is not None:
+                es[key] = "********"
+        return data
+
+
+def _describe(error: Any) -> str:
+    loc = ".".join(str(part) for part in error["loc"]) or "(top level)"
+    msg = str(error["msg"])
+    if error["type"] == "extra_forbidden":
+        msg = "unknown key"
+    elif error["type"] == "literal_error":
+        msg = f"{msg}, got {error['input']!r}"
+    return f"{loc}: {msg}"
+
+
+def parse_config(data: Any, *, source: str = "config") -> Config:
+    """Validate parsed JSON; the first problem becomes a one-line ConfigError naming the key."""
+    if not isinstance(data, dict):
+        raise ConfigError(f"{source}: the top level must be a JSON object")
+    try:
+        return Config.model_validate(data)
+    except ValidationError as exc:
+        errors = exc.errors()
+        extra = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+        raise ConfigError(f"{source}: {_describe(errors[0])}{extra}") from None
+
+
+def _check_permissions(path: Path, st: os.stat_result) -> None:
+    # The file decides what a root process loads and where it writes: only root may change it.
+    if st.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
+        raise ConfigError(
+            f"{path}: config file is writable by group or others (mode {st.st_mode & 0o777:o});"
+            " run: chmod go-w " + str(path)
+        )
+    if os.geteuid() == 0 and st.st_uid != 0:
+        raise ConfigError(f"{path}: config file is owned by uid {st.st_uid}, not root")
+
+
+def load_config(path: Path | None, *, check_permissions: bool = True) -> Config:
+    """Read the config file; no file at the default path means the built-in default."""
+    explicit = path is not None
+    target = path if path is not None else DEFAULT_CONFIG_PATH
+    try:
+        st = target.stat()
+    except FileNotFoundError:
+        if explicit:
+            raise ConfigError(f"{target}: config file not found") from None
+        return Config()
+    except OSError as exc:
+        raise ConfigError(f"{target}: cannot read config file: {exc.strerror}") from None
+    if check_permissions:
+        _check_permissions(target, st)
+    try:
+        raw = target.read_bytes()
+    except OSError as exc:
+        raise ConfigError(f"{target}: cannot read config file: {exc.strerror}") from None
+    try:
+        data = json.loads(raw)
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        where = f"line {exc.lineno} column {exc.colno}: " if hasattr(exc, "lineno") else ""
+        reason = exc.msg if isinstance(exc, json.JSONDecodeError) else "not UTF-8"
+        raise ConfigError(f"{target}: invalid JSON: {where}{reason}") from None
+    return parse_config(data, source=str(target))

@@ -1,0 +1,47 @@
+"""The sink interface: where finished ECS documents go.
+
+Sinks never batch on their own schedule beyond what they must (the Elasticsearch sink has its own
+flush interval); the pipeline hands them whole batches in ring order.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from types import TracebackType
+from typing import Any, Protocol, runtime_checkable
+
+__all__ = ["Document", "Sink"]
+
+Document = dict[str, Any]
+"""One ECS document; `document["event"]["id"]` is its deterministic id."""
+
+
+@runtime_checkable
+class Sink(Protocol):
+    """A destination for documents; usable in `with`."""
+
+    name: str
+
+    def write(self, batch: Sequence[Document]) -> None:
+        """Take a batch in event order. Must not lose it: buffer, spool or dead-letter."""
+
+    def flush(self) -> None:
+        """Push out what is buffered (called after each batch and at shutdown)."""
+
+    def reopen(self) -> None:
+        """Reopen files after rotation (SIGHUP); a no-op for network sinks."""
+
+    def close(self) -> None:
+        """Flush and release resources; within a bounded time."""
+
+    def stats(self) -> dict[str, int]:
+        """Counters for the periodic stats line (e.g. written, failed, pending)."""
+
+    def __enter__(self) -> Sink: ...
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None: ...
