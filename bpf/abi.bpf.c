@@ -1,0 +1,21 @@
+// SPDX-License-Identifier: GPL-2.0
+/* Never loaded: one global per events.h type so every layout survives in BTF for abi.py
+ * (structs only used through pointers or locals would otherwise be dropped). */
+#include "vmlinux.h"
+#include "events.h"
+
+struct event_header abi_event_header;
+struct sock_info abi_sock_info;
+struct exec_event abi_exec_event;
+struct fork_event abi_fork_event;
+struct exit_event abi_exit_event;
+struct open_event abi_open_event;
+struct rw_event abi_io_event;
+struct unlink_event abi_unlink_event;
+struct rename_event abi_rename_event;
+struct socket_event abi_socket_event;
+struct net_event abi_net_event;
+enum event_kind abi_event_kind;
+enum event_action abi_event_action;
+enum event_flag abi_event_flag;
+enum fd_target abi_fd_target;

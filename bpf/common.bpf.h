@@ -1,0 +1,408 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Shared by the concern files: maps (__weak, so `bpftool gen object` links one copy), settings,
+ * the self/comm filters, path filters and the emit path with per-CPU drop counters.
+ */
+#ifndef EBPF_MONITOR_COMMON_BPF_H
+#define EBPF_MONITOR_COMMON_BPF_H
+
+#include "events.h"
+
+#define AT_FDCWD -100
+#define S_IFMT 00170000
+#define S_IFSOCK 0140000
+#define AF_INET 2
+#define AF_INET6 10
+#define CLONE_VM 0x00000100
+#define CLONE_VFORK 0x00004000
+#define CLONE_THREAD 0x00010000
+#define SIGCHLD 17
+#define F_DUPFD 0
+#define F_DUPFD_CLOEXEC 1030
+
+#define START_ENTRIES 16384
+#define EXEC_ENTRIES 1024
+#define FD_ENTRIES 16384
+#define SCRATCH_LEN 16384 /* > sizeof(struct exec_event); power of two */
+
+/* Settings fixed at load (rodata); zero means off. */
+const volatile __u32 targ_self_pid __weak = 0;      /* our own process: never traced */
+const volatile __u32 targ_max_args __weak = 64;
+const volatile __u64 targ_wakeup_bytes __weak = 0;  /* 0: libbpf's default wake-up per event */
+const volatile __u8 targ_comm_filter __weak = 0;    /* em_ign_comm has entries */
+const volatile __u8 targ_path_filter __weak = 0;    /* em_ign_path has entries */
+const volatile __u8 targ_skip_shlib __weak = 0;
+const volatile __u8 targ_read_write __weak = 1;
+
+/* Set by user space at shutdown: stop emitting at once (detaching ~80 tracepoints takes
+ * seconds), so the drain that follows has an end. */
+volatile __u32 em_paused __weak = 0;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 64 * 1024 * 1024);
+} em_events SEC(".maps") __weak;
+
+/* Failed ring-buffer writes, per CPU and per record kind: the drop record. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, EK_MAX);
+	__type(key, __u32);
+	__type(value, __u64);
+} em_drops SEC(".maps") __weak;
+
+struct start_args {
+	__u64 args[6];
+};
+
+/* Syscall arguments saved at enter, by thread id; LRU so a lost exit cannot pin a slot. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, START_ENTRIES);
+	__type(key, __u32);
+	__type(value, struct start_args);
+} em_start SEC(".maps") __weak;
+
+/* Exec path and argv read at enter (the old mm is gone by the time exec succeeds). */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, EXEC_ENTRIES);
+	__type(key, __u32);
+	__type(value, struct exec_event);
+} em_execs SEC(".maps") __weak;
+
+struct fd_info {
+	__u16 target;   /* enum fd_target */
+	__u16 ignored;  /* filtered path: drop the fd's reads and writes too */
+	__u16 path_len;
+	__u16 _pad;
+	struct sock_info sock;
+	char path[PATH_LEN];
+};
+
+/* What each open fd refers to, by (pid << 32 | fd); filled at open/socket/accept, cut at close. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, FD_ENTRIES);
+	__type(key, __u64);
+	__type(value, struct fd_info);
+} em_fds SEC(".maps") __weak;
+
+struct scratch {
+	__u8 buf[SCRATCH_LEN];
+};
+
+/* Records are built here, then copied out with only their filled bytes. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 2);
+	__type(key, __u32);
+	__type(value, struct scratch);
+} em_scratch SEC(".maps") __weak;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 256);
+	__type(key, struct comm_key);
+	__type(value, __u8);
+} em_ign_comm SEC(".maps") __weak;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(max_entries, 256);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct prefix_key);
+	__type(value, __u8);
+} em_ign_path SEC(".maps") __weak;
+
+static __always_inline void *scratch(__u32 slot)
+{
+	return bpf_map_lookup_elem(&em_scratch, &slot);
+}
+
+static __always_inline __u32 current_pid(void)
+{
+	return bpf_get_current_pid_tgid() >> 32;
+}
+
+static __always_inline __u32 current_tid(void)
+{
+	return (__u32)bpf_get_current_pid_tgid();
+}
+
+/* True when the current process's non-exec events are not wanted. */
+static __always_inline bool task_filtered(void)
+{
+	if (current_pid() == targ_self_pid)
+		return true;
+	if (targ_comm_filter) {
+		struct comm_key key = {};
+
+		bpf_get_current_comm(&key.comm, sizeof(key.comm));
+		if (bpf_map_lookup_elem(&em_ign_comm, &key))
+			return true;
+	}
+	return false;
+}
+
+static __always_inline void fill_header(struct event_header *h, __u16 kind, __u16 action,
+					__s64 ret)
+{
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	__u64 uid_gid = bpf_get_current_uid_gid();
+
+	h->kind = kind;
+	h->action = action;
+	h->flags = 0;
+	h->pid = pid_tgid >> 32;
+	h->tid = (__u32)pid_tgid;
+	h->ppid = BPF_CORE_READ(task, real_parent, tgid);
+	h->uid = (__u32)uid_gid;
+	h->gid = uid_gid >> 32;
+	h->euid = BPF_CORE_READ(task, cred, euid.val);
+	h->ktime_ns = bpf_ktime_get_ns();
+	h->start_ns = BPF_CORE_READ(task, group_leader, start_time);
+	h->ret = ret;
+	bpf_get_current_comm(&h->comm, sizeof(h->comm));
+}
+
+static __always_inline void count_drop(__u32 kind)
+{
+	__u64 *count = bpf_map_lookup_elem(&em_drops, &kind);
+
+	if (count)
+		*count += 1;
+}
+
+/* Send `size` bytes of a record. Wake the reader only past targ_wakeup_bytes pending: a wake-up
+ * per event costs more than the event itself (KERNEL-NOTES), and the reader polls anyway. */
+static __always_inline void emit(void *rec, __u32 size)
+{
+	struct event_header *h = rec;
+	__u64 flags = 0;
+
+	if (em_paused)
+		return;
+	if (targ_wakeup_bytes)
+		flags = bpf_ringbuf_query(&em_events, BPF_RB_AVAIL_DATA) >= targ_wakeup_bytes ?
+				BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
+	size &= SCRATCH_LEN - 1;
+	if (size < sizeof(*h))
+		return;
+	h->size = size;
+	if (bpf_ringbuf_output(&em_events, rec, size, flags))
+		count_drop(h->kind < EK_MAX ? h->kind : 0);
+}
+
+/* Read a user path into dst (PATH_LEN bytes); returns its length without the NUL, or -1. */
+static __always_inline int read_user_path(char *dst, const char *src, __u16 *flags, __u16 bit)
+{
+	long n = bpf_probe_read_user_str(dst, PATH_LEN, src);
+
+	if (n <= 0) {
+		dst[0] = 0;
+		return n == 0 ? 0 : -1;
+	}
+	if (n == PATH_LEN)
+		*flags |= bit;
+	return n - 1;
+}
+
+/* Names ending in ".so" or holding ".so." followed by a digit: what ld.so opens. */
+static __always_inline bool is_shared_library(const char *path, int len)
+{
+	if (len < 4 || len >= PATH_LEN)
+		return false;
+	if (path[(len - 3) & (PATH_LEN - 1)] == '.' && path[(len - 2) & (PATH_LEN - 1)] == 's' &&
+	    path[(len - 1) & (PATH_LEN - 1)] == 'o')
+		return true;
+	for (int i = 0; i < 32; i++) {
+		int at = len - 5 - i;
+
+		if (at < 1)
+			break;
+		if (path[at & (PATH_LEN - 1)] == '/')
+			break;
+		if (path[at & (PATH_LEN - 1)] == '.' && path[(at + 1) & (PATH_LEN - 1)] == 's' &&
+		    path[(at + 2) & (PATH_LEN - 1)] == 'o' && path[(at + 3) & (PATH_LEN - 1)] == '.') {
+			char d = path[(at + 4) & (PATH_LEN - 1)];
+
+			if (d >= '0' && d <= '9')
+				return true;
+		}
+	}
+	return false;
+}
+
+/* True when `path` (len bytes) starts with a configured prefix. */
+static __always_inline bool path_prefix_ignored(const char *path, int len)
+{
+	struct prefix_key key = {};
+
+	if (!targ_path_filter || len <= 0)
+		return false;
+	if (len > PREFIX_LEN)
+		len = PREFIX_LEN;
+	bpf_probe_read_kernel(&key.data, sizeof(key.data), path);
+	key.prefixlen = len * 8;
+	return bpf_map_lookup_elem(&em_ign_path, &key) != NULL;
+}
+
+static __always_inline bool path_ignored(const char *path, int len)
+{
+	if (path_prefix_ignored(path, len))
+		return true;
+	return targ_skip_shlib && is_shared_library(path, len);
+}
+
+static __always_inline __u64 fd_key(__u32 pid, int fd)
+{
+	return ((__u64)pid << 32) | (__u32)fd;
+}
+
+/* Save the syscall's nargs arguments. Never read past them: the kernel refuses to attach a
+ * program whose context reads exceed the tracepoint's record (EACCES). */
+static __always_inline int save_args(struct trace_event_raw_sys_enter *ctx, int nargs)
+{
+	struct start_args args = {};
+	__u32 tid = current_tid();
+
+	/* One load per argument: the verifier refuses a memcpy from a moved ctx pointer. */
+	if (nargs > 0)
+		args.args[0] = ctx->args[0];
+	if (nargs > 1)
+		args.args[1] = ctx->args[1];
+	if (nargs > 2)
+		args.args[2] = ctx->args[2];
+	if (nargs > 3)
+		args.args[3] = ctx->args[3];
+	if (nargs > 4)
+		args.args[4] = ctx->args[4];
+	if (nargs > 5)
+		args.args[5] = ctx->args[5];
+	bpf_map_update_elem(&em_start, &tid, &args, BPF_ANY);
+	return 0;
+}
+
+/* Look up and remove the saved arguments of the current thread's syscall. */
+static __always_inline bool take_args(struct start_args *out)
+{
+	__u32 tid = current_tid();
+	struct start_args *args = bpf_map_lookup_elem(&em_start, &tid);
+
+	if (!args)
+		return false;
+	__builtin_memcpy(out, args, sizeof(*out));
+	bpf_map_delete_elem(&em_start, &tid);
+	return true;
+}
+
+/* The struct file behind fd in the current task, or NULL. */
+static __always_inline struct file *file_of_fd(int fd)
+{
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	struct fdtable *fdt = BPF_CORE_READ(task, files, fdt);
+	struct file **fds;
+	struct file *f = NULL;
+	unsigned int max;
+
+	if (!fdt || fd < 0)
+		return NULL;
+	max = BPF_CORE_READ(fdt, max_fds);
+	if ((unsigned int)fd >= max)
+		return NULL;
+	fds = BPF_CORE_READ(fdt, fd);
+	bpf_probe_read_kernel(&f, sizeof(f), &fds[fd]);
+	return f;
+}
+
+static __always_inline void fill_sock(struct sock_info *si, struct socket *sock)
+{
+	struct sock *sk = BPF_CORE_READ(sock, sk);
+
+	si->type = BPF_CORE_READ(sock, type);
+	if (!sk)
+		return;
+	si->family = BPF_CORE_READ(sk, __sk_common.skc_family);
+	si->protocol = BPF_CORE_READ(sk, sk_protocol);
+	si->lport = BPF_CORE_READ(sk, __sk_common.skc_num);
+	si->rport = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
+	if (si->family == AF_INET) {
+		BPF_CORE_READ_INTO(&si->laddr, sk, __sk_common.skc_rcv_saddr);
+		BPF_CORE_READ_INTO(&si->raddr, sk, __sk_common.skc_daddr);
+	} else if (si->family == AF_INET6) {
+		BPF_CORE_READ_INTO(&si->laddr, sk, __sk_common.skc_v6_rcv_saddr);
+		BPF_CORE_READ_INTO(&si->raddr, sk, __sk_common.skc_v6_daddr);
+	}
+}
+
+/* Fill si from the socket behind fd; false when fd is not a socket. */
+static __always_inline bool sock_of_fd(int fd, struct sock_info *si)
+{
+	struct file *f = file_of_fd(fd);
+	umode_t mode;
+
+	if (!f)
+		return false;
+	mode = BPF_CORE_READ(f, f_inode, i_mode);
+	if ((mode & S_IFMT) != S_IFSOCK)
+		return false;
+	fill_sock(si, BPF_CORE_READ(f, private_data));
+	return true;
+}
+
+/* Copy a user sockaddr's address and port into the local or remote half of si. */
+static __always_inline bool read_sockaddr(struct sock_info *si, const void *uaddr, bool remote)
+{
+	struct sockaddr_in6 sa = {};
+	__u16 family = 0;
+
+	if (!uaddr || bpf_probe_read_user(&family, sizeof(family), uaddr))
+		return false;
+	if (family == AF_INET) {
+		struct sockaddr_in *in = (void *)&sa;
+
+		if (bpf_probe_read_user(in, sizeof(*in), uaddr))
+			return false;
+		si->family = AF_INET;
+		if (remote) {
+			si->rport = bpf_ntohs(in->sin_port);
+			__builtin_memcpy(si->raddr, &in->sin_addr, 4);
+		} else {
+			si->lport = bpf_ntohs(in->sin_port);
+			__builtin_memcpy(si->laddr, &in->sin_addr, 4);
+		}
+		return true;
+	}
+	if (family == AF_INET6) {
+		if (bpf_probe_read_user(&sa, sizeof(sa), uaddr))
+			return false;
+		si->family = AF_INET6;
+		if (remote) {
+			si->rport = bpf_ntohs(sa.sin6_port);
+			__builtin_memcpy(si->raddr, &sa.sin6_addr, 16);
+		} else {
+			si->lport = bpf_ntohs(sa.sin6_port);
+			__builtin_memcpy(si->laddr, &sa.sin6_addr, 16);
+		}
+		return true;
+	}
+	si->family = family;
+	return false;
+}
+
+/* One-line enter/exit wrappers over shared handlers; names follow the hook. */
+#define SYSCALL_HOOKS(name, nargs, enter_fn, exit_fn, action)                                      \
+	SEC("tracepoint/syscalls/sys_enter_" #name)                                        \
+	int tracepoint__syscalls__sys_enter_##name(struct trace_event_raw_sys_enter *ctx) \
+	{                                                                                   \
+		return enter_fn(ctx, nargs);                                                     \
+	}                                                                                   \
+	SEC("tracepoint/syscalls/sys_exit_" #name)                                         \
+	int tracepoint__syscalls__sys_exit_##name(struct trace_event_raw_sys_exit *ctx)   \
+	{                                                                                   \
+		return exit_fn(ctx, action);                                                \
+	}
+
+#endif /* EBPF_MONITOR_COMMON_BPF_H */

@@ -1,0 +1,182 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The kernel/user ABI of ebpf-monitor: record kinds, the common header and one struct per kind.
+ * Python reads these layouts from the BTF of abi.bpf.o (see src/ebpf_monitor/abi.py), so a field
+ * added here reaches user space without a hand-kept mirror. Fixed-width types only.
+ */
+#ifndef EBPF_MONITOR_EVENTS_H
+#define EBPF_MONITOR_EVENTS_H
+
+#define TASK_COMM_LEN 16
+#define PATH_LEN 512      /* bytes of one path, NUL included; power of two (masking) */
+#define ARGS_LEN 4096     /* bytes of an exec's argv, NULs included; power of two */
+#define ARG_MAX_COUNT 128 /* hard bound on argv entries read (targ_max_args picks fewer) */
+#define PREFIX_LEN 64     /* bytes of a path-prefix filter key */
+
+/* Record kinds: which struct follows the header. */
+enum event_kind {
+	EK_EXEC = 1,
+	EK_FORK = 2,
+	EK_EXIT = 3,
+	EK_OPEN = 4,
+	EK_RW = 5,     /* read/write/send/recv families */
+	EK_UNLINK = 6,
+	EK_RENAME = 7,
+	EK_SOCKET = 8,
+	EK_NET = 9,    /* connect/bind/listen/accept */
+	EK_MAX = 10,
+};
+
+/* What happened: the syscall (or lifecycle step); Python names it from these enumerators. */
+enum event_action {
+	EA_EXECVE = 1, EA_EXECVEAT, EA_FORK, EA_VFORK, EA_CLONE, EA_CLONE3, EA_EXIT,
+	EA_OPEN, EA_OPENAT, EA_OPENAT2, EA_CREAT,
+	EA_READ, EA_READV, EA_PREAD64, EA_PREADV, EA_PREADV2,
+	EA_WRITE, EA_WRITEV, EA_PWRITE64, EA_PWRITEV, EA_PWRITEV2,
+	EA_UNLINK, EA_UNLINKAT, EA_RMDIR, EA_RENAME, EA_RENAMEAT, EA_RENAMEAT2,
+	EA_SOCKET, EA_CONNECT, EA_BIND, EA_LISTEN, EA_ACCEPT, EA_ACCEPT4,
+	EA_SENDTO, EA_RECVFROM, EA_SENDMSG, EA_RECVMSG,
+	EA_MAX,
+};
+
+/* Header flags. */
+enum event_flag {
+	EF_PATH_TRUNCATED = 1 << 0,   /* path (or old path) hit PATH_LEN */
+	EF_PATH2_TRUNCATED = 1 << 1,  /* new path of a rename hit PATH_LEN */
+	EF_ARGS_TRUNCATED = 1 << 2,   /* argv hit ARGS_LEN or the configured count */
+	EF_THREAD = 1 << 3,           /* clone created a thread, not a process */
+	EF_FD_UNTRACKED = 1 << 4,     /* fd opened before we saw it: path resolved by user space */
+	EF_ADDR_FROM_ARG = 1 << 5,    /* remote address taken from the syscall argument */
+};
+
+/* What an fd refers to, in io and net records. */
+enum fd_target {
+	FT_UNKNOWN = 0,
+	FT_FILE = 1,
+	FT_SOCKET = 2,
+};
+
+/* Kernel filter-map values. */
+enum filter_flag {
+	FILTER_IGNORE = 1,
+};
+
+struct event_header {
+	__u16 kind;     /* enum event_kind */
+	__u16 action;   /* enum event_action */
+	__u16 size;     /* bytes of the record, header included */
+	__u16 flags;    /* enum event_flag bits */
+	__u32 pid;      /* process id (kernel tgid) */
+	__u32 tid;      /* thread id (kernel pid) */
+	__u32 ppid;     /* parent process id (real_parent's tgid) */
+	__u32 uid;      /* real uid */
+	__u32 gid;      /* real gid */
+	__u32 euid;     /* effective uid */
+	__u64 ktime_ns; /* CLOCK_MONOTONIC at the event */
+	__u64 start_ns; /* CLOCK_MONOTONIC start of the process (group leader) */
+	__s64 ret;      /* syscall return value (or exit status) */
+	char comm[TASK_COMM_LEN];
+};
+
+/* A socket's endpoints; ports in host byte order, addresses in network order. */
+struct sock_info {
+	__u16 family;
+	__u16 type;
+	__u16 protocol;
+	__u16 lport;
+	__u16 rport;
+	__u16 _pad[3];
+	__u8 laddr[16];
+	__u8 raddr[16];
+};
+
+struct exec_event {
+	struct event_header h;
+	__u32 argc;          /* argv entries captured */
+	__u16 path_len;      /* bytes of the path, NUL excluded */
+	__u16 args_len;      /* bytes of argv (at most ARGS_LEN), each entry NUL-terminated */
+	char data[2 * ARGS_LEN + PATH_LEN]; /* argv, then the path; only the filled part is sent */
+};
+
+struct fork_event {
+	struct event_header h;
+	__u32 child_pid;
+	__u32 child_tid;
+	__u64 clone_flags;
+};
+
+struct exit_event {
+	struct event_header h;
+	__u32 exit_code;     /* wait(2) status: code << 8 | signal */
+	__u32 _pad;
+};
+
+struct open_event {
+	struct event_header h;
+	__s32 dfd;
+	__u32 mode;
+	__u64 flags;
+	__u16 path_len;
+	__u16 _pad[3];
+	char path[PATH_LEN];
+};
+
+struct rw_event {
+	struct event_header h;
+	__s32 fd;
+	__u16 target;        /* enum fd_target */
+	__u16 path_len;
+	__u64 count;         /* bytes requested */
+	__u64 ino;           /* untracked fds: inode and device, for user space's cache */
+	__u32 dev;
+	__u32 _pad;
+	struct sock_info sock;
+	char path[PATH_LEN];
+};
+
+struct unlink_event {
+	struct event_header h;
+	__s32 dfd;
+	__u32 flags;
+	__u16 path_len;
+	__u16 _pad[3];
+	char path[PATH_LEN];
+};
+
+struct rename_event {
+	struct event_header h;
+	__s32 olddfd;
+	__s32 newdfd;
+	__u32 flags;
+	__u16 old_len;
+	__u16 new_len;
+	char data[2 * PATH_LEN]; /* old path, NUL, new path, NUL */
+};
+
+struct socket_event {
+	struct event_header h;
+	__s32 family;
+	__s32 type;
+	__s32 protocol;
+	__u32 _pad;
+};
+
+struct net_event {
+	struct event_header h;
+	__s32 fd;
+	__s32 backlog;       /* listen only */
+	struct sock_info sock;
+};
+
+/* Filter-map key: path prefix for the LPM trie (prefixlen in bits). */
+struct prefix_key {
+	__u32 prefixlen;
+	__u8 data[PREFIX_LEN];
+};
+
+/* Filter-map key: process name. */
+struct comm_key {
+	char comm[TASK_COMM_LEN];
+};
+
+#endif /* EBPF_MONITOR_EVENTS_H */

@@ -1,0 +1,339 @@
+// SPDX-License-Identifier: GPL-2.0
+/* Files: open family, read/write family (path of the fd), unlink, rename, and the fd map upkeep
+ * (close, dup). Paths are read at exit from the pointers saved at enter, as opensnoop does. */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+#include <bpf/bpf_core_read.h>
+#include <bpf/bpf_endian.h>
+#include "common.bpf.h"
+
+#define O_WRONLY 01
+#define O_CREAT 0100
+#define O_TRUNC 01000
+
+static __always_inline int enter_filtered(struct trace_event_raw_sys_enter *ctx, int nargs)
+{
+	if (task_filtered())
+		return 0;
+	return save_args(ctx, nargs);
+}
+
+/* ---- open family ---- */
+
+static __always_inline int open_exit(struct trace_event_raw_sys_exit *ctx, __u16 action)
+{
+	struct start_args a;
+	struct open_event *e;
+	struct fd_info *fi;
+	const char *upath;
+	__s32 dfd = AT_FDCWD;
+	__u64 flags = 0;
+	__u32 mode = 0, slot = 1;
+	int len;
+
+	if (!take_args(&a))
+		return 0;
+	e = scratch(0);
+	if (!e)
+		return 0;
+	switch (action) {
+	case EA_OPEN:
+		upath = (const char *)a.args[0];
+		flags = a.args[1];
+		mode = a.args[2];
+		break;
+	case EA_CREAT:
+		upath = (const char *)a.args[0];
+		flags = O_CREAT | O_WRONLY | O_TRUNC;
+		mode = a.args[1];
+		break;
+	case EA_OPENAT:
+		dfd = a.args[0];
+		upath = (const char *)a.args[1];
+		flags = a.args[2];
+		mode = a.args[3];
+		break;
+	default: { /* openat2: flags and mode live in struct open_how */
+		struct open_how how = {};
+
+		dfd = a.args[0];
+		upath = (const char *)a.args[1];
+		bpf_probe_read_user(&how, sizeof(how), (void *)a.args[2]);
+		flags = how.flags;
+		mode = how.mode;
+	}
+	}
+	fill_header(&e->h, EK_OPEN, action, ctx->ret);
+	len = read_user_path(e->path, upath, &e->h.flags, EF_PATH_TRUNCATED);
+	if (len < 0)
+		len = 0;
+	e->dfd = dfd;
+	e->mode = mode;
+	e->flags = flags;
+	e->path_len = len;
+	e->_pad[0] = e->_pad[1] = e->_pad[2] = 0;
+
+	bool ignored = path_ignored(e->path, len);
+
+	if (ctx->ret >= 0) {
+		__u64 key = fd_key(e->h.pid, ctx->ret);
+
+		/* Build the fd map value in the second scratch slot (too big for the stack). */
+		fi = bpf_map_lookup_elem(&em_scratch, &slot);
+		if (fi) {
+			fi->target = FT_FILE;
+			fi->ignored = ignored;
+			fi->path_len = len;
+			__builtin_memset(&fi->sock, 0, sizeof(fi->sock));
+			bpf_probe_read_kernel_str(fi->path, PATH_LEN, e->path);
+			bpf_map_update_elem(&em_fds, &key, fi, BPF_ANY);
+		}
+	}
+	if (!ignored)
+		emit(e, offsetof(struct open_event, path) + (len & (PATH_LEN - 1)) + 1);
+	return 0;
+}
+
+SYSCALL_HOOKS(open, 3, enter_filtered, open_exit, EA_OPEN)
+SYSCALL_HOOKS(creat, 2, enter_filtered, open_exit, EA_CREAT)
+SYSCALL_HOOKS(openat, 4, enter_filtered, open_exit, EA_OPENAT)
+SYSCALL_HOOKS(openat2, 4, enter_filtered, open_exit, EA_OPENAT2)
+
+/* ---- read/write family: the fd's path or peer comes from em_fds ---- */
+
+static __always_inline int io_enter(struct trace_event_raw_sys_enter *ctx, int nargs)
+{
+	if (!targ_read_write || task_filtered())
+		return 0;
+	return save_args(ctx, nargs);
+}
+
+static __always_inline int io_exit(struct trace_event_raw_sys_exit *ctx, __u16 action)
+{
+	struct start_args a;
+	struct rw_event *e;
+	struct fd_info *fi;
+	struct file *f;
+	__u64 key;
+	int fd;
+	__u32 size;
+
+	if (!take_args(&a))
+		return 0;
+	fd = a.args[0];
+	key = fd_key(current_pid(), fd);
+	fi = bpf_map_lookup_elem(&em_fds, &key);
+	if (fi && fi->ignored)
+		return 0;
+	e = scratch(0);
+	if (!e)
+		return 0;
+	fill_header(&e->h, EK_RW, action, ctx->ret);
+	e->fd = fd;
+	e->count = 0;
+	e->ino = 0;
+	e->dev = 0;
+	e->_pad = 0;
+	e->path_len = 0;
+	e->path[0] = 0;
+	switch (action) {
+	case EA_READ: case EA_WRITE: case EA_PREAD64: case EA_PWRITE64:
+	case EA_SENDTO: case EA_RECVFROM:
+		e->count = a.args[2];
+		break;
+	}
+	if (fi) {
+		e->target = fi->target;
+		__builtin_memcpy(&e->sock, &fi->sock, sizeof(e->sock));
+		if (fi->target == FT_FILE) {
+			bpf_probe_read_kernel_str(e->path, PATH_LEN, fi->path);
+			e->path_len = fi->path_len & (PATH_LEN - 1);
+		}
+	} else {
+		__builtin_memset(&e->sock, 0, sizeof(e->sock));
+		e->target = FT_UNKNOWN;
+		if (sock_of_fd(fd, &e->sock)) {
+			e->target = FT_SOCKET;
+		} else {
+			/* Opened before we saw it (inherited, or before start): user space names it. */
+			f = file_of_fd(fd);
+			if (f) {
+				e->ino = BPF_CORE_READ(f, f_inode, i_ino);
+				e->dev = BPF_CORE_READ(f, f_inode, i_sb, s_dev);
+			}
+			e->h.flags |= EF_FD_UNTRACKED;
+		}
+	}
+	/* An explicit address (sendto/recvfrom) beats what the fd was connected to. */
+	if ((action == EA_SENDTO || action == EA_RECVFROM) && a.args[4]) {
+		if (read_sockaddr(&e->sock, (void *)a.args[4], true))
+			e->h.flags |= EF_ADDR_FROM_ARG;
+	} else if (action == EA_SENDMSG || action == EA_RECVMSG) {
+		struct user_msghdr msg = {};
+
+		if (!bpf_probe_read_user(&msg, sizeof(msg), (void *)a.args[1]) && msg.msg_name &&
+		    read_sockaddr(&e->sock, msg.msg_name, true))
+			e->h.flags |= EF_ADDR_FROM_ARG;
+	}
+	size = offsetof(struct rw_event, path);
+	if (e->path_len)
+		size += e->path_len + 1;
+	emit(e, size);
+	return 0;
+}
+
+SYSCALL_HOOKS(read, 3, io_enter, io_exit, EA_READ)
+SYSCALL_HOOKS(readv, 3, io_enter, io_exit, EA_READV)
+SYSCALL_HOOKS(pread64, 4, io_enter, io_exit, EA_PREAD64)
+SYSCALL_HOOKS(preadv, 4, io_enter, io_exit, EA_PREADV)
+SYSCALL_HOOKS(preadv2, 5, io_enter, io_exit, EA_PREADV2)
+SYSCALL_HOOKS(write, 3, io_enter, io_exit, EA_WRITE)
+SYSCALL_HOOKS(writev, 3, io_enter, io_exit, EA_WRITEV)
+SYSCALL_HOOKS(pwrite64, 4, io_enter, io_exit, EA_PWRITE64)
+SYSCALL_HOOKS(pwritev, 4, io_enter, io_exit, EA_PWRITEV)
+SYSCALL_HOOKS(pwritev2, 5, io_enter, io_exit, EA_PWRITEV2)
+SYSCALL_HOOKS(sendto, 6, io_enter, io_exit, EA_SENDTO)
+SYSCALL_HOOKS(recvfrom, 6, io_enter, io_exit, EA_RECVFROM)
+SYSCALL_HOOKS(sendmsg, 3, io_enter, io_exit, EA_SENDMSG)
+SYSCALL_HOOKS(recvmsg, 3, io_enter, io_exit, EA_RECVMSG)
+
+/* ---- unlink and rename ---- */
+
+static __always_inline int unlink_exit(struct trace_event_raw_sys_exit *ctx, __u16 action)
+{
+	struct start_args a;
+	struct unlink_event *e;
+	const char *upath;
+	int len;
+
+	if (!take_args(&a))
+		return 0;
+	e = scratch(0);
+	if (!e)
+		return 0;
+	fill_header(&e->h, EK_UNLINK, action, ctx->ret);
+	e->dfd = AT_FDCWD;
+	e->flags = 0;
+	upath = (const char *)a.args[0];
+	if (action == EA_UNLINKAT) {
+		e->dfd = a.args[0];
+		upath = (const char *)a.args[1];
+		e->flags = a.args[2];
+	}
+	len = read_user_path(e->path, upath, &e->h.flags, EF_PATH_TRUNCATED);
+	if (len < 0)
+		len = 0;
+	if (path_ignored(e->path, len))
+		return 0;
+	e->path_len = len;
+	e->_pad[0] = e->_pad[1] = e->_pad[2] = 0;
+	emit(e, offsetof(struct unlink_event, path) + (len & (PATH_LEN - 1)) + 1);
+	return 0;
+}
+
+SYSCALL_HOOKS(unlink, 1, enter_filtered, unlink_exit, EA_UNLINK)
+SYSCALL_HOOKS(unlinkat, 3, enter_filtered, unlink_exit, EA_UNLINKAT)
+SYSCALL_HOOKS(rmdir, 1, enter_filtered, unlink_exit, EA_RMDIR)
+
+static __always_inline int rename_exit(struct trace_event_raw_sys_exit *ctx, __u16 action)
+{
+	struct start_args a;
+	struct rename_event *e;
+	const char *oldp, *newp;
+	int olen, nlen;
+	__u32 off;
+
+	if (!take_args(&a))
+		return 0;
+	e = scratch(0);
+	if (!e)
+		return 0;
+	fill_header(&e->h, EK_RENAME, action, ctx->ret);
+	e->olddfd = AT_FDCWD;
+	e->newdfd = AT_FDCWD;
+	e->flags = 0;
+	if (action == EA_RENAME) {
+		oldp = (const char *)a.args[0];
+		newp = (const char *)a.args[1];
+	} else {
+		e->olddfd = a.args[0];
+		oldp = (const char *)a.args[1];
+		e->newdfd = a.args[2];
+		newp = (const char *)a.args[3];
+		if (action == EA_RENAMEAT2)
+			e->flags = a.args[4];
+	}
+	olen = read_user_path(e->data, oldp, &e->h.flags, EF_PATH_TRUNCATED);
+	if (olen < 0)
+		olen = 0;
+	off = (olen + 1) & (PATH_LEN - 1);
+	nlen = read_user_path(&e->data[off], newp, &e->h.flags, EF_PATH2_TRUNCATED);
+	if (nlen < 0)
+		nlen = 0;
+	/* Dropped only when both ends are filtered: a move out of an ignored tree matters. */
+	if (path_ignored(e->data, olen) && path_ignored(&e->data[off], nlen))
+		return 0;
+	e->old_len = olen;
+	e->new_len = nlen;
+	emit(e, offsetof(struct rename_event, data) + off + (nlen & (PATH_LEN - 1)) + 1);
+	return 0;
+}
+
+SYSCALL_HOOKS(rename, 2, enter_filtered, rename_exit, EA_RENAME)
+SYSCALL_HOOKS(renameat, 4, enter_filtered, rename_exit, EA_RENAMEAT)
+SYSCALL_HOOKS(renameat2, 5, enter_filtered, rename_exit, EA_RENAMEAT2)
+
+/* ---- fd map upkeep: close drops the entry, dup copies it ---- */
+
+SEC("tracepoint/syscalls/sys_enter_close")
+int tracepoint__syscalls__sys_enter_close(struct trace_event_raw_sys_enter *ctx)
+{
+	__u64 key = fd_key(current_pid(), ctx->args[0]);
+
+	bpf_map_delete_elem(&em_fds, &key);
+	return 0;
+}
+
+static __always_inline int dup_enter(struct trace_event_raw_sys_enter *ctx, int nargs)
+{
+	return save_args(ctx, nargs);
+}
+
+/* fcntl runs often for other reasons: save only the commands that make a new fd. */
+static __always_inline int fcntl_enter(struct trace_event_raw_sys_enter *ctx, int nargs)
+{
+	if (ctx->args[1] != F_DUPFD && ctx->args[1] != F_DUPFD_CLOEXEC)
+		return 0;
+	return save_args(ctx, nargs);
+}
+
+/* newfd now names what oldfd names: copy the entry, or drop a stale one. */
+static __always_inline int dup_exit(struct trace_event_raw_sys_exit *ctx, __u16 kind)
+{
+	struct start_args a;
+	struct fd_info *fi;
+	__u64 oldkey, newkey;
+	__u32 pid = current_pid();
+
+	if (!take_args(&a) || ctx->ret < 0)
+		return 0;
+	/* fcntl: only F_DUPFD and F_DUPFD_CLOEXEC make a new fd. */
+	if (kind == 1 && a.args[1] != F_DUPFD && a.args[1] != F_DUPFD_CLOEXEC)
+		return 0;
+	oldkey = fd_key(pid, a.args[0]);
+	newkey = fd_key(pid, ctx->ret);
+	if (oldkey == newkey)
+		return 0;
+	fi = bpf_map_lookup_elem(&em_fds, &oldkey);
+	if (fi)
+		bpf_map_update_elem(&em_fds, &newkey, fi, BPF_ANY);
+	else
+		bpf_map_delete_elem(&em_fds, &newkey);
+	return 0;
+}
+
+SYSCALL_HOOKS(dup, 1, dup_enter, dup_exit, 0)
+SYSCALL_HOOKS(dup2, 2, dup_enter, dup_exit, 0)
+SYSCALL_HOOKS(dup3, 3, dup_enter, dup_exit, 0)
+SYSCALL_HOOKS(fcntl, 3, fcntl_enter, dup_exit, 1)

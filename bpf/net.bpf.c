@@ -1,0 +1,117 @@
+// SPDX-License-Identifier: GPL-2.0
+/* Network: socket, connect, bind, listen, accept/accept4. Endpoints come from the kernel socket
+ * behind the fd where it has them (both ends after connect/accept), else from the argument. */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+#include <bpf/bpf_core_read.h>
+#include <bpf/bpf_endian.h>
+#include "common.bpf.h"
+
+static __always_inline int net_enter(struct trace_event_raw_sys_enter *ctx, int nargs)
+{
+	if (task_filtered())
+		return 0;
+	return save_args(ctx, nargs);
+}
+
+/* Remember what a socket fd is, so its reads and writes name their peer. */
+static __always_inline void track_socket(__u32 pid, int fd, const struct sock_info *si)
+{
+	__u32 slot = 1;
+	__u64 key = fd_key(pid, fd);
+	struct fd_info *fi = bpf_map_lookup_elem(&em_scratch, &slot);
+
+	if (!fi)
+		return;
+	fi->target = FT_SOCKET;
+	fi->ignored = 0;
+	fi->path_len = 0;
+	fi->_pad = 0;
+	__builtin_memcpy(&fi->sock, si, sizeof(*si));
+	fi->path[0] = 0;
+	bpf_map_update_elem(&em_fds, &key, fi, BPF_ANY);
+}
+
+static __always_inline int socket_exit(struct trace_event_raw_sys_exit *ctx, __u16 action)
+{
+	struct start_args a;
+	struct socket_event *e;
+	struct sock_info si = {};
+
+	if (!take_args(&a))
+		return 0;
+	e = scratch(0);
+	if (!e)
+		return 0;
+	fill_header(&e->h, EK_SOCKET, action, ctx->ret);
+	e->family = a.args[0];
+	e->type = a.args[1];
+	e->protocol = a.args[2];
+	e->_pad = 0;
+	if (ctx->ret >= 0) {
+		if (!sock_of_fd(ctx->ret, &si))
+			si.family = e->family;
+		track_socket(e->h.pid, ctx->ret, &si);
+	}
+	emit(e, sizeof(*e));
+	return 0;
+}
+
+static __always_inline int net_exit(struct trace_event_raw_sys_exit *ctx, __u16 action)
+{
+	struct start_args a;
+	struct net_event *e;
+	int fd;
+
+	if (!take_args(&a))
+		return 0;
+	e = scratch(0);
+	if (!e)
+		return 0;
+	fill_header(&e->h, EK_NET, action, ctx->ret);
+	__builtin_memset(&e->sock, 0, sizeof(e->sock));
+	e->backlog = 0;
+	fd = a.args[0];
+	switch (action) {
+	case EA_ACCEPT:
+	case EA_ACCEPT4:
+		/* The new fd's socket has both ends; fall back to the peer argument. */
+		e->fd = ctx->ret;
+		if (ctx->ret < 0 || !sock_of_fd(ctx->ret, &e->sock)) {
+			if (ctx->ret >= 0 && a.args[1] && read_sockaddr(&e->sock, (void *)a.args[1], true))
+				e->h.flags |= EF_ADDR_FROM_ARG;
+		}
+		if (ctx->ret >= 0)
+			track_socket(e->h.pid, ctx->ret, &e->sock);
+		break;
+	case EA_CONNECT:
+		e->fd = fd;
+		sock_of_fd(fd, &e->sock);
+		/* The argument is what was asked for, even when the connect failed or is pending. */
+		if (read_sockaddr(&e->sock, (void *)a.args[1], true))
+			e->h.flags |= EF_ADDR_FROM_ARG;
+		track_socket(e->h.pid, fd, &e->sock);
+		break;
+	case EA_BIND:
+		e->fd = fd;
+		sock_of_fd(fd, &e->sock);
+		read_sockaddr(&e->sock, (void *)a.args[1], false);
+		track_socket(e->h.pid, fd, &e->sock);
+		break;
+	default: /* listen */
+		e->fd = fd;
+		e->backlog = a.args[1];
+		sock_of_fd(fd, &e->sock);
+		break;
+	}
+	emit(e, sizeof(*e));
+	return 0;
+}
+
+SYSCALL_HOOKS(socket, 3, net_enter, socket_exit, EA_SOCKET)
+SYSCALL_HOOKS(connect, 3, net_enter, net_exit, EA_CONNECT)
+SYSCALL_HOOKS(bind, 3, net_enter, net_exit, EA_BIND)
+SYSCALL_HOOKS(listen, 2, net_enter, net_exit, EA_LISTEN)
+SYSCALL_HOOKS(accept, 3, net_enter, net_exit, EA_ACCEPT)
+SYSCALL_HOOKS(accept4, 4, net_enter, net_exit, EA_ACCEPT4)

@@ -1,0 +1,235 @@
+// SPDX-License-Identifier: GPL-2.0
+/* Process lifecycle: exec (never filtered), fork/vfork/clone/clone3, exit. */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+#include <bpf/bpf_core_read.h>
+#include <bpf/bpf_endian.h>
+#include "common.bpf.h"
+
+/* Offset of the path inside exec_event.data: right after argv, at most ARGS_LEN. */
+static __always_inline __u32 exec_path_off(const struct exec_event *e)
+{
+	__u32 off = e->args_len;
+
+	/* args_len <= ARGS_LEN; the mask (kept by the barrier) proves to the verifier that the
+	 * path fits. */
+	barrier_var(off);
+	return off & (2 * ARGS_LEN - 1);
+}
+
+/* Save path and argv at enter: on success the caller's memory is gone before exit. */
+static __always_inline int exec_enter(const char *filename, const char *const *argv, __u16 action)
+{
+	struct exec_event *e = scratch(0);
+	__u32 tid = current_tid();
+	__u32 off = 0, i;
+	long n;
+
+	if (!e)
+		return 0;
+	e->h.kind = EK_EXEC;
+	e->h.action = action;
+	e->h.flags = 0;
+	e->argc = 0;
+	for (i = 0; i < ARG_MAX_COUNT; i++) {
+		const char *arg = NULL;
+
+		if (bpf_probe_read_user(&arg, sizeof(arg), &argv[i]) || !arg)
+			break;
+		if (i >= targ_max_args || off >= ARGS_LEN) {
+			e->h.flags |= EF_ARGS_TRUNCATED;
+			break;
+		}
+		/* data holds 2 * ARGS_LEN: a read starting below ARGS_LEN always fits. */
+		n = bpf_probe_read_user_str(&e->data[off & (ARGS_LEN - 1)], ARGS_LEN, arg);
+		if (n <= 0)
+			break;
+		off += n;
+		e->argc++;
+	}
+	if (off > ARGS_LEN) {
+		off = ARGS_LEN;
+		e->h.flags |= EF_ARGS_TRUNCATED;
+	}
+	e->args_len = off;
+	/* The path as the caller gave it, kept for failed execs; success replaces it. */
+	n = bpf_probe_read_user_str(&e->data[exec_path_off(e)], PATH_LEN, filename);
+	e->path_len = n > 0 ? n - 1 : 0;
+	if (n == PATH_LEN)
+		e->h.flags |= EF_PATH_TRUNCATED;
+	bpf_map_update_elem(&em_execs, &tid, e, BPF_ANY);
+	return 0;
+}
+
+/* Send a saved exec with the current task's header; kpath (kernel) replaces the path if set. */
+static __always_inline void exec_emit(struct exec_event *saved, __s64 ret, const char *kpath)
+{
+	struct exec_event *e = scratch(0);
+	__u16 action, flags;
+	__u32 off;
+
+	if (!e)
+		return;
+	bpf_probe_read_kernel(e, sizeof(*e), saved);
+	action = e->h.action;
+	flags = e->h.flags;
+	fill_header(&e->h, EK_EXEC, action, ret);
+	off = exec_path_off(e);
+	if (kpath) {
+		long n = bpf_probe_read_kernel_str(&e->data[off], PATH_LEN, kpath);
+
+		flags &= ~EF_PATH_TRUNCATED;
+		e->path_len = n > 0 ? n - 1 : 0;
+		if (n == PATH_LEN)
+			flags |= EF_PATH_TRUNCATED;
+	}
+	e->h.flags = flags;
+	emit(e, offsetof(struct exec_event, data) + off + (e->path_len & (PATH_LEN - 1)) + 1);
+}
+
+SEC("tracepoint/syscalls/sys_enter_execve")
+int tracepoint__syscalls__sys_enter_execve(struct trace_event_raw_sys_enter *ctx)
+{
+	return exec_enter((const char *)ctx->args[0], (const char *const *)ctx->args[1], EA_EXECVE);
+}
+
+SEC("tracepoint/syscalls/sys_enter_execveat")
+int tracepoint__syscalls__sys_enter_execveat(struct trace_event_raw_sys_enter *ctx)
+{
+	return exec_enter((const char *)ctx->args[1], (const char *const *)ctx->args[2],
+			  EA_EXECVEAT);
+}
+
+/* Success: the execing thread may have changed tid (de_thread), hence old_pid. */
+SEC("tp_btf/sched_process_exec")
+int BPF_PROG(handle_sched_process_exec, struct task_struct *p, pid_t old_pid,
+	     struct linux_binprm *bprm)
+{
+	__u32 key = old_pid;
+	struct exec_event *saved = bpf_map_lookup_elem(&em_execs, &key);
+	struct exec_event *e;
+
+	if (saved) {
+		exec_emit(saved, 0, BPF_CORE_READ(bprm, filename));
+		bpf_map_delete_elem(&em_execs, &key);
+		return 0;
+	}
+	/* Exec began before we attached: no argv, but the exec itself is still reported. */
+	e = scratch(0);
+	if (!e)
+		return 0;
+	e->h.action = EA_EXECVE;
+	e->h.flags = EF_ARGS_TRUNCATED;
+	e->argc = 0;
+	e->args_len = 0;
+	e->path_len = 0;
+	bpf_map_update_elem(&em_execs, &key, e, BPF_ANY);
+	saved = bpf_map_lookup_elem(&em_execs, &key);
+	if (saved) {
+		exec_emit(saved, 0, BPF_CORE_READ(bprm, filename));
+		bpf_map_delete_elem(&em_execs, &key);
+	}
+	return 0;
+}
+
+/* Failure is reported at exit; success was reported by sched_process_exec. */
+static __always_inline int exec_exit(struct trace_event_raw_sys_exit *ctx)
+{
+	__u32 tid = current_tid();
+	struct exec_event *saved = bpf_map_lookup_elem(&em_execs, &tid);
+
+	if (!saved)
+		return 0;
+	if (ctx->ret < 0)
+		exec_emit(saved, ctx->ret, NULL);
+	bpf_map_delete_elem(&em_execs, &tid);
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_exit_execve")
+int tracepoint__syscalls__sys_exit_execve(struct trace_event_raw_sys_exit *ctx)
+{
+	return exec_exit(ctx);
+}
+
+SEC("tracepoint/syscalls/sys_exit_execveat")
+int tracepoint__syscalls__sys_exit_execveat(struct trace_event_raw_sys_exit *ctx)
+{
+	return exec_exit(ctx);
+}
+
+/* fork family: enter saves the clone flags, the parent's exit reports the child. */
+static __always_inline int fork_enter(struct trace_event_raw_sys_enter *ctx, int nargs)
+{
+	if (task_filtered())
+		return 0;
+	return save_args(ctx, nargs);
+}
+
+static __always_inline int fork_exit(struct trace_event_raw_sys_exit *ctx, __u16 action)
+{
+	struct start_args args;
+	struct fork_event *e;
+	__u64 flags = 0;
+
+	if (ctx->ret == 0 || !take_args(&args)) /* ret 0: the child's side */
+		return 0;
+	e = scratch(0);
+	if (!e)
+		return 0;
+	switch (action) {
+	case EA_FORK:
+		flags = SIGCHLD;
+		break;
+	case EA_VFORK:
+		flags = CLONE_VFORK | CLONE_VM | SIGCHLD;
+		break;
+	case EA_CLONE:
+		flags = args.args[0];
+		break;
+	case EA_CLONE3:
+		bpf_probe_read_user(&flags, sizeof(flags), (void *)args.args[0]);
+		break;
+	}
+	fill_header(&e->h, EK_FORK, action, ctx->ret);
+	e->clone_flags = flags;
+	e->child_tid = ctx->ret > 0 ? ctx->ret : 0;
+	e->child_pid = e->child_tid;
+	if (flags & CLONE_THREAD) {
+		e->h.flags |= EF_THREAD;
+		e->child_pid = e->h.pid;
+	}
+	emit(e, sizeof(*e));
+	return 0;
+}
+
+SYSCALL_HOOKS(fork, 0, fork_enter, fork_exit, EA_FORK)
+SYSCALL_HOOKS(vfork, 0, fork_enter, fork_exit, EA_VFORK)
+SYSCALL_HOOKS(clone, 5, fork_enter, fork_exit, EA_CLONE)
+SYSCALL_HOOKS(clone3, 2, fork_enter, fork_exit, EA_CLONE3)
+
+/* Process exit: report once, when the last thread of the group goes (signal->live hits 0). */
+SEC("raw_tp/sched_process_exit")
+int BPF_PROG(handle_sched_process_exit, struct task_struct *p)
+{
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	struct exit_event *e;
+	__u32 code;
+
+	if (BPF_CORE_READ(task, signal, live.counter) != 0)
+		return 0;
+	if (task_filtered())
+		return 0;
+	e = scratch(0);
+	if (!e)
+		return 0;
+	code = BPF_CORE_READ(task, exit_code);
+	fill_header(&e->h, EK_EXIT, EA_EXIT, code);
+	e->exit_code = code;
+	e->_pad = 0;
+	emit(e, sizeof(*e));
+	return 0;
+}
+
+char LICENSE[] SEC("license") = "GPL";

@@ -1,0 +1,214 @@
+"""The record layouts of bpf/events.h, read from BTF: no hand-kept mirror of the C structs.
+
+`abi.bpf.o` (built with the programs, never loaded) keeps every events.h type in its BTF. Each
+record struct becomes a `struct.Struct` over its fixed fields plus the offset of its variable
+tail (`data` or `path`); nested structs are flattened with a `_` (h_pid, sock_lport, ...).
+"""
+
+from __future__ import annotations
+
+import ctypes
+import struct
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+from pathlib import Path
+
+from . import _libbpf as bpf
+from .errors import BpfLoadError
+
+__all__ = ["Btf", "Layout", "abi_object", "enum_values", "layout", "monitor_object"]
+
+_INT_FORMATS = {(1, False): "B", (1, True): "b", (2, False): "H", (2, True): "h",
+                (4, False): "I", (4, True): "i", (8, False): "Q", (8, True): "q"}
+_TAIL_FIELDS = ("data", "path")
+
+
+def _package_file(name: str) -> Path:
+    return Path(str(resources.files("ebpf_monitor") / "bpf" / name))
+
+
+def monitor_object() -> Path:
+    """The compiled programs shipped in the package."""
+    return _package_file("monitor.bpf.o")
+
+
+def abi_object() -> Path:
+    return _package_file("abi.bpf.o")
+
+
+@dataclass(frozen=True)
+class Member:
+    name: str
+    type_id: int
+    offset: int  # bytes
+
+
+class Btf:
+    """Just enough of a BTF reader for structs, ints, arrays, enums and data sections."""
+
+    def __init__(self, handle: int, *, owned: bool) -> None:
+        self._h = handle
+        self._owned = owned
+
+    @classmethod
+    def parse(cls, path: Path) -> Btf:
+        handle = bpf.lib.btf__parse(str(path).encode(), None)
+        if not handle or bpf.lib.libbpf_get_error(handle):
+            raise BpfLoadError(f"{path}: cannot read BTF (rebuild with `make bpf`)")
+        return cls(handle, owned=True)
+
+    def close(self) -> None:
+        if self._owned and self._h:
+            bpf.lib.btf__free(self._h)
+            self._h = 0
+
+    def _words(self, type_id: int, count: int) -> list[int]:
+        ptr = bpf.lib.btf__type_by_id(self._h, type_id)
+        if not ptr:
+            raise BpfLoadError(f"BTF type {type_id} not found")
+        return list(ctypes.cast(ptr, ctypes.POINTER(ctypes.c_uint32))[:count])
+
+    def name(self, offset: int) -> str:
+        raw = bpf.lib.btf__name_by_offset(self._h, offset)
+        return raw.decode() if raw else ""
+
+    def kind(self, type_id: int) -> int:
+        return (self._words(type_id, 2)[1] >> 24) & 0x1F
+
+    def vlen(self, type_id: int) -> int:
+        return self._words(type_id, 2)[1] & 0xFFFF
+
+    def find(self, name: str, kind: int) -> int:
+        type_id = bpf.lib.btf__find_by_name_kind(self._h, name.encode(), kind)
+        if type_id < 0:
+            raise BpfLoadError(f"BTF has no {name!r} (kind {kind}): rebuild with `make bpf`")
+        return int(type_id)
+
+    def size(self, type_id: int) -> int:
+        return int(bpf.lib.btf__resolve_size(self._h, type_id))
+
+    def resolve(self, type_id: int) -> int:
+        """Skip typedefs and qualifiers."""
+        while self.kind(type_id) in (bpf.BTF_KIND_TYPEDEF, bpf.BTF_KIND_VOLATILE,
+                                     bpf.BTF_KIND_CONST):
+            type_id = self._words(type_id, 3)[2]
+        return type_id
+
+    def members(self, type_id: int) -> list[Member]:
+        n = self.vlen(type_id)
+        words = self._words(type_id, 3 + 3 * n)
+        out = []
+        for i in range(n):
+            name_off, mtype, moff = words[3 + 3 * i: 6 + 3 * i]
+            if moff % 8:
+                raise BpfLoadError("bit fields are not part of the ABI")
+            out.append(Member(self.name(name_off), mtype, moff // 8))
+        return out
+
+    def int_signed(self, type_id: int) -> bool:
+        return bool((self._words(type_id, 4)[3] >> 24) & 1)
+
+    def array(self, type_id: int) -> tuple[int, int]:
+        """(element type, element count)."""
+        words = self._words(type_id, 6)
+        return words[3], words[5]
+
+    def enum(self, type_id: int) -> dict[str, int]:
+        n = self.vlen(type_id)
+        words = self._words(type_id, 3 + 2 * n)
+        values = {}
+        for i in range(n):
+            name_off, val = words[3 + 2 * i], words[4 + 2 * i]
+            values[self.name(name_off)] = ctypes.c_int32(val).value
+        return values
+
+    def datasec(self, name: str) -> dict[str, tuple[int, int]]:
+        """Variables of a data section: name -> (offset, size)."""
+        sec = self.find(name, bpf.BTF_KIND_DATASEC)
+        n = self.vlen(sec)
+        words = self._words(sec, 3 + 3 * n)
+        out = {}
+        for i in range(n):
+            var, off, size = words[3 + 3 * i: 6 + 3 * i]
+            out[self.name(self._words(var, 1)[0])] = (off, size)
+        return out
+
+
+@dataclass(frozen=True)
+class Layout:
+    """One record kind: its fixed part as a Struct and where its variable tail starts."""
+
+    name: str
+    fields: tuple[str, ...]
+    struct: struct.Struct
+    tail_offset: int  # == struct.size when the record has no tail
+    size: int
+
+
+def _flatten(btf: Btf, type_id: int, base: int, prefix: str,
+             out: list[tuple[int, str, str, int]]) -> None:
+    for m in btf.members(type_id):
+        tid = btf.resolve(m.type_id)
+        kind = btf.kind(tid)
+        name = f"{prefix}{m.name}"
+        off = base + m.offset
+        if m.name.startswith("_"):
+            out.append((off, name, "pad", btf.size(tid)))  # explicit padding, never read
+        elif kind == bpf.BTF_KIND_STRUCT:
+            _flatten(btf, tid, off, f"{name}_", out)
+        elif kind == bpf.BTF_KIND_INT or kind == bpf.BTF_KIND_ENUM:
+            size = btf.size(tid)
+            signed = kind == bpf.BTF_KIND_INT and btf.int_signed(tid)
+            out.append((off, name, _INT_FORMATS[(size, signed)], size))
+        elif kind == bpf.BTF_KIND_ARRAY:
+            size = btf.size(tid)
+            out.append((off, name, f"{size}s", size))  # comm, addresses, paths: bytes
+        else:
+            raise BpfLoadError(f"unsupported BTF kind {kind} for {name}")
+
+
+def _layout(btf: Btf, name: str) -> Layout:
+    sid = btf.find(name, bpf.BTF_KIND_STRUCT)
+    items: list[tuple[int, str, str, int]] = []
+    _flatten(btf, sid, 0, "", items)
+    total = btf.size(sid)
+    tail = total
+    if items and items[-1][1] in _TAIL_FIELDS:
+        tail = items.pop()[0]
+    fmt = ["<"]
+    names = []
+    pos = 0
+    for off, fname, code, size in items:
+        if off > pos:
+            fmt.append(f"{off - pos}x")
+        if code == "pad":
+            fmt.append(f"{size}x")
+        else:
+            fmt.append(code)
+            names.append(fname)
+        pos = off + size
+    if tail > pos:
+        fmt.append(f"{tail - pos}x")
+    st = struct.Struct("".join(fmt))
+    if st.size != tail:
+        raise BpfLoadError(f"{name}: layout from BTF is {st.size} bytes, expected {tail}")
+    return Layout(name, tuple(names), st, tail, total)
+
+
+@cache
+def _abi_btf() -> Btf:
+    return Btf.parse(abi_object())
+
+
+@cache
+def layout(name: str) -> Layout:
+    """Layout of an events.h struct, e.g. layout("open_event")."""
+    return _layout(_abi_btf(), name)
+
+
+@cache
+def enum_values(name: str) -> dict[str, int]:
+    """Enumerators of an events.h enum, e.g. enum_values("event_action")."""
+    btf = _abi_btf()
+    return btf.enum(btf.find(name, bpf.BTF_KIND_ENUM))

@@ -1,0 +1,167 @@
+"""Command line: run the monitor, check a config, print the version."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import signal
+import sys
+from contextlib import ExitStack
+from pathlib import Path
+from types import FrameType
+
+from . import __version__
+from .config import DEFAULT_CONFIG_PATH, Config, load_config
+from .errors import MonitorError
+from .sinks.base import Sink
+
+__all__ = ["main"]
+
+log = logging.getLogger("ebpf_monitor")
+
+EPILOG = """\
+examples:
+  ebpf-monitor                          # run with /var/config.json, or local defaults
+  ebpf-monitor --config ./config.json --stdout | jq .event.action
+  ebpf-monitor check-config --config ./config.json
+  systemctl kill -s HUP ebpf-monitor    # reopen events.jsonl after rotation
+"""
+
+
+def _parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("-c", "--config", type=Path, default=None,
+                        help=f"config file (default {DEFAULT_CONFIG_PATH}; built-in defaults"
+                        " if that does not exist)")
+    parser = argparse.ArgumentParser(
+        prog="ebpf-monitor", parents=[common], epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="Record process, file and network activity with eBPF as ECS JSON lines.")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    parser.add_argument("--stdout", action="store_true",
+                        help="also print every event as a JSON line on stdout")
+    parser.add_argument("-v", "--verbose", action="store_true",
+                        help="debug logging, including libbpf's messages")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub.add_parser("run", parents=[common], help="monitor until SIGINT/SIGTERM (default)")
+    sub.add_parser("check-config", parents=[common],
+                   help="validate the config and print the effective one (secrets masked)")
+    return parser
+
+
+def _setup_logging(verbose: bool) -> None:
+    # journald stamps time itself; without it, a time helps reading a terminal session.
+    fmt = "%(levelname)s %(name)s: %(message)s"
+    if not os.environ.get("JOURNAL_STREAM"):
+        fmt = "%(asctime)s " + fmt
+    logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO, format=fmt,
+                        stream=sys.stderr)
+
+
+def _check_config(config: Config) -> int:
+    print(json.dumps(config.masked(), indent=2))
+    return 0
+
+
+def _make_sinks(config: Config, stdout: bool, stack: ExitStack) -> list[Sink]:
+    from .sinks import JsonlSink, StreamSink
+
+    sinks: list[Sink] = []
+    if config.file_logging:
+        sinks.append(stack.enter_context(JsonlSink(config.events_file)))
+    if config.storage_type == "elasticsearch":
+        from .sinks.elasticsearch import ElasticsearchSink
+
+        sinks.append(stack.enter_context(ElasticsearchSink(
+            config.es_config, dead_letter_path=config.events_dir / "dead-letter.jsonl")))
+    if stdout:
+        sinks.append(stack.enter_context(StreamSink(sys.stdout.buffer)))
+    return sinks
+
+
+def _write_pid_file(path: Path, stack: ExitStack) -> None:
+    path.parent.mkdir(mode=0o750, parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(f"{os.getpid()}\n")
+    os.chmod(tmp, 0o644)
+    os.replace(tmp, path)
+
+    def _remove() -> None:
+        try:
+            if path.read_text().strip() == str(os.getpid()):
+                path.unlink()
+        except OSError:
+            pass
+
+    stack.callback(_remove)
+
+
+def _run(config: Config, *, stdout: bool, verbose: bool) -> int:
+    from . import _libbpf
+    from .decode import Decoder
+    from .enrich import Enricher
+    from .loader import BpfMonitor, check_host
+    from .pipeline import Pipeline
+    from .sdnotify import notify
+
+    check_host()
+    _libbpf.set_print(verbose)
+    pending: list[int] = []
+
+    def _early(signum: int, frame: FrameType | None) -> None:
+        pending.append(signum)  # a stop during load is honoured right after it
+
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, _early)
+    with ExitStack() as stack:
+        try:
+            config.events_dir.mkdir(mode=0o750, parents=True, exist_ok=True)
+        except OSError as exc:
+            raise MonitorError(f"events_dir {config.events_dir}: {exc.strerror}") from None
+        sinks = _make_sinks(config, stdout, stack)
+        _write_pid_file(config.effective_pid_file, stack)
+        enricher = Enricher()
+        decoder = Decoder(enricher,
+                          ignored_prefixes=tuple(config.filters.ignore_path_prefixes))
+        monitor = BpfMonitor(capture=config.capture, filters=config.filters,
+                             self_pid=os.getpid())
+        stack.callback(monitor.close)
+        pipeline = Pipeline(bpf=monitor, sinks=sinks, capture=config.capture,
+                            enricher=enricher, decoder=decoder,
+                            stats_interval=config.stats_interval)
+
+        def _stop(signum: int, frame: FrameType | None) -> None:
+            pipeline.request_stop()
+
+        def _hup(signum: int, frame: FrameType | None) -> None:
+            pipeline.request_reopen()
+
+        signal.signal(signal.SIGINT, _stop)
+        signal.signal(signal.SIGTERM, _stop)
+        signal.signal(signal.SIGHUP, _hup)
+        for signum in pending:
+            (_hup if signum == signal.SIGHUP else _stop)(signum, None)
+        log.info("monitoring: %d hooks attached, events to %s", monitor.attached,
+                 ", ".join(s.name for s in sinks))
+        notify(f"READY=1\nMAINPID={os.getpid()}\nSTATUS=monitoring")
+        pipeline.run()
+        notify("STOPPING=1")
+    log.info("stopped")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    _setup_logging(args.verbose)
+    try:
+        config = load_config(args.config)
+        if args.command == "check-config":
+            return _check_config(config)
+        return _run(config, stdout=args.stdout, verbose=args.verbose)
+    except MonitorError as exc:
+        print(f"ebpf-monitor: {exc}", file=sys.stderr)
+        return exc.exit_status
+    except KeyboardInterrupt:
+        return 130

@@ -1,0 +1,169 @@
+"""What the kernel record lacks: wall-clock time, names for ids, process identity, full paths.
+
+Every cache here is bounded (oldest entry evicted first) and keyed so that a reused pid or fd can
+never pick up a stale answer: processes by (pid, start time), untracked fds by inode.
+Bytes from the kernel become text in one place, `text()`: valid UTF-8 as is, any other byte as
+a `\\xNN` escape, so an odd file name is never lost or guessed at.
+"""
+
+from __future__ import annotations
+
+import errno
+import grp
+import hashlib
+import os
+import pwd
+import socket
+import time
+from typing import Any
+
+__all__ = ["Enricher", "text"]
+
+_CACHE_MAX = 65536
+AT_FDCWD = -100
+
+
+def text(raw: bytes) -> str:
+    return raw.decode("utf-8", "backslashreplace")
+
+
+def _boot_id() -> str:
+    try:
+        with open("/proc/sys/kernel/random/boot_id") as f:
+            return f.read().strip().replace("-", "")
+    except OSError:
+        return "0" * 32
+
+
+class _Bounded(dict[Any, Any]):
+    """A dict that forgets its oldest entry past `limit`."""
+
+    def __init__(self, limit: int = _CACHE_MAX) -> None:
+        super().__init__()
+        self.limit = limit
+
+    def put(self, key: Any, value: Any) -> Any:
+        if len(self) >= self.limit:
+            del self[next(iter(self))]
+        self[key] = value
+        return value
+
+
+class Enricher:
+    """Per-host context and caches shared by the document builders."""
+
+    def __init__(self, *, host_name: str | None = None) -> None:
+        self.host_name = host_name or socket.gethostname()
+        self.host = {"name": self.host_name}
+        self.boot_id = _boot_id()
+        # The id prefix ties event ids to this boot: ktime restarts at zero on reboot.
+        self.id_prefix = hashlib.blake2b(
+            f"{self.host_name}/{self.boot_id}".encode(), digest_size=6
+        ).hexdigest()
+        self.resync_clock()
+        self._seconds: dict[int, str] = {}
+        self._users = _Bounded(4096)
+        self._groups = _Bounded(4096)
+        self._procs = _Bounded()
+        self._exes = _Bounded()
+        self._fds = _Bounded()
+        self._comms = _Bounded(8192)
+
+    def resync_clock(self) -> None:
+        """Wall minus monotonic: kernel ktime_ns + offset = Unix ns (redone when NTP steps)."""
+        self.offset_ns = time.time_ns() - time.monotonic_ns()
+
+    def timestamp(self, ktime_ns: int) -> str:
+        """ISO 8601 UTC with nanoseconds; the date-time part is cached per second."""
+        ns = ktime_ns + self.offset_ns
+        sec, frac = divmod(ns, 1_000_000_000)
+        prefix = self._seconds.get(sec)
+        if prefix is None:
+            if len(self._seconds) > 1024:
+                self._seconds.clear()
+            prefix = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(sec))
+            self._seconds[sec] = prefix
+        return f"{prefix}.{frac:09d}Z"
+
+    def comm(self, raw: bytes) -> str:
+        name = self._comms.get(raw)
+        if name is None:
+            name = self._comms.put(raw, text(raw.split(b"\0", 1)[0]))
+        return name  # type: ignore[no-any-return]
+
+    def user_name(self, uid: int) -> str | None:
+        if uid in self._users:
+            return self._users[uid]  # type: ignore[no-any-return]
+        try:
+            name: str | None = pwd.getpwuid(uid).pw_name
+        except KeyError:
+            name = None
+        return self._users.put(uid, name)  # type: ignore[no-any-return]
+
+    def group_name(self, gid: int) -> str | None:
+        if gid in self._groups:
+            return self._groups[gid]  # type: ignore[no-any-return]
+        try:
+            name: str | None = grp.getgrgid(gid).gr_name
+        except KeyError:
+            name = None
+        return self._groups.put(gid, name)  # type: ignore[no-any-return]
+
+    def process_ids(self, pid: int, start_ns: int) -> tuple[str, str]:
+        """(entity_id, start timestamp): host + boot + start time + pid, never pid alone."""
+        key = (pid, start_ns)
+        found = self._procs.get(key)
+        if found is None:
+            entity = hashlib.blake2b(
+                f"{self.host_name}/{self.boot_id}/{start_ns}/{pid}".encode(), digest_size=12
+            ).hexdigest()
+            found = self._procs.put(key, (entity, self.timestamp(start_ns)))
+        return found  # type: ignore[no-any-return]
+
+    def note_exec(self, pid: int, start_ns: int, executable: str) -> None:
+        self._exes.put((pid, start_ns), executable)
+
+    def executable(self, pid: int, start_ns: int) -> str | None:
+        """The binary of a process seen exec'ing, else read once from /proc (best effort)."""
+        key = (pid, start_ns)
+        if key in self._exes:
+            return self._exes[key]  # type: ignore[no-any-return]
+        try:
+            exe: str | None = os.readlink(f"/proc/{pid}/exe")
+        except OSError:
+            exe = None
+        return self._exes.put(key, exe)  # type: ignore[no-any-return]
+
+    def resolve(self, pid: int, dfd: int, path: str) -> str:
+        """Absolute form of a relative path, from the process's cwd or dir fd (best effort)."""
+        if path.startswith("/") or not path:
+            return path
+        link = f"/proc/{pid}/cwd" if dfd == AT_FDCWD else f"/proc/{pid}/fd/{dfd}"
+        try:
+            base = os.readlink(link)
+        except OSError:
+            return path
+        return os.path.normpath(os.path.join(base, path))
+
+    def remember_fd(self, pid: int, fd: int, raw: str, resolved: str) -> None:
+        """Opens with relative paths: later reads/writes carry the raw path; map it back."""
+        self._fds.put((pid, fd, raw), resolved)
+
+    def fd_path(self, pid: int, fd: int, raw: str) -> str:
+        return self._fds.get((pid, fd, raw), raw)  # type: ignore[no-any-return]
+
+    def untracked_fd(self, pid: int, fd: int, dev: int, ino: int) -> str | None:
+        """Name an fd opened before we saw it; keyed by inode so a reused fd is looked up anew."""
+        key = (pid, fd, dev, ino)
+        if key in self._fds:
+            return self._fds[key]  # type: ignore[no-any-return]
+        try:
+            path: str | None = os.readlink(f"/proc/{pid}/fd/{fd}")
+        except OSError:
+            path = None
+        return self._fds.put(key, path)  # type: ignore[no-any-return]
+
+    @staticmethod
+    def error(ret: int) -> dict[str, str]:
+        code = -ret
+        return {"code": errno.errorcode.get(code, str(code)), "message": os.strerror(code)}

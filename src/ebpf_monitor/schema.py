@@ -1,0 +1,443 @@
+"""ECS documents, one builder per record kind. See docs/schema.md for every field.
+
+Builders take the unpacked fixed part of a record (a tuple in events.h field order, indices taken
+from BTF once at start), its variable tail, and the Enricher. They run once per event: keep them
+to plain dict building, no per-event lookups that can be done once here.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from collections.abc import Callable
+from typing import Any
+
+from .abi import enum_values, layout
+from .enrich import Enricher, text
+
+__all__ = ["Builder", "builders", "loss_document", "open_flag_names"]
+
+Builder = Callable[[tuple[Any, ...], bytes, Enricher], dict[str, Any] | None]
+
+HEADER = layout("event_header").fields
+_H = {name: i for i, name in enumerate(HEADER)}
+KIND, ACTION, SIZE, FLAGS, PID, TID, PPID, UID, GID, EUID, KTIME, START, RET, COMM = (
+    _H[n] for n in ("kind", "action", "size", "flags", "pid", "tid", "ppid", "uid", "gid",
+                    "euid", "ktime_ns", "start_ns", "ret", "comm")
+)
+
+ACTIONS = {v: k.removeprefix("EA_").lower() for k, v in enum_values("event_action").items()}
+_F = enum_values("event_flag")
+EF_PATH_TRUNCATED = _F["EF_PATH_TRUNCATED"]
+EF_PATH2_TRUNCATED = _F["EF_PATH2_TRUNCATED"]
+EF_ARGS_TRUNCATED = _F["EF_ARGS_TRUNCATED"]
+EF_THREAD = _F["EF_THREAD"]
+EF_FD_UNTRACKED = _F["EF_FD_UNTRACKED"]
+EF_ADDR_FROM_ARG = _F["EF_ADDR_FROM_ARG"]
+_T = enum_values("fd_target")
+FT_FILE, FT_SOCKET = _T["FT_FILE"], _T["FT_SOCKET"]
+
+AF_NAMES = {1: "AF_UNIX", 2: "AF_INET", 10: "AF_INET6", 16: "AF_NETLINK", 17: "AF_PACKET"}
+SOCK_TYPES = {1: "SOCK_STREAM", 2: "SOCK_DGRAM", 3: "SOCK_RAW", 5: "SOCK_SEQPACKET"}
+TRANSPORTS = {6: "tcp", 17: "udp", 1: "icmp", 58: "ipv6-icmp", 132: "sctp"}
+
+_O_ACCMODE = {0: "O_RDONLY", 1: "O_WRONLY", 2: "O_RDWR"}
+_O_BITS = [(name, getattr(os, name)) for name in (
+    "O_CREAT", "O_EXCL", "O_NOCTTY", "O_TRUNC", "O_APPEND", "O_NONBLOCK", "O_DSYNC", "O_DIRECT",
+    "O_LARGEFILE", "O_DIRECTORY", "O_NOFOLLOW", "O_NOATIME", "O_CLOEXEC", "O_PATH", "O_TMPFILE",
+) if hasattr(os, name)]
+# O_SYNC includes O_DSYNC's bit, O_TMPFILE includes O_DIRECTORY's: name the composite only.
+_O_SYNC = getattr(os, "O_SYNC", 0)
+_flag_cache: dict[int, list[str]] = {}
+
+
+def open_flag_names(flags: int) -> list[str]:
+    names = _flag_cache.get(flags)
+    if names is not None:
+        return names
+    names = [_O_ACCMODE.get(flags & 3, "O_ACCMODE")]
+    rest = flags & ~3
+    if _O_SYNC and rest & _O_SYNC == _O_SYNC:
+        names.append("O_SYNC")
+        rest &= ~_O_SYNC
+    for name, bit in _O_BITS:
+        if bit and rest & bit == bit:
+            names.append(name)
+            rest &= ~bit
+    if rest:
+        names.append(f"0x{rest:x}")
+    if len(_flag_cache) < 4096:
+        _flag_cache[flags] = names
+    return names
+
+
+CAT_PROCESS = ["process"]
+CAT_FILE = ["file"]
+CAT_NETWORK = ["network"]
+TYPE_START = ["start"]
+TYPE_END = ["end"]
+TYPE_INFO = ["info"]
+TYPE_ACCESS = ["access"]
+TYPE_CHANGE = ["change"]
+TYPE_DELETION = ["deletion"]
+TYPE_CONNECTION_START = ["connection", "start"]
+
+_READ_ACTIONS = {"read", "readv", "pread64", "preadv", "preadv2", "recvfrom", "recvmsg"}
+_EINPROGRESS = 115
+
+
+def _ix(name: str) -> dict[str, int]:
+    return {field: i for i, field in enumerate(layout(name).fields)}
+
+
+def _base(v: tuple[Any, ...], en: Enricher, action: str, category: list[str],
+          etype: list[str], outcome: str | None = None) -> dict[str, Any]:
+    """The fields every document has: time, event, process, user, group, host."""
+    pid = v[PID]
+    start = v[START]
+    entity, started = en.process_ids(pid, start)
+    ret = v[RET]
+    if outcome is None:
+        outcome = "failure" if ret < 0 else "success"
+    uid = v[UID]
+    gid = v[GID]
+    euid = v[EUID]
+    ktime = v[KTIME]
+    user: dict[str, Any] = {"id": str(uid), "name": en.user_name(uid)}
+    if euid != uid:
+        user["effective"] = {"id": str(euid), "name": en.user_name(euid)}
+    process: dict[str, Any] = {
+        "pid": pid,
+        "thread": {"id": v[TID]},
+        "name": en.comm(v[COMM]),
+        "start": started,
+        "entity_id": entity,
+        "parent": {"pid": v[PPID]},
+    }
+    exe = en.executable(pid, start)
+    if exe is not None:
+        process["executable"] = exe
+    doc: dict[str, Any] = {
+        "@timestamp": en.timestamp(ktime),
+        "event": {
+            "id": f"{en.id_prefix}-{ktime:x}-{v[TID]:x}",
+            "kind": "event",
+            "action": action,
+            "category": category,
+            "type": etype,
+            "outcome": outcome,
+        },
+        "host": en.host,
+        "process": process,
+        "user": user,
+        "group": {"id": str(gid), "name": en.group_name(gid)},
+        "ebpf": {"syscall": action, "ret": ret},
+    }
+    if ret < 0 and outcome == "failure":
+        doc["error"] = en.error(ret)
+    return doc
+
+
+def _file(path: str) -> dict[str, Any]:
+    directory, _, name = path.rpartition("/")
+    out: dict[str, Any] = {"path": path, "name": name}
+    if directory:
+        out["directory"] = directory
+    elif path.startswith("/"):
+        out["directory"] = "/"
+    return out
+
+
+def _ip(family: int, raw: bytes) -> str | None:
+    if family == 2:
+        return socket.inet_ntop(socket.AF_INET, raw[:4])
+    if family == 10:
+        return socket.inet_ntop(socket.AF_INET6, raw)
+    return None
+
+
+def _endpoints(doc: dict[str, Any], family: int, stype: int, proto: int,
+               local: tuple[bytes, int], remote: tuple[bytes, int], *,
+               remote_is_source: bool = False) -> None:
+    """source/destination/network from a socket's ends; source is the local end unless the
+    peer initiated (accept)."""
+    sock: dict[str, Any] = {"family": AF_NAMES.get(family, str(family))}
+    if stype:
+        sock["type"] = SOCK_TYPES.get(stype, str(stype))
+    if proto:
+        sock["protocol"] = proto
+    doc["ebpf"]["socket"] = sock
+    if family not in (2, 10):
+        return
+    net: dict[str, Any] = {"type": "ipv4" if family == 2 else "ipv6"}
+    transport = TRANSPORTS.get(proto)
+    if transport is None and stype == 1:
+        transport = "tcp"
+    elif transport is None and stype == 2:
+        transport = "udp"
+    if transport:
+        net["transport"] = transport
+        if proto:
+            net["iana_number"] = str(proto)
+    doc["network"] = net
+    ends = []
+    for raw, port in (local, remote):
+        end: dict[str, Any] = {}
+        if any(raw):
+            end["ip"] = _ip(family, raw)
+        if port:
+            end["port"] = port
+        ends.append(end)
+    src, dst = (ends[1], ends[0]) if remote_is_source else (ends[0], ends[1])
+    if src:
+        doc["source"] = src
+    if dst:
+        doc["destination"] = dst
+
+
+def _exec_builder() -> Builder:
+    ix = _ix("exec_event")
+    argc_i, plen_i, alen_i = ix["argc"], ix["path_len"], ix["args_len"]
+
+    def build(v: tuple[Any, ...], tail: bytes, en: Enricher) -> dict[str, Any]:
+        alen = v[alen_i]
+        path = text(tail[alen: alen + v[plen_i]])
+        args = [text(a) for a in tail[:alen].split(b"\0")[: v[argc_i]]]
+        if v[RET] >= 0:
+            en.note_exec(v[PID], v[START], en.resolve(v[PID], -100, path))
+        doc = _base(v, en, ACTIONS[v[ACTION]], CAT_PROCESS, TYPE_START)
+        proc = doc["process"]
+        proc["executable"] = en.resolve(v[PID], -100, path) if v[RET] >= 0 else path
+        proc["args"] = args
+        proc["args_count"] = len(args)
+        proc["command_line"] = " ".join(args)
+        if v[FLAGS] & (EF_ARGS_TRUNCATED | EF_PATH_TRUNCATED):
+            doc["ebpf"]["truncated"] = True
+        return doc
+
+    return build
+
+
+def _fork_builder() -> Builder:
+    ix = _ix("fork_event")
+    cpid_i, ctid_i, cflags_i = ix["child_pid"], ix["child_tid"], ix["clone_flags"]
+
+    def build(v: tuple[Any, ...], tail: bytes, en: Enricher) -> dict[str, Any]:
+        thread = bool(v[FLAGS] & EF_THREAD)
+        doc = _base(v, en, ACTIONS[v[ACTION]], CAT_PROCESS, TYPE_INFO if thread else TYPE_START)
+        eb = doc["ebpf"]
+        if v[RET] > 0:
+            eb["child_pid"] = v[cpid_i]
+            eb["child_tid"] = v[ctid_i]
+        eb["clone_flags"] = v[cflags_i]
+        eb["thread"] = thread
+        return doc
+
+    return build
+
+
+def _exit_builder() -> Builder:
+    code_i = _ix("exit_event")["exit_code"]
+
+    def build(v: tuple[Any, ...], tail: bytes, en: Enricher) -> dict[str, Any]:
+        status = v[code_i]
+        doc = _base(v, en, "exit", CAT_PROCESS, TYPE_END, "success")
+        signal = status & 0x7F
+        doc["process"]["exit_code"] = (status >> 8) & 0xFF if not signal else 128 + signal
+        if signal:
+            doc["ebpf"]["exit_signal"] = signal
+        return doc
+
+    return build
+
+
+def _open_builder() -> Builder:
+    ix = _ix("open_event")
+    dfd_i, mode_i, flags_i, plen_i = ix["dfd"], ix["mode"], ix["flags"], ix["path_len"]
+
+    def build(v: tuple[Any, ...], tail: bytes, en: Enricher) -> dict[str, Any]:
+        raw = text(tail[: v[plen_i]])
+        pid = v[PID]
+        path = en.resolve(pid, v[dfd_i], raw)
+        ret = v[RET]
+        doc = _base(v, en, ACTIONS[v[ACTION]], CAT_FILE, TYPE_ACCESS)
+        doc["file"] = _file(path)
+        eb = doc["ebpf"]
+        flags = v[flags_i]
+        eb["flags"] = open_flag_names(flags)
+        if flags & os.O_CREAT:
+            eb["mode"] = v[mode_i]
+        if ret >= 0:
+            eb["fd"] = ret
+            if path is not raw:
+                en.remember_fd(pid, ret, raw, path)
+        if path is not raw:
+            eb["raw_path"] = raw
+        if v[FLAGS] & EF_PATH_TRUNCATED:
+            eb["truncated"] = True
+        return doc
+
+    return build
+
+
+def _rw_builder(ignored_prefixes: tuple[str, ...]) -> Builder:
+    ix = _ix("rw_event")
+    fd_i, target_i, plen_i, count_i = ix["fd"], ix["target"], ix["path_len"], ix["count"]
+    ino_i, dev_i = ix["ino"], ix["dev"]
+    fam_i, type_i, proto_i = ix["sock_family"], ix["sock_type"], ix["sock_protocol"]
+    lport_i, rport_i, laddr_i, raddr_i = (ix["sock_lport"], ix["sock_rport"], ix["sock_laddr"],
+                                          ix["sock_raddr"])
+
+    def build(v: tuple[Any, ...], tail: bytes, en: Enricher) -> dict[str, Any] | None:
+        action = ACTIONS[v[ACTION]]
+        target = v[target_i]
+        pid = v[PID]
+        fd = v[fd_i]
+        path = None
+        if target == FT_FILE:
+            path = en.fd_path(pid, fd, text(tail[: v[plen_i]]))
+        elif v[FLAGS] & EF_FD_UNTRACKED:
+            path = en.untracked_fd(pid, fd, v[dev_i], v[ino_i])
+            if path is not None and path.startswith(ignored_prefixes):
+                return None  # the kernel could not filter what it could not name
+        is_read = action in _READ_ACTIONS
+        if target == FT_SOCKET:
+            doc = _base(v, en, action, CAT_NETWORK, TYPE_INFO)
+            _endpoints(doc, v[fam_i], v[type_i], v[proto_i], (v[laddr_i], v[lport_i]),
+                       (v[raddr_i], v[rport_i]))
+        else:
+            doc = _base(v, en, action, CAT_FILE, TYPE_ACCESS if is_read else TYPE_CHANGE)
+            if path is not None:
+                doc["file"] = _file(path)
+        eb = doc["ebpf"]
+        eb["fd"] = fd
+        if v[count_i]:
+            eb["bytes_requested"] = v[count_i]
+        if v[RET] >= 0:
+            eb["bytes"] = v[RET]
+        return doc
+
+    return build
+
+
+def _unlink_builder() -> Builder:
+    ix = _ix("unlink_event")
+    dfd_i, flags_i, plen_i = ix["dfd"], ix["flags"], ix["path_len"]
+
+    def build(v: tuple[Any, ...], tail: bytes, en: Enricher) -> dict[str, Any]:
+        raw = text(tail[: v[plen_i]])
+        path = en.resolve(v[PID], v[dfd_i], raw)
+        doc = _base(v, en, ACTIONS[v[ACTION]], CAT_FILE, TYPE_DELETION)
+        doc["file"] = _file(path)
+        eb = doc["ebpf"]
+        if v[flags_i]:
+            eb["flags"] = v[flags_i]
+        if path is not raw:
+            eb["raw_path"] = raw
+        return doc
+
+    return build
+
+
+def _rename_builder() -> Builder:
+    ix = _ix("rename_event")
+    odfd_i, ndfd_i, flags_i = ix["olddfd"], ix["newdfd"], ix["flags"]
+    olen_i, nlen_i = ix["old_len"], ix["new_len"]
+
+    def build(v: tuple[Any, ...], tail: bytes, en: Enricher) -> dict[str, Any]:
+        olen = v[olen_i]
+        old_raw = text(tail[:olen])
+        new_raw = text(tail[olen + 1: olen + 1 + v[nlen_i]])
+        pid = v[PID]
+        doc = _base(v, en, ACTIONS[v[ACTION]], CAT_FILE, TYPE_CHANGE)
+        f = _file(en.resolve(pid, v[odfd_i], old_raw))
+        f["target_path"] = en.resolve(pid, v[ndfd_i], new_raw)
+        doc["file"] = f
+        if v[flags_i]:
+            doc["ebpf"]["flags"] = v[flags_i]
+        if v[FLAGS] & (EF_PATH_TRUNCATED | EF_PATH2_TRUNCATED):
+            doc["ebpf"]["truncated"] = True
+        return doc
+
+    return build
+
+
+def _socket_builder() -> Builder:
+    ix = _ix("socket_event")
+    fam_i, type_i, proto_i = ix["family"], ix["type"], ix["protocol"]
+
+    def build(v: tuple[Any, ...], tail: bytes, en: Enricher) -> dict[str, Any]:
+        doc = _base(v, en, "socket", CAT_NETWORK, TYPE_INFO)
+        stype = v[type_i] & 0xF  # SOCK_NONBLOCK / SOCK_CLOEXEC live in the high bits
+        _endpoints(doc, v[fam_i], stype, v[proto_i], (b"", 0), (b"", 0))
+        if v[RET] >= 0:
+            doc["ebpf"]["fd"] = v[RET]
+        return doc
+
+    return build
+
+
+def _net_builder() -> Builder:
+    ix = _ix("net_event")
+    fd_i, backlog_i = ix["fd"], ix["backlog"]
+    fam_i, type_i, proto_i = ix["sock_family"], ix["sock_type"], ix["sock_protocol"]
+    lport_i, rport_i, laddr_i, raddr_i = (ix["sock_lport"], ix["sock_rport"], ix["sock_laddr"],
+                                          ix["sock_raddr"])
+
+    def build(v: tuple[Any, ...], tail: bytes, en: Enricher) -> dict[str, Any]:
+        action = ACTIONS[v[ACTION]]
+        ret = v[RET]
+        outcome = None
+        if action == "connect" and ret == -_EINPROGRESS:
+            outcome = "unknown"  # non-blocking connect: the result comes later
+        accept = action in ("accept", "accept4")
+        etype = TYPE_CONNECTION_START if accept or action == "connect" else TYPE_INFO
+        doc = _base(v, en, action, CAT_NETWORK, etype, outcome)
+        if outcome == "unknown":
+            doc["error"] = en.error(ret)
+        _endpoints(doc, v[fam_i], v[type_i], v[proto_i], (v[laddr_i], v[lport_i]),
+                   (v[raddr_i], v[rport_i]), remote_is_source=accept)
+        eb = doc["ebpf"]
+        if v[fd_i] >= 0:
+            eb["fd"] = v[fd_i]
+        if action == "listen":
+            eb["backlog"] = v[backlog_i]
+        return doc
+
+    return build
+
+
+def builders(*, ignored_prefixes: tuple[str, ...] = ()) -> dict[int, Builder]:
+    """Builder per record kind (enum event_kind value)."""
+    kinds = enum_values("event_kind")
+    return {
+        kinds["EK_EXEC"]: _exec_builder(),
+        kinds["EK_FORK"]: _fork_builder(),
+        kinds["EK_EXIT"]: _exit_builder(),
+        kinds["EK_OPEN"]: _open_builder(),
+        kinds["EK_RW"]: _rw_builder(ignored_prefixes),
+        kinds["EK_UNLINK"]: _unlink_builder(),
+        kinds["EK_RENAME"]: _rename_builder(),
+        kinds["EK_SOCKET"]: _socket_builder(),
+        kinds["EK_NET"]: _net_builder(),
+    }
+
+
+def loss_document(en: Enricher, ktime_ns: int, lost: dict[str, int], *, source: str,
+                  total: int) -> dict[str, Any]:
+    """A record that events were lost: how many, of which kind, where (ring buffer, disk...)."""
+    return {
+        "@timestamp": en.timestamp(ktime_ns),
+        "event": {
+            "id": f"{en.id_prefix}-loss-{source}-{ktime_ns:x}",
+            "kind": "metric",
+            "action": "loss",
+            "category": ["host"],
+            "type": ["info"],
+            "outcome": "failure",
+        },
+        "host": en.host,
+        "message": f"{sum(lost.values())} events lost ({source})",
+        "ebpf": {"lost": {"source": source, "count": sum(lost.values()), "by_kind": lost,
+                          "total": total}},
+    }
