@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
-/* Never loaded: one global per events.h type so every layout survives in BTF for abi.py
- * (structs only used through pointers or locals would otherwise be dropped). */
+/* No programs: one global per events.h type so every layout survives in the BTF of
+ * monitor.bpf.o for abi.py (structs used only through pointers or locals are dropped). */
 #include "vmlinux.h"
 #include "events.h"
 

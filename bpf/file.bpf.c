@@ -68,6 +68,7 @@ static __always_inline int open_exit(struct trace_event_raw_sys_exit *ctx, __u16
 	len = read_user_path(e->path, upath, &e->h.flags, EF_PATH_TRUNCATED);
 	if (len < 0)
 		len = 0;
+	len = resolve_relative(e->path, len, dfd, &e->h.flags, EF_PATH_TRUNCATED);
 	e->dfd = dfd;
 	e->mode = mode;
 	e->flags = flags;
@@ -224,6 +225,7 @@ static __always_inline int unlink_exit(struct trace_event_raw_sys_exit *ctx, __u
 	len = read_user_path(e->path, upath, &e->h.flags, EF_PATH_TRUNCATED);
 	if (len < 0)
 		len = 0;
+	len = resolve_relative(e->path, len, e->dfd, &e->h.flags, EF_PATH_TRUNCATED);
 	if (path_ignored(e->path, len))
 		return 0;
 	e->path_len = len;
@@ -267,10 +269,12 @@ static __always_inline int rename_exit(struct trace_event_raw_sys_exit *ctx, __u
 	olen = read_user_path(e->data, oldp, &e->h.flags, EF_PATH_TRUNCATED);
 	if (olen < 0)
 		olen = 0;
+	olen = resolve_relative(e->data, olen, e->olddfd, &e->h.flags, EF_PATH_TRUNCATED);
 	off = (olen + 1) & (PATH_LEN - 1);
 	nlen = read_user_path(&e->data[off], newp, &e->h.flags, EF_PATH2_TRUNCATED);
 	if (nlen < 0)
 		nlen = 0;
+	nlen = resolve_relative(&e->data[off], nlen, e->newdfd, &e->h.flags, EF_PATH2_TRUNCATED);
 	/* Dropped only when both ends are filtered: a move out of an ignored tree matters. */
 	if (path_ignored(e->data, olen) && path_ignored(&e->data[off], nlen))
 		return 0;

@@ -83,6 +83,9 @@ static __always_inline void exec_emit(struct exec_event *saved, __s64 ret, const
 		e->path_len = n > 0 ? n - 1 : 0;
 		if (n == PATH_LEN)
 			flags |= EF_PATH_TRUNCATED;
+		/* "./tool": name it from the cwd now, while the process surely exists. */
+		e->path_len = resolve_relative(&e->data[off], e->path_len, AT_FDCWD, &flags,
+					       EF_PATH_TRUNCATED);
 	}
 	e->h.flags = flags;
 	emit(e, offsetof(struct exec_event, data) + off + (e->path_len & (PATH_LEN - 1)) + 1);

@@ -1,6 +1,7 @@
 """The record layouts of bpf/events.h, read from BTF: no hand-kept mirror of the C structs.
 
-`abi.bpf.o` (built with the programs, never loaded) keeps every events.h type in its BTF. Each
+`abi.bpf.c`, linked into monitor.bpf.o, keeps every events.h type in the object's BTF: the
+layouts Python decodes with are those of the very object it loads. Each
 record struct becomes a `struct.Struct` over its fixed fields plus the offset of its variable
 tail (`data` or `path`); nested structs are flattened with a `_` (h_pid, sock_lport, ...).
 """
@@ -17,7 +18,7 @@ from pathlib import Path
 from . import _libbpf as bpf
 from .errors import BpfLoadError
 
-__all__ = ["Btf", "Layout", "abi_object", "enum_values", "layout", "monitor_object"]
+__all__ = ["Btf", "Layout", "enum_values", "layout", "monitor_object"]
 
 _INT_FORMATS = {(1, False): "B", (1, True): "b", (2, False): "H", (2, True): "h",
                 (4, False): "I", (4, True): "i", (8, False): "Q", (8, True): "q"}
@@ -31,10 +32,6 @@ def _package_file(name: str) -> Path:
 def monitor_object() -> Path:
     """The compiled programs shipped in the package."""
     return _package_file("monitor.bpf.o")
-
-
-def abi_object() -> Path:
-    return _package_file("abi.bpf.o")
 
 
 @dataclass(frozen=True)
@@ -198,7 +195,7 @@ def _layout(btf: Btf, name: str) -> Layout:
 
 @cache
 def _abi_btf() -> Btf:
-    return Btf.parse(abi_object())
+    return Btf.parse(monitor_object())
 
 
 @cache

@@ -102,11 +102,10 @@ def _run(config: Config, *, stdout: bool, verbose: bool) -> int:
     from . import _libbpf
     from .decode import Decoder
     from .enrich import Enricher
-    from .loader import BpfMonitor, check_host
+    from .loader import BpfMonitor
     from .pipeline import Pipeline
     from .sdnotify import notify
 
-    check_host()
     _libbpf.set_print(verbose)
     pending: list[int] = []
 
@@ -156,10 +155,12 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     _setup_logging(args.verbose)
     try:
-        config = load_config(args.config)
         if args.command == "check-config":
-            return _check_config(config)
-        return _run(config, stdout=args.stdout, verbose=args.verbose)
+            return _check_config(load_config(args.config))
+        from .loader import check_host
+
+        check_host()  # before the config: a non-root user cannot read /var/config.json anyway
+        return _run(load_config(args.config), stdout=args.stdout, verbose=args.verbose)
     except MonitorError as exc:
         print(f"ebpf-monitor: {exc}", file=sys.stderr)
         return exc.exit_status

@@ -14,7 +14,7 @@ from contextlib import ExitStack
 from pathlib import Path
 
 from . import _libbpf as bpf
-from .abi import Btf, abi_object, enum_values, monitor_object
+from .abi import Btf, enum_values, monitor_object
 from .config import CaptureConfig, FilterConfig
 from .errors import BpfLoadError, HostError
 
@@ -36,7 +36,7 @@ def check_host() -> None:
             "/sys/kernel/btf/vmlinux missing: this kernel has no BTF (CONFIG_DEBUG_INFO_BTF=y"
             " is required for CO-RE)"
         )
-    if not abi_object().exists() or not monitor_object().exists():
+    if not monitor_object().exists():
         raise HostError(f"{monitor_object()} missing: build the BPF programs with `make bpf`")
     _ensure_tracefs()
 

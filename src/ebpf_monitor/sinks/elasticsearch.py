@@ -1,0 +1,565 @@
+"""Elasticsearch sink: bulk `create` requests from a background thread.
+
+`write()` only appends to a bounded in-memory buffer; one worker thread sends bulks of
+`batch_size` documents, at least every `flush_interval` seconds. Each document is indexed with
+`_op_type: create` and `_id = event.id`, so a batch sent twice (a retry after a lost answer) is
+indexed once: the second copy answers 409, which counts as indexed.
+
+Per-item outcomes of a bulk request:
+- 2xx, and 409 on create: indexed.
+- 429: retried with capped exponential backoff, for as long as it takes.
+- 5xx: retried the same way, at most `MAX_ITEM_RETRIES` times, then dead-lettered.
+- anything else (400 mapping conflict, ...): written to the dead-letter JSON-lines file.
+
+A whole request that fails (connection refused, TLS, 401, timeout, 5xx) keeps its documents and is
+retried with backoff; the failure is logged once per distinct reason and recovery once.
+
+Buffer policy (until the disk spool exists): at most `es.max_pending` documents wait in memory,
+counting the bulk in flight. A `write()` that would go past the bound takes nothing and raises
+`SinkUnavailable`, so the caller decides (spool, count as lost); a single batch is always taken
+when the buffer is empty.
+"""
+
+from __future__ import annotations
+
+import collections
+import logging
+import os
+import random
+import re
+import threading
+import time
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, cast
+
+import orjson
+from elasticsearch import (
+    ApiError,
+    AuthenticationException,
+    AuthorizationException,
+    Elasticsearch,
+)
+from elastic_transport import ConnectionError as TransportConnectionError
+from elastic_transport import ConnectionTimeout, TlsError, TransportError
+
+from ..config import ElasticsearchConfig
+from ..errors import ConfigError, SinkUnavailable
+from ._mixin import SinkContext
+from .base import Document
+
+__all__ = ["ElasticsearchSink", "index_name", "index_template"]
+
+log = logging.getLogger(__name__)
+
+FILE_MODE = 0o640
+DIR_MODE = 0o750
+MAX_ITEM_RETRIES = 8
+"""5xx answers for one document before it is dead-lettered (429 is retried without limit)."""
+BACKOFF_BASE = 0.5
+BACKOFF_CAP = 30.0
+CLOSE_TIMEOUT = 10.0
+
+_LONG_STRING = 8191
+"""ignore_above for keywords: 8191 chars of up to 4 UTF-8 bytes stay under Lucene's 32766-byte term."""
+
+_DAY = re.compile(r"(\d{4})-(\d{2})-(\d{2})T[^+]*Z\Z")
+
+
+def _kw(*, text: bool = False) -> dict[str, Any]:
+    mapping: dict[str, Any] = {"type": "keyword", "ignore_above": _LONG_STRING}
+    if text:
+        mapping["fields"] = {"text": {"type": "text"}}
+    return mapping
+
+
+_LONG: dict[str, Any] = {"type": "long"}
+_KEYWORD: dict[str, Any] = {"type": "keyword", "ignore_above": 1024}
+_NANOS: dict[str, Any] = {"type": "date_nanos"}
+
+_PROPERTIES: dict[str, Any] = {
+    "@timestamp": _NANOS,
+    "event": {"properties": {
+        name: _KEYWORD
+        for name in ("id", "kind", "action", "category", "type", "outcome", "dataset", "module")
+    }},
+    "host": {"properties": {"name": _KEYWORD, "hostname": _KEYWORD, "id": _KEYWORD}},
+    "process": {"properties": {
+        "pid": _LONG,
+        "thread": {"properties": {"id": _LONG}},
+        "name": _KEYWORD,
+        "executable": _kw(text=True),
+        "args": _kw(),
+        "args_count": _LONG,
+        "command_line": _kw(text=True),
+        "start": _NANOS,
+        "entity_id": _KEYWORD,
+        "exit_code": _LONG,
+        "working_directory": _kw(text=True),
+        "parent": {"properties": {
+            "pid": _LONG,
+            "entity_id": _KEYWORD,
+            "name": _KEYWORD,
+            "executable": _kw(text=True),
+            "start": _NANOS,
+        }},
+    }},
+    "user": {"properties": {"id": _KEYWORD, "name": _KEYWORD}},
+    "group": {"properties": {"id": _KEYWORD, "name": _KEYWORD}},
+    "file": {"properties": {
+        "path": _kw(text=True),
+        "target_path": _kw(text=True),
+        "name": _KEYWORD,
+        "directory": _kw(text=True),
+    }},
+    "source": {"properties": {"ip": {"type": "ip"}, "port": _LONG}},
+    "destination": {"properties": {"ip": {"type": "ip"}, "port": _LONG}},
+    "network": {"properties": {
+        "transport": _KEYWORD, "type": _KEYWORD, "iana_number": _KEYWORD,
+    }},
+    "error": {"properties": {"code": _KEYWORD, "message": _kw(text=True)}},
+    "ebpf": {"properties": {
+        "syscall": _KEYWORD,
+        "ret": _LONG,
+        "fd": _LONG,
+        "flags": _KEYWORD,
+        "mode": _LONG,
+        "bytes_requested": _LONG,
+        "bytes": _LONG,
+        "child_pid": _LONG,
+        "truncated": {"type": "boolean"},
+        "socket": {"properties": {"family": _KEYWORD, "type": _KEYWORD, "protocol": _LONG}},
+        "lost": {"type": "object", "dynamic": True},  # one long per loss kind
+        "raw_path": _kw(),
+    }},
+}
+
+
+def index_template(es_index: str) -> dict[str, Any]:
+    """The composable template for `es_index` and its daily indices.
+
+    Priority grows with the prefix length so that two monitors with nested prefixes
+    (`ebpf`, `ebpf-events`) do not collide at equal priority.
+    """
+    return {
+        "index_patterns": [f"{es_index}*"],
+        "priority": 100 + len(es_index),
+        "template": {"mappings": {
+            "dynamic": True,
+            # Fields we did not foresee: strings as keywords, not text + keyword.
+            "dynamic_templates": [{"strings_as_keyword": {
+                "match_mapping_type": "string",
+                "mapping": {"type": "keyword", "ignore_above": 1024},
+            }}],
+            "properties": _PROPERTIES,
+        }},
+        "_meta": {"managed_by": "ebpf-monitor"},
+    }
+
+
+def index_name(es: ElasticsearchConfig, doc: Document) -> str:
+    """`es_index`, or `es_index-YYYY.MM.DD` from the document's UTC @timestamp."""
+    if not es.daily_indices:
+        return es.es_index
+    stamp = doc.get("@timestamp")
+    day: str | None = None
+    if isinstance(stamp, str):
+        m = _DAY.match(stamp)
+        if m:
+            day = f"{m[1]}.{m[2]}.{m[3]}"
+        else:
+            try:
+                # fromisoformat takes at most 6 fraction digits: cut the rest.
+                parsed = datetime.fromisoformat(re.sub(r"(\.\d{6})\d+", r"\1", stamp))
+                if parsed.tzinfo is not None:
+                    day = parsed.astimezone(UTC).strftime("%Y.%m.%d")
+            except ValueError:
+                pass
+    if day is None:
+        # No usable time: today's index; the mapping then rejects it into the dead letter.
+        day = datetime.now(UTC).strftime("%Y.%m.%d")
+    return f"{es.es_index}-{day}"
+
+
+def _describe(exc: Exception) -> str:
+    """One short reason an operator can act on."""
+    if isinstance(exc, AuthenticationException):
+        return "authentication failed (HTTP 401): check es_user and the password or es_api_key"
+    if isinstance(exc, AuthorizationException):
+        return f"not authorized (HTTP 403): {_api_reason(exc)}"
+    if isinstance(exc, TlsError):
+        text = str(exc)
+        m = re.search(r"certificate verify failed: [^(\]'\"]*", text)
+        if m:
+            return m.group(0).strip()
+        return f"TLS error: {text}"
+    if isinstance(exc, ConnectionTimeout):
+        return "request timed out"
+    if isinstance(exc, TransportConnectionError):
+        text = str(exc)
+        if "Connection refused" in text:
+            return "connection refused"
+        if "Name or service not known" in text or "NameResolutionError" in text:
+            return "host name not found"
+        return f"connection failed: {text}"
+    if isinstance(exc, ApiError):
+        return f"HTTP {exc.meta.status}: {_api_reason(exc)}"
+    return f"{type(exc).__name__}: {exc}"
+
+
+def _api_reason(exc: ApiError) -> str:
+    body = exc.body
+    if isinstance(body, dict):
+        error = body.get("error")
+        if isinstance(error, dict):
+            return f"{error.get('type')}: {error.get('reason')}"
+        if error is not None:
+            return str(error)
+    return str(exc.message)
+
+
+def _item_reason(result: dict[str, Any]) -> str:
+    error = result.get("error")
+    if isinstance(error, dict):
+        reason = f"{error.get('type')}: {error.get('reason')}"
+        cause = error.get("caused_by")
+        if isinstance(cause, dict):
+            reason += f" (caused by {cause.get('type')}: {cause.get('reason')})"
+        return reason
+    return str(error) if error is not None else f"HTTP {result.get('status')}"
+
+
+class _Item:
+    """A document on its way, with what is needed to resend it."""
+
+    __slots__ = ("action", "doc", "source", "tries")
+
+    def __init__(self, doc: Document, action: bytes, source: bytes) -> None:
+        self.doc = doc
+        self.action = action
+        self.source = source
+        self.tries = 0
+
+
+class ElasticsearchSink(SinkContext):
+    """Send documents to Elasticsearch without ever blocking the caller for long."""
+
+    name = "elasticsearch"
+
+    def __init__(
+        self,
+        es: ElasticsearchConfig,
+        *,
+        dead_letter_path: Path,
+        close_timeout: float = CLOSE_TIMEOUT,
+    ) -> None:
+        self._es = es
+        self._dead_letter_path = dead_letter_path
+        self._close_timeout = close_timeout
+        self._client = self._make_client(es)
+        self.url = self._url(es)
+
+        self.indexed = 0
+        self.duplicates = 0
+        self.retried = 0
+        self.dead_lettered = 0
+
+        self._cond = threading.Condition()
+        self._pending: collections.deque[Document] = collections.deque()
+        self._inflight = 0
+        self._oldest = 0.0  # monotonic time the oldest pending document arrived
+        self._flush_requested = False
+        self._closing = False
+        self._abort = threading.Event()
+        self._last_error: str | None = None
+        self._template_ready = False
+        self._dead_letter_fd = -1
+
+        _quiet_transport_loggers()
+        if es.secure and not es.verify_certs:
+            log.warning("elasticsearch %s: verify_certs is false: the server certificate is not"
+                        " checked, anyone on the path can read and alter events", self.url)
+        self._thread = threading.Thread(target=self._run, name="es-sink", daemon=True)
+        self._thread.start()
+
+    # --- construction ---------------------------------------------------------------------
+
+    @staticmethod
+    def _url(es: ElasticsearchConfig) -> str:
+        host = es.es_host
+        if ":" in host and not host.startswith("["):
+            host = f"[{host}]"  # IPv6 literal
+        return f"{'https' if es.secure else 'http'}://{host}:{es.es_port}"
+
+    @classmethod
+    def _make_client(cls, es: ElasticsearchConfig) -> Elasticsearch:
+        for key in ("ca_certs", "client_cert", "client_key"):
+            path = getattr(es, key)
+            if es.secure and path is not None and not Path(path).is_file():
+                raise ConfigError(f"es_config.{key}: {path}: no such file")
+        kwargs: dict[str, Any] = {
+            "request_timeout": es.request_timeout,
+            "max_retries": 0,  # we retry, with backoff and counting
+            "retry_on_timeout": False,
+        }
+        if es.es_api_key is not None:
+            kwargs["api_key"] = es.es_api_key.get_secret_value()
+        elif es.es_user is not None:
+            kwargs["basic_auth"] = (es.es_user, es.password() or "")
+        if es.secure:
+            kwargs["verify_certs"] = es.verify_certs
+            kwargs["ssl_show_warn"] = False  # we log our own warning, once
+            if es.ca_certs is not None:
+                kwargs["ca_certs"] = str(es.ca_certs)
+            if es.client_cert is not None and es.client_key is not None:
+                kwargs["client_cert"] = str(es.client_cert)
+                kwargs["client_key"] = str(es.client_key)
+        try:
+            return Elasticsearch(cls._url(es), **kwargs)
+        except (ValueError, OSError) as exc:
+            raise ConfigError(f"es_config: cannot set up the client: {exc}") from None
+
+    # --- the Sink interface ---------------------------------------------------------------
+
+    def write(self, batch: Sequence[Document]) -> None:
+        if not batch:
+            return
+        with self._cond:
+            if self._closing:
+                raise SinkUnavailable("elasticsearch: sink is closed")
+            waiting = len(self._pending) + self._inflight
+            if waiting and waiting + len(batch) > self._es.max_pending:
+                raise SinkUnavailable(
+                    f"elasticsearch {self.url}: {waiting} documents pending (limit"
+                    f" {self._es.max_pending}): {self._last_error or 'server slow'}"
+                )
+            if not self._pending:
+                self._oldest = time.monotonic()
+            self._pending.extend(batch)
+            if len(self._pending) >= self._es.batch_size:
+                self._cond.notify_all()
+
+    def flush(self) -> None:
+        """Send what is buffered now, without waiting for it (see `drain` to wait)."""
+        with self._cond:
+            if self._pending:
+                self._flush_requested = True
+                self._cond.notify_all()
+
+    def drain(self, timeout: float) -> bool:
+        """Flush and wait until nothing is pending; False if `timeout` ran out first."""
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            self._flush_requested = True
+            self._cond.notify_all()
+            while self._pending or self._inflight:
+                left = deadline - time.monotonic()
+                if left <= 0 or not self._thread.is_alive():
+                    return False
+                self._cond.wait(min(left, 0.1))
+        return True
+
+    def reopen(self) -> None:
+        pass  # nothing file-like to reopen; the dead-letter file is opened per write
+
+    def close(self) -> None:
+        if self._closing and not self._thread.is_alive():
+            return
+        done = self.drain(self._close_timeout)
+        with self._cond:
+            self._closing = True
+            self._cond.notify_all()
+        self._abort.set()
+        self._thread.join(self._es.request_timeout + 1.0)
+        if not done:
+            left = self.pending
+            log.error("elasticsearch %s: closing with %d documents not indexed (%s)", self.url,
+                      left, self._last_error or "server slow")
+        self._client.close()
+        if self._dead_letter_fd >= 0:
+            os.close(self._dead_letter_fd)
+            self._dead_letter_fd = -1
+
+    @property
+    def pending(self) -> int:
+        with self._cond:
+            return len(self._pending) + self._inflight
+
+    @property
+    def last_error(self) -> str | None:
+        """Why the server cannot be reached now, or None."""
+        return self._last_error
+
+    def stats(self) -> dict[str, int]:
+        return {
+            "indexed": self.indexed,
+            "duplicates": self.duplicates,
+            "retried": self.retried,
+            "dead_lettered": self.dead_lettered,
+            "pending": self.pending,
+        }
+
+    # --- worker ---------------------------------------------------------------------------
+
+    def _next_batch(self) -> list[Document] | None:
+        """Wait for a full batch, a flush, or the interval; None when it is time to stop."""
+        with self._cond:
+            while True:
+                if self._abort.is_set():
+                    return None
+                if self._pending:
+                    due = self._oldest + self._es.flush_interval
+                    now = time.monotonic()
+                    if (len(self._pending) >= self._es.batch_size or self._flush_requested
+                            or self._closing or now >= due):
+                        break
+                    self._cond.wait(due - now)
+                else:
+                    self._flush_requested = False
+                    if self._closing:
+                        return None
+                    self._cond.wait()
+            n = min(len(self._pending), self._es.batch_size)
+            batch = [self._pending.popleft() for _ in range(n)]
+            self._inflight = n
+            if self._pending:
+                self._oldest = time.monotonic()
+            else:
+                self._flush_requested = False
+            return batch
+
+    def _run(self) -> None:
+        try:
+            while True:
+                batch = self._next_batch()
+                if batch is None:
+                    return
+                try:
+                    self._send(batch)
+                finally:
+                    with self._cond:
+                        self._inflight = 0
+                        self._cond.notify_all()
+        except Exception:
+            log.exception("elasticsearch %s: sink worker failed", self.url)
+
+    def _encode(self, doc: Document) -> _Item | None:
+        event = doc.get("event")
+        doc_id = event.get("id") if isinstance(event, dict) else None
+        if not isinstance(doc_id, str) or not doc_id:
+            self._dead_letter(doc, "document has no event.id", 0)
+            return None
+        try:
+            source = orjson.dumps(doc)
+        except TypeError as exc:
+            self._dead_letter(doc, f"not JSON-serialisable: {exc}", 0, raw=True)
+            return None
+        action = orjson.dumps({"create": {"_index": index_name(self._es, doc), "_id": doc_id}})
+        return _Item(doc, action, source)
+
+    def _send(self, batch: list[Document]) -> None:
+        items = [item for item in map(self._encode, batch) if item is not None]
+        attempt = 0
+        while items:
+            if self._abort.is_set():
+                return
+            try:
+                if not self._template_ready:
+                    self._put_template()
+                response = self._client.bulk(
+                    operations=cast(Any, [line for it in items for line in (it.action, it.source)]),
+                    filter_path="errors,items.*.status,items.*.error",
+                )
+            except (TransportError, ApiError) as exc:
+                self._failed(exc, len(items), attempt)
+                self._sleep(attempt)
+                attempt += 1
+                continue
+            self._recovered()
+            results = response.body.get("items", [])
+            if len(results) != len(items):
+                self._failed(RuntimeError(f"bulk answered {len(results)} items for"
+                                          f" {len(items)}"), len(items), attempt)
+                self._sleep(attempt)
+                attempt += 1
+                continue
+            items = self._sort_results(items, results)
+            if items:
+                self.retried += len(items)
+                self._sleep(attempt)
+                attempt += 1
+
+    def _sort_results(self, items: list[_Item], results: list[dict[str, Any]]) -> list[_Item]:
+        """Count what landed, dead-letter what never will; return what to retry."""
+        retry: list[_Item] = []
+        for item, wrapped in zip(items, results, strict=True):
+            result: dict[str, Any] = next(iter(wrapped.values()), {})
+            status = int(result.get("status", 0))
+            if 200 <= status < 300:
+                self.indexed += 1
+            elif status == 409:
+                self.indexed += 1  # created by an earlier try of this batch
+                self.duplicates += 1
+            elif status == 429:
+                retry.append(item)
+            elif status >= 500 and item.tries < MAX_ITEM_RETRIES:
+                item.tries += 1
+                retry.append(item)
+            else:
+                self._dead_letter(item.doc, _item_reason(result), status)
+        return retry
+
+    def _put_template(self) -> None:
+        name = self._es.es_index
+        self._client.indices.put_index_template(name=name, **index_template(name))
+        self._template_ready = True
+
+    def _sleep(self, attempt: int) -> None:
+        delay = min(BACKOFF_CAP, BACKOFF_BASE * 2.0**attempt) * random.uniform(0.5, 1.0)
+        if self._closing:
+            delay = min(delay, 1.0)  # closing: keep trying within the close deadline
+        self._abort.wait(delay)
+
+    def _failed(self, exc: Exception, count: int, attempt: int) -> None:
+        reason = _describe(exc)
+        if reason != self._last_error:
+            log.error("elasticsearch %s: %s; keeping %d documents, retrying", self.url, reason,
+                      self.pending or count)
+            self._last_error = reason
+        else:
+            log.debug("elasticsearch %s: %s (attempt %d)", self.url, reason, attempt + 1)
+
+    def _recovered(self) -> None:
+        if self._last_error is not None:
+            log.warning("elasticsearch %s: reachable again; %d documents pending", self.url,
+                        self.pending)
+            self._last_error = None
+
+    def _dead_letter(self, doc: Document, reason: str, status: int, *, raw: bool = False) -> None:
+        record: dict[str, Any] = {"reason": reason, "status": status,
+                                  "document": repr(doc) if raw else doc}
+        line = orjson.dumps(record, default=repr) + b"\n"
+        try:
+            if self._dead_letter_fd < 0:
+                self._dead_letter_path.parent.mkdir(mode=DIR_MODE, parents=True, exist_ok=True)
+                self._dead_letter_fd = os.open(
+                    self._dead_letter_path,
+                    os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, FILE_MODE,
+                )
+            os.write(self._dead_letter_fd, line)
+        except OSError as exc:
+            log.error("%s: cannot write dead letter (%s): %s", self._dead_letter_path,
+                      exc.strerror, reason)
+        self.dead_lettered += 1
+        if self.dead_lettered == 1 or self.dead_lettered % 1000 == 0:
+            log.warning("elasticsearch %s: %d documents rejected so far, see %s (last: %s)",
+                        self.url, self.dead_lettered, self._dead_letter_path, reason)
+
+
+def _quiet_transport_loggers() -> None:
+    # The transport logs a warning per failed request; our single line per outage says it all.
+    for name in ("elastic_transport.transport", "elastic_transport.node_pool"):
+        logger = logging.getLogger(name)
+        if logger.level == logging.NOTSET:
+            logger.setLevel(logging.ERROR)

@@ -1,0 +1,186 @@
+"""Decoding recorded records into ECS documents, and the ABI read from BTF."""
+
+from __future__ import annotations
+
+import socket
+import struct
+from typing import Any
+
+import pytest
+
+from ebpf_monitor import _libbpf as bpf
+from ebpf_monitor.abi import Btf, enum_values, layout, monitor_object
+from ebpf_monitor.decode import Decoder
+from ebpf_monitor.enrich import Enricher
+from ebpf_monitor.ringbuf import Batch
+from ebpf_monitor.schema import open_flag_names
+
+KINDS = enum_values("event_kind")
+ACTIONS = enum_values("event_action")
+FLAGS = enum_values("event_flag")
+TARGETS = enum_values("fd_target")
+
+
+def record(struct_name: str, tail: bytes = b"", **fields: Any) -> bytes:
+    lay = layout(struct_name)
+    header = {"h_kind": 0, "h_action": 0, "h_size": 0, "h_flags": 0, "h_pid": 4242,
+              "h_tid": 4243, "h_ppid": 1, "h_uid": 0, "h_gid": 0, "h_euid": 0,
+              "h_ktime_ns": 5_000_000_123, "h_start_ns": 1_000_000_000, "h_ret": 0,
+              "h_comm": b"tool"}
+    values = {**header, **fields}
+    missing = [f for f in lay.fields if f not in values]
+    for name in missing:
+        values[name] = b"" if lay.struct.format[0] == "s" else 0
+    packed = []
+    for name, code in zip(lay.fields, _codes(lay.struct.format), strict=True):
+        v = values[name]
+        packed.append(v if not code.endswith("s") or isinstance(v, bytes) else b"")
+    return lay.struct.pack(*packed) + tail
+
+
+def _codes(fmt: str) -> list[str]:
+    out, num = [], ""
+    for ch in fmt[1:]:
+        if ch.isdigit():
+            num += ch
+            continue
+        if ch != "x":
+            out.append(num + ch)
+        num = ""
+    return out
+
+
+def decode(*records: bytes) -> list[dict[str, Any]]:
+    data = b""
+    spans = []
+    for rec in records:
+        spans.append((len(data), len(rec)))
+        data += rec + b"\0" * (-len(rec) % 8)
+    en = Enricher(host_name="testhost")
+    en.offset_ns = 1_700_000_000 * 10**9  # fixed wall clock for exact timestamps
+    return Decoder(en, ignored_prefixes=("/dev/pts/",)).decode(Batch(data, spans))
+
+
+class TestDecode:
+    def test_open_failure(self) -> None:
+        """An openat of a missing file: path, flags, ENOENT, timestamp from ktime."""
+        rec = record("open_event", b"/etc/missing\0", h_kind=KINDS["EK_OPEN"],
+                     h_action=ACTIONS["EA_OPENAT"], h_ret=-2, dfd=-100, flags=0o2000000,
+                     path_len=12)
+        (doc,) = decode(rec)
+        assert doc["@timestamp"] == "2023-11-14T22:13:25.000000123Z"
+        assert doc["event"]["action"] == "openat"
+        assert doc["event"]["outcome"] == "failure"
+        assert doc["error"] == {"code": "ENOENT", "message": "No such file or directory"}
+        assert doc["file"] == {"path": "/etc/missing", "name": "missing", "directory": "/etc"}
+        assert doc["ebpf"]["flags"] == ["O_RDONLY", "O_CLOEXEC"]
+        assert doc["process"]["pid"] == 4242 and doc["process"]["thread"]["id"] == 4243
+        assert doc["process"]["name"] == "tool"
+        assert doc["host"]["name"] == "testhost"
+        assert doc["user"]["name"] == "root"
+
+    def test_exec_args_and_odd_bytes(self) -> None:
+        """Exec argv split exactly; invalid UTF-8 kept as \\x escapes."""
+        args = b"ls\0-l\0caf\xe9\0"
+        rec = record("exec_event", args + b"/bin/ls\0", h_kind=KINDS["EK_EXEC"],
+                     h_action=ACTIONS["EA_EXECVE"], argc=3, args_len=len(args), path_len=7)
+        (doc,) = decode(rec)
+        assert doc["process"]["args"] == ["ls", "-l", "caf\\xe9"]
+        assert doc["process"]["executable"] == "/bin/ls"
+        assert doc["process"]["command_line"] == "ls -l caf\\xe9"
+
+    def test_connect_ipv6(self) -> None:
+        """A connect's ends become source/destination with ips as strings."""
+        rec = record("net_event", h_kind=KINDS["EK_NET"], h_action=ACTIONS["EA_CONNECT"],
+                     fd=3, sock_family=10, sock_type=1, sock_protocol=6, sock_lport=40000,
+                     sock_rport=443, sock_laddr=socket.inet_pton(socket.AF_INET6, "::1"),
+                     sock_raddr=socket.inet_pton(socket.AF_INET6, "2001:db8::1"))
+        (doc,) = decode(rec)
+        assert doc["source"] == {"ip": "::1", "port": 40000}
+        assert doc["destination"] == {"ip": "2001:db8::1", "port": 443}
+        assert doc["network"] == {"type": "ipv6", "transport": "tcp", "iana_number": "6"}
+
+    def test_nonblocking_connect_is_unknown(self) -> None:
+        """EINPROGRESS is not a failure: the outcome is unknown."""
+        rec = record("net_event", h_kind=KINDS["EK_NET"], h_action=ACTIONS["EA_CONNECT"],
+                     h_ret=-115, sock_family=2, sock_rport=80,
+                     sock_raddr=socket.inet_aton("10.1.2.3") + b"\0" * 12)
+        (doc,) = decode(rec)
+        assert doc["event"]["outcome"] == "unknown"
+        assert doc["destination"] == {"ip": "10.1.2.3", "port": 80}
+
+    def test_rename_paths(self) -> None:
+        """Both paths of a rename: file.path and file.target_path."""
+        rec = record("rename_event", b"/tmp/a\0/tmp/b c\0", h_kind=KINDS["EK_RENAME"],
+                     h_action=ACTIONS["EA_RENAMEAT2"], olddfd=-100, newdfd=-100, old_len=6,
+                     new_len=8)
+        (doc,) = decode(rec)
+        assert doc["file"]["path"] == "/tmp/a"
+        assert doc["file"]["target_path"] == "/tmp/b c"
+
+    def test_write_bytes(self) -> None:
+        """A write carries the fd's path, requested and written bytes."""
+        rec = record("rw_event", b"/var/x\0", h_kind=KINDS["EK_RW"],
+                     h_action=ACTIONS["EA_WRITE"], h_ret=10, fd=5, target=TARGETS["FT_FILE"],
+                     path_len=6, count=12)
+        (doc,) = decode(rec)
+        assert doc["event"]["type"] == ["change"]
+        assert doc["ebpf"]["bytes"] == 10 and doc["ebpf"]["bytes_requested"] == 12
+        assert doc["file"]["path"] == "/var/x"
+
+    def test_bad_record_counted_not_raised(self) -> None:
+        """An unknown kind is counted; the rest of the batch still decodes."""
+        good = record("exit_event", h_kind=KINDS["EK_EXIT"], h_action=ACTIONS["EA_EXIT"],
+                      exit_code=3 << 8)
+        bad = struct.pack("<HH", 99, 0) + b"\0" * 68
+        docs = decode(bad, good)
+        assert len(docs) == 1 and docs[0]["process"]["exit_code"] == 3
+
+    def test_signal_exit(self) -> None:
+        """Killed by SIGKILL: exit code 137 and the signal number."""
+        rec = record("exit_event", h_kind=KINDS["EK_EXIT"], h_action=ACTIONS["EA_EXIT"],
+                     exit_code=9)
+        (doc,) = decode(rec)
+        assert doc["process"]["exit_code"] == 137
+        assert doc["ebpf"]["exit_signal"] == 9
+
+    def test_event_ids_unique_and_stable(self) -> None:
+        """Ids derive from boot, time and thread: same record, same id; others differ."""
+        a = record("exit_event", h_kind=KINDS["EK_EXIT"], h_action=ACTIONS["EA_EXIT"])
+        b = record("exit_event", h_kind=KINDS["EK_EXIT"], h_action=ACTIONS["EA_EXIT"],
+                   h_ktime_ns=5_000_000_124)
+        d1, d2 = decode(a, b)
+        assert d1["event"]["id"] != d2["event"]["id"]
+        assert decode(a)[0]["event"]["id"] == d1["event"]["id"]
+
+
+def test_open_flag_names() -> None:
+    """Open flags become names; unknown bits are shown in hex."""
+    import os
+
+    assert open_flag_names(os.O_WRONLY | os.O_CREAT | os.O_TRUNC) == [
+        "O_WRONLY", "O_CREAT", "O_TRUNC"]
+    assert open_flag_names(2 | 0x40000000)[-1] == "0x40000000"
+
+
+class TestAbi:
+    @pytest.mark.parametrize("name", ["event_header", "exec_event", "fork_event", "exit_event",
+                                      "open_event", "rw_event", "unlink_event", "rename_event",
+                                      "socket_event", "net_event", "sock_info"])
+    def test_layout_from_loaded_object(self, name: str) -> None:
+        """Each events.h struct is in the BTF of the object we load, and its Struct covers
+        exactly the bytes before its variable tail."""
+        btf = Btf.parse(monitor_object())
+        try:
+            size = btf.size(btf.find(name, bpf.BTF_KIND_STRUCT))
+        finally:
+            btf.close()
+        lay = layout(name)
+        assert lay.size == size
+        assert lay.struct.size == lay.tail_offset <= size
+
+    def test_header_first(self) -> None:
+        """Every record starts with the header, so kind can be read before dispatch."""
+        header = layout("event_header").fields
+        for name in ("exec_event", "open_event", "rw_event", "net_event"):
+            assert layout(name).fields[: len(header)] == tuple(f"h_{f}" for f in header)
