@@ -10,7 +10,6 @@ import ctypes
 import ctypes.util
 import logging
 import os
-from collections.abc import Callable
 from ctypes import (
     CFUNCTYPE,
     POINTER,
@@ -29,6 +28,8 @@ from .errors import BpfLoadError, HostError
 
 __all__ = [
     "BTF_KIND_ARRAY",
+    "check_ptr",
+    "check_rc",
     "BTF_KIND_CONST",
     "BTF_KIND_DATASEC",
     "BTF_KIND_ENUM",
@@ -149,5 +150,3 @@ def check_rc(rc: int, step: str) -> None:
     if rc < 0:
         raise BpfLoadError(f"{step}: {os.strerror(-rc)} (errno {-rc})")
 
-
-Callback = Callable[..., Any]

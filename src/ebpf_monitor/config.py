@@ -63,7 +63,7 @@ class FilterConfig(BaseModel):
     """Byte prefixes of paths whose file events (and reads/writes of their fds) are dropped."""
 
     ignore_shared_libraries: bool = True
-    """Drop opens of shared libraries (names ending in .so or containing .so.N), as ld.so does them."""
+    """Drop opens of shared libraries (names ending in .so or holding .so.N), as ld.so does."""
 
 
 class CaptureConfig(BaseModel):
@@ -155,6 +155,9 @@ class ElasticsearchConfig(BaseModel):
     request_timeout: float = Field(default=10.0, gt=0)
     """Seconds before a bulk request is abandoned and retried."""
 
+    max_pending: int = Field(default=100_000, ge=1)
+    """Documents held in memory while the server is slow or down; past it, writes are refused."""
+
     @field_validator("es_port", mode="before")
     @classmethod
     def _port_from_string(cls, value: Any) -> Any:
@@ -221,7 +224,7 @@ class Config(BaseModel):
     """Seconds between stats lines on stderr (and loss records, when drops happened)."""
 
     pid_file: Path | None = None
-    """Where to write our pid, for logrotate without systemd; default <output_dir>/ebpf-monitor.pid."""
+    """Our pid, for logrotate without systemd; default <output_dir>/ebpf-monitor.pid."""
 
     @model_validator(mode="after")
     def _file_logging_needs_another_sink(self) -> Config:
@@ -304,8 +307,10 @@ def load_config(path: Path | None, *, check_permissions: bool = True) -> Config:
         raise ConfigError(f"{target}: cannot read config file: {exc.strerror}") from None
     try:
         data = json.loads(raw)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        where = f"line {exc.lineno} column {exc.colno}: " if hasattr(exc, "lineno") else ""
-        reason = exc.msg if isinstance(exc, json.JSONDecodeError) else "not UTF-8"
-        raise ConfigError(f"{target}: invalid JSON: {where}{reason}") from None
+    except json.JSONDecodeError as exc:
+        raise ConfigError(
+            f"{target}: invalid JSON: line {exc.lineno} column {exc.colno}: {exc.msg}"
+        ) from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"{target}: invalid JSON: not UTF-8") from None
     return parse_config(data, source=str(target))

@@ -167,8 +167,8 @@ class BpfMonitor:
         comm_fd = bpf.lib.bpf_map__fd(self._map("em_ign_comm"))
         one = ctypes.c_uint8(1)
         for comm in filters.ignore_comms:
-            key = ctypes.create_string_buffer(comm.encode()[: COMM_LEN - 1], COMM_LEN)
-            bpf.check_rc(bpf.lib.bpf_map_update_elem(comm_fd, key, ctypes.byref(one), 0),
+            comm_key = ctypes.create_string_buffer(comm.encode()[: COMM_LEN - 1], COMM_LEN)
+            bpf.check_rc(bpf.lib.bpf_map_update_elem(comm_fd, comm_key, ctypes.byref(one), 0),
                          f"set filter ignore_comms {comm!r}")
         path_fd = bpf.lib.bpf_map__fd(self._map("em_ign_path"))
         for prefix in filters.ignore_path_prefixes:

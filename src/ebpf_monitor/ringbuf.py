@@ -10,6 +10,7 @@ BUSY (bit 31) and DISCARD (bit 30) flags, u32 page offset; records are 8-byte al
 
 from __future__ import annotations
 
+import contextlib
 import mmap
 import select
 import struct
@@ -52,10 +53,8 @@ class RingReader:
 
     def wait(self, timeout: float) -> None:
         """Sleep until the kernel wakes us or `timeout` seconds pass (EINTR ends it early)."""
-        try:
+        with contextlib.suppress(InterruptedError):
             self._epoll.poll(timeout, 1)
-        except InterruptedError:
-            pass
 
     def pending(self) -> int:
         """Bytes committed or reserved but not consumed yet: the backlog."""

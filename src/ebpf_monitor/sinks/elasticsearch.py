@@ -35,14 +35,15 @@ from pathlib import Path
 from typing import Any, cast
 
 import orjson
+from elastic_transport import ConnectionError as TransportConnectionError
+from elastic_transport import ConnectionTimeout, TlsError, TransportError
+
 from elasticsearch import (
     ApiError,
     AuthenticationException,
     AuthorizationException,
     Elasticsearch,
 )
-from elastic_transport import ConnectionError as TransportConnectionError
-from elastic_transport import ConnectionTimeout, TlsError, TransportError
 
 from ..config import ElasticsearchConfig
 from ..errors import ConfigError, SinkUnavailable
@@ -62,7 +63,7 @@ BACKOFF_CAP = 30.0
 CLOSE_TIMEOUT = 10.0
 
 _LONG_STRING = 8191
-"""ignore_above for keywords: 8191 chars of up to 4 UTF-8 bytes stay under Lucene's 32766-byte term."""
+"""ignore_above for long keywords: 8191 chars of 4 UTF-8 bytes fit Lucene's 32766-byte term."""
 
 _DAY = re.compile(r"(\d{4})-(\d{2})-(\d{2})T[^+]*Z\Z")
 
@@ -272,6 +273,8 @@ class ElasticsearchSink(SinkContext):
         self._flush_requested = False
         self._closing = False
         self._abort = threading.Event()
+        self._wakeup = threading.Event()  # cuts a backoff sleep short (close, abort)
+        self._reopen_dead_letter = False
         self._last_error: str | None = None
         self._template_ready = False
         self._dead_letter_fd = -1
@@ -361,21 +364,26 @@ class ElasticsearchSink(SinkContext):
         return True
 
     def reopen(self) -> None:
-        pass  # nothing file-like to reopen; the dead-letter file is opened per write
+        # Nothing to reopen on the network side; the dead-letter file follows logrotate.
+        self._reopen_dead_letter = True
 
     def close(self) -> None:
-        if self._closing and not self._thread.is_alive():
-            return
-        done = self.drain(self._close_timeout)
+        """Send what is left within `close_timeout`, then stop; log what was not indexed."""
         with self._cond:
+            if self._closing:
+                return
             self._closing = True
             self._cond.notify_all()
+        self._wakeup.set()
+        done = self.drain(self._close_timeout)
         self._abort.set()
+        self._wakeup.set()
+        with self._cond:
+            self._cond.notify_all()
         self._thread.join(self._es.request_timeout + 1.0)
         if not done:
-            left = self.pending
             log.error("elasticsearch %s: closing with %d documents not indexed (%s)", self.url,
-                      left, self._last_error or "server slow")
+                      self.pending, self._last_error or "server slow")
         self._client.close()
         if self._dead_letter_fd >= 0:
             os.close(self._dead_letter_fd)
@@ -516,10 +524,12 @@ class ElasticsearchSink(SinkContext):
         self._template_ready = True
 
     def _sleep(self, attempt: int) -> None:
-        delay = min(BACKOFF_CAP, BACKOFF_BASE * 2.0**attempt) * random.uniform(0.5, 1.0)
+        delay = min(BACKOFF_CAP, BACKOFF_BASE * 2.0 ** min(attempt, 16))
+        delay *= random.uniform(0.5, 1.0)  # jitter: monitors on many hosts do not retry in step
         if self._closing:
-            delay = min(delay, 1.0)  # closing: keep trying within the close deadline
-        self._abort.wait(delay)
+            self._abort.wait(min(delay, 1.0))  # keep trying within the close deadline
+        elif self._wakeup.wait(delay):
+            self._wakeup.clear()
 
     def _failed(self, exc: Exception, count: int, attempt: int) -> None:
         reason = _describe(exc)
@@ -541,6 +551,10 @@ class ElasticsearchSink(SinkContext):
                                   "document": repr(doc) if raw else doc}
         line = orjson.dumps(record, default=repr) + b"\n"
         try:
+            if self._reopen_dead_letter and self._dead_letter_fd >= 0:
+                os.close(self._dead_letter_fd)
+                self._dead_letter_fd = -1
+            self._reopen_dead_letter = False
             if self._dead_letter_fd < 0:
                 self._dead_letter_path.parent.mkdir(mode=DIR_MODE, parents=True, exist_ok=True)
                 self._dead_letter_fd = os.open(

@@ -8,6 +8,7 @@ leaves every line in exactly one file.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import logging
 import os
@@ -112,10 +113,8 @@ class JsonlSink(SinkContext):
 
     def _write_failed(self, exc: OSError, start: int, count: int) -> None:
         # Cut back a half-written batch so the file keeps whole lines only.
-        try:
+        with contextlib.suppress(OSError):
             os.ftruncate(self._fd, start)
-        except OSError:
-            pass
         self.failed += count
         if not self._failing:
             reason = "disk full" if exc.errno == errno.ENOSPC else exc.strerror
