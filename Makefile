@@ -50,3 +50,73 @@ bench: setup
 clean:
 	$(MAKE) -C bpf clean
 	rm -rf build
+
+# --- service: install, uninstall, deb ---
+# `make install` puts the monitor into its own venv under $(PREFIX) (built with the system
+# Python, not a developer's), links $(BINDIR)/ebpf-monitor to it, and installs the unit, the
+# logrotate file and, only if absent, the config. DESTDIR stages all of it elsewhere: the venv is
+# then fixed up to its final path (see docs/service.md). Needs `make bpf` first.
+PREFIX ?= /opt/ebpf-monitor
+SERVICE_PYTHON ?= /usr/bin/python3
+BINDIR ?= /usr/local/bin
+UNITDIR ?= /etc/systemd/system
+LOGROTATEDIR ?= /etc/logrotate.d
+CONFIG_FILE ?= /var/config.json
+EVENTS_DIR ?= /var/log/ebpf-monitor
+STATE_DIR ?= /var/lib/ebpf-monitor
+BPF_OBJ := src/ebpf_monitor/bpf/monitor.bpf.o
+SVC_VENV := $(DESTDIR)$(PREFIX)/venv
+# Talk to systemd only for a real install on a host it runs.
+SYSTEMD_LIVE = [ -z "$(DESTDIR)" ] && [ -d /run/systemd/system ]
+
+.PHONY: wheel install uninstall deb
+
+# Our wheel, with the BPF object inside as package data.
+wheel: venv
+	@test -f $(BPF_OBJ) || { echo "$(BPF_OBJ) missing: run make bpf first" >&2; exit 1; }
+	rm -rf build/dist
+	$(PY) -m pip wheel -q --no-deps -w build/dist .
+
+install: wheel
+	@# No pip inside: nothing in the service venv that is not the monitor. Our pip installs into it.
+	$(SERVICE_PYTHON) -m venv --without-pip $(SVC_VENV)
+	$(PY) -m pip --python $(SVC_VENV)/bin/python install -q --no-compile build/dist/*.whl
+	@# Same version number as what is installed: pip would skip it without --force-reinstall.
+	$(PY) -m pip --python $(SVC_VENV)/bin/python install -q --no-compile --no-deps --force-reinstall \
+		build/dist/*.whl
+	@# Paths baked in by venv and pip name the staging dir: point them at the final one.
+	@if [ -n "$(DESTDIR)" ]; then \
+		grep -rlF "$(SVC_VENV)" $(SVC_VENV)/bin $(SVC_VENV)/pyvenv.cfg | \
+			xargs -r sed -i "s|$(SVC_VENV)|$(PREFIX)/venv|g"; \
+	fi
+	@# Bytecode now, with final paths: the service's /opt is read-only at run time.
+	$(SVC_VENV)/bin/python -m compileall -q $(if $(DESTDIR),-s $(DESTDIR) -p /) $(SVC_VENV)/lib
+	install -d -m 0755 $(DESTDIR)$(BINDIR) $(DESTDIR)$(UNITDIR) $(DESTDIR)$(LOGROTATEDIR)
+	ln -sfn $(PREFIX)/venv/bin/ebpf-monitor $(DESTDIR)$(BINDIR)/ebpf-monitor
+	sed -e 's|^ExecStart=/usr/local/bin/ebpf-monitor --config /var/config.json|ExecStart=$(BINDIR)/ebpf-monitor --config $(CONFIG_FILE)|' \
+		packaging/ebpf-monitor.service > $(DESTDIR)$(UNITDIR)/ebpf-monitor.service.tmp
+	chmod 0644 $(DESTDIR)$(UNITDIR)/ebpf-monitor.service.tmp
+	mv $(DESTDIR)$(UNITDIR)/ebpf-monitor.service.tmp $(DESTDIR)$(UNITDIR)/ebpf-monitor.service
+	install -m 0644 packaging/logrotate/ebpf-provenance $(DESTDIR)$(LOGROTATEDIR)/ebpf-provenance
+	install -d -m 0750 $(DESTDIR)$(EVENTS_DIR) $(DESTDIR)$(STATE_DIR)
+	@# Never overwrite the admin's config; root-only, as the monitor demands.
+	@if [ -e $(DESTDIR)$(CONFIG_FILE) ]; then \
+		echo "keeping existing $(DESTDIR)$(CONFIG_FILE)"; \
+	else \
+		install -D -m 0600 packaging/config.example.json $(DESTDIR)$(CONFIG_FILE); \
+	fi
+	@if $(SYSTEMD_LIVE); then systemctl daemon-reload; fi
+	@echo "installed; start with: systemctl enable --now ebpf-monitor.service"
+
+uninstall:
+	@if $(SYSTEMD_LIVE); then systemctl disable --now ebpf-monitor.service || true; fi
+	rm -f $(DESTDIR)$(BINDIR)/ebpf-monitor $(DESTDIR)$(UNITDIR)/ebpf-monitor.service \
+		$(DESTDIR)$(LOGROTATEDIR)/ebpf-provenance
+	rm -rf $(SVC_VENV)
+	@# $(PREFIX) itself only if we emptied it; config and event data stay.
+	@if [ -d $(DESTDIR)$(PREFIX) ]; then rmdir --ignore-fail-on-non-empty $(DESTDIR)$(PREFIX); fi
+	@if $(SYSTEMD_LIVE); then systemctl daemon-reload; fi
+
+# A .deb in build/deb: wheels for an offline venv, built by postinst (packaging/deb/build.sh).
+deb: wheel
+	packaging/deb/build.sh build/dist build/deb

@@ -28,8 +28,6 @@ from .errors import BpfLoadError, HostError
 
 __all__ = [
     "BTF_KIND_ARRAY",
-    "check_ptr",
-    "check_rc",
     "BTF_KIND_CONST",
     "BTF_KIND_DATASEC",
     "BTF_KIND_ENUM",
@@ -38,6 +36,8 @@ __all__ = [
     "BTF_KIND_TYPEDEF",
     "BTF_KIND_VAR",
     "BTF_KIND_VOLATILE",
+    "check_ptr",
+    "check_rc",
     "lib",
     "libc",
     "set_print",
