@@ -68,6 +68,9 @@ class Enricher:
         self._exes = _Bounded()
         self._fds = _Bounded()
         self._comms = _Bounded(8192)
+        self.shared = _Bounded(16384)
+        self.exec_gen = _Bounded()
+        """Document parts shared by many events (process, user/group objects), see schema."""
 
     def resync_clock(self) -> None:
         """Wall minus monotonic: kernel ktime_ns + offset = Unix ns (redone when NTP steps)."""
@@ -122,6 +125,8 @@ class Enricher:
 
     def note_exec(self, pid: int, start_ns: int, executable: str) -> None:
         self._exes.put((pid, start_ns), executable)
+        # Cached process objects of this pid name the old executable: key a new generation.
+        self.exec_gen.put(pid, self.exec_gen.get(pid, 0) + 1)
 
     def executable(self, pid: int, start_ns: int) -> str | None:
         """The binary of a process seen exec'ing, else read once from /proc (best effort)."""

@@ -92,21 +92,46 @@ def _ix(name: str) -> dict[str, int]:
 
 def _base(v: tuple[Any, ...], en: Enricher, action: str, category: list[str],
           etype: list[str], outcome: str | None = None) -> dict[str, Any]:
-    """The fields every document has: time, event, process, user, group, host."""
-    pid = v[PID]
-    start = v[START]
-    entity, started = en.process_ids(pid, start)
+    """The fields every document has: time, event, process, user, group, host.
+
+    The process, user and group objects are shared by all events of a thread with the same
+    identity (cached in the Enricher): documents are read-only once built. A builder that adds
+    to `process` must copy it first (`own_process`)."""
     ret = v[RET]
     if outcome is None:
         outcome = "failure" if ret < 0 else "success"
-    uid = v[UID]
-    gid = v[GID]
-    euid = v[EUID]
     ktime = v[KTIME]
-    user: dict[str, Any] = {"id": str(uid), "name": en.user_name(uid)}
-    if euid != uid:
-        user["effective"] = {"id": str(euid), "name": en.user_name(euid)}
-    process: dict[str, Any] = {
+    tid = v[TID]
+    doc: dict[str, Any] = {
+        "@timestamp": en.timestamp(ktime),
+        "event": {
+            "id": f"{en.id_prefix}-{ktime:x}-{tid:x}",
+            "kind": "event",
+            "action": action,
+            "category": category,
+            "type": etype,
+            "outcome": outcome,
+        },
+        "host": en.host,
+        "process": _process(v, en),
+        **_identity(v, en),
+        "ebpf": {"syscall": action, "ret": ret},
+    }
+    if ret < 0 and outcome == "failure":
+        doc["error"] = en.error(ret)
+    return doc
+
+
+def _process(v: tuple[Any, ...], en: Enricher) -> dict[str, Any]:
+    key = (v[TID], v[START], v[COMM], v[PPID], en.exec_gen.get(v[PID], 0))
+    cache = en.shared
+    process = cache.get(key)
+    if process is not None:
+        return process  # type: ignore[no-any-return]
+    pid = v[PID]
+    start = v[START]
+    entity, started = en.process_ids(pid, start)
+    process = {
         "pid": pid,
         "thread": {"id": v[TID]},
         "name": en.comm(v[COMM]),
@@ -117,25 +142,27 @@ def _base(v: tuple[Any, ...], en: Enricher, action: str, category: list[str],
     exe = en.executable(pid, start)
     if exe is not None:
         process["executable"] = exe
-    doc: dict[str, Any] = {
-        "@timestamp": en.timestamp(ktime),
-        "event": {
-            "id": f"{en.id_prefix}-{ktime:x}-{v[TID]:x}",
-            "kind": "event",
-            "action": action,
-            "category": category,
-            "type": etype,
-            "outcome": outcome,
-        },
-        "host": en.host,
-        "process": process,
-        "user": user,
-        "group": {"id": str(gid), "name": en.group_name(gid)},
-        "ebpf": {"syscall": action, "ret": ret},
-    }
-    if ret < 0 and outcome == "failure":
-        doc["error"] = en.error(ret)
-    return doc
+    return cache.put(key, process)  # type: ignore[no-any-return]
+
+
+def _identity(v: tuple[Any, ...], en: Enricher) -> dict[str, Any]:
+    uid, gid, euid = v[UID], v[GID], v[EUID]
+    key = ("ids", uid, gid, euid)
+    found = en.shared.get(key)
+    if found is not None:
+        return found  # type: ignore[no-any-return]
+    user: dict[str, Any] = {"id": str(uid), "name": en.user_name(uid)}
+    if euid != uid:
+        user["effective"] = {"id": str(euid), "name": en.user_name(euid)}
+    ident = {"user": user, "group": {"id": str(gid), "name": en.group_name(gid)}}
+    return en.shared.put(key, ident)  # type: ignore[no-any-return]
+
+
+def own_process(doc: dict[str, Any]) -> dict[str, Any]:
+    """A private copy of the shared process object, for builders that add to it."""
+    process = dict(doc["process"])
+    doc["process"] = process
+    return process
 
 
 def _file(path: str) -> dict[str, Any]:
@@ -206,7 +233,7 @@ def _exec_builder() -> Builder:
         if v[RET] >= 0:
             en.note_exec(v[PID], v[START], en.resolve(v[PID], -100, path))
         doc = _base(v, en, ACTIONS[v[ACTION]], CAT_PROCESS, TYPE_START)
-        proc = doc["process"]
+        proc = own_process(doc)
         proc["executable"] = en.resolve(v[PID], -100, path) if v[RET] >= 0 else path
         proc["args"] = args
         proc["args_count"] = len(args)
@@ -243,7 +270,7 @@ def _exit_builder() -> Builder:
         status = v[code_i]
         doc = _base(v, en, "exit", CAT_PROCESS, TYPE_END, "success")
         signal = status & 0x7F
-        doc["process"]["exit_code"] = (status >> 8) & 0xFF if not signal else 128 + signal
+        own_process(doc)["exit_code"] = (status >> 8) & 0xFF if not signal else 128 + signal
         if signal:
             doc["ebpf"]["exit_signal"] = signal
         return doc

@@ -49,9 +49,11 @@ class TestSignals:
         """SIGTERM: exit status 0, and events written just before it are in the file."""
         mon = Monitor(tmp_path, {})
         mon.start()
-        pid, _ = run_workload("pass")
-        mon.events_of(pid)
-        assert mon.stop(signal.SIGTERM) == 0
+        try:
+            pid, _ = run_workload("pass")
+            mon.events_of(pid)
+        finally:
+            assert mon.stop(signal.SIGTERM) == 0
         assert "stopped" in mon.stderr()
 
     def test_sighup_reopens_events_file(self, tmp_path: Path) -> None:
@@ -75,9 +77,11 @@ class TestSignals:
         """--stdout prints the same JSON lines to stdout."""
         mon = Monitor(tmp_path, {}, stdout=True)
         mon.start()
-        pid, _ = run_workload("pass")
-        mon.events_of(pid)
-        assert mon.stop() == 0
+        try:
+            pid, _ = run_workload("pass")
+            mon.events_of(pid)
+        finally:
+            assert mon.stop() == 0
         lines = mon.stdout_path.read_bytes().splitlines()
         printed = [json.loads(x) for x in lines]
         assert any(d["process"]["pid"] == pid and d["event"]["action"] == "exit" for d in printed)

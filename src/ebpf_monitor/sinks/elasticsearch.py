@@ -37,7 +37,6 @@ from typing import Any, cast
 import orjson
 from elastic_transport import ConnectionError as TransportConnectionError
 from elastic_transport import ConnectionTimeout, TlsError, TransportError
-
 from elasticsearch import (
     ApiError,
     AuthenticationException,
@@ -443,10 +442,13 @@ class ElasticsearchSink(SinkContext):
                 batch = self._next_batch()
                 if batch is None:
                     return
+                unsent: list[Document] = batch
                 try:
-                    self._send(batch)
+                    unsent = self._send(batch)
                 finally:
                     with self._cond:
+                        # Aborted at close: put them back so `pending` (and a spool) see them.
+                        self._pending.extendleft(reversed(unsent))
                         self._inflight = 0
                         self._cond.notify_all()
         except Exception:
@@ -466,12 +468,13 @@ class ElasticsearchSink(SinkContext):
         action = orjson.dumps({"create": {"_index": index_name(self._es, doc), "_id": doc_id}})
         return _Item(doc, action, source)
 
-    def _send(self, batch: list[Document]) -> None:
+    def _send(self, batch: list[Document]) -> list[Document]:
+        """Deliver or dead-letter the batch; return what is left if aborted."""
         items = [item for item in map(self._encode, batch) if item is not None]
         attempt = 0
         while items:
             if self._abort.is_set():
-                return
+                return [item.doc for item in items]
             try:
                 if not self._template_ready:
                     self._put_template()
@@ -484,7 +487,6 @@ class ElasticsearchSink(SinkContext):
                 self._sleep(attempt)
                 attempt += 1
                 continue
-            self._recovered()
             results = response.body.get("items", [])
             if len(results) != len(items):
                 self._failed(RuntimeError(f"bulk answered {len(results)} items for"
@@ -492,11 +494,13 @@ class ElasticsearchSink(SinkContext):
                 self._sleep(attempt)
                 attempt += 1
                 continue
+            self._recovered()
             items = self._sort_results(items, results)
             if items:
                 self.retried += len(items)
                 self._sleep(attempt)
                 attempt += 1
+        return []
 
     def _sort_results(self, items: list[_Item], results: list[dict[str, Any]]) -> list[_Item]:
         """Count what landed, dead-letter what never will; return what to retry."""
