@@ -39,6 +39,7 @@ class Pipeline:
         self.stats_interval = stats_interval
         self.events = 0
         self.lost_reported: dict[str, int] = {}
+        self.sink_lost_reported: dict[str, int] = {}
         self._stop = False
         self._reopen = False
 
@@ -66,6 +67,7 @@ class Pipeline:
             if now >= next_drops:
                 next_drops = now + DROP_CHECK_INTERVAL
                 self.report_drops()
+                self.report_sink_losses()
             if now >= next_clock:
                 next_clock = now + CLOCK_RESYNC_INTERVAL
                 self.enricher.resync_clock()
@@ -109,6 +111,19 @@ class Pipeline:
         self.deliver([loss_document(self.enricher, time.monotonic_ns(), new,
                                     source="ring_buffer", total=total)])
 
+    def report_sink_losses(self) -> None:
+        """Once a sink writes again after failing (disk full), record what it could not write:
+        a `loss` record, to every sink, in order with the events."""
+        for sink in self.sinks:
+            stats = sink.stats()
+            failed = stats.get("failed", 0)
+            new = failed - self.sink_lost_reported.get(sink.name, 0)
+            if new <= 0 or stats.get("failing"):
+                continue
+            self.sink_lost_reported[sink.name] = failed
+            self.deliver([loss_document(self.enricher, time.monotonic_ns(), {"all": new},
+                                        source=sink.name, total=failed)])
+
     def log_stats(self, rate: float) -> None:
         parts = [f"events={self.events}", f"rate={rate:.0f}/s",
                  f"drops={sum(self.lost_reported.values())}",
@@ -124,6 +139,7 @@ class Pipeline:
         self.bpf.pause()
         self.pump()
         self.report_drops()
+        self.report_sink_losses()
         self.log_stats(0.0)
         for sink in self.sinks:
             try:

@@ -81,6 +81,8 @@ class JsonlSink(SinkContext):
         self.bytes = 0
         self._fd = -1
         self._failing = False
+        self._quiet_until = 0.0
+        self._announced = False  # an error line is out: say when writing works again
         path.parent.mkdir(mode=DIR_MODE, parents=True, exist_ok=True)
         repair_tail(path)
         self._open()
@@ -106,8 +108,10 @@ class JsonlSink(SinkContext):
             self._write_failed(exc, start, count)
             return
         if self._failing:
-            log.warning("%s: writing again after %d lost events", self.path, self.failed)
             self._failing = False
+            if self._announced:
+                self._announced = False
+                log.warning("%s: writing again; %d events lost so far", self.path, self.failed)
         self.written += count
         self.bytes += len(data)
 
@@ -117,9 +121,14 @@ class JsonlSink(SinkContext):
             os.ftruncate(self._fd, start)
         self.failed += count
         if not self._failing:
-            reason = "disk full" if exc.errno == errno.ENOSPC else exc.strerror
-            log.error("%s: cannot write events: %s; counting lost events", self.path, reason)
             self._failing = True
+            # Near-full disks flap (small batches still fit): one line per 10 s is enough.
+            if time.monotonic() >= self._quiet_until:
+                self._quiet_until = time.monotonic() + 10
+                self._announced = True
+                reason = "disk full" if exc.errno == errno.ENOSPC else exc.strerror
+                log.error("%s: cannot write events: %s; counting lost events", self.path,
+                          reason)
 
     def flush(self) -> None:
         pass  # every write(2) already reached the page cache; fsync is the kernel's business
@@ -141,7 +150,7 @@ class JsonlSink(SinkContext):
             self._fd = -1
 
     def stats(self) -> dict[str, int]:
-        return {"written": self.written, "failed": self.failed}
+        return {"written": self.written, "failed": self.failed, "failing": int(self._failing)}
 
 
 class StreamSink(SinkContext):
