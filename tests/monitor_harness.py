@@ -87,12 +87,24 @@ class Monitor:
         return rc
 
     def events(self) -> list[Doc]:
-        if not self.events_file.exists():
+        """All events in the current events file, read incrementally (the file grows large,
+        and reading it makes events of its own)."""
+        try:
+            st = self.events_file.stat()
+        except FileNotFoundError:
             return []
-        data = self.events_file.read_bytes()
+        cache = getattr(self, "_cache", None)
+        if cache is None or cache[0] != st.st_ino or st.st_size < cache[1]:
+            cache = (st.st_ino, 0, [])
+        ino, offset, docs = cache
+        with open(self.events_file, "rb") as f:
+            f.seek(offset)
+            data = f.read()
         # A batch being written may be half-visible to a concurrent reader: whole lines only.
         data = data[: data.rfind(b"\n") + 1]
-        return [json.loads(line) for line in data.splitlines()]
+        docs.extend(json.loads(line) for line in data.splitlines())
+        self._cache = (ino, offset + len(data), docs)
+        return list(docs)
 
     def wait_for(self, predicate: Callable[[Doc], bool], timeout: float = 20) -> list[Doc]:
         """Events so far, once one of them matches (events of a process precede its exit)."""

@@ -11,7 +11,7 @@ import sys
 import time
 from pathlib import Path
 
-from tests.monitor_harness import Monitor, REPO, running_monitor
+from tests.monitor_harness import REPO, Monitor, running_monitor
 
 OPEN_LOOP = """
 import os, sys, time
