@@ -1,0 +1,269 @@
+"""A disk-backed FIFO of records for a storage backend: written ahead, acknowledged after.
+
+Every record meant for Elasticsearch is appended here first and removed only once the backend
+has acknowledged it, so an outage, a slow cluster or a SIGKILL loses nothing that reached the
+spool: after a restart the unacknowledged records are sent again (deterministic ids make the
+repeats harmless). Layout of the directory:
+
+    0000000000000001.seg, 0000000000000002.seg, ...   records, one per line, append-only
+    cursor                                            "<segment> <offset>\\n": first unacked byte
+
+A record is one line of bytes without a newline inside (orjson never writes a raw newline).
+Segments roll over at SEGMENT_BYTES; fully acknowledged segments are deleted. When the spool
+would grow past `max_bytes`, whole segments are dropped, oldest first: the index stays current
+once the cluster is back, and the dropped span still sits in events.jsonl, from where
+`ebpf-monitor replay` can backfill it. Every dropped record is counted for a `loss` record.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+__all__ = ["Cursor", "Spool"]
+
+log = logging.getLogger(__name__)
+
+SEGMENT_BYTES = 4 * 1024 * 1024
+READ_BYTES = 1024 * 1024  # per read: far more than a batch, far less than a segment
+FILE_MODE = 0o640
+DIR_MODE = 0o750
+
+
+@dataclass(frozen=True, order=True)
+class Cursor:
+    """A position in the spool: segment number and byte offset in it."""
+
+    segment: int
+    offset: int
+
+
+@dataclass
+class _Segment:
+    number: int
+    path: Path
+    size: int
+    records: int  # whole lines in the file
+
+
+class Spool:
+    """Thread-safe for one appending thread (the pipeline) and one sending thread, which reads
+    a batch, sends it, then acknowledges or rewinds it before reading the next. A batch never
+    spans two segments."""
+
+    def __init__(self, directory: Path, *, max_bytes: int) -> None:
+        self.directory = directory
+        self.max_bytes = max_bytes
+        self.dropped = 0
+        self._lock = threading.Lock()
+        self._has_data = threading.Condition(self._lock)
+        directory.mkdir(mode=DIR_MODE, parents=True, exist_ok=True)
+        self._segments: list[_Segment] = []
+        self._fd = -1
+        self._acked = Cursor(1, 0)  # first unacknowledged byte
+        self._acked_in_first = 0  # records of the first segment before _acked
+        self._read = Cursor(1, 0)  # where the sender's next read starts
+        self._pending = 0
+        self._recover()
+
+    # ---- start-up ----
+
+    def _recover(self) -> None:
+        for path in sorted(self.directory.glob("*.seg")):
+            if not path.stem.isdigit():
+                continue
+            size = _repair(path)
+            self._segments.append(_Segment(int(path.stem), path, size,
+                                           _count_lines(path, 0, size)))
+        try:
+            seg, off = (int(x) for x in (self.directory / "cursor").read_text().split())
+            cursor = Cursor(seg, off)
+        except (OSError, ValueError):
+            cursor = Cursor(0, 0)
+        # Segments wholly before the cursor were acknowledged before the restart.
+        while len(self._segments) > 1 and self._segments[0].number < cursor.segment:
+            self._segments.pop(0).path.unlink(missing_ok=True)
+        if self._segments:
+            first = self._segments[0]
+            offset = min(cursor.offset, first.size) if first.number == cursor.segment else 0
+            if first.number < cursor.segment:  # the only segment, fully acknowledged
+                offset = first.size
+            self._acked = Cursor(first.number, offset)
+            self._acked_in_first = _count_lines(first.path, 0, offset)
+            self._pending = sum(s.records for s in self._segments) - self._acked_in_first
+        self._read = self._acked
+        if self._pending:
+            log.info("spool %s: %d records from before the restart still to send",
+                     self.directory, self._pending)
+
+    # ---- writer side ----
+
+    def append(self, records: Sequence[bytes]) -> None:
+        """Append whole records (no newline inside); drop oldest segments past the bound."""
+        if not records:
+            return
+        data = b"\n".join(records) + b"\n"
+        with self._lock:
+            seg = self._writable(len(data))
+            _write_all(self._fd, data)
+            seg.size += len(data)
+            seg.records += len(records)
+            self._pending += len(records)
+            self._enforce_bound()
+            self._has_data.notify_all()
+
+    def _writable(self, incoming: int) -> _Segment:
+        if self._fd >= 0:
+            last = self._segments[-1]
+            if last.size + incoming <= SEGMENT_BYTES or last.size == 0:
+                return last
+            os.close(self._fd)
+            self._fd = -1
+        elif self._segments and self._segments[-1].size + incoming <= SEGMENT_BYTES:
+            last = self._segments[-1]  # reopen the last segment after a restart
+            self._fd = _open_append(last.path)
+            return last
+        number = self._segments[-1].number + 1 if self._segments else self._acked.segment + 1
+        path = self.directory / f"{number:016d}.seg"
+        self._fd = _open_append(path)
+        seg = _Segment(number, path, 0, 0)
+        self._segments.append(seg)
+        if len(self._segments) == 1:
+            self._acked = self._read = Cursor(number, 0)
+            self._acked_in_first = 0
+        return seg
+
+    def _enforce_bound(self) -> None:
+        while self._bytes_locked() > self.max_bytes and len(self._segments) > 1:
+            seg = self._segments.pop(0)
+            lost = seg.records - self._acked_in_first
+            self.dropped += lost
+            self._pending -= lost
+            seg.path.unlink(missing_ok=True)
+            self._acked = Cursor(self._segments[0].number, 0)
+            self._acked_in_first = 0
+            self._read = max(self._read, self._acked)
+            self._write_cursor()
+            log.error("spool %s is over its bound of %d bytes: dropped its %d oldest records",
+                      self.directory, self.max_bytes, lost)
+
+    def _bytes_locked(self) -> int:
+        return sum(s.size for s in self._segments) - self._acked.offset
+
+    # ---- sender side ----
+
+    def wait(self, timeout: float) -> bool:
+        """Wait up to timeout for unread records; True if there are some."""
+        with self._lock:
+            if not self._unread_locked():
+                self._has_data.wait(timeout)
+            return self._unread_locked()
+
+    def _unread_locked(self) -> bool:
+        return bool(self._segments) and self._read < Cursor(self._segments[-1].number,
+                                                            self._segments[-1].size)
+
+    def read(self, max_records: int) -> tuple[list[bytes], Cursor]:
+        """Up to max_records unread records of one segment, and the cursor past them."""
+        with self._lock:
+            pos = self._read
+            todo = [(s.number, s.path, s.size) for s in self._segments
+                    if s.number >= pos.segment]
+        for number, path, size in todo:
+            start = pos.offset if number == pos.segment else 0
+            if start >= size:
+                continue
+            with open(path, "rb") as f:
+                f.seek(start)
+                chunk = f.read(min(size - start, READ_BYTES))
+            chunk = chunk[: chunk.rfind(b"\n") + 1]  # whole records only
+            parts = chunk.split(b"\n", max_records)
+            lines = parts[:max_records] if len(parts) > max_records else parts[:-1]
+            consumed = sum(len(x) + 1 for x in lines)
+            end = Cursor(number, start + consumed)
+            with self._lock:
+                self._read = end
+            return lines, end
+        return [], pos
+
+    def rewind(self) -> None:
+        """Read again from the first unacknowledged record (the send failed)."""
+        with self._lock:
+            self._read = self._acked
+
+    def ack(self, cursor: Cursor, count: int) -> None:
+        """The `count` records before `cursor` reached the backend: forget them, durably."""
+        with self._lock:
+            if cursor <= self._acked:
+                return  # its segment was dropped meanwhile; already counted
+            while len(self._segments) > 1 and self._segments[0].number < cursor.segment:
+                self._segments.pop(0).path.unlink(missing_ok=True)
+                self._acked_in_first = 0
+            self._acked_in_first += count
+            self._pending -= count
+            self._acked = cursor
+            self._write_cursor()
+
+    def _write_cursor(self) -> None:
+        tmp = self.directory / "cursor.tmp"
+        tmp.write_text(f"{self._acked.segment} {self._acked.offset}\n")
+        os.replace(tmp, self.directory / "cursor")
+
+    # ---- accounting ----
+
+    def pending_records(self) -> int:
+        return self._pending
+
+    def pending_bytes(self) -> int:
+        with self._lock:
+            return self._bytes_locked()
+
+    def close(self) -> None:
+        with self._lock:
+            if self._fd >= 0:
+                os.close(self._fd)
+                self._fd = -1
+
+
+def _open_append(path: Path) -> int:
+    return os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, FILE_MODE)
+
+
+def _repair(path: Path) -> int:
+    """Cut a torn last record (a crash mid-append): it was never acknowledged."""
+    size = path.stat().st_size
+    if size == 0:
+        return 0
+    with open(path, "rb+") as f:
+        f.seek(max(0, size - 65536))
+        tail = f.read()
+        if tail.endswith(b"\n"):
+            return size
+        cut = size - len(tail) + tail.rfind(b"\n") + 1
+        f.truncate(cut)
+    log.warning("spool %s: dropped a torn last record (%d bytes)", path, size - cut)
+    return cut
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view):]
+
+
+def _count_lines(path: Path, start: int, end: int) -> int:
+    count = 0
+    with open(path, "rb") as f:
+        f.seek(start)
+        left = end - start
+        while left > 0:
+            block = f.read(min(left, 1 << 20))
+            if not block:
+                break
+            count += block.count(b"\n")
+            left -= len(block)
+    return count
