@@ -27,15 +27,23 @@ examples:
   ebpf-monitor                          # run with /var/config.json, or local defaults
   ebpf-monitor --config ./config.json --stdout | jq .event.action
   ebpf-monitor check-config --config ./config.json
+  ebpf-monitor replay /var/log/ebpf-monitor/events.jsonl.2.gz   # backfill Elasticsearch
   systemctl kill -s HUP ebpf-monitor    # reopen events.jsonl after rotation
 """
 
 
-def _parser() -> argparse.ArgumentParser:
+def _config_option(default: object) -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("-c", "--config", type=Path, default=None,
+    common.add_argument("-c", "--config", type=Path, default=default,
                         help=f"config file (default {DEFAULT_CONFIG_PATH}; built-in defaults"
                         " if that does not exist)")
+    return common
+
+
+def _parser() -> argparse.ArgumentParser:
+    # --config goes before or after the command; the command's copy must not reset it to None.
+    common = _config_option(None)
+    sub_common = _config_option(argparse.SUPPRESS)
     parser = argparse.ArgumentParser(
         prog="ebpf-monitor", parents=[common], epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -46,9 +54,13 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("-v", "--verbose", action="store_true",
                         help="debug logging, including libbpf's messages")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    sub.add_parser("run", parents=[common], help="monitor until SIGINT/SIGTERM (default)")
-    sub.add_parser("check-config", parents=[common],
+    sub.add_parser("run", parents=[sub_common], help="monitor until SIGINT/SIGTERM (default)")
+    sub.add_parser("check-config", parents=[sub_common],
                    help="validate the config and print the effective one (secrets masked)")
+    replay = sub.add_parser("replay", parents=[sub_common],
+                            help="(re)index JSON-lines event files (.gz too) into Elasticsearch,"
+                            " idempotently")
+    replay.add_argument("files", nargs="+", type=Path, metavar="FILE")
     return parser
 
 
@@ -163,6 +175,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "check-config":
             return _check_config(load_config(args.config))
+        if args.command == "replay":
+            from .replay import replay
+
+            return replay(args.files, load_config(args.config))
         from .loader import check_host
 
         check_host()  # before the config: a non-root user cannot read /var/config.json anyway

@@ -120,6 +120,13 @@ class TestCli:
         assert proc.stderr.startswith("ebpf-monitor: ")
         assert "storage_type" in proc.stderr
 
+    def test_config_before_or_after_command(self, tmp_path: Path) -> None:
+        """--config works on either side of the command name."""
+        path = str(write(tmp_path, {"storage_type": "s3"}))
+        for args in (("--config", path, "check-config"), ("check-config", "--config", path)):
+            proc = self.run(*args)
+            assert proc.returncode == 2 and "storage_type" in proc.stderr
+
     def test_check_config_prints_effective(self, tmp_path: Path) -> None:
         """check-config prints the effective config with defaults filled in, secrets masked."""
         proc = self.run("check-config", "--config", str(write(tmp_path, GO_TOOL_CONFIG)))
