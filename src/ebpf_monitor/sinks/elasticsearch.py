@@ -188,24 +188,35 @@ def _describe(exc: Exception) -> str:
         return "authentication failed (HTTP 401): check es_user and the password or es_api_key"
     if isinstance(exc, AuthorizationException):
         return f"not authorized (HTTP 403): {_api_reason(exc)}"
+    text = _chain_text(exc)
     if isinstance(exc, TlsError):
-        text = str(exc)
         m = re.search(r"certificate verify failed: [^(\]'\"]*", text)
         if m:
             return m.group(0).strip()
-        return f"TLS error: {text}"
+        return f"TLS error: {exc.message}"
     if isinstance(exc, ConnectionTimeout):
         return "request timed out"
     if isinstance(exc, TransportConnectionError):
-        text = str(exc)
         if "Connection refused" in text:
             return "connection refused"
         if "Name or service not known" in text or "NameResolutionError" in text:
             return "host name not found"
-        return f"connection failed: {text}"
+        return f"connection failed: {exc.message}"
     if isinstance(exc, ApiError):
         return f"HTTP {exc.meta.status}: {_api_reason(exc)}"
     return f"{type(exc).__name__}: {exc}"
+
+
+def _chain_text(exc: BaseException) -> str:
+    """The messages of an exception and its causes: the transport hides urllib3's in `message`."""
+    parts: list[str] = []
+    seen: BaseException | None = exc
+    for _ in range(6):
+        if seen is None:
+            break
+        parts.append(str(getattr(seen, "message", "")) or str(seen))
+        seen = seen.__cause__ or seen.__context__
+    return " | ".join(parts)
 
 
 def _api_reason(exc: ApiError) -> str:
@@ -336,18 +347,20 @@ class ElasticsearchSink(SinkContext):
                     f"elasticsearch {self.url}: {waiting} documents pending (limit"
                     f" {self._es.max_pending}): {self._last_error or 'server slow'}"
                 )
-            if not self._pending:
+            was_empty = not self._pending
+            if was_empty:
                 self._oldest = time.monotonic()
             self._pending.extend(batch)
-            if len(self._pending) >= self._es.batch_size:
+            # Wake the worker to start the flush_interval clock, or for a full bulk.
+            if was_empty or len(self._pending) >= self._es.batch_size:
                 self._cond.notify_all()
 
     def flush(self) -> None:
-        """Send what is buffered now, without waiting for it (see `drain` to wait)."""
-        with self._cond:
-            if self._pending:
-                self._flush_requested = True
-                self._cond.notify_all()
+        """Nothing to force: documents leave within `flush_interval` (or in full bulks).
+
+        The pipeline calls this after every batch; forcing a bulk each time would make bulk
+        sizes follow ring reads and `flush_interval` meaningless. `drain()` and `close()` push.
+        """
 
     def drain(self, timeout: float) -> bool:
         """Flush and wait until nothing is pending; False if `timeout` ran out first."""

@@ -1,0 +1,266 @@
+"""ElasticsearchSink against real nodes: mapping, searches, duplicates, dead letters, TLS errors."""
+
+from __future__ import annotations
+
+import logging
+import socket
+import stat
+import time
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+from elasticsearch import Elasticsearch
+
+from ebpf_monitor.errors import SinkUnavailable
+from ebpf_monitor.sinks import ElasticsearchSink, Sink
+
+from .es_helpers import (
+    BASE_NS,
+    connect_doc,
+    logged,
+    open_doc,
+    plain_config,
+    stamp,
+    tls_config,
+    wait_for,
+)
+
+pytestmark = pytest.mark.elasticsearch
+
+N = 23  # prime: an off-by-one in batching cannot hide
+
+
+def _count(client: Elasticsearch, index: str, query: dict[str, Any] | None = None) -> int:
+    client.indices.refresh(index=f"{index}*")
+    result = client.count(index=f"{index}*", query=query or {"match_all": {}})
+    return int(result["count"])
+
+
+class TestIndexing:
+    def test_is_a_sink(self, es_plain: Any, index_name: str, tmp_path: Path) -> None:
+        """The sink satisfies the Sink protocol the pipeline relies on."""
+        with ElasticsearchSink(plain_config(es_plain, index_name),
+                               dead_letter_path=tmp_path / "dl.jsonl") as sink:
+            assert isinstance(sink, Sink)
+            assert sink.stats() == {"indexed": 0, "duplicates": 0, "retried": 0,
+                                    "dead_lettered": 0, "pending": 0}
+
+    def test_documents_searchable(self, es_plain: Any, plain_client: Elasticsearch,
+                                  index_name: str, tmp_path: Path) -> None:
+        """Every document written is indexed once, under its event.id, in small bulks."""
+        docs = [connect_doc(i) for i in range(N)] + [open_doc(i) for i in range(N)]
+        config = plain_config(es_plain, index_name, batch_size=7)
+        with ElasticsearchSink(config, dead_letter_path=tmp_path / "dl.jsonl") as sink:
+            sink.write(docs[:10])
+            sink.write(docs[10:])
+            assert sink.drain(30)
+            assert sink.stats()["indexed"] == 2 * N
+        assert _count(plain_client, index_name) == 2 * N
+        got = plain_client.get(index=index_name, id=docs[3]["event"]["id"])
+        assert got["_source"] == docs[3]
+        assert not (tmp_path / "dl.jsonl").exists()
+
+    def test_timestamp_range_and_ip_term(self, es_plain: Any, plain_client: Elasticsearch,
+                                         index_name: str, tmp_path: Path) -> None:
+        """@timestamp keeps nanoseconds for `range`; destination.ip is an ip for `term`."""
+        docs = [connect_doc(i, ns=BASE_NS + i, dest_ip="192.0.2.7" if i % 2 else "2001:db8::1")
+                for i in range(N)]
+        with ElasticsearchSink(plain_config(es_plain, index_name),
+                               dead_letter_path=tmp_path / "dl.jsonl") as sink:
+            sink.write(docs)
+            assert sink.drain(30)
+        # Documents 5..9 are 5 ns apart in all: only date_nanos can tell them apart.
+        window = {"range": {"@timestamp": {"gte": stamp(BASE_NS + 5), "lte": stamp(BASE_NS + 9)}}}
+        assert _count(plain_client, index_name, window) == 5
+        assert _count(plain_client, index_name, {"term": {"destination.ip": "192.0.2.7"}}) == 11
+        cidr = {"term": {"destination.ip": "2001:db8::/32"}}
+        assert _count(plain_client, index_name, cidr) == 12
+
+    def test_mapping(self, es_plain: Any, plain_client: Elasticsearch, index_name: str,
+                     tmp_path: Path) -> None:
+        """The template gives the explicit types, not dynamic guesses."""
+        with ElasticsearchSink(plain_config(es_plain, index_name),
+                               dead_letter_path=tmp_path / "dl.jsonl") as sink:
+            sink.write([open_doc(0), connect_doc(0)])
+            assert sink.drain(30)
+        props = plain_client.indices.get_mapping(index=index_name)[index_name]["mappings"][
+            "properties"]
+        assert props["@timestamp"]["type"] == "date_nanos"
+        assert props["destination"]["properties"]["ip"]["type"] == "ip"
+        assert props["source"]["properties"]["port"]["type"] == "long"
+        path = props["file"]["properties"]["path"]
+        assert path["type"] == "keyword" and path["fields"]["text"]["type"] == "text"
+        assert props["process"]["properties"]["args"]["type"] == "keyword"
+        assert props["event"]["properties"]["category"]["type"] == "keyword"
+        assert props["ebpf"]["properties"]["lost"]["properties"]["ring"]["type"] == "long"
+        # The .text multi-field makes paths searchable by word.
+        match = {"match": {"file.path.text": "missing"}}
+        assert _count(plain_client, index_name, match) == 1
+
+    def test_daily_indices(self, es_plain: Any, plain_client: Elasticsearch, index_name: str,
+                           tmp_path: Path) -> None:
+        """With daily_indices, each document goes to <es_index>-YYYY.MM.DD of its UTC date."""
+        day = 86_400 * 1_000_000_000
+        docs = [connect_doc(i, ns=BASE_NS + (i % 3) * day) for i in range(N)]
+        config = plain_config(es_plain, index_name, daily_indices=True)
+        with ElasticsearchSink(config, dead_letter_path=tmp_path / "dl.jsonl") as sink:
+            sink.write(docs)
+            assert sink.drain(30)
+        counts = {name: _count(plain_client, name)
+                  for name in plain_client.indices.get(index=f"{index_name}-*")}
+        assert counts == {f"{index_name}-2026.11.27": 8, f"{index_name}-2026.11.28": 8,
+                          f"{index_name}-2026.11.29": 7}
+
+    def test_flush_interval(self, es_plain: Any, plain_client: Elasticsearch, index_name: str,
+                            tmp_path: Path) -> None:
+        """A partial batch goes out after flush_interval without any flush() call."""
+        config = plain_config(es_plain, index_name, batch_size=1000, flush_interval=0.5)
+        with ElasticsearchSink(config, dead_letter_path=tmp_path / "dl.jsonl") as sink:
+            sink.write([connect_doc(1), connect_doc(2)])
+            assert wait_for(lambda: sink.stats()["indexed"] == 2, timeout=10)
+
+
+class TestDuplicates:
+    def test_same_batch_twice(self, es_plain: Any, plain_client: Elasticsearch,
+                              index_name: str, tmp_path: Path) -> None:
+        """A batch sent again (a retry after a lost answer) is indexed once: 409 is success."""
+        docs = [connect_doc(i) for i in range(N)]
+        with ElasticsearchSink(plain_config(es_plain, index_name),
+                               dead_letter_path=tmp_path / "dl.jsonl") as sink:
+            sink.write(docs)
+            assert sink.drain(30)
+            sink.write(docs)
+            assert sink.drain(30)
+            stats = sink.stats()
+        assert stats["indexed"] == 2 * N and stats["duplicates"] == N
+        assert stats["dead_lettered"] == 0
+        assert _count(plain_client, index_name) == N
+        with ElasticsearchSink(plain_config(es_plain, index_name),
+                               dead_letter_path=tmp_path / "dl.jsonl") as sink:
+            sink.write(docs)  # and from a new sink, as after a restart
+            assert sink.drain(30)
+            assert sink.stats()["duplicates"] == N
+        assert _count(plain_client, index_name) == N
+
+
+class TestDeadLetter:
+    def test_mapping_violation(self, es_plain: Any, plain_client: Elasticsearch,
+                               index_name: str, tmp_path: Path,
+                               caplog: pytest.LogCaptureFixture) -> None:
+        """A document the mapping rejects is dead-lettered; the rest of its batch is indexed."""
+        docs = [connect_doc(i) for i in range(N)]
+        docs[5]["destination"]["ip"] = "not-an-ip"
+        docs[6]["@timestamp"] = "yesterday"
+        dead = tmp_path / "sub" / "dl.jsonl"
+        with ElasticsearchSink(plain_config(es_plain, index_name),
+                               dead_letter_path=dead) as sink:
+            sink.write(docs)
+            assert sink.drain(30)
+            stats = sink.stats()
+        assert stats["indexed"] == N - 2 and stats["dead_lettered"] == 2
+        assert _count(plain_client, index_name) == N - 2
+        lines = [orjson.loads(line) for line in dead.read_bytes().splitlines()]
+        assert [line["document"] for line in lines] == [docs[5], docs[6]]
+        assert all(line["status"] == 400 for line in lines)
+        assert "destination.ip" in lines[0]["reason"]
+        assert stat.S_IMODE(dead.stat().st_mode) == 0o640
+        assert logged(caplog, "documents rejected so far", logging.WARNING)
+
+    def test_no_event_id(self, es_plain: Any, index_name: str, tmp_path: Path) -> None:
+        """A document without event.id cannot be indexed idempotently: dead letter, status 0."""
+        doc = connect_doc(1)
+        del doc["event"]["id"]
+        dead = tmp_path / "dl.jsonl"
+        with ElasticsearchSink(plain_config(es_plain, index_name),
+                               dead_letter_path=dead) as sink:
+            sink.write([doc, connect_doc(2)])
+            assert sink.drain(30)
+            assert sink.stats()["indexed"] == 1
+        line = orjson.loads(dead.read_bytes())
+        assert line["status"] == 0 and line["reason"] == "document has no event.id"
+
+
+class TestTls:
+    def test_https_basic_auth(self, es_tls: Any, tls_client: Elasticsearch, index_name: str,
+                              tmp_path: Path) -> None:
+        """Over HTTPS with our CA and the elastic user, documents are indexed."""
+        with ElasticsearchSink(tls_config(es_tls, index_name),
+                               dead_letter_path=tmp_path / "dl.jsonl") as sink:
+            sink.write([connect_doc(i) for i in range(N)])
+            assert sink.drain(30)
+        assert _count(tls_client, index_name) == N
+        tls_client.indices.delete(index=f"{index_name}*")
+
+    def test_wrong_ca(self, es_tls: Any, other_ca: Path, index_name: str, tmp_path: Path,
+                      caplog: pytest.LogCaptureFixture) -> None:
+        """A CA that did not sign the server certificate: one clear line, documents kept."""
+        config = tls_config(es_tls, index_name, ca_certs=other_ca)
+        with ElasticsearchSink(config, dead_letter_path=tmp_path / "dl.jsonl",
+                               close_timeout=0.5) as sink:
+            sink.write([connect_doc(1)])
+            assert wait_for(lambda: logged(caplog, "certificate verify failed: "))
+            assert sink.stats()["pending"] == 1 and sink.stats()["indexed"] == 0
+            assert sink.last_error is not None
+            assert sink.last_error.startswith("certificate verify failed: ")
+        errors = [r.getMessage() for r in caplog.records
+                  if "certificate verify failed" in r.getMessage()]
+        assert len(errors) == 2, errors  # once per outage (not per retry), once at close
+        assert "closing with 1 documents not indexed" in errors[1]
+
+    def test_wrong_password(self, es_tls: Any, index_name: str, tmp_path: Path,
+                            caplog: pytest.LogCaptureFixture) -> None:
+        """A wrong password is reported as an authentication failure, documents kept."""
+        config = tls_config(es_tls, index_name, es_password="wrong-password")
+        with ElasticsearchSink(config, dead_letter_path=tmp_path / "dl.jsonl",
+                               close_timeout=0.5) as sink:
+            sink.write([connect_doc(1)])
+            assert wait_for(lambda: logged(caplog, "authentication failed"))
+            assert sink.stats()["pending"] == 1
+
+    def test_verify_certs_off(self, es_tls: Any, tls_client: Elasticsearch, index_name: str,
+                              tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+        """verify_certs=false works, warns once in our log, and raises no Python warning."""
+        config = tls_config(es_tls, index_name, ca_certs=None, verify_certs=False)
+        with ElasticsearchSink(config, dead_letter_path=tmp_path / "dl.jsonl") as sink:
+            sink.write([connect_doc(1)])
+            assert sink.drain(30)
+        assert logged(caplog, "verify_certs is false", logging.WARNING)
+        assert _count(tls_client, index_name) == 1
+        tls_client.indices.delete(index=f"{index_name}*")
+
+
+def _unused_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+class TestUnreachable:
+    def test_connection_refused(self, tmp_path: Path,
+                                caplog: pytest.LogCaptureFixture) -> None:
+        """Nothing listening: 'connection refused' once, documents pending, close is bounded."""
+        config = plain_config(type("S", (), {"port": _unused_port()}), "x")
+        sink = ElasticsearchSink(config, dead_letter_path=tmp_path / "dl.jsonl",
+                                 close_timeout=1.0)
+        sink.write([connect_doc(i) for i in range(N)])
+        assert wait_for(lambda: logged(caplog, "connection refused"))
+        assert sink.stats()["pending"] == N
+        started = time.monotonic()
+        sink.close()
+        assert time.monotonic() - started < 5
+        assert logged(caplog, f"closing with {N} documents not indexed")
+
+    def test_buffer_bound(self, tmp_path: Path) -> None:
+        """Past max_pending, write() refuses the batch with SinkUnavailable and keeps the rest."""
+        config = plain_config(type("S", (), {"port": _unused_port()}), "x", max_pending=30,
+                              batch_size=10)
+        with ElasticsearchSink(config, dead_letter_path=tmp_path / "dl.jsonl",
+                               close_timeout=0.2) as sink:
+            sink.write([connect_doc(i) for i in range(N)])
+            with pytest.raises(SinkUnavailable, match="23 documents pending"):
+                sink.write([connect_doc(i) for i in range(N, N + 8)])
+            sink.write([connect_doc(i) for i in range(N, N + 7)])
+            assert sink.stats()["pending"] == 30

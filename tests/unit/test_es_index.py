@@ -1,0 +1,48 @@
+"""Index naming and the template of the Elasticsearch sink, without a server."""
+
+from __future__ import annotations
+
+from ebpf_monitor.config import ElasticsearchConfig
+from ebpf_monitor.sinks.elasticsearch import index_name, index_template
+
+
+class TestIndexName:
+    def test_single_index(self) -> None:
+        """Without daily_indices every document goes to es_index."""
+        es = ElasticsearchConfig(es_index="ebpf")
+        assert index_name(es, {"@timestamp": "2026-11-27T05:40:00.123456789Z"}) == "ebpf"
+
+    def test_daily_from_utc_stamp(self) -> None:
+        """The date comes from the nanosecond UTC stamp as written."""
+        es = ElasticsearchConfig(es_index="ebpf", daily_indices=True)
+        doc = {"@timestamp": "2026-11-27T23:59:59.999999999Z"}
+        assert index_name(es, doc) == "ebpf-2026.11.27"
+
+    def test_daily_converts_offsets_to_utc(self) -> None:
+        """A stamp with an offset is filed under its UTC date."""
+        es = ElasticsearchConfig(es_index="ebpf", daily_indices=True)
+        doc = {"@timestamp": "2026-11-27T23:30:00.123456789-02:00"}
+        assert index_name(es, doc) == "ebpf-2026.11.28"
+
+    def test_daily_without_time(self) -> None:
+        """No usable @timestamp still yields a daily index name (the mapping rejects the doc)."""
+        es = ElasticsearchConfig(es_index="ebpf", daily_indices=True)
+        assert index_name(es, {"@timestamp": "soon"}).startswith("ebpf-20")
+        assert index_name(es, {}).startswith("ebpf-20")
+
+
+class TestTemplate:
+    def test_patterns_and_priority(self) -> None:
+        """The template covers es_index and its daily indices; longer prefixes win."""
+        template = index_template("ebpf-events")
+        assert template["index_patterns"] == ["ebpf-events*"]
+        assert template["priority"] > index_template("ebpf")["priority"]
+
+    def test_key_types(self) -> None:
+        """Nanosecond time, ip addresses, numeric ports, keyword paths with a text sub-field."""
+        props = index_template("x")["template"]["mappings"]["properties"]
+        assert props["@timestamp"]["type"] == "date_nanos"
+        assert props["source"]["properties"]["ip"]["type"] == "ip"
+        assert props["destination"]["properties"]["port"]["type"] == "long"
+        path = props["file"]["properties"]["path"]
+        assert path["type"] == "keyword" and path["fields"]["text"]["type"] == "text"
