@@ -45,7 +45,7 @@ import zipfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-__all__ = ["VERSION", "EsServer", "fetch", "instances", "start", "stop"]
+__all__ = ["VERSION", "EsServer", "fetch", "instances", "kill", "restart", "start", "stop"]
 
 VERSION = "8.19.21"
 """Newest 8.19 patch of integ-test-zip on Maven Central (it publishes only 8.19.0, .2, .4, .21)."""
@@ -328,16 +328,7 @@ def _launch(home: Path, user: pwd.struct_passwd, inst: Path, port: int, tls: boo
     subprocess.run(["chown", "-R", f"{user.pw_uid}:{user.pw_gid}", str(inst)], check=True)
     inst.chmod(0o750)
     os.chown(inst, 0, user.pw_gid)  # root keeps the dir; ebpf-es gets in through its group
-    env = {
-        "PATH": "/usr/local/bin:/usr/bin:/bin",
-        "HOME": str(inst),
-        "LANG": "C.UTF-8",
-        "ES_HOME": str(home),
-        "ES_PATH_CONF": str(conf),
-        "ES_JAVA_HOME": str(_java_home()),
-        "ES_JAVA_OPTS": HEAP,
-        "ES_TMPDIR": str(inst / "tmp"),
-    }
+    env = _node_env(home, inst)
     if password is not None:
         keystore = str(home / "bin" / "elasticsearch-keystore")
         for args, stdin in (([keystore, "create"], None),
@@ -348,8 +339,29 @@ def _launch(home: Path, user: pwd.struct_passwd, inst: Path, port: int, tls: boo
             if result.returncode != 0:
                 raise EsScriptError(f"start: {' '.join(args[1:3])} failed: "
                                     f"{(result.stdout + result.stderr).strip()}")
+    return _run_node(home, user, inst, port, env, ca=ca, password=password)
+
+
+def _node_env(home: Path, inst: Path) -> dict[str, str]:
+    return {
+        "PATH": "/usr/local/bin:/usr/bin:/bin",
+        "HOME": str(inst),
+        "LANG": "C.UTF-8",
+        "ES_HOME": str(home),
+        "ES_PATH_CONF": str(inst / "config"),
+        "ES_JAVA_HOME": str(_java_home()),
+        "ES_JAVA_OPTS": HEAP,
+        "ES_TMPDIR": str(inst / "tmp"),
+    }
+
+
+def _run_node(home: Path, user: pwd.struct_passwd, inst: Path, port: int, env: dict[str, str],
+              *, ca: Path | None, password: str | None) -> EsServer:
+    """Start the node of a laid-out instance dir; return once its pid is known."""
+    tls = ca is not None
     pid_file = inst / "run" / "es.pid"
-    with open(inst / "stdout.log", "wb") as out:
+    pid_file.unlink(missing_ok=True)
+    with open(inst / "stdout.log", "ab") as out:
         # -d: the launcher returns once the node started (or failed); the server pid is in -p.
         result = subprocess.run(
             [str(home / "bin" / "elasticsearch"), "-d", "-p", str(pid_file)],
@@ -370,6 +382,26 @@ def _launch(home: Path, user: pwd.struct_passwd, inst: Path, port: int, tls: boo
     (inst / "server.json").write_text(server.to_json() + "\n")
     (inst / "server.json").chmod(0o600)
     return server
+
+
+
+def kill(server: EsServer) -> None:
+    """SIGKILL the node, as a crash or an outage would, keeping its data for `restart`."""
+    if _pid_alive(server.pid):
+        os.kill(server.pid, signal.SIGKILL)
+        while _pid_alive(server.pid):
+            time.sleep(0.1)
+
+
+def restart(server: EsServer) -> EsServer:
+    """Start a stopped node again on its port with its data; wait for health."""
+    home = fetch()
+    user = _ensure_user()
+    inst = server.instance_dir
+    new = _run_node(home, user, inst, server.port, _node_env(home, inst), ca=server.ca,
+                    password=server.password)
+    _wait_ready(new, time.monotonic() + START_TIMEOUT)
+    return new
 
 
 # --- stop / status ---------------------------------------------------------------------------

@@ -120,7 +120,7 @@ class Monitor:
     def events_of(self, pid: int, timeout: float = 20) -> list[Doc]:
         """Every event of process `pid`, waiting until its exit has been recorded."""
         docs = self.wait_for(lambda d: d["event"]["action"] == "exit"
-                             and d["process"]["pid"] == pid, timeout)
+                             and d.get("process", {}).get("pid") == pid, timeout)
         return [d for d in docs if d.get("process", {}).get("pid") == pid]
 
 

@@ -88,7 +88,9 @@ def _make_sinks(config: Config, stdout: bool, stack: ExitStack) -> list[Sink]:
         from .sinks.elasticsearch import ElasticsearchSink
 
         sinks.append(stack.enter_context(ElasticsearchSink(
-            config.es_config, dead_letter_path=config.events_dir / "dead-letter.jsonl")))
+            config.es_config, dead_letter_path=config.events_dir / "dead-letter.jsonl",
+            spool_dir=config.spool.dir or config.state_dir / "spool",
+            spool_max_bytes=config.spool.max_bytes)))
     if stdout:
         sinks.append(stack.enter_context(StreamSink(sys.stdout.buffer)))
     return sinks

@@ -155,9 +155,6 @@ class ElasticsearchConfig(BaseModel):
     request_timeout: float = Field(default=10.0, gt=0)
     """Seconds before a bulk request is abandoned and retried."""
 
-    max_pending: int = Field(default=100_000, ge=1)
-    """Documents held in memory while the server is slow or down; past it, writes are refused."""
-
     @field_validator("es_port", mode="before")
     @classmethod
     def _port_from_string(cls, value: Any) -> Any:

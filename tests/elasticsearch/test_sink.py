@@ -13,7 +13,6 @@ import orjson
 import pytest
 from elasticsearch import Elasticsearch
 
-from ebpf_monitor.errors import SinkUnavailable
 from ebpf_monitor.sinks import ElasticsearchSink, Sink
 
 from .es_helpers import (
@@ -45,7 +44,8 @@ class TestIndexing:
                                dead_letter_path=tmp_path / "dl.jsonl") as sink:
             assert isinstance(sink, Sink)
             assert sink.stats() == {"indexed": 0, "duplicates": 0, "retried": 0,
-                                    "dead_lettered": 0, "pending": 0}
+                                    "dead_lettered": 0, "pending": 0,
+                                    "spooled_bytes": 0, "failed": 0}
 
     def test_documents_searchable(self, es_plain: Any, plain_client: Elasticsearch,
                                   index_name: str, tmp_path: Path) -> None:
@@ -253,14 +253,17 @@ class TestUnreachable:
         assert time.monotonic() - started < 5
         assert logged(caplog, f"closing with {N} documents not indexed")
 
-    def test_buffer_bound(self, tmp_path: Path) -> None:
-        """Past max_pending, write() refuses the batch with SinkUnavailable and keeps the rest."""
-        config = plain_config(type("S", (), {"port": _unused_port()}), "x", max_pending=30,
-                              batch_size=10)
+    def test_spool_bound(self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        """An outage longer than the spool holds: the oldest are dropped and counted as
+        `failed` (the pipeline turns that into a loss record); write() never refuses."""
+        monkeypatch.setattr("ebpf_monitor.spool.SEGMENT_BYTES", 2000)
+        config = plain_config(type("S", (), {"port": _unused_port()}), "x", batch_size=10)
         with ElasticsearchSink(config, dead_letter_path=tmp_path / "dl.jsonl",
-                               close_timeout=0.2) as sink:
-            sink.write([connect_doc(i) for i in range(N)])
-            with pytest.raises(SinkUnavailable, match="23 documents pending"):
-                sink.write([connect_doc(i) for i in range(N, N + 8)])
-            sink.write([connect_doc(i) for i in range(N, N + 7)])
-            assert sink.stats()["pending"] == 30
+                               spool_max_bytes=6000, close_timeout=0.2) as sink:
+            for i in range(0, 200, 20):
+                sink.write([connect_doc(j) for j in range(i, i + 20)])
+            stats = sink.stats()
+            assert stats["failed"] > 0
+            assert stats["failed"] + stats["pending"] == 200
+            # Bounded: the bound, plus at most the segment being written (never dropped).
+            assert stats["spooled_bytes"] <= 6000 + 20 * 1000

@@ -1,9 +1,12 @@
-"""Elasticsearch sink: bulk `create` requests from a background thread.
+"""Elasticsearch sink: bulk `create` requests from a background thread, through a disk spool.
 
-`write()` only appends to a bounded in-memory buffer; one worker thread sends bulks of
-`batch_size` documents, at least every `flush_interval` seconds. Each document is indexed with
-`_op_type: create` and `_id = event.id`, so a batch sent twice (a retry after a lost answer) is
-indexed once: the second copy answers 409, which counts as indexed.
+`write()` only appends the documents, ready-made as bulk lines, to the disk spool (spool.py);
+one worker thread reads bulks of `batch_size` from it, at least every `flush_interval` seconds,
+and acknowledges them to the spool once Elasticsearch has answered for every document. An
+outage, a slow cluster or a SIGKILL therefore loses nothing that reached the spool.
+
+Each document is indexed with `_op_type: create` and `_id = event.id`, so a batch sent twice
+(a retry after a lost answer) is indexed once: the second copy answers 409, counted as indexed.
 
 Per-item outcomes of a bulk request:
 - 2xx, and 409 on create: indexed.
@@ -14,15 +17,13 @@ Per-item outcomes of a bulk request:
 A whole request that fails (connection refused, TLS, 401, timeout, 5xx) keeps its documents and is
 retried with backoff; the failure is logged once per distinct reason and recovery once.
 
-Buffer policy (until the disk spool exists): at most `es.max_pending` documents wait in memory,
-counting the bulk in flight. A `write()` that would go past the bound takes nothing and raises
-`SinkUnavailable`, so the caller decides (spool, count as lost); a single batch is always taken
-when the buffer is empty.
+Memory stays flat during an outage: documents wait on disk, bounded by the spool's `max_bytes`
+(oldest dropped and counted past it). Documents left at close stay in the spool for the next
+start.
 """
 
 from __future__ import annotations
 
-import collections
 import logging
 import os
 import random
@@ -46,6 +47,7 @@ from elasticsearch import (
 
 from ..config import ElasticsearchConfig
 from ..errors import ConfigError, SinkUnavailable
+from ..spool import Cursor, Spool
 from ._mixin import SinkContext
 from .base import Document
 
@@ -242,15 +244,24 @@ def _item_reason(result: dict[str, Any]) -> str:
 
 
 class _Item:
-    """A document on its way, with what is needed to resend it."""
+    """A document on its way, as its two bulk lines; parsed again only to dead-letter it."""
 
-    __slots__ = ("action", "doc", "source", "tries")
+    __slots__ = ("action", "source", "tries")
 
-    def __init__(self, doc: Document, action: bytes, source: bytes) -> None:
-        self.doc = doc
+    def __init__(self, action: bytes, source: bytes) -> None:
         self.action = action
         self.source = source
         self.tries = 0
+
+    @property
+    def doc(self) -> Any:
+        try:
+            return orjson.loads(self.source)
+        except orjson.JSONDecodeError:
+            return self.source.decode("utf-8", "backslashreplace")
+
+
+_SEP = b"\t"  # between the action and the source in a spool record: never raw in JSON
 
 
 class ElasticsearchSink(SinkContext):
@@ -263,6 +274,8 @@ class ElasticsearchSink(SinkContext):
         es: ElasticsearchConfig,
         *,
         dead_letter_path: Path,
+        spool_dir: Path | None = None,
+        spool_max_bytes: int = 1024 * 1024 * 1024,
         close_timeout: float = CLOSE_TIMEOUT,
     ) -> None:
         self._es = es
@@ -277,8 +290,8 @@ class ElasticsearchSink(SinkContext):
         self.dead_lettered = 0
 
         self._cond = threading.Condition()
-        self._pending: collections.deque[Document] = collections.deque()
-        self._inflight = 0
+        self.spool = Spool(spool_dir if spool_dir is not None
+                           else dead_letter_path.parent / "spool", max_bytes=spool_max_bytes)
         self._oldest = 0.0  # monotonic time the oldest pending document arrived
         self._flush_requested = False
         self._closing = False
@@ -338,22 +351,14 @@ class ElasticsearchSink(SinkContext):
     def write(self, batch: Sequence[Document]) -> None:
         if not batch:
             return
+        records = [r for r in map(self._encode, batch) if r is not None]
         with self._cond:
             if self._closing:
                 raise SinkUnavailable("elasticsearch: sink is closed")
-            waiting = len(self._pending) + self._inflight
-            if waiting and waiting + len(batch) > self._es.max_pending:
-                raise SinkUnavailable(
-                    f"elasticsearch {self.url}: {waiting} documents pending (limit"
-                    f" {self._es.max_pending}): {self._last_error or 'server slow'}"
-                )
-            was_empty = not self._pending
-            if was_empty:
-                self._oldest = time.monotonic()
-            self._pending.extend(batch)
-            # Wake the worker to start the flush_interval clock, or for a full bulk.
-            if was_empty or len(self._pending) >= self._es.batch_size:
-                self._cond.notify_all()
+            if not self.spool.pending_records():
+                self._oldest = time.monotonic()  # starts the flush_interval clock
+            self.spool.append(records)
+            self._cond.notify_all()
 
     def flush(self) -> None:
         """Nothing to force: documents leave within `flush_interval` (or in full bulks).
@@ -368,7 +373,7 @@ class ElasticsearchSink(SinkContext):
         with self._cond:
             self._flush_requested = True
             self._cond.notify_all()
-            while self._pending or self._inflight:
+            while self.spool.pending_records():
                 left = deadline - time.monotonic()
                 if left <= 0 or not self._thread.is_alive():
                     return False
@@ -394,8 +399,10 @@ class ElasticsearchSink(SinkContext):
             self._cond.notify_all()
         self._thread.join(self._es.request_timeout + 1.0)
         if not done:
-            log.error("elasticsearch %s: closing with %d documents not indexed (%s)", self.url,
-                      self.pending, self._last_error or "server slow")
+            log.error("elasticsearch %s: closing with %d documents not indexed (%s); they stay"
+                      " in the spool %s for the next start", self.url, self.pending,
+                      self._last_error or "server slow", self.spool.directory)
+        self.spool.close()
         self._client.close()
         if self._dead_letter_fd >= 0:
             os.close(self._dead_letter_fd)
@@ -403,8 +410,7 @@ class ElasticsearchSink(SinkContext):
 
     @property
     def pending(self) -> int:
-        with self._cond:
-            return len(self._pending) + self._inflight
+        return self.spool.pending_records()
 
     @property
     def last_error(self) -> str | None:
@@ -418,20 +424,23 @@ class ElasticsearchSink(SinkContext):
             "retried": self.retried,
             "dead_lettered": self.dead_lettered,
             "pending": self.pending,
+            "spooled_bytes": self.spool.pending_bytes(),
+            "failed": self.spool.dropped,  # lost to the spool's bound: a `loss` record
         }
 
     # --- worker ---------------------------------------------------------------------------
 
-    def _next_batch(self) -> list[Document] | None:
+    def _next_batch(self) -> tuple[list[_Item], Cursor] | None:
         """Wait for a full batch, a flush, or the interval; None when it is time to stop."""
         with self._cond:
             while True:
                 if self._abort.is_set():
                     return None
-                if self._pending:
+                pending = self.spool.pending_records()
+                if pending:
                     due = self._oldest + self._es.flush_interval
                     now = time.monotonic()
-                    if (len(self._pending) >= self._es.batch_size or self._flush_requested
+                    if (pending >= self._es.batch_size or self._flush_requested
                             or self._closing or now >= due):
                         break
                     self._cond.wait(due - now)
@@ -439,35 +448,37 @@ class ElasticsearchSink(SinkContext):
                     self._flush_requested = False
                     if self._closing:
                         return None
-                    self._cond.wait()
-            n = min(len(self._pending), self._es.batch_size)
-            batch = [self._pending.popleft() for _ in range(n)]
-            self._inflight = n
-            if self._pending:
-                self._oldest = time.monotonic()
-            else:
-                self._flush_requested = False
-            return batch
+                    self._cond.wait(1.0)
+        records, cursor = self.spool.read(self._es.batch_size)
+        with self._cond:
+            self._oldest = time.monotonic()
+        items = []
+        for record in records:
+            action, _, source = record.partition(_SEP)
+            items.append(_Item(action, source))
+        return items, cursor
 
     def _run(self) -> None:
         try:
             while True:
-                batch = self._next_batch()
-                if batch is None:
+                work = self._next_batch()
+                if work is None:
                     return
-                unsent: list[Document] = batch
-                try:
-                    unsent = self._send(batch)
-                finally:
-                    with self._cond:
-                        # Aborted at close: put them back so `pending` (and a spool) see them.
-                        self._pending.extendleft(reversed(unsent))
-                        self._inflight = 0
-                        self._cond.notify_all()
+                items, cursor = work
+                if not items:
+                    self.spool.rewind()  # the spool moved under us (bound): read afresh
+                    continue
+                if self._send(items):
+                    self.spool.ack(cursor, len(items))
+                else:
+                    self.spool.rewind()  # aborted at close: they stay for the next start
+                with self._cond:
+                    self._cond.notify_all()
         except Exception:
             log.exception("elasticsearch %s: sink worker failed", self.url)
 
-    def _encode(self, doc: Document) -> _Item | None:
+    def _encode(self, doc: Document) -> bytes | None:
+        """The spool record of a document: bulk action, tab, source."""
         event = doc.get("event")
         doc_id = event.get("id") if isinstance(event, dict) else None
         if not isinstance(doc_id, str) or not doc_id:
@@ -479,15 +490,14 @@ class ElasticsearchSink(SinkContext):
             self._dead_letter(doc, f"not JSON-serialisable: {exc}", 0, raw=True)
             return None
         action = orjson.dumps({"create": {"_index": index_name(self._es, doc), "_id": doc_id}})
-        return _Item(doc, action, source)
+        return action + _SEP + source
 
-    def _send(self, batch: list[Document]) -> list[Document]:
-        """Deliver or dead-letter the batch; return what is left if aborted."""
-        items = [item for item in map(self._encode, batch) if item is not None]
+    def _send(self, items: list[_Item]) -> bool:
+        """Deliver or dead-letter every item; False if aborted first."""
         attempt = 0
         while items:
             if self._abort.is_set():
-                return [item.doc for item in items]
+                return False
             try:
                 if not self._template_ready:
                     self._put_template()
@@ -513,7 +523,7 @@ class ElasticsearchSink(SinkContext):
                 self.retried += len(items)
                 self._sleep(attempt)
                 attempt += 1
-        return []
+        return True
 
     def _sort_results(self, items: list[_Item], results: list[dict[str, Any]]) -> list[_Item]:
         """Count what landed, dead-letter what never will; return what to retry."""

@@ -1,0 +1,646 @@
+#!/usr/bin/env python3
+"""Benchmark suite: host overhead of the monitor and of its peers, capacity, Elasticsearch, memory.
+
+    benchmarks/run.py [--smoke] [--rounds N] [--output BENCHMARKS.md] [--skip-peers] [--skip-es]
+
+Runs as root on the monitored host. Every figure is a ratio against a baseline measured in the
+same run: the setups (bare, monitor, auditd, bpftrace) take turns within each round, so a noisy
+neighbour (this machine is shared) hits baseline and candidate alike; the table gives the median
+ratio over the rounds and its min-max. Raw numbers land in a JSON file next to the report.
+
+Benchmarks never assert timings (see tests/kernel/test_bench_smoke.py, which only checks that a
+report comes out).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import platform
+import re
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parents[1]
+MONITOR = [sys.executable, "-m", "ebpf_monitor"]
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+STATS_RE = re.compile(
+    r"^(\S+ \S+) INFO ebpf_monitor\.pipeline: stats: events=(\d+) rate=\d+/s drops=(\d+)"
+    r" backlog=(\d+)B"
+)
+
+# Audit rules and bpftrace probes on the syscalls the loops make (what the monitor reports).
+AUDIT_SYSCALLS = ["openat", "execve", "connect", "accept", "accept4", "clone", "exit_group"]
+BPFTRACE_SCRIPT = r"""
+tracepoint:syscalls:sys_enter_openat { @path[tid] = args->filename; }
+tracepoint:syscalls:sys_exit_openat /@path[tid]/ {
+  printf("%llu openat %d %s %s %d\n", nsecs, pid, comm, str(@path[tid]), args->ret);
+  delete(@path[tid]);
+}
+tracepoint:syscalls:sys_enter_execve {
+  printf("%llu execve %d %s %s\n", nsecs, pid, comm, str(args->filename));
+}
+tracepoint:syscalls:sys_exit_connect {
+  printf("%llu connect %d %s %d\n", nsecs, pid, comm, args->ret);
+}
+tracepoint:syscalls:sys_exit_accept4, tracepoint:syscalls:sys_exit_accept {
+  printf("%llu accept %d %s %d\n", nsecs, pid, comm, args->ret);
+}
+tracepoint:sched:sched_process_fork {
+  printf("%llu fork %d %d\n", nsecs, args->parent_pid, args->child_pid);
+}
+tracepoint:sched:sched_process_exit { printf("%llu exit %d %s\n", nsecs, pid, comm); }
+"""
+
+
+# ---------------------------------------------------------------------------------------------
+# Sizes
+
+
+@dataclass(frozen=True)
+class Sizes:
+    rounds: int
+    loop_secs: float  # each syscall loop runs this long
+    c_files: int  # files in the generated C project
+    tar_dir: str  # tree archived by the tar workload
+    rates: tuple[int, ...]  # paced open rates for the capacity table
+    paced_secs: float
+    fill_events: int  # events queued while the reader is stopped (drain test)
+    es_docs: int
+
+
+FULL = Sizes(rounds=5, loop_secs=2.0, c_files=24, tar_dir="/usr/include/linux",
+             rates=(10_000, 50_000, 100_000, 150_000, 200_000, 250_000, 300_000),
+             paced_secs=4.0, fill_events=300_000, es_docs=200_000)
+SMOKE = Sizes(rounds=1, loop_secs=0.3, c_files=3, tar_dir=str(REPO / "bpf"), rates=(10_000,),
+              paced_secs=1.0, fill_events=5_000, es_docs=2_000)
+
+
+# ---------------------------------------------------------------------------------------------
+# Helpers
+
+
+def sh(cmd: list[str], **kw: Any) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(cmd, check=True, text=True, capture_output=True, **kw)
+
+
+def log(msg: str) -> None:
+    print(f"[bench {time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
+
+
+def cpu_seconds(pid: int) -> float:
+    """utime + stime of a process (all its threads), from /proc/<pid>/stat."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / CLK_TCK
+
+
+def peak_rss_mb(pid: int) -> float:
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def foreign_bpf_programs() -> int:
+    """Tracing programs attached by others right now (other monitors under test): noise."""
+    try:
+        progs = json.loads(sh(["bpftool", "prog", "show", "-j"]).stdout)
+    except (OSError, subprocess.CalledProcessError, json.JSONDecodeError):
+        return -1
+    return sum(1 for p in progs if p.get("type") in ("tracepoint", "raw_tracepoint", "tracing"))
+
+
+def loadavg() -> str:
+    return Path("/proc/loadavg").read_text().split(" ", 3)[:3].__str__()
+
+
+# ---------------------------------------------------------------------------------------------
+# Workloads: each returns operations per second
+
+
+class Workloads:
+    def __init__(self, work: Path, sizes: Sizes) -> None:
+        self.work = work
+        self.sizes = sizes
+        self.bin = work / "workload"
+        sh(["gcc", "-O2", "-Wall", "-o", str(self.bin), str(REPO / "benchmarks" / "workload.c")])
+        self.target = work / "target.txt"
+        self.target.write_text("x\n")
+        self.project = work / "cproject"
+        self._make_project(sizes.c_files)
+        self.tar_out = work / "out.tar"
+
+    def _make_project(self, n: int) -> None:
+        self.project.mkdir(exist_ok=True)
+        objs = []
+        for i in range(n):
+            body = "\n".join(
+                f"int f{i}_{j}(int x) {{ int s = 0; for (int k = 0; k < x; k++) s += k * {j};"
+                f" return s ^ {i}; }}" for j in range(40))
+            (self.project / f"m{i}.c").write_text(f"#include <stdio.h>\n{body}\n")
+            objs.append(f"m{i}.o")
+        (self.project / "main.c").write_text("int main(void) { return 0; }\n")
+        (self.project / "Makefile").write_text(
+            f"OBJS := main.o {' '.join(objs)}\nprog: $(OBJS)\n\t$(CC) -o $@ $^\n"
+            "%.o: %.c\n\t$(CC) -O1 -c -o $@ $<\nclean:\n\trm -f prog *.o\n")
+
+    def _loop(self, *args: str) -> float:
+        out = sh([str(self.bin), *args]).stdout.split()
+        return int(out[0]) / float(out[1])
+
+    def open_close(self) -> float:
+        return self._loop("open", str(self.sizes.loop_secs), str(self.target))
+
+    def fork_exec(self) -> float:
+        return self._loop("forkexec", str(self.sizes.loop_secs))
+
+    def tcp(self) -> float:
+        return self._loop("tcp", str(self.sizes.loop_secs))
+
+    def gcc_make(self) -> float:
+        sh(["make", "-s", "-C", str(self.project), "clean"])
+        t0 = time.monotonic()
+        sh(["make", "-s", "-j2", "-C", str(self.project)])
+        return 1 / (time.monotonic() - t0)
+
+    def tar(self) -> float:
+        t0 = time.monotonic()
+        sh(["tar", "cf", str(self.tar_out), "-C", str(Path(self.sizes.tar_dir).parent),
+            Path(self.sizes.tar_dir).name])
+        rate = 1 / (time.monotonic() - t0)
+        self.tar_out.unlink()
+        return rate
+
+    def all(self) -> dict[str, Callable[[], float]]:
+        return {
+            "open+close loop": self.open_close,
+            "fork+exec loop": self.fork_exec,
+            "TCP connect/accept loop": self.tcp,
+            "gcc/make build (C project)": self.gcc_make,
+            "tar of a source tree": self.tar,
+        }
+
+
+# ---------------------------------------------------------------------------------------------
+# The monitor as a subprocess
+
+
+class Monitor:
+    def __init__(self, work: Path, config: dict[str, Any] | None = None) -> None:
+        self.dir = work
+        work.mkdir(parents=True, exist_ok=True)
+        self.events_dir = work / "ev"
+        shutil.rmtree(self.events_dir, ignore_errors=True)
+        cfg = {"events_dir": str(self.events_dir), "stats_interval": 1, **(config or {})}
+        self.config = work / "config.json"
+        self.config.write_text(json.dumps(cfg))
+        self.config.chmod(0o600)
+        self.cmd = [*MONITOR, "--config", str(self.config)]
+        self.stderr = work / "monitor.stderr"
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.peak_rss = 0.0
+
+    def start(self, timeout: float = 60) -> None:
+        with open(self.stderr, "wb") as err:
+            self.proc = subprocess.Popen(self.cmd, stderr=err, stdout=subprocess.DEVNULL,
+                                         cwd=REPO)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if "monitoring:" in self.stderr.read_text(errors="replace"):
+                return
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"monitor exited: {self.stderr.read_text()[-2000:]}")
+            time.sleep(0.05)
+        raise RuntimeError("monitor did not start")
+
+    @property
+    def pid(self) -> int:
+        assert self.proc is not None
+        return self.proc.pid
+
+    def cpu(self) -> float:
+        return cpu_seconds(self.pid)
+
+    def stats(self) -> list[tuple[float, int, int, int]]:
+        """(wall time, events, drops, backlog bytes) of every stats line so far."""
+        out = []
+        for line in self.stderr.read_text(errors="replace").splitlines():
+            m = STATS_RE.match(line)
+            if m:
+                stamp = time.mktime(time.strptime(m[1].split(",")[0], "%Y-%m-%d %H:%M:%S"))
+                stamp += int(m[1].split(",")[1]) / 1000
+                out.append((stamp, int(m[2]), int(m[3]), int(m[4])))
+        return out
+
+    def wait_drained(self, timeout: float = 30) -> tuple[float, int, int, int]:
+        """Wait for a fresh stats line with an empty ring; returns it."""
+        start = time.time()
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            lines = [s for s in self.stats() if s[0] >= start]
+            if lines and lines[-1][3] < 4096:
+                return lines[-1]
+            time.sleep(0.1)
+        return self.stats()[-1]
+
+    def stop(self) -> dict[str, Any]:
+        assert self.proc is not None
+        with contextlib.suppress(OSError):
+            self.peak_rss = max(self.peak_rss, peak_rss_mb(self.pid))
+        self.proc.send_signal(signal.SIGINT)
+        try:
+            self.proc.wait(60)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        final = self.stats()
+        events_file = self.events_dir / "events.jsonl"
+        losses = 0
+        lines = 0
+        if events_file.exists():
+            with open(events_file, "rb") as f:
+                for line in f:
+                    lines += 1
+                    if b'"action":"loss"' in line:
+                        losses += 1
+        return {"events": final[-1][1] if final else 0, "drops": final[-1][2] if final else 0,
+                "lines": lines, "loss_records": losses, "rc": self.proc.returncode}
+
+    @contextlib.contextmanager
+    def running(self) -> Iterator[Monitor]:
+        self.start()
+        try:
+            yield self
+        finally:
+            self.result = self.stop()
+
+
+# ---------------------------------------------------------------------------------------------
+# Peers
+
+
+@contextlib.contextmanager
+def auditd_running(work: Path) -> Iterator[None]:
+    """auditd with rules on the loops' syscalls; rules deleted and auditing off afterwards."""
+    log_file = work / "audit.log"
+    conf = work / "auditd.conf"
+    base = Path("/etc/audit/auditd.conf").read_text()
+    base = re.sub(r"(?m)^log_file\s*=.*$", f"log_file = {log_file}", base)
+    conf.write_text(base)
+    conf.chmod(0o640)
+    proc = subprocess.Popen(["auditd", "-n", "-c", str(work)], stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    # auditd -c takes a directory holding auditd.conf
+    try:
+        time.sleep(1.0)
+        sh(["auditctl", "-D"])
+        args = ["auditctl", "-a", "always,exit", "-F", "arch=b64"]
+        for s in AUDIT_SYSCALLS:
+            args += ["-S", s]
+        sh(args)
+        sh(["auditctl", "-e", "1"])
+        yield
+    finally:
+        subprocess.run(["auditctl", "-D"], capture_output=True)
+        subprocess.run(["auditctl", "-e", "0"], capture_output=True)
+        proc.terminate()
+        try:
+            proc.wait(15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        log_file.unlink(missing_ok=True)
+
+
+@contextlib.contextmanager
+def bpftrace_running(work: Path) -> Iterator[None]:
+    script = work / "peer.bt"
+    script.write_text(BPFTRACE_SCRIPT)
+    out = work / "bpftrace.out"
+    err = work / "bpftrace.err"
+    with open(err, "wb") as errf:
+        proc = subprocess.Popen(["bpftrace", "-o", str(out), str(script)],
+                                stdout=subprocess.DEVNULL, stderr=errf)
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if out.exists() and "Attaching" in out.read_text(errors="replace")[:500]:
+                break
+            if proc.poll() is not None:
+                raise RuntimeError(f"bpftrace exited: {err.read_text()[-1000:]}")
+            time.sleep(0.1)
+        time.sleep(0.5)
+        yield
+    finally:
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.wait(30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        out.unlink(missing_ok=True)
+
+
+def peers_available() -> dict[str, bool]:
+    return {"auditd": shutil.which("auditd") is not None and shutil.which("auditctl") is not None,
+            "bpftrace": shutil.which("bpftrace") is not None}
+
+
+# ---------------------------------------------------------------------------------------------
+# Part 1 + 2: overhead
+
+
+def overhead(work: Path, sizes: Sizes, wl: Workloads, with_peers: bool) -> dict[str, Any]:
+    setups: dict[str, Callable[[], contextlib.AbstractContextManager[Any]]] = {
+        "bare": contextlib.nullcontext,
+        "monitor": lambda: Monitor(work / "mon-overhead").running(),
+    }
+    have = peers_available()
+    if with_peers:
+        if have["auditd"]:
+            setups["auditd"] = lambda: auditd_running(work)
+        if have["bpftrace"]:
+            setups["bpftrace"] = lambda: bpftrace_running(work)
+    raw: dict[str, dict[str, list[float]]] = {s: {w: [] for w in wl.all()} for s in setups}
+    noise: list[dict[str, Any]] = []
+    monitor_runs: list[dict[str, Any]] = []
+    log("warm-up: every workload once, bare (page cache, compiler binaries)")
+    for fn in wl.all().values():
+        fn()
+    for rnd in range(sizes.rounds):
+        order = list(setups)
+        # Alternate the order so drift over a round does not always favour the same setup.
+        if rnd % 2:
+            order = [order[0], *reversed(order[1:])]
+        for name in order:
+            log(f"round {rnd + 1}/{sizes.rounds}: {name}")
+            noise.append({"round": rnd, "setup": name, "loadavg": loadavg(),
+                          "foreign_bpf_programs": foreign_bpf_programs()})
+            ctx = setups[name]()
+            with ctx as handle:
+                for wname, fn in wl.all().items():
+                    raw[name][wname].append(fn())
+            if isinstance(handle, Monitor):
+                monitor_runs.append(handle.result)
+    return {"raw": raw, "noise": noise, "monitor_runs": monitor_runs}
+
+
+# ---------------------------------------------------------------------------------------------
+# Part 3 + 5: capacity, CPU, memory
+
+
+def capacity(work: Path, sizes: Sizes, wl: Workloads) -> dict[str, Any]:
+    mon = Monitor(work / "mon-capacity")
+    rows = []
+    with mon.running():
+        time.sleep(1.5)
+        for rate in sizes.rates:
+            before = mon.wait_drained()
+            cpu0 = mon.cpu()
+            t0 = time.monotonic()
+            out = sh([str(wl.bin), "paced", str(rate), str(sizes.paced_secs), str(wl.target)])
+            ops, secs = out.stdout.split()
+            after = mon.wait_drained()
+            wall = time.monotonic() - t0
+            cpu = mon.cpu() - cpu0
+            rows.append({
+                "target_rate": rate, "achieved_rate": int(ops) / float(secs),
+                "monitor_events": after[1] - before[1], "window_s": wall,
+                "cpu_s": cpu, "cpu_pct_of_core": 100 * cpu / float(secs),
+                "drops": after[2] - before[2],
+            })
+            log(f"paced {rate}/s: {rows[-1]}")
+        # Flat out: one producer core as fast as it goes (the reader has the other core).
+        before = mon.wait_drained()
+        cpu0 = mon.cpu()
+        out = sh([str(wl.bin), "open", str(sizes.paced_secs), str(wl.target)])
+        ops, secs = out.stdout.split()
+        after = mon.wait_drained()
+        flat = {"achieved_rate": int(ops) / float(secs), "drops": after[2] - before[2],
+                "cpu_pct_of_core": 100 * (mon.cpu() - cpu0) / float(secs)}
+        log(f"flat out: {flat}")
+        # Reader capacity: stop the reader, queue events in the ring, let it go, time the drain.
+        before = mon.wait_drained()
+        os.kill(mon.pid, signal.SIGSTOP)
+        try:
+            sh([str(wl.bin), "count", str(sizes.fill_events), str(wl.target)])
+        finally:
+            t_cont = time.time()
+            cpu0 = mon.cpu()
+            os.kill(mon.pid, signal.SIGCONT)
+        after = mon.wait_drained(120)
+        drained = after[1] - before[1]
+        drain = {"queued_events": drained, "drain_s": after[0] - t_cont,
+                 "drops": after[2] - before[2], "cpu_s": mon.cpu() - cpu0}
+        # Stats lines come every second: the drain time is an upper bound, the rate a floor.
+        drain["rate_floor"] = drained / max(drain["drain_s"], 1e-3)
+        log(f"drain: {drain}")
+    res = mon.result
+    return {"paced": rows, "flat": flat, "drain": drain, "final": res,
+            "peak_rss_mb": mon.peak_rss}
+
+
+# ---------------------------------------------------------------------------------------------
+# Part 4: Elasticsearch
+
+
+def elasticsearch(work: Path, sizes: Sizes) -> dict[str, Any]:
+    """Not measured unless the ES sink and the local server script are in place and work."""
+    script = REPO / "scripts" / "elasticsearch.py"
+    sink = REPO / "src" / "ebpf_monitor" / "sinks" / "elasticsearch.py"
+    if not script.exists() or not sink.exists():
+        return {"status": "not measured: scripts/elasticsearch.py or the ES sink is missing"}
+    return {"status": "not measured: see BENCHMARKS.md (the ES sink is being finished)"}
+
+
+# ---------------------------------------------------------------------------------------------
+# Report
+
+
+def machine() -> dict[str, str]:
+    cpu = "unknown"
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    mem_kb = int(Path("/proc/meminfo").read_text().split()[1])
+    def version(cmd: list[str]) -> str:
+        try:
+            out = subprocess.run(cmd, capture_output=True, text=True, timeout=10)
+            return (out.stdout or out.stderr).strip().splitlines()[0]
+        except (OSError, IndexError, subprocess.TimeoutExpired):
+            return "not installed"
+    return {
+        "kernel": platform.release(),
+        "os": version(["sh", "-c", ". /etc/os-release; echo $PRETTY_NAME"]),
+        "cpu": f"{cpu}, {os.cpu_count()} CPUs",
+        "memory": f"{mem_kb // 1024} MiB",
+        "python": platform.python_version(),
+        "gcc": version(["gcc", "--version"]),
+        "auditd": version(["sh", "-c", "dpkg-query -W -f='${Version}' auditd"]),
+        "bpftrace": version(["bpftrace", "--version"]),
+        "git": version(["git", "-C", str(REPO), "describe", "--always", "--dirty"]),
+    }
+
+
+def ratio_cell(values: list[float], base: list[float]) -> str:
+    ratios = [v / b for v, b in zip(values, base, strict=True) if b > 0]
+    if not ratios:
+        return "-"
+    med = statistics.median(ratios)
+    if len(ratios) == 1:
+        return f"{med:.2f}"
+    return f"{med:.2f} ({min(ratios):.2f}-{max(ratios):.2f})"
+
+
+def render(results: dict[str, Any], args: argparse.Namespace) -> str:
+    m = results["machine"]
+    sizes: Sizes = results["sizes_obj"]
+    out = ["# Benchmarks", ""]
+    out.append(f"Generated by `{results['command']}` on {results['date']}"
+               f" ({'smoke run: tiny sizes, figures meaningless' if args.smoke else 'full run'}).")
+    out += ["", "## Machine", ""]
+    out += [f"- {k}: {v}" for k, v in m.items()]
+    out += ["", "## Commands", "",
+            "```", "make bench            # = .venv/bin/python benchmarks/run.py",
+            f"{results['command']}", "```", "",
+            "Workloads (benchmarks/workload.c, built with gcc -O2 at run time):",
+            f"`workload open {sizes.loop_secs} FILE` (openat+close of one file in /tmp),"
+            f" `workload forkexec {sizes.loop_secs}` (fork, exec /bin/true, wait),"
+            f" `workload tcp {sizes.loop_secs}` (loopback connect, accept, close),"
+            f" `make -j2` of a generated C project ({sizes.c_files} files + main),"
+            f" `tar cf` of `{sizes.tar_dir}` into a file.", ""]
+    ov = results.get("overhead")
+    if ov:
+        raw = ov["raw"]
+        setups = [s for s in raw if s != "bare"]
+        out += ["## 1-2. Overhead on the monitored host", "",
+                "Throughput with the setup running divided by bare throughput in the same"
+                f" round; median of {sizes.rounds} rounds (min-max). 1.00 = no overhead.",
+                "Monitor: default config (local storage, every event written to"
+                " events.jsonl). auditd: `auditctl -a always,exit -F arch=b64 -S "
+                + " -S ".join(AUDIT_SYSCALLS) + "`, default backlog, log to a file."
+                " bpftrace: printf of openat (enter+exit), execve, connect, accept, fork and"
+                " exit to a file (`bpftrace -o`).", "",
+                "| workload | bare ops/s (median) | " + " | ".join(setups) + " |",
+                "|---|---|" + "---|" * len(setups)]
+        for w, base in raw["bare"].items():
+            cells = [ratio_cell(raw[s][w], base) for s in setups]
+            out.append(f"| {w} | {statistics.median(base):,.1f} | " + " | ".join(cells) + " |")
+        mr = ov["monitor_runs"]
+        out += ["", "Monitor runs in this table: events written "
+                + ", ".join(str(r["lines"]) for r in mr) + "; kernel drops "
+                + ", ".join(str(r["drops"]) for r in mr) + "; loss records "
+                + ", ".join(str(r["loss_records"]) for r in mr) + ".", ""]
+        loads = sorted({n["loadavg"] for n in ov["noise"]})
+        foreign = [n["foreign_bpf_programs"] for n in ov["noise"]]
+        out += [f"Noise: load average seen at the start of each setup: {', '.join(loads[:6])}"
+                f"{' ...' if len(loads) > 6 else ''}; tracing BPF programs attached by others"
+                f" (other monitors under test): {min(foreign)}-{max(foreign)}.", ""]
+    cap = results.get("capacity")
+    if cap:
+        out += ["## 3. Capacity (open+close loop, one event per open, into events.jsonl)", "",
+                "| target opens/s | achieved opens/s | events the monitor handled/s (all"
+                " processes) | monitor CPU, % of one core | CPU µs per event | kernel drops |",
+                "|---|---|---|---|---|---|"]
+        for r in cap["paced"]:
+            ev_rate = r["monitor_events"] / r["window_s"]
+            us = 1e6 * r["cpu_s"] / max(r["monitor_events"], 1)
+            out.append(f"| {r['target_rate']:,} | {r['achieved_rate']:,.0f} | {ev_rate:,.0f}"
+                       f" | {r['cpu_pct_of_core']:.0f} | {us:.1f} | {r['drops']} |")
+        f = cap["flat"]
+        out.append(f"| flat out | {f['achieved_rate']:,.0f} | - | {f['cpu_pct_of_core']:.0f}"
+                   f" | - | {f['drops']} |")
+        d = cap["drain"]
+        out += ["", f"Reader capacity: with the reader stopped (SIGSTOP), {d['queued_events']:,}"
+                f" events were queued in the ring; after SIGCONT it wrote them all in at most"
+                f" {d['drain_s']:.2f} s, i.e. at least {d['rate_floor']:,.0f} events/s"
+                f" (CPU {d['cpu_s']:.2f} s), drops {d['drops']}.",
+                "CPU is the monitor's utime+stime from /proc/<pid>/stat from the start of the"
+                " paced run until the ring is empty again, divided by the run's length (so a"
+                " slow drain shows as more CPU); events/s is over that same window. Both count"
+                " the events of everything else running on the host; CPU µs per event is the"
+                " robust figure.", ""]
+    es = results.get("elasticsearch", {})
+    out += ["## 4. Elasticsearch", ""]
+    if es.get("rows"):
+        out += ["| loader | docs | seconds | docs/s | vs plain bulk |", "|---|---|---|---|---|"]
+        out += [f"| {r['name']} | {r['docs']:,} | {r['secs']:.2f} | {r['rate']:,.0f}"
+                f" | {r['ratio']} |" for r in es["rows"]]
+    else:
+        out.append(f"**{es.get('status', 'not measured')}**")
+    out += ["", "## 5. Memory", ""]
+    if cap:
+        out.append(f"Peak RSS (VmHWM) of the monitor during the capacity run:"
+                   f" {cap['peak_rss_mb']:.0f} MB.")
+    if es.get("peak_rss_mb"):
+        out.append(f"During the Elasticsearch run: {es['peak_rss_mb']:.0f} MB.")
+    out.append("")
+    notes = REPO / "benchmarks" / "findings.md"
+    if notes.exists() and not args.smoke:
+        out += [notes.read_text()]
+    return "\n".join(out)
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--smoke", action="store_true", help="tiny sizes, one round (< 60 s)")
+    p.add_argument("--rounds", type=int, help="rounds of the overhead table")
+    p.add_argument("--output", type=Path, default=REPO / "BENCHMARKS.md")
+    p.add_argument("--skip-peers", action="store_true", help="no auditd/bpftrace columns")
+    p.add_argument("--skip-es", action="store_true")
+    p.add_argument("--only", choices=["overhead", "capacity", "es"], action="append")
+    p.add_argument("--render-from", type=Path, metavar="JSON",
+                   help="only rewrite the report from the raw results of an earlier run")
+    args = p.parse_args(argv)
+    if args.render_from:
+        old = json.loads(args.render_from.read_text())
+        old["sizes_obj"] = Sizes(**{k: tuple(v) if isinstance(v, list) else v
+                                    for k, v in old["sizes"].items()})
+        args.output.write_text(render(old, args))
+        return 0
+    if os.geteuid() != 0:
+        print("run.py: must run as root (the monitor loads BPF programs)", file=sys.stderr)
+        return 1
+    sizes = SMOKE if args.smoke else FULL
+    if args.rounds:
+        sizes = Sizes(**{**sizes.__dict__, "rounds": args.rounds})
+    parts = set(args.only or ["overhead", "capacity", "es"])
+    results: dict[str, Any] = {
+        "command": " ".join(["benchmarks/run.py", *(argv if argv is not None else sys.argv[1:])]),
+        "date": time.strftime("%Y-%m-%d %H:%M %Z"), "machine": machine(),
+        "sizes": sizes.__dict__, "sizes_obj": sizes,
+    }
+    with tempfile.TemporaryDirectory(prefix="ebpf-bench-") as tmp:
+        work = Path(tmp)
+        wl = Workloads(work, sizes)
+        if "overhead" in parts:
+            results["overhead"] = overhead(work, sizes, wl, not (args.smoke or args.skip_peers))
+        if "capacity" in parts:
+            results["capacity"] = capacity(work, sizes, wl)
+        if "es" in parts and not (args.smoke or args.skip_es):
+            results["elasticsearch"] = elasticsearch(work, sizes)
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    args.output.write_text(render(results, args))
+    raw = {k: v for k, v in results.items() if k != "sizes_obj"}
+    args.output.with_suffix(".json").write_text(json.dumps(raw, indent=1, default=str))
+    log(f"wrote {args.output}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
