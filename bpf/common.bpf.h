@@ -178,8 +178,8 @@ static __always_inline void count_drop(__u32 kind)
 		*count += 1;
 }
 
-/* Send `size` bytes of a record. Wake the reader only past targ_wakeup_bytes pending: a wake-up
- * per event costs more than the event itself (KERNEL-NOTES), and the reader polls anyway. */
+/* Send `size` bytes of a record. Wake the reader only when targ_wakeup_bytes become pending: a
+ * wake-up per event costs more than the event itself (KERNEL-NOTES); the reader polls anyway. */
 static __always_inline void emit(void *rec, __u32 size)
 {
 	struct event_header *h = rec;
@@ -187,12 +187,17 @@ static __always_inline void emit(void *rec, __u32 size)
 
 	if (em_paused)
 		return;
-	if (targ_wakeup_bytes)
-		flags = bpf_ringbuf_query(&em_events, BPF_RB_AVAIL_DATA) >= targ_wakeup_bytes ?
-				BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
 	size &= SCRATCH_LEN - 1;
 	if (size < sizeof(*h))
 		return;
+	if (targ_wakeup_bytes) {
+		/* Wake only the record that crosses the threshold: a wake-up (irq_work) per record
+		 * while the reader catches up cost ~3.5 us each here, more than all the rest. */
+		__u64 avail = bpf_ringbuf_query(&em_events, BPF_RB_AVAIL_DATA);
+
+		flags = avail < targ_wakeup_bytes && avail + size >= targ_wakeup_bytes ?
+				BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
+	}
 	h->size = size;
 	if (bpf_ringbuf_output(&em_events, rec, size, flags))
 		count_drop(h->kind < EK_MAX ? h->kind : 0);

@@ -26,6 +26,6 @@ class TestBenchSmoke:
         report = out.read_text()
         assert "| workload | bare ops/s (median) | monitor |" in report
         assert "| open+close loop |" in report
-        assert "| target events/s |" in report
+        assert "| target opens/s |" in report
         assert "Peak RSS" in report
         assert out.with_suffix(".json").exists()

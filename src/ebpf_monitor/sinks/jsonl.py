@@ -32,7 +32,8 @@ DIR_MODE = 0o750
 
 def _encode(batch: Sequence[Document]) -> bytes:
     dumps = orjson.dumps
-    return b"".join([dumps(doc) + b"\n" for doc in batch])
+    nl = orjson.OPT_APPEND_NEWLINE
+    return b"".join([dumps(doc, option=nl) for doc in batch])
 
 
 def repair_tail(path: Path) -> Path | None:
