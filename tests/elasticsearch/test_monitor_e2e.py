@@ -156,3 +156,33 @@ class TestOutage:
                                           tmp_path: Path) -> None:
         """Same, with the monitor SIGKILLed during the outage and started again."""
         self._run(own_es, tmp_path, sigkill_monitor=True)
+
+
+class TestSpoolBound:
+    def test_bound_reached_gives_a_loss_record(self, tmp_path: Path) -> None:
+        """Cluster unreachable and the spool at its (smallest) bound: the oldest spooled
+        events are dropped, counted, and a `loss` record names the Elasticsearch path."""
+        import socket
+
+        with socket.socket() as s:  # a port where nothing listens
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        target = tmp_path / "target"
+        target.write_text("x")
+        config = es_config(type("S", (), {"port": port})(), "unreachable")
+        config["spool"] = {"max_bytes": 1024 * 1024}
+        mon = Monitor(tmp_path / "run", config)
+        mon.start()
+        try:
+            work = subprocess.Popen([sys.executable, "-c", OPEN_LOOP, str(target), "30000",
+                                     "0"])
+            assert work.wait(300) == 0
+            docs = mon.wait_for(lambda d: d["event"]["action"] == "loss", timeout=60)
+        finally:
+            mon.stop()
+        loss = [d for d in docs if d["event"]["action"] == "loss"]
+        assert loss[0]["ebpf"]["lost"]["source"] == "elasticsearch"
+        assert loss[0]["ebpf"]["lost"]["count"] > 0
+        assert "over its bound" in mon.stderr()
+        spooled = sum(p.stat().st_size for p in (tmp_path / "run/events/spool").glob("*.seg"))
+        assert spooled <= 1024 * 1024 + 2 * 4 * 1024 * 1024
