@@ -79,6 +79,9 @@ struct fd_info {
 	__u16 ignored;  /* filtered path: drop the fd's reads and writes too */
 	__u16 path_len;
 	__u16 _pad;
+	/* The struct file it named: an fd closed without close(2) (exec's O_CLOEXEC, close_range)
+	 * and reused for a pipe or eventfd no longer matches, so a stale entry is never believed. */
+	__u64 file;
 	struct sock_info sock;
 	char path[PATH_LEN];
 };

@@ -129,7 +129,7 @@ struct rw_event {
 	__u64 count;         /* bytes requested */
 	__u64 ino;           /* untracked fds: inode and device, for user space's cache */
 	__u32 dev;
-	__u32 _pad;
+	__u32 imode;         /* untracked fds: inode type, so a pipe is named even after exit */
 	struct sock_info sock;
 	char path[PATH_LEN];
 };

@@ -86,6 +86,7 @@ static __always_inline int open_exit(struct trace_event_raw_sys_exit *ctx, __u16
 			fi->target = FT_FILE;
 			fi->ignored = ignored;
 			fi->path_len = len;
+			fi->file = (__u64)file_of_fd(ctx->ret);
 			__builtin_memset(&fi->sock, 0, sizeof(fi->sock));
 			bpf_probe_read_kernel_str(fi->path, PATH_LEN, e->path);
 			bpf_map_update_elem(&em_fds, &key, fi, BPF_ANY);
@@ -125,6 +126,9 @@ static __always_inline int io_exit(struct trace_event_raw_sys_exit *ctx, __u16 a
 	fd = a.args[0];
 	key = fd_key(current_pid(), fd);
 	fi = bpf_map_lookup_elem(&em_fds, &key);
+	f = file_of_fd(fd);
+	if (fi && fi->file != (__u64)f)
+		fi = NULL; /* stale entry: the fd now names another file */
 	if (fi && fi->ignored)
 		return 0;
 	e = scratch(0);
@@ -135,7 +139,7 @@ static __always_inline int io_exit(struct trace_event_raw_sys_exit *ctx, __u16 a
 	e->count = 0;
 	e->ino = 0;
 	e->dev = 0;
-	e->_pad = 0;
+	e->imode = 0;
 	e->path_len = 0;
 	e->path[0] = 0;
 	switch (action) {
@@ -158,10 +162,10 @@ static __always_inline int io_exit(struct trace_event_raw_sys_exit *ctx, __u16 a
 			e->target = FT_SOCKET;
 		} else {
 			/* Opened before we saw it (inherited, or before start): user space names it. */
-			f = file_of_fd(fd);
 			if (f) {
 				e->ino = BPF_CORE_READ(f, f_inode, i_ino);
 				e->dev = BPF_CORE_READ(f, f_inode, i_sb, s_dev);
+				e->imode = BPF_CORE_READ(f, f_inode, i_mode);
 			}
 			e->h.flags |= EF_FD_UNTRACKED;
 		}

@@ -28,6 +28,7 @@ static __always_inline void track_socket(__u32 pid, int fd, const struct sock_in
 	fi->ignored = 0;
 	fi->path_len = 0;
 	fi->_pad = 0;
+	fi->file = (__u64)file_of_fd(fd);
 	__builtin_memcpy(&fi->sock, si, sizeof(*si));
 	fi->path[0] = 0;
 	bpf_map_update_elem(&em_fds, &key, fi, BPF_ANY);

@@ -14,6 +14,7 @@ import hashlib
 import os
 import pwd
 import socket
+import stat
 import time
 from typing import Any
 
@@ -163,8 +164,9 @@ class Enricher:
     def fd_path(self, pid: int, fd: int, raw: str) -> str:
         return self._fds.get((pid, fd, raw), raw)  # type: ignore[no-any-return]
 
-    def untracked_fd(self, pid: int, fd: int, dev: int, ino: int) -> str | None:
-        """Name an fd opened before we saw it; keyed by inode so a reused fd is looked up anew."""
+    def untracked_fd(self, pid: int, fd: int, dev: int, ino: int, imode: int = 0) -> str | None:
+        """Name an fd opened before we saw it; keyed by inode so a reused fd is looked up anew.
+        Pipes and sockets are named from their inode when the process is already gone."""
         key = (pid, fd, dev, ino)
         if key in self._fds:
             return self._fds[key]  # type: ignore[no-any-return]
@@ -172,6 +174,10 @@ class Enricher:
             path: str | None = os.readlink(f"/proc/{pid}/fd/{fd}")
         except OSError:
             path = None
+            if stat.S_ISFIFO(imode):
+                path = f"pipe:[{ino}]"
+            elif stat.S_ISSOCK(imode):
+                path = f"socket:[{ino}]"
         return self._fds.put(key, path)  # type: ignore[no-any-return]
 
     def error(self, ret: int) -> dict[str, str]:

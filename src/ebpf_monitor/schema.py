@@ -314,7 +314,7 @@ def _open_builder() -> Builder:
 def _rw_builder(ignored_prefixes: tuple[str, ...]) -> Builder:
     ix = _ix("rw_event")
     fd_i, target_i, plen_i, count_i = ix["fd"], ix["target"], ix["path_len"], ix["count"]
-    ino_i, dev_i = ix["ino"], ix["dev"]
+    ino_i, dev_i, imode_i = ix["ino"], ix["dev"], ix["imode"]
     fam_i, type_i, proto_i = ix["sock_family"], ix["sock_type"], ix["sock_protocol"]
     lport_i, rport_i, laddr_i, raddr_i = (ix["sock_lport"], ix["sock_rport"], ix["sock_laddr"],
                                           ix["sock_raddr"])
@@ -328,7 +328,7 @@ def _rw_builder(ignored_prefixes: tuple[str, ...]) -> Builder:
         if target == FT_FILE:
             path = en.fd_path(pid, fd, text(tail[: v[plen_i]]))
         elif v[FLAGS] & EF_FD_UNTRACKED:
-            path = en.untracked_fd(pid, fd, v[dev_i], v[ino_i])
+            path = en.untracked_fd(pid, fd, v[dev_i], v[ino_i], v[imode_i])
             if path is not None and path.startswith(ignored_prefixes):
                 return None  # the kernel could not filter what it could not name
         is_read = action in _READ_ACTIONS

@@ -180,6 +180,24 @@ class TestFiles:
         assert [u["file"]["path"] for u in unlinks] == [f"{d}/sub/moved"]
 
 
+    def test_fd_closed_without_close_is_not_misnamed(self, monitor: Monitor,
+                                                     workdir: Path) -> None:
+        """An fd closed by close_range (no close(2)) and reused by a pipe: the pipe's I/O is
+        not attributed to the file the fd named before."""
+        secret = workdir / "closed-by-range.txt"
+        secret.write_text("x")
+        code = ("import os, sys\nfd = os.open(sys.argv[1], os.O_RDONLY)\n"
+                "os.closerange(fd, fd + 1)\nr, w = os.pipe()\nassert fd in (r, w)\n"
+                "os.write(w, b'hello')\nassert os.read(r, 5) == b'hello'\n")
+        pid, _ = run_workload(code, str(secret))
+        docs = monitor.events_of(pid)
+        io = [d for d in docs if d["event"]["action"] in ("read", "write")
+              and d["ebpf"].get("bytes") == 5]
+        assert len(io) == 2
+        assert all(d.get("file", {}).get("path") != str(secret) for d in io)
+        assert all(d.get("file", {}).get("path", "").startswith("pipe:") for d in io)
+
+
 class TestNetwork:
     def _check(self, monitor: Monitor, host: str) -> None:
         pid, out = run_workload(TCP_WORK, host)
