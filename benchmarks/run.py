@@ -2,6 +2,7 @@
 """Benchmark suite: host overhead of the monitor and of its peers, capacity, Elasticsearch, memory.
 
     benchmarks/run.py [--smoke] [--rounds N] [--output BENCHMARKS.md] [--skip-peers] [--skip-es]
+                      [--only overhead|capacity|es] [--render-from BENCHMARKS.json]
 
 Runs as root on the monitored host. Every figure is a ratio against a baseline measured in the
 same run: the setups (bare, monitor, auditd, bpftrace) take turns within each round, so a noisy
@@ -456,14 +457,165 @@ def capacity(work: Path, sizes: Sizes, wl: Workloads) -> dict[str, Any]:
 # ---------------------------------------------------------------------------------------------
 # Part 4: Elasticsearch
 
+ES_SCRIPT = REPO / "scripts" / "elasticsearch.py"
+ES_STATS_RE = re.compile(r"elasticsearch\.indexed=(\d+)\b.*\belasticsearch\.pending=(\d+)\b")
+ES_INDEX = "bench"  # the monitor's index (and template pattern bench*)
+PLAIN_INDEX = "plain-bulk"  # the plain loader's: outside bench*, same template content
+ES_BATCH = 1000
 
-def elasticsearch(work: Path, sizes: Sizes) -> dict[str, Any]:
-    """Not measured unless the ES sink and the local server script are in place and work."""
-    script = REPO / "scripts" / "elasticsearch.py"
-    sink = REPO / "src" / "ebpf_monitor" / "sinks" / "elasticsearch.py"
-    if not script.exists() or not sink.exists():
-        return {"status": "not measured: scripts/elasticsearch.py or the ES sink is missing"}
-    return {"status": "not measured: see BENCHMARKS.md (the ES sink is being finished)"}
+
+def load_es_script() -> Any:
+    """scripts/elasticsearch.py, loaded by path (scripts/ on sys.path would shadow the client)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("ebpf_monitor_es_script", ES_SCRIPT)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # its dataclasses look their module up here
+    spec.loader.exec_module(module)
+    return module
+
+
+def es_stats(mon: Monitor) -> list[tuple[float, int, int]]:
+    """(wall time, indexed, pending) of every stats line of the monitor's ES sink so far."""
+    out = []
+    for line in mon.stderr.read_text(errors="replace").splitlines():
+        m, e = STATS_RE.match(line), ES_STATS_RE.search(line)
+        if m and e:
+            stamp = time.mktime(time.strptime(m[1].split(",")[0], "%Y-%m-%d %H:%M:%S"))
+            out.append((stamp + int(m[1].split(",")[1]) / 1000, int(e[1]), int(e[2])))
+    return out
+
+
+def wait_es_idle(mon: Monitor, min_indexed: int = 0, timeout: float = 60,
+                 ) -> tuple[float, int, int]:
+    """Wait for a fresh stats line with less than one batch pending (the background trickle,
+    e.g. this script's own reads of the monitor's stderr, is sent by flush_interval) and at
+    least `min_indexed` indexed."""
+    start = time.time()
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        lines = [s for s in es_stats(mon) if s[0] >= start]
+        if lines and lines[-1][2] < ES_BATCH and lines[-1][1] >= min_indexed:
+            return lines[-1]
+        time.sleep(0.1)
+    raise RuntimeError(f"elasticsearch sink not idle after {timeout:.0f}s:"
+                       f" {es_stats(mon)[-3:]}")
+
+
+def rss_parts_mb(pid: int) -> dict[str, float]:
+    out = {}
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            key = line.split(":", 1)[0]
+            if key in ("VmHWM", "VmRSS", "RssAnon", "RssFile"):
+                out[key] = int(line.split()[1]) / 1024
+    return out
+
+
+def plain_bulk(client: Any, docs: list[dict[str, Any]]) -> dict[str, Any]:
+    """The baseline: `helpers.bulk` of the same documents, chunk 1000, same create + _id."""
+    from elasticsearch import helpers
+
+    from ebpf_monitor.sinks.elasticsearch import index_template
+
+    client.indices.put_index_template(name=PLAIN_INDEX, **index_template(PLAIN_INDEX))
+    actions = ({"_op_type": "create", "_index": PLAIN_INDEX, "_id": d["event"]["id"],
+                "_source": d} for d in docs)
+    t0 = time.monotonic()
+    ok, errors = helpers.bulk(client, actions, chunk_size=ES_BATCH, raise_on_error=False,
+                              stats_only=True)
+    secs = time.monotonic() - t0
+    client.indices.refresh(index=PLAIN_INDEX)
+    count = client.count(index=PLAIN_INDEX)["count"]
+    return {"docs": len(docs), "ok": ok, "errors": errors, "secs": secs, "count": count}
+
+
+def elasticsearch(work: Path, sizes: Sizes, wl: Workloads) -> dict[str, Any]:
+    """Sustained rate of the monitor's ES sink against `helpers.bulk` of the same documents.
+
+    A local node (scripts/elasticsearch.py, plain HTTP) on this host. The monitor runs with
+    storage_type elasticsearch; a burst of `es_docs` open+close (one event each) goes through
+    ring, events.jsonl, spool and bulk `create` requests; the rate is the documents indexed
+    from the burst's start until a stats line shows nothing pending. The plain loader then
+    indexes the same documents (parsed from the monitor's events.jsonl, in memory) into a
+    fresh index with the same template. The node's own file and thread activity is filtered
+    out of the monitor (its directory by path prefix, its threads by comm), so the monitor
+    does not index the node's writes of the monitor's documents.
+    """
+    if not ES_SCRIPT.exists():
+        return {"status": "not measured: scripts/elasticsearch.py is missing"}
+    try:
+        import orjson
+        from elasticsearch import Elasticsearch
+        from elasticsearch.serializer import OrjsonSerializer
+
+        from ebpf_monitor.config import DEFAULT_IGNORE_PATH_PREFIXES
+    except ImportError as exc:
+        return {"status": f"not measured: {exc}"}
+    script = load_es_script()
+    script.fetch()
+    log("starting a local Elasticsearch node")
+    server = script.start()
+    try:
+        es_cache = str(script.cache_dir()) + "/"
+        client = Elasticsearch(server.url, request_timeout=120,
+                               serializer=OrjsonSerializer())
+        mon = Monitor(work / "mon-es", {
+            "storage_type": "elasticsearch",
+            "es_config": {"es_host": "127.0.0.1", "es_port": server.port,
+                          "es_index": ES_INDEX, "batch_size": ES_BATCH, "flush_interval": 1},
+            "filters": {"ignore_comms": ["java", "elasticsearch[n"],
+                        "ignore_path_prefixes": [*DEFAULT_IGNORE_PATH_PREFIXES, es_cache]},
+        })
+        with mon.running():
+            time.sleep(2)
+            before = wait_es_idle(mon)
+            t0 = time.time()
+            cpu0 = mon.cpu()
+            sh([str(wl.bin), "count", str(sizes.es_docs), str(wl.target)])
+            burst_s = time.time() - t0
+            after = wait_es_idle(mon, before[1] + sizes.es_docs, timeout=1800)
+            cpu = mon.cpu() - cpu0
+            rss = rss_parts_mb(mon.pid)
+            drops = mon.stats()[-1][2]
+            series = [s for s in es_stats(mon) if before[0] <= s[0] <= after[0]]
+        rss["VmHWM"] = mon.peak_rss
+        indexed = after[1] - before[1]
+        window = after[0] - t0
+        # Steady state: between the first and last stats line with a batch or more pending.
+        busy = [s for s in series if s[2] >= ES_BATCH]
+        steady = ((busy[-1][1] - busy[0][1]) / (busy[-1][0] - busy[0][0])
+                  if len(busy) >= 3 and busy[-1][0] > busy[0][0] else None)
+        events_file = mon.events_dir / "events.jsonl"
+        docs = [orjson.loads(line) for line in events_file.read_bytes().splitlines() if line]
+        client.indices.refresh(index=f"{ES_INDEX}*")
+        es_count = client.count(index=f"{ES_INDEX}*")["count"]
+        log(f"monitor: {indexed} indexed in {window:.2f}s; file {len(docs)}, ES count {es_count}")
+        plain = plain_bulk(client, docs)
+        log(f"plain bulk: {plain}")
+        mon_rate = indexed / window
+        plain_rate = plain["docs"] / plain["secs"]
+        return {
+            "status": "measured", "server": server.url, "es_docs": sizes.es_docs,
+            "burst_s": burst_s, "monitor_indexed": indexed, "monitor_window_s": window,
+            "monitor_rate": mon_rate, "monitor_steady_rate": steady,
+            "monitor_cpu_s": cpu, "monitor_drops": drops, "monitor_result": mon.result,
+            "file_lines": len(docs), "es_count": es_count, "plain": plain,
+            "plain_rate": plain_rate, "ratio": mon_rate / plain_rate,
+            "peak_rss_mb": mon.peak_rss, "rss_mb": rss, "series": series,
+            "rows": [
+                {"name": "monitor (ring -> events.jsonl + spool -> bulk create)",
+                 "docs": indexed, "secs": window, "rate": mon_rate,
+                 "ratio": f"{mon_rate / plain_rate:.2f}"},
+                {"name": "plain `helpers.bulk` (docs in memory, orjson)",
+                 "docs": plain["docs"], "secs": plain["secs"], "rate": plain_rate,
+                 "ratio": "1.00"},
+            ],
+        }
+    finally:
+        log("stopping the Elasticsearch node")
+        script.stop(server)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -581,6 +733,31 @@ def render(results: dict[str, Any], args: argparse.Namespace) -> str:
         out += ["| loader | docs | seconds | docs/s | vs plain bulk |", "|---|---|---|---|---|"]
         out += [f"| {r['name']} | {r['docs']:,} | {r['secs']:.2f} | {r['rate']:,.0f}"
                 f" | {r['ratio']} |" for r in es["rows"]]
+        steady = es.get("monitor_steady_rate")
+        plain = es["plain"]
+        out += ["", f"A local node ({es['server']}, scripts/elasticsearch.py: 8.19, 512 MB heap,"
+                " one shard, same host), index template of the sink (`index_template`)."
+                f" Monitor: `storage_type: elasticsearch`, batch_size 1000, flush_interval 1;"
+                f" a burst of {es['es_docs']:,} open+close (`workload count`, {es['burst_s']:.2f}"
+                " s) goes through the ring, events.jsonl, the disk spool and bulk `create`"
+                " requests; the time runs from the burst's start to the first stats line with"
+                " all of it indexed and less than one batch pending (stats every second: the"
+                " rate is a floor)."
+                + (f" Steady-state rate between the first and last stats line with work"
+                   f" pending: {steady:,.0f} docs/s." if steady else "")
+                + f" Monitor CPU over the window: {es['monitor_cpu_s']:.1f} s"
+                f" ({100 * es['monitor_cpu_s'] / es['monitor_window_s']:.0f}% of one core);"
+                f" kernel drops {es['monitor_drops']}. events.jsonl held {es['file_lines']:,}"
+                f" documents after the stop, the index {es['es_count']:,}.",
+                "Plain loader: `elasticsearch.helpers.bulk` (chunk_size 1000, `create` with the"
+                " same `_id`s, orjson serializer) of those documents, parsed beforehand and held"
+                f" in memory, into a fresh index with the same template: {plain['ok']:,} created,"
+                f" {plain['errors']} errors, count {plain['count']:,}. It runs after the monitor"
+                " has stopped, so it has the CPU the monitor's capture and file writing used.",
+                "Elasticsearch's own files and threads are filtered out of the monitor"
+                " (ignore_path_prefixes: the node's directory; ignore_comms: `java`,"
+                " `elasticsearch[n`), so the monitor does not index the node's writes of the"
+                " monitor's documents."]
     else:
         out.append(f"**{es.get('status', 'not measured')}**")
     out += ["", "## 5. Memory", ""]
@@ -588,7 +765,10 @@ def render(results: dict[str, Any], args: argparse.Namespace) -> str:
         out.append(f"Peak RSS (VmHWM) of the monitor during the capacity run:"
                    f" {cap['peak_rss_mb']:.0f} MB.")
     if es.get("peak_rss_mb"):
-        out.append(f"During the Elasticsearch run: {es['peak_rss_mb']:.0f} MB.")
+        r = es.get("rss_mb", {})
+        out.append(f"During the Elasticsearch run: {es['peak_rss_mb']:.0f} MB"
+                   + (f" (at the end of the burst: RssAnon {r['RssAnon']:.0f} MB, RssFile"
+                      f" {r['RssFile']:.0f} MB)" if "RssAnon" in r else "") + ".")
     out.append("")
     notes = REPO / "benchmarks" / "findings.md"
     if notes.exists() and not args.smoke:
@@ -633,7 +813,7 @@ def main(argv: list[str] | None = None) -> int:
         if "capacity" in parts:
             results["capacity"] = capacity(work, sizes, wl)
         if "es" in parts and not (args.smoke or args.skip_es):
-            results["elasticsearch"] = elasticsearch(work, sizes)
+            results["elasticsearch"] = elasticsearch(work, sizes, wl)
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(render(results, args))
     raw = {k: v for k, v in results.items() if k != "sizes_obj"}
