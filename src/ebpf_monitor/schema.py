@@ -225,6 +225,22 @@ def _endpoints(doc: dict[str, Any], family: int, stype: int, proto: int,
         doc["destination"] = dst
 
 
+class _SockFields:
+    """Where the flattened `sock` (struct sock_info) of a record sits in its tuple."""
+
+    def __init__(self, ix: dict[str, int]) -> None:
+        self.family, self.type, self.protocol = (ix["sock_family"], ix["sock_type"],
+                                                 ix["sock_protocol"])
+        self.lport, self.rport = ix["sock_lport"], ix["sock_rport"]
+        self.laddr, self.raddr = ix["sock_laddr"], ix["sock_raddr"]
+
+    def endpoints(self, doc: dict[str, Any], v: tuple[Any, ...], *,
+                  remote_is_source: bool = False) -> None:
+        _endpoints(doc, v[self.family], v[self.type], v[self.protocol],
+                   (v[self.laddr], v[self.lport]), (v[self.raddr], v[self.rport]),
+                   remote_is_source=remote_is_source)
+
+
 def _exec_builder() -> Builder:
     ix = _ix("exec_event")
     argc_i, plen_i, alen_i = ix["argc"], ix["path_len"], ix["args_len"]
@@ -234,10 +250,11 @@ def _exec_builder() -> Builder:
         path = text(tail[alen: alen + v[plen_i]])
         args = [text(a) for a in tail[:alen].split(b"\0")[: v[argc_i]]]
         if v[RET] >= 0:
-            en.note_exec(v[PID], v[START], en.resolve(v[PID], -100, path))
+            path = en.resolve(v[PID], -100, path)
+            en.note_exec(v[PID], v[START], path)
         doc = _base(v, en, ACTIONS[v[ACTION]], CAT_PROCESS, TYPE_START)
         proc = own_process(doc)
-        proc["executable"] = en.resolve(v[PID], -100, path) if v[RET] >= 0 else path
+        proc["executable"] = path
         proc["args"] = args
         proc["args_count"] = len(args)
         proc["command_line"] = " ".join(args)
@@ -315,9 +332,7 @@ def _rw_builder(ignored_prefixes: tuple[str, ...]) -> Builder:
     ix = _ix("rw_event")
     fd_i, target_i, plen_i, count_i = ix["fd"], ix["target"], ix["path_len"], ix["count"]
     ino_i, dev_i, imode_i = ix["ino"], ix["dev"], ix["imode"]
-    fam_i, type_i, proto_i = ix["sock_family"], ix["sock_type"], ix["sock_protocol"]
-    lport_i, rport_i, laddr_i, raddr_i = (ix["sock_lport"], ix["sock_rport"], ix["sock_laddr"],
-                                          ix["sock_raddr"])
+    sock = _SockFields(ix)
 
     def build(v: tuple[Any, ...], tail: bytes, en: Enricher) -> dict[str, Any] | None:
         action = ACTIONS[v[ACTION]]
@@ -334,8 +349,7 @@ def _rw_builder(ignored_prefixes: tuple[str, ...]) -> Builder:
         is_read = action in _READ_ACTIONS
         if target == FT_SOCKET:
             doc = _base(v, en, action, CAT_NETWORK, TYPE_INFO)
-            _endpoints(doc, v[fam_i], v[type_i], v[proto_i], (v[laddr_i], v[lport_i]),
-                       (v[raddr_i], v[rport_i]))
+            sock.endpoints(doc, v)
         else:
             doc = _base(v, en, action, CAT_FILE, TYPE_ACCESS if is_read else TYPE_CHANGE)
             if path is not None:
@@ -411,9 +425,7 @@ def _socket_builder() -> Builder:
 def _net_builder() -> Builder:
     ix = _ix("net_event")
     fd_i, backlog_i = ix["fd"], ix["backlog"]
-    fam_i, type_i, proto_i = ix["sock_family"], ix["sock_type"], ix["sock_protocol"]
-    lport_i, rport_i, laddr_i, raddr_i = (ix["sock_lport"], ix["sock_rport"], ix["sock_laddr"],
-                                          ix["sock_raddr"])
+    sock = _SockFields(ix)
 
     def build(v: tuple[Any, ...], tail: bytes, en: Enricher) -> dict[str, Any]:
         action = ACTIONS[v[ACTION]]
@@ -426,8 +438,7 @@ def _net_builder() -> Builder:
         doc = _base(v, en, action, CAT_NETWORK, etype, outcome)
         if outcome == "unknown":
             doc["error"] = en.error(ret)
-        _endpoints(doc, v[fam_i], v[type_i], v[proto_i], (v[laddr_i], v[lport_i]),
-                   (v[raddr_i], v[rport_i]), remote_is_source=accept)
+        sock.endpoints(doc, v, remote_is_source=accept)
         eb = doc["ebpf"]
         if v[fd_i] >= 0:
             eb["fd"] = v[fd_i]

@@ -24,6 +24,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from ._fileio import whole_lines_end, write_all
+
 __all__ = ["Cursor", "Spool"]
 
 log = logging.getLogger(__name__)
@@ -109,7 +111,7 @@ class Spool:
         data = b"\n".join(records) + b"\n"
         with self._lock:
             seg = self._writable(len(data))
-            _write_all(self._fd, data)
+            write_all(self._fd, data)
             seg.size += len(data)
             seg.records += len(records)
             self._pending += len(records)
@@ -235,24 +237,14 @@ def _open_append(path: Path) -> int:
 
 def _repair(path: Path) -> int:
     """Cut a torn last record (a crash mid-append): it was never acknowledged."""
-    size = path.stat().st_size
-    if size == 0:
-        return 0
     with open(path, "rb+") as f:
-        f.seek(max(0, size - 65536))
-        tail = f.read()
-        if tail.endswith(b"\n"):
+        size = os.fstat(f.fileno()).st_size
+        cut = whole_lines_end(f.fileno(), size)
+        if cut == size:
             return size
-        cut = size - len(tail) + tail.rfind(b"\n") + 1
         f.truncate(cut)
     log.warning("spool %s: dropped a torn last record (%d bytes)", path, size - cut)
     return cut
-
-
-def _write_all(fd: int, data: bytes) -> None:
-    view = memoryview(data)
-    while view:
-        view = view[os.write(fd, view):]
 
 
 def _count_lines(path: Path, start: int, end: int) -> int:

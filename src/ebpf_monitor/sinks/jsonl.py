@@ -19,6 +19,7 @@ from typing import BinaryIO
 
 import orjson
 
+from .._fileio import whole_lines_end, write_all
 from ._mixin import SinkContext
 from .base import Document
 
@@ -46,19 +47,9 @@ def repair_tail(path: Path) -> Path | None:
         size = os.fstat(fd).st_size
         if size == 0:
             return None
-        if os.pread(fd, 1, size - 1) == b"\n":
+        cut = whole_lines_end(fd, size)
+        if cut == size:
             return None
-        # Scan back for the last newline, a block at a time.
-        end = size
-        cut = 0
-        while end > 0:
-            start = max(0, end - 65536)
-            block = os.pread(fd, end - start, start)
-            idx = block.rfind(b"\n")
-            if idx >= 0:
-                cut = start + idx + 1
-                break
-            end = start
         tail = os.pread(fd, size - cut, cut)
         aside = path.with_name(f"{path.name}.partial-{time.strftime('%Y%m%dT%H%M%S')}")
         aside.write_bytes(tail)
@@ -100,11 +91,8 @@ class JsonlSink(SinkContext):
     def write_encoded(self, data: bytes, count: int) -> None:
         """Write pre-encoded lines (`count` of them) as one unit."""
         start = os.fstat(self._fd).st_size  # O_APPEND and one writer: where this batch begins
-        view = memoryview(data)
         try:
-            while view:
-                n = os.write(self._fd, view)
-                view = view[n:]
+            write_all(self._fd, data)
         except OSError as exc:
             self._write_failed(exc, start, count)
             return
