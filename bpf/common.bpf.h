@@ -296,6 +296,14 @@ static __always_inline int save_args(struct trace_event_raw_sys_enter *ctx, int 
 	return 0;
 }
 
+/* The usual enter hook: save the arguments unless the process is filtered out. */
+static __always_inline int enter_filtered(struct trace_event_raw_sys_enter *ctx, int nargs)
+{
+	if (task_filtered())
+		return 0;
+	return save_args(ctx, nargs);
+}
+
 /* Look up and remove the saved arguments of the current thread's syscall. */
 static __always_inline bool take_args(struct start_args *out)
 {

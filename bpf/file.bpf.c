@@ -12,13 +12,6 @@
 #define O_CREAT 0100
 #define O_TRUNC 01000
 
-static __always_inline int enter_filtered(struct trace_event_raw_sys_enter *ctx, int nargs)
-{
-	if (task_filtered())
-		return 0;
-	return save_args(ctx, nargs);
-}
-
 /* ---- open family ---- */
 
 static __always_inline int open_exit(struct trace_event_raw_sys_exit *ctx, __u16 action)
@@ -106,9 +99,9 @@ SYSCALL_HOOKS(openat2, 4, enter_filtered, open_exit, EA_OPENAT2)
 
 static __always_inline int io_enter(struct trace_event_raw_sys_enter *ctx, int nargs)
 {
-	if (!targ_read_write || task_filtered())
+	if (!targ_read_write)
 		return 0;
-	return save_args(ctx, nargs);
+	return enter_filtered(ctx, nargs);
 }
 
 static __always_inline int io_exit(struct trace_event_raw_sys_exit *ctx, __u16 action)
@@ -303,11 +296,6 @@ int tracepoint__syscalls__sys_enter_close(struct trace_event_raw_sys_enter *ctx)
 	return 0;
 }
 
-static __always_inline int dup_enter(struct trace_event_raw_sys_enter *ctx, int nargs)
-{
-	return save_args(ctx, nargs);
-}
-
 /* fcntl runs often for other reasons: save only the commands that make a new fd. */
 static __always_inline int fcntl_enter(struct trace_event_raw_sys_enter *ctx, int nargs)
 {
@@ -341,7 +329,7 @@ static __always_inline int dup_exit(struct trace_event_raw_sys_exit *ctx, __u16 
 	return 0;
 }
 
-SYSCALL_HOOKS(dup, 1, dup_enter, dup_exit, 0)
-SYSCALL_HOOKS(dup2, 2, dup_enter, dup_exit, 0)
-SYSCALL_HOOKS(dup3, 3, dup_enter, dup_exit, 0)
+SYSCALL_HOOKS(dup, 1, save_args, dup_exit, 0)
+SYSCALL_HOOKS(dup2, 2, save_args, dup_exit, 0)
+SYSCALL_HOOKS(dup3, 3, save_args, dup_exit, 0)
 SYSCALL_HOOKS(fcntl, 3, fcntl_enter, dup_exit, 1)

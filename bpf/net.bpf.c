@@ -8,13 +8,6 @@
 #include <bpf/bpf_endian.h>
 #include "common.bpf.h"
 
-static __always_inline int net_enter(struct trace_event_raw_sys_enter *ctx, int nargs)
-{
-	if (task_filtered())
-		return 0;
-	return save_args(ctx, nargs);
-}
-
 /* Remember what a socket fd is, so its reads and writes name their peer. */
 static __always_inline void track_socket(__u32 pid, int fd, const struct sock_info *si)
 {
@@ -110,9 +103,9 @@ static __always_inline int net_exit(struct trace_event_raw_sys_exit *ctx, __u16 
 	return 0;
 }
 
-SYSCALL_HOOKS(socket, 3, net_enter, socket_exit, EA_SOCKET)
-SYSCALL_HOOKS(connect, 3, net_enter, net_exit, EA_CONNECT)
-SYSCALL_HOOKS(bind, 3, net_enter, net_exit, EA_BIND)
-SYSCALL_HOOKS(listen, 2, net_enter, net_exit, EA_LISTEN)
-SYSCALL_HOOKS(accept, 3, net_enter, net_exit, EA_ACCEPT)
-SYSCALL_HOOKS(accept4, 4, net_enter, net_exit, EA_ACCEPT4)
+SYSCALL_HOOKS(socket, 3, enter_filtered, socket_exit, EA_SOCKET)
+SYSCALL_HOOKS(connect, 3, enter_filtered, net_exit, EA_CONNECT)
+SYSCALL_HOOKS(bind, 3, enter_filtered, net_exit, EA_BIND)
+SYSCALL_HOOKS(listen, 2, enter_filtered, net_exit, EA_LISTEN)
+SYSCALL_HOOKS(accept, 3, enter_filtered, net_exit, EA_ACCEPT)
+SYSCALL_HOOKS(accept4, 4, enter_filtered, net_exit, EA_ACCEPT4)

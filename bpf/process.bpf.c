@@ -163,13 +163,6 @@ int tracepoint__syscalls__sys_exit_execveat(struct trace_event_raw_sys_exit *ctx
 }
 
 /* fork family: enter saves the clone flags, the parent's exit reports the child. */
-static __always_inline int fork_enter(struct trace_event_raw_sys_enter *ctx, int nargs)
-{
-	if (task_filtered())
-		return 0;
-	return save_args(ctx, nargs);
-}
-
 static __always_inline int fork_exit(struct trace_event_raw_sys_exit *ctx, __u16 action)
 {
 	struct start_args args;
@@ -207,10 +200,10 @@ static __always_inline int fork_exit(struct trace_event_raw_sys_exit *ctx, __u16
 	return 0;
 }
 
-SYSCALL_HOOKS(fork, 0, fork_enter, fork_exit, EA_FORK)
-SYSCALL_HOOKS(vfork, 0, fork_enter, fork_exit, EA_VFORK)
-SYSCALL_HOOKS(clone, 5, fork_enter, fork_exit, EA_CLONE)
-SYSCALL_HOOKS(clone3, 2, fork_enter, fork_exit, EA_CLONE3)
+SYSCALL_HOOKS(fork, 0, enter_filtered, fork_exit, EA_FORK)
+SYSCALL_HOOKS(vfork, 0, enter_filtered, fork_exit, EA_VFORK)
+SYSCALL_HOOKS(clone, 5, enter_filtered, fork_exit, EA_CLONE)
+SYSCALL_HOOKS(clone3, 2, enter_filtered, fork_exit, EA_CLONE3)
 
 /* Process exit: report once, when the last thread of the group goes (signal->live hits 0). */
 SEC("raw_tp/sched_process_exit")
