@@ -22,6 +22,8 @@ import tempfile
 import time
 from pathlib import Path
 
+import orjson
+
 REPO = Path(__file__).resolve().parents[1]
 # HOTPATH_SRC: time another tree (e.g. `git archive HEAD src`) against this one.
 sys.path.insert(0, os.environ.get("HOTPATH_SRC", str(REPO / "src")))
@@ -83,8 +85,8 @@ def timing(path: Path, passes: int) -> dict[str, float]:
         best_enc = min(best_enc, t2 - t1)
     n = len(spans)
     kinds: dict[str, int] = {}
-    for d in docs:
-        a = d["event"]["action"]
+    for line in docs:
+        a = orjson.loads(line)["event"]["action"]
         kinds[a] = kinds.get(a, 0) + 1
     return {"records": n, "decode_build_us": 1e6 * best_dec / n,
             "encode_us": 1e6 * best_enc / n, "total_us": 1e6 * (best_dec + best_enc) / n,

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import struct
-from typing import Any
 
 from .abi import enum_values, layout
 from .enrich import Enricher
@@ -43,7 +42,7 @@ class Decoder:
         data = batch.data
         table = self._table
         en = self.enricher
-        out: list[dict[str, Any]] = []
+        out: list[Document] = []
         append = out.append
         for off, length in batch.spans:
             entry = table.get(data[off] | data[off + 1] << 8)

@@ -18,6 +18,8 @@ import stat
 import time
 from typing import Any
 
+import orjson
+
 __all__ = ["Enricher", "text"]
 
 _CACHE_MAX = 65536
@@ -56,6 +58,7 @@ class Enricher:
     def __init__(self, *, host_name: str | None = None) -> None:
         self.host_name = host_name or socket.gethostname()
         self.host = {"name": self.host_name}
+        self.host_text = "\"host\":" + orjson.dumps(self.host).decode() + ","
         self.boot_id = _boot_id()
         # The id prefix ties event ids to this boot: ktime restarts at zero on reboot.
         self.id_prefix = hashlib.blake2b(
@@ -71,8 +74,10 @@ class Enricher:
         self._comms = _Bounded(8192)
         self._errors: dict[int, dict[str, str]] = {}
         self.shared = _Bounded(16384)
+        """Document parts shared by many events (who did it, per thread), see schema."""
+        self.files = _Bounded(16384)
+        """`file` objects by path: reads and writes name the same few paths over and over."""
         self.exec_gen = _Bounded()
-        """Document parts shared by many events (process, user/group objects), see schema."""
 
     def resync_clock(self) -> None:
         """Wall minus monotonic: kernel ktime_ns + offset = Unix ns (redone when NTP steps)."""

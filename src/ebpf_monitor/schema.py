@@ -1,8 +1,12 @@
-"""ECS documents, one builder per record kind. See docs/schema.md for every field.
+"""ECS documents, one builder per record kind, written straight to JSON text. See docs/schema.md.
 
 Builders take the unpacked fixed part of a record (a tuple in events.h field order, indices taken
-from BTF once at start), its variable tail, and the Enricher. They run once per event: keep them
-to plain dict building, no per-event lookups that can be done once here.
+from BTF once at start), its variable tail, and the Enricher, and return one document as a line
+of JSON text (no newline). They run once per event, so a document is put together from parts
+that are encoded once and reused: the head (`@timestamp`, `event`) is formatted, the actor part
+(`host`, `process`, `user`, `group`) is cached as text per thread identity, and only the
+event's own fields (`file`, `ebpf`, `error`, network ends...) go through orjson. Encoding the
+shared parts again for every event was most of the per-event cost (benchmarks/findings.md).
 """
 
 from __future__ import annotations
@@ -12,12 +16,14 @@ import socket
 from collections.abc import Callable
 from typing import Any
 
+import orjson
+
 from .abi import enum_values, layout
 from .enrich import Enricher, text
 
 __all__ = ["Builder", "builders", "loss_document", "open_flag_names"]
 
-Builder = Callable[[tuple[Any, ...], bytes, Enricher], dict[str, Any] | None]
+Builder = Callable[[tuple[Any, ...], bytes, Enricher], str | None]
 
 HEADER = layout("event_header").fields
 _H = {name: i for i, name in enumerate(HEADER)}
@@ -51,6 +57,8 @@ _O_SYNC = getattr(os, "O_SYNC", 0)
 _O_CREAT = os.O_CREAT
 _flag_cache: dict[int, list[str]] = {}
 
+_dumps = orjson.dumps
+
 
 def open_flag_names(flags: int) -> list[str]:
     names = _flag_cache.get(flags)
@@ -72,68 +80,66 @@ def open_flag_names(flags: int) -> list[str]:
     return names
 
 
-CAT_PROCESS = ["process"]
-CAT_FILE = ["file"]
-CAT_NETWORK = ["network"]
-TYPE_START = ["start"]
-TYPE_END = ["end"]
-TYPE_INFO = ["info"]
-TYPE_ACCESS = ["access"]
-TYPE_CHANGE = ["change"]
-TYPE_DELETION = ["deletion"]
-TYPE_CONNECTION_START = ["connection", "start"]
+CAT_PROCESS = ("process",)
+CAT_FILE = ("file",)
+CAT_NETWORK = ("network",)
+TYPE_START = ("start",)
+TYPE_END = ("end",)
+TYPE_INFO = ("info",)
+TYPE_ACCESS = ("access",)
+TYPE_CHANGE = ("change",)
+TYPE_DELETION = ("deletion",)
+TYPE_CONNECTION_START = ("connection", "start")
 
 _READ_ACTIONS = {"read", "readv", "pread64", "preadv", "preadv2", "recvfrom", "recvmsg"}
 _EINPROGRESS = 115
+
+_event_frags: dict[tuple[str, tuple[str, ...], tuple[str, ...], str], str] = {}
+
+
+def _event_frag(action: str, category: tuple[str, ...], etype: tuple[str, ...],
+                outcome: str) -> str:
+    """The constant tail of the `event` object, as JSON text (a few dozen distinct ones)."""
+    key = (action, category, etype, outcome)
+    frag = _event_frags.get(key)
+    if frag is None:
+        frag = _dumps({"kind": "event", "action": action, "category": category, "type": etype,
+                       "outcome": outcome}).decode()[1:-1]
+        _event_frags[key] = frag
+    return frag
 
 
 def _ix(name: str) -> dict[str, int]:
     return {field: i for i, field in enumerate(layout(name).fields)}
 
 
-def _base(v: tuple[Any, ...], en: Enricher, action: str, category: list[str],
-          etype: list[str], outcome: str | None = None) -> dict[str, Any]:
-    """The fields every document has: time, event, process, user, group, host.
+class _Actor:
+    """Who did it, cached per thread identity: `process` as a dict (for the few builders that
+    add to it) and `host`..`group` as ready JSON text."""
 
-    The process, user and group objects are shared by all events of a thread with the same
-    identity (cached in the Enricher): documents are read-only once built. A builder that adds
-    to `process` must copy it first (`own_process`)."""
-    ret = v[RET]
-    if outcome is None:
-        outcome = "failure" if ret < 0 else "success"
-    ktime = v[KTIME]
-    user, group = _identity(v, en)
-    doc: dict[str, Any] = {
-        "@timestamp": en.timestamp(ktime),
-        "event": {
-            "id": "%s-%x-%x" % (en.id_prefix, ktime, v[TID]),  # noqa: UP031 (faster here)
-            "kind": "event",
-            "action": action,
-            "category": category,
-            "type": etype,
-            "outcome": outcome,
-        },
-        "host": en.host,
-        "process": _process(v, en),
-        "user": user,
-        "group": group,
-        "ebpf": {"syscall": action, "ret": ret},
-    }
-    if ret < 0 and outcome == "failure":
-        doc["error"] = en.error(ret)
-    return doc
+    __slots__ = ("process", "rest", "text")
+
+    def __init__(self, process: dict[str, Any], host: dict[str, Any], user: dict[str, Any],
+                 group: dict[str, Any]) -> None:
+        self.process = process
+        self.rest = "," + _dumps({"user": user, "group": group}).decode()[1:-1]
+        self.text = (_dumps({"host": host, "process": process}).decode()[1:-1] + self.rest)
+
+    def with_process(self, host_text: str, extra: dict[str, Any]) -> str:
+        """The actor text with fields added to `process` (exec, exit)."""
+        return host_text + _dumps({"process": self.process | extra}).decode()[1:-1] + self.rest
 
 
-def _process(v: tuple[Any, ...], en: Enricher) -> dict[str, Any]:
-    key = (v[TID], v[START], v[COMM], v[PPID], en.exec_gen.get(v[PID], 0))
-    cache = en.shared
-    process = cache.get(key)
-    if process is not None:
-        return process  # type: ignore[no-any-return]
+def _actor(v: tuple[Any, ...], en: Enricher) -> _Actor:
     pid = v[PID]
+    key = (v[TID], v[START], v[COMM], v[PPID], en.exec_gen.get(pid, 0), v[UID], v[GID], v[EUID])
+    cache = en.shared
+    actor = cache.get(key)
+    if actor is not None:
+        return actor  # type: ignore[no-any-return]
     start = v[START]
     entity, started = en.process_ids(pid, start)
-    process = {
+    process: dict[str, Any] = {
         "pid": pid,
         "thread": {"id": v[TID]},
         "name": en.comm(v[COMM]),
@@ -144,38 +150,47 @@ def _process(v: tuple[Any, ...], en: Enricher) -> dict[str, Any]:
     exe = en.executable(pid, start)
     if exe is not None:
         process["executable"] = exe
-    return cache.put(key, process)  # type: ignore[no-any-return]
-
-
-def _identity(v: tuple[Any, ...], en: Enricher) -> tuple[dict[str, Any], dict[str, Any]]:
-    """The (user, group) objects, shared by every event with the same ids."""
     uid, gid, euid = v[UID], v[GID], v[EUID]
-    key = ("ids", uid, gid, euid)
-    found = en.shared.get(key)
-    if found is not None:
-        return found  # type: ignore[no-any-return]
     user: dict[str, Any] = {"id": str(uid), "name": en.user_name(uid)}
     if euid != uid:
         user["effective"] = {"id": str(euid), "name": en.user_name(euid)}
-    ident = (user, {"id": str(gid), "name": en.group_name(gid)})
-    return en.shared.put(key, ident)  # type: ignore[no-any-return]
+    group = {"id": str(gid), "name": en.group_name(gid)}
+    return cache.put(key, _Actor(process, en.host, user, group))  # type: ignore[no-any-return]
 
 
-def own_process(doc: dict[str, Any]) -> dict[str, Any]:
-    """A private copy of the shared process object, for builders that add to it."""
-    process = dict(doc["process"])
-    doc["process"] = process
-    return process
+def _document(v: tuple[Any, ...], en: Enricher, event: str, actor: str,
+              own: dict[str, Any]) -> str:
+    """Head + actor + the event's own fields (`own` must not be empty)."""
+    ktime = v[KTIME]
+    return (f'{{"@timestamp":"{en.timestamp(ktime)}","event":{{"id":"{en.id_prefix}-{ktime:x}-'
+            f'{v[TID]:x}",{event}}},{actor},{_dumps(own).decode()[1:]}')
 
 
-def _file(path: str) -> dict[str, Any]:
+def _base(v: tuple[Any, ...], en: Enricher, action: str, category: tuple[str, ...],
+          etype: tuple[str, ...], outcome: str | None = None) -> tuple[str, dict[str, Any]]:
+    """The `event` text and the start of the event's own fields: `ebpf`, and `error` when the
+    syscall failed."""
+    ret = v[RET]
+    if outcome is None:
+        outcome = "failure" if ret < 0 else "success"
+    own: dict[str, Any] = {"ebpf": {"syscall": action, "ret": ret}}
+    if ret < 0 and outcome != "success":
+        own["error"] = en.error(ret)
+    return _event_frag(action, category, etype, outcome), own
+
+
+def _file(en: Enricher, path: str) -> dict[str, Any]:
+    """The `file` object of a path; shared (read-only) by every event naming that path."""
+    out = en.files.get(path)
+    if out is not None:
+        return out  # type: ignore[no-any-return]
     directory, _, name = path.rpartition("/")
-    out: dict[str, Any] = {"path": path, "name": name}
+    out = {"path": path, "name": name}
     if directory:
         out["directory"] = directory
     elif path.startswith("/"):
         out["directory"] = "/"
-    return out
+    return en.files.put(path, out)  # type: ignore[no-any-return]
 
 
 def _ip(family: int, raw: bytes) -> str | None:
@@ -186,7 +201,7 @@ def _ip(family: int, raw: bytes) -> str | None:
     return None
 
 
-def _endpoints(doc: dict[str, Any], family: int, stype: int, proto: int,
+def _endpoints(own: dict[str, Any], family: int, stype: int, proto: int,
                local: tuple[bytes, int], remote: tuple[bytes, int], *,
                remote_is_source: bool = False) -> None:
     """source/destination/network from a socket's ends; source is the local end unless the
@@ -196,7 +211,7 @@ def _endpoints(doc: dict[str, Any], family: int, stype: int, proto: int,
         sock["type"] = SOCK_TYPES.get(stype, str(stype))
     if proto:
         sock["protocol"] = proto
-    doc["ebpf"]["socket"] = sock
+    own["ebpf"]["socket"] = sock
     if family not in (2, 10):
         return
     net: dict[str, Any] = {"type": "ipv4" if family == 2 else "ipv6"}
@@ -209,7 +224,7 @@ def _endpoints(doc: dict[str, Any], family: int, stype: int, proto: int,
         net["transport"] = transport
         if proto:
             net["iana_number"] = str(proto)
-    doc["network"] = net
+    own["network"] = net
     ends = []
     for raw, port in (local, remote):
         end: dict[str, Any] = {}
@@ -220,9 +235,9 @@ def _endpoints(doc: dict[str, Any], family: int, stype: int, proto: int,
         ends.append(end)
     src, dst = (ends[1], ends[0]) if remote_is_source else (ends[0], ends[1])
     if src:
-        doc["source"] = src
+        own["source"] = src
     if dst:
-        doc["destination"] = dst
+        own["destination"] = dst
 
 
 class _SockFields:
@@ -234,9 +249,9 @@ class _SockFields:
         self.lport, self.rport = ix["sock_lport"], ix["sock_rport"]
         self.laddr, self.raddr = ix["sock_laddr"], ix["sock_raddr"]
 
-    def endpoints(self, doc: dict[str, Any], v: tuple[Any, ...], *,
+    def endpoints(self, own: dict[str, Any], v: tuple[Any, ...], *,
                   remote_is_source: bool = False) -> None:
-        _endpoints(doc, v[self.family], v[self.type], v[self.protocol],
+        _endpoints(own, v[self.family], v[self.type], v[self.protocol],
                    (v[self.laddr], v[self.lport]), (v[self.raddr], v[self.rport]),
                    remote_is_source=remote_is_source)
 
@@ -245,22 +260,20 @@ def _exec_builder() -> Builder:
     ix = _ix("exec_event")
     argc_i, plen_i, alen_i = ix["argc"], ix["path_len"], ix["args_len"]
 
-    def build(v: tuple[Any, ...], tail: bytes, en: Enricher) -> dict[str, Any]:
+    def build(v: tuple[Any, ...], tail: bytes, en: Enricher) -> str:
         alen = v[alen_i]
         path = text(tail[alen: alen + v[plen_i]])
         args = [text(a) for a in tail[:alen].split(b"\0")[: v[argc_i]]]
         if v[RET] >= 0:
             path = en.resolve(v[PID], -100, path)
             en.note_exec(v[PID], v[START], path)
-        doc = _base(v, en, ACTIONS[v[ACTION]], CAT_PROCESS, TYPE_START)
-        proc = own_process(doc)
-        proc["executable"] = path
-        proc["args"] = args
-        proc["args_count"] = len(args)
-        proc["command_line"] = " ".join(args)
+        event, own = _base(v, en, ACTIONS[v[ACTION]], CAT_PROCESS, TYPE_START)
+        actor = _actor(v, en).with_process(en.host_text, {
+            "executable": path, "args": args, "args_count": len(args),
+            "command_line": " ".join(args)})
         if v[FLAGS] & (EF_ARGS_TRUNCATED | EF_PATH_TRUNCATED):
-            doc["ebpf"]["truncated"] = True
-        return doc
+            own["ebpf"]["truncated"] = True
+        return _document(v, en, event, actor, own)
 
     return build
 
@@ -269,16 +282,17 @@ def _fork_builder() -> Builder:
     ix = _ix("fork_event")
     cpid_i, ctid_i, cflags_i = ix["child_pid"], ix["child_tid"], ix["clone_flags"]
 
-    def build(v: tuple[Any, ...], tail: bytes, en: Enricher) -> dict[str, Any]:
+    def build(v: tuple[Any, ...], tail: bytes, en: Enricher) -> str:
         thread = bool(v[FLAGS] & EF_THREAD)
-        doc = _base(v, en, ACTIONS[v[ACTION]], CAT_PROCESS, TYPE_INFO if thread else TYPE_START)
-        eb = doc["ebpf"]
+        event, own = _base(v, en, ACTIONS[v[ACTION]], CAT_PROCESS,
+                           TYPE_INFO if thread else TYPE_START)
+        eb = own["ebpf"]
         if v[RET] > 0:
             eb["child_pid"] = v[cpid_i]
             eb["child_tid"] = v[ctid_i]
         eb["clone_flags"] = v[cflags_i]
         eb["thread"] = thread
-        return doc
+        return _document(v, en, event, _actor(v, en).text, own)
 
     return build
 
@@ -286,14 +300,15 @@ def _fork_builder() -> Builder:
 def _exit_builder() -> Builder:
     code_i = _ix("exit_event")["exit_code"]
 
-    def build(v: tuple[Any, ...], tail: bytes, en: Enricher) -> dict[str, Any]:
+    def build(v: tuple[Any, ...], tail: bytes, en: Enricher) -> str:
         status = v[code_i]
-        doc = _base(v, en, "exit", CAT_PROCESS, TYPE_END, "success")
+        event, own = _base(v, en, "exit", CAT_PROCESS, TYPE_END, "success")
         signal = status & 0x7F
-        own_process(doc)["exit_code"] = (status >> 8) & 0xFF if not signal else 128 + signal
+        exit_code = (status >> 8) & 0xFF if not signal else 128 + signal
+        actor = _actor(v, en).with_process(en.host_text, {"exit_code": exit_code})
         if signal:
-            doc["ebpf"]["exit_signal"] = signal
-        return doc
+            own["ebpf"]["exit_signal"] = signal
+        return _document(v, en, event, actor, own)
 
     return build
 
@@ -302,15 +317,15 @@ def _open_builder() -> Builder:
     ix = _ix("open_event")
     dfd_i, mode_i, flags_i, plen_i = ix["dfd"], ix["mode"], ix["flags"], ix["path_len"]
 
-    def build(v: tuple[Any, ...], tail: bytes, en: Enricher) -> dict[str, Any]:
+    def build(v: tuple[Any, ...], tail: bytes, en: Enricher) -> str:
         raw = tail[: v[plen_i]].decode("utf-8", "backslashreplace")  # = text(), inlined
         pid = v[PID]
         # Absolute (the kernel resolves most relative paths): skip the call.
         path = raw if raw[:1] == "/" else en.resolve(pid, v[dfd_i], raw)
         ret = v[RET]
-        doc = _base(v, en, ACTIONS[v[ACTION]], CAT_FILE, TYPE_ACCESS)
-        doc["file"] = _file(path)
-        eb = doc["ebpf"]
+        event, own = _base(v, en, ACTIONS[v[ACTION]], CAT_FILE, TYPE_ACCESS)
+        own["file"] = _file(en, path)
+        eb = own["ebpf"]
         flags = v[flags_i]
         eb["flags"] = open_flag_names(flags)
         if flags & _O_CREAT:
@@ -323,7 +338,7 @@ def _open_builder() -> Builder:
             eb["raw_path"] = raw
         if v[FLAGS] & EF_PATH_TRUNCATED:
             eb["truncated"] = True
-        return doc
+        return _document(v, en, event, _actor(v, en).text, own)
 
     return build
 
@@ -334,7 +349,7 @@ def _rw_builder(ignored_prefixes: tuple[str, ...]) -> Builder:
     ino_i, dev_i, imode_i = ix["ino"], ix["dev"], ix["imode"]
     sock = _SockFields(ix)
 
-    def build(v: tuple[Any, ...], tail: bytes, en: Enricher) -> dict[str, Any] | None:
+    def build(v: tuple[Any, ...], tail: bytes, en: Enricher) -> str | None:
         action = ACTIONS[v[ACTION]]
         target = v[target_i]
         pid = v[PID]
@@ -346,21 +361,21 @@ def _rw_builder(ignored_prefixes: tuple[str, ...]) -> Builder:
             path = en.untracked_fd(pid, fd, v[dev_i], v[ino_i], v[imode_i])
             if path is not None and path.startswith(ignored_prefixes):
                 return None  # the kernel could not filter what it could not name
-        is_read = action in _READ_ACTIONS
         if target == FT_SOCKET:
-            doc = _base(v, en, action, CAT_NETWORK, TYPE_INFO)
-            sock.endpoints(doc, v)
+            event, own = _base(v, en, action, CAT_NETWORK, TYPE_INFO)
+            sock.endpoints(own, v)
         else:
-            doc = _base(v, en, action, CAT_FILE, TYPE_ACCESS if is_read else TYPE_CHANGE)
+            event, own = _base(v, en, action, CAT_FILE,
+                               TYPE_ACCESS if action in _READ_ACTIONS else TYPE_CHANGE)
             if path is not None:
-                doc["file"] = _file(path)
-        eb = doc["ebpf"]
+                own["file"] = _file(en, path)
+        eb = own["ebpf"]
         eb["fd"] = fd
         if v[count_i]:
             eb["bytes_requested"] = v[count_i]
         if v[RET] >= 0:
             eb["bytes"] = v[RET]
-        return doc
+        return _document(v, en, event, _actor(v, en).text, own)
 
     return build
 
@@ -369,17 +384,17 @@ def _unlink_builder() -> Builder:
     ix = _ix("unlink_event")
     dfd_i, flags_i, plen_i = ix["dfd"], ix["flags"], ix["path_len"]
 
-    def build(v: tuple[Any, ...], tail: bytes, en: Enricher) -> dict[str, Any]:
+    def build(v: tuple[Any, ...], tail: bytes, en: Enricher) -> str:
         raw = text(tail[: v[plen_i]])
         path = en.resolve(v[PID], v[dfd_i], raw)
-        doc = _base(v, en, ACTIONS[v[ACTION]], CAT_FILE, TYPE_DELETION)
-        doc["file"] = _file(path)
-        eb = doc["ebpf"]
+        event, own = _base(v, en, ACTIONS[v[ACTION]], CAT_FILE, TYPE_DELETION)
+        own["file"] = _file(en, path)
+        eb = own["ebpf"]
         if v[flags_i]:
             eb["flags"] = v[flags_i]
         if path is not raw:
             eb["raw_path"] = raw
-        return doc
+        return _document(v, en, event, _actor(v, en).text, own)
 
     return build
 
@@ -389,20 +404,19 @@ def _rename_builder() -> Builder:
     odfd_i, ndfd_i, flags_i = ix["olddfd"], ix["newdfd"], ix["flags"]
     olen_i, nlen_i = ix["old_len"], ix["new_len"]
 
-    def build(v: tuple[Any, ...], tail: bytes, en: Enricher) -> dict[str, Any]:
+    def build(v: tuple[Any, ...], tail: bytes, en: Enricher) -> str:
         olen = v[olen_i]
         old_raw = text(tail[:olen])
         new_raw = text(tail[olen + 1: olen + 1 + v[nlen_i]])
         pid = v[PID]
-        doc = _base(v, en, ACTIONS[v[ACTION]], CAT_FILE, TYPE_CHANGE)
-        f = _file(en.resolve(pid, v[odfd_i], old_raw))
-        f["target_path"] = en.resolve(pid, v[ndfd_i], new_raw)
-        doc["file"] = f
+        event, own = _base(v, en, ACTIONS[v[ACTION]], CAT_FILE, TYPE_CHANGE)
+        own["file"] = _file(en, en.resolve(pid, v[odfd_i], old_raw)) | {
+            "target_path": en.resolve(pid, v[ndfd_i], new_raw)}
         if v[flags_i]:
-            doc["ebpf"]["flags"] = v[flags_i]
+            own["ebpf"]["flags"] = v[flags_i]
         if v[FLAGS] & (EF_PATH_TRUNCATED | EF_PATH2_TRUNCATED):
-            doc["ebpf"]["truncated"] = True
-        return doc
+            own["ebpf"]["truncated"] = True
+        return _document(v, en, event, _actor(v, en).text, own)
 
     return build
 
@@ -411,13 +425,13 @@ def _socket_builder() -> Builder:
     ix = _ix("socket_event")
     fam_i, type_i, proto_i = ix["family"], ix["type"], ix["protocol"]
 
-    def build(v: tuple[Any, ...], tail: bytes, en: Enricher) -> dict[str, Any]:
-        doc = _base(v, en, "socket", CAT_NETWORK, TYPE_INFO)
+    def build(v: tuple[Any, ...], tail: bytes, en: Enricher) -> str:
+        event, own = _base(v, en, "socket", CAT_NETWORK, TYPE_INFO)
         stype = v[type_i] & 0xF  # SOCK_NONBLOCK / SOCK_CLOEXEC live in the high bits
-        _endpoints(doc, v[fam_i], stype, v[proto_i], (b"", 0), (b"", 0))
+        _endpoints(own, v[fam_i], stype, v[proto_i], (b"", 0), (b"", 0))
         if v[RET] >= 0:
-            doc["ebpf"]["fd"] = v[RET]
-        return doc
+            own["ebpf"]["fd"] = v[RET]
+        return _document(v, en, event, _actor(v, en).text, own)
 
     return build
 
@@ -427,7 +441,7 @@ def _net_builder() -> Builder:
     fd_i, backlog_i = ix["fd"], ix["backlog"]
     sock = _SockFields(ix)
 
-    def build(v: tuple[Any, ...], tail: bytes, en: Enricher) -> dict[str, Any]:
+    def build(v: tuple[Any, ...], tail: bytes, en: Enricher) -> str:
         action = ACTIONS[v[ACTION]]
         ret = v[RET]
         outcome = None
@@ -435,16 +449,14 @@ def _net_builder() -> Builder:
             outcome = "unknown"  # non-blocking connect: the result comes later
         accept = action in ("accept", "accept4")
         etype = TYPE_CONNECTION_START if accept or action == "connect" else TYPE_INFO
-        doc = _base(v, en, action, CAT_NETWORK, etype, outcome)
-        if outcome == "unknown":
-            doc["error"] = en.error(ret)
-        sock.endpoints(doc, v, remote_is_source=accept)
-        eb = doc["ebpf"]
+        event, own = _base(v, en, action, CAT_NETWORK, etype, outcome)
+        sock.endpoints(own, v, remote_is_source=accept)
+        eb = own["ebpf"]
         if v[fd_i] >= 0:
             eb["fd"] = v[fd_i]
         if action == "listen":
             eb["backlog"] = v[backlog_i]
-        return doc
+        return _document(v, en, event, _actor(v, en).text, own)
 
     return build
 
@@ -466,9 +478,9 @@ def builders(*, ignored_prefixes: tuple[str, ...] = ()) -> dict[int, Builder]:
 
 
 def loss_document(en: Enricher, ktime_ns: int, lost: dict[str, int], *, source: str,
-                  total: int) -> dict[str, Any]:
+                  total: int) -> str:
     """A record that events were lost: how many, of which kind, where (ring buffer, disk...)."""
-    return {
+    return _dumps({
         "@timestamp": en.timestamp(ktime_ns),
         "event": {
             "id": f"{en.id_prefix}-loss-{source}-{ktime_ns:x}",
@@ -482,4 +494,4 @@ def loss_document(en: Enricher, ktime_ns: int, lost: dict[str, int], *, source: 
         "message": f"{sum(lost.values())} events lost ({source})",
         "ebpf": {"lost": {"source": source, "count": sum(lost.values()), "by_kind": lost,
                           "total": total}},
-    }
+    }).decode()

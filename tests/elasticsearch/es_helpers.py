@@ -7,6 +7,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+import orjson
 import pytest
 
 from ebpf_monitor.config import ElasticsearchConfig
@@ -15,13 +16,18 @@ from ebpf_monitor.sinks.base import Document
 BASE_NS = 1_795_758_000_000_000_000  # 2026-11-27T05:40:00Z in ns
 
 
+def texts(docs: list[dict[str, Any]]) -> list[Document]:
+    """Documents as the sinks take them: JSON text, one line each."""
+    return [orjson.dumps(d).decode() for d in docs]
+
+
 def stamp(ns: int) -> str:
     """ISO 8601 UTC with 9 fraction digits, as schema.py writes them."""
     secs, frac = divmod(ns, 1_000_000_000)
     return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(secs)) + f".{frac:09d}Z"
 
 
-def connect_doc(i: int, *, ns: int | None = None, dest_ip: str = "10.0.0.1") -> Document:
+def connect_doc(i: int, *, ns: int | None = None, dest_ip: str = "10.0.0.1") -> dict[str, Any]:
     """A `connect` event; `i` makes its id, time (i ms apart) and ports unique."""
     when = BASE_NS + i * 1_000_000 if ns is None else ns
     return {
@@ -45,7 +51,7 @@ def connect_doc(i: int, *, ns: int | None = None, dest_ip: str = "10.0.0.1") -> 
     }
 
 
-def open_doc(i: int) -> Document:
+def open_doc(i: int) -> dict[str, Any]:
     """A failed `openat` event, exercising the file and error fields."""
     return {
         "@timestamp": stamp(BASE_NS + i),

@@ -17,7 +17,7 @@ import pytest
 from ebpf_monitor.sinks import ElasticsearchSink
 from ebpf_monitor.sinks import elasticsearch as es_sink
 
-from .es_helpers import connect_doc, logged, plain_config, wait_for
+from .es_helpers import connect_doc, logged, plain_config, texts, wait_for
 
 pytestmark = pytest.mark.elasticsearch
 
@@ -132,7 +132,7 @@ class TestItemRetry:
         """Items answered 429 are resent alone until accepted; the others are sent once."""
         config = plain_config(fake_server, "fake")
         with ElasticsearchSink(config, dead_letter_path=tmp_path / "dl.jsonl") as sink:
-            sink.write(DOCS)
+            sink.write(texts(DOCS))
             assert sink.drain(20)
             stats = sink.stats()
         assert set(fake_server.stored) == {d["event"]["id"] for d in DOCS}
@@ -146,7 +146,7 @@ class TestItemRetry:
         """An item failing with 5xx on every try is dead-lettered after MAX_ITEM_RETRIES."""
         dead = tmp_path / "dl.jsonl"
         with ElasticsearchSink(plain_config(fake_server, "fake"), dead_letter_path=dead) as sink:
-            sink.write(DOCS)
+            sink.write(texts(DOCS))
             assert sink.drain(20)
             stats = sink.stats()
         assert stats["indexed"] == 22 and stats["dead_lettered"] == 1
@@ -161,7 +161,7 @@ class TestBatching:
         """Documents leave in bulks of batch_size; the remainder waits for flush_interval."""
         config = plain_config(fake_server, "fake", batch_size=10, flush_interval=1.0)
         with ElasticsearchSink(config, dead_letter_path=tmp_path / "dl.jsonl") as sink:
-            sink.write(DOCS)
+            sink.write(texts(DOCS))
             sink.flush()  # the pipeline calls it after every batch: it must not force a bulk
             assert wait_for(lambda: fake_server.sizes == [10, 10], timeout=5)
             time.sleep(0.3)
@@ -180,7 +180,7 @@ class TestResume:
         sink = ElasticsearchSink(plain_config(server, "fake"),
                                  dead_letter_path=tmp_path / "dl.jsonl")
         try:
-            sink.write(DOCS)
+            sink.write(texts(DOCS))
             assert wait_for(lambda: logged(caplog, "connection refused"))
             server = FakeBulkServer(lambda doc_id, attempt: 201, port)
             thread = threading.Thread(target=server.serve_forever, daemon=True)

@@ -22,6 +22,7 @@ from .es_helpers import (
     open_doc,
     plain_config,
     stamp,
+    texts,
     tls_config,
     wait_for,
 )
@@ -53,8 +54,8 @@ class TestIndexing:
         docs = [connect_doc(i) for i in range(N)] + [open_doc(i) for i in range(N)]
         config = plain_config(es_plain, index_name, batch_size=7)
         with ElasticsearchSink(config, dead_letter_path=tmp_path / "dl.jsonl") as sink:
-            sink.write(docs[:10])
-            sink.write(docs[10:])
+            sink.write(texts(docs[:10]))
+            sink.write(texts(docs[10:]))
             assert sink.drain(30)
             assert sink.stats()["indexed"] == 2 * N
         assert _count(plain_client, index_name) == 2 * N
@@ -69,7 +70,7 @@ class TestIndexing:
                 for i in range(N)]
         with ElasticsearchSink(plain_config(es_plain, index_name),
                                dead_letter_path=tmp_path / "dl.jsonl") as sink:
-            sink.write(docs)
+            sink.write(texts(docs))
             assert sink.drain(30)
         # Documents 5..9 are 5 ns apart in all: only date_nanos can tell them apart.
         window = {"range": {"@timestamp": {"gte": stamp(BASE_NS + 5), "lte": stamp(BASE_NS + 9)}}}
@@ -83,7 +84,7 @@ class TestIndexing:
         """The template gives the explicit types, not dynamic guesses."""
         with ElasticsearchSink(plain_config(es_plain, index_name),
                                dead_letter_path=tmp_path / "dl.jsonl") as sink:
-            sink.write([open_doc(0), connect_doc(0)])
+            sink.write(texts([open_doc(0), connect_doc(0)]))
             assert sink.drain(30)
         props = plain_client.indices.get_mapping(index=index_name)[index_name]["mappings"][
             "properties"]
@@ -106,7 +107,7 @@ class TestIndexing:
         docs = [connect_doc(i, ns=BASE_NS + (i % 3) * day) for i in range(N)]
         config = plain_config(es_plain, index_name, daily_indices=True)
         with ElasticsearchSink(config, dead_letter_path=tmp_path / "dl.jsonl") as sink:
-            sink.write(docs)
+            sink.write(texts(docs))
             assert sink.drain(30)
         counts = {name: _count(plain_client, name)
                   for name in plain_client.indices.get(index=f"{index_name}-*")}
@@ -118,7 +119,7 @@ class TestIndexing:
         """A partial batch goes out after flush_interval without any flush() call."""
         config = plain_config(es_plain, index_name, batch_size=1000, flush_interval=0.5)
         with ElasticsearchSink(config, dead_letter_path=tmp_path / "dl.jsonl") as sink:
-            sink.write([connect_doc(1), connect_doc(2)])
+            sink.write(texts([connect_doc(1), connect_doc(2)]))
             assert wait_for(lambda: sink.stats()["indexed"] == 2, timeout=10)
 
 
@@ -129,9 +130,9 @@ class TestDuplicates:
         docs = [connect_doc(i) for i in range(N)]
         with ElasticsearchSink(plain_config(es_plain, index_name),
                                dead_letter_path=tmp_path / "dl.jsonl") as sink:
-            sink.write(docs)
+            sink.write(texts(docs))
             assert sink.drain(30)
-            sink.write(docs)
+            sink.write(texts(docs))
             assert sink.drain(30)
             stats = sink.stats()
         assert stats["indexed"] == 2 * N and stats["duplicates"] == N
@@ -139,7 +140,7 @@ class TestDuplicates:
         assert _count(plain_client, index_name) == N
         with ElasticsearchSink(plain_config(es_plain, index_name),
                                dead_letter_path=tmp_path / "dl.jsonl") as sink:
-            sink.write(docs)  # and from a new sink, as after a restart
+            sink.write(texts(docs))  # and from a new sink, as after a restart
             assert sink.drain(30)
             assert sink.stats()["duplicates"] == N
         assert _count(plain_client, index_name) == N
@@ -156,7 +157,7 @@ class TestDeadLetter:
         dead = tmp_path / "sub" / "dl.jsonl"
         with ElasticsearchSink(plain_config(es_plain, index_name),
                                dead_letter_path=dead) as sink:
-            sink.write(docs)
+            sink.write(texts(docs))
             assert sink.drain(30)
             stats = sink.stats()
         assert stats["indexed"] == N - 2 and stats["dead_lettered"] == 2
@@ -175,7 +176,7 @@ class TestDeadLetter:
         dead = tmp_path / "dl.jsonl"
         with ElasticsearchSink(plain_config(es_plain, index_name),
                                dead_letter_path=dead) as sink:
-            sink.write([doc, connect_doc(2)])
+            sink.write(texts([doc, connect_doc(2)]))
             assert sink.drain(30)
             assert sink.stats()["indexed"] == 1
         line = orjson.loads(dead.read_bytes())
@@ -188,7 +189,7 @@ class TestTls:
         """Over HTTPS with our CA and the elastic user, documents are indexed."""
         with ElasticsearchSink(tls_config(es_tls, index_name),
                                dead_letter_path=tmp_path / "dl.jsonl") as sink:
-            sink.write([connect_doc(i) for i in range(N)])
+            sink.write(texts([connect_doc(i) for i in range(N)]))
             assert sink.drain(30)
         assert _count(tls_client, index_name) == N
         tls_client.indices.delete(index=f"{index_name}*")
@@ -199,7 +200,7 @@ class TestTls:
         config = tls_config(es_tls, index_name, ca_certs=other_ca)
         with ElasticsearchSink(config, dead_letter_path=tmp_path / "dl.jsonl",
                                close_timeout=0.5) as sink:
-            sink.write([connect_doc(1)])
+            sink.write(texts([connect_doc(1)]))
             assert wait_for(lambda: logged(caplog, "certificate verify failed: "))
             assert sink.stats()["pending"] == 1 and sink.stats()["indexed"] == 0
             assert sink.last_error is not None
@@ -215,7 +216,7 @@ class TestTls:
         config = tls_config(es_tls, index_name, es_password="wrong-password")
         with ElasticsearchSink(config, dead_letter_path=tmp_path / "dl.jsonl",
                                close_timeout=0.5) as sink:
-            sink.write([connect_doc(1)])
+            sink.write(texts([connect_doc(1)]))
             assert wait_for(lambda: logged(caplog, "authentication failed"))
             assert sink.stats()["pending"] == 1
 
@@ -224,7 +225,7 @@ class TestTls:
         """verify_certs=false works, warns once in our log, and raises no Python warning."""
         config = tls_config(es_tls, index_name, ca_certs=None, verify_certs=False)
         with ElasticsearchSink(config, dead_letter_path=tmp_path / "dl.jsonl") as sink:
-            sink.write([connect_doc(1)])
+            sink.write(texts([connect_doc(1)]))
             assert sink.drain(30)
         assert logged(caplog, "verify_certs is false", logging.WARNING)
         assert _count(tls_client, index_name) == 1
@@ -245,7 +246,7 @@ class TestUnreachable:
         config = plain_config(type("S", (), {"port": _unused_port()}), "x")
         sink = ElasticsearchSink(config, dead_letter_path=tmp_path / "dl.jsonl",
                                  close_timeout=1.0)
-        sink.write([connect_doc(i) for i in range(N)])
+        sink.write(texts([connect_doc(i) for i in range(N)]))
         assert wait_for(lambda: logged(caplog, "connection refused"))
         assert sink.stats()["pending"] == N
         started = time.monotonic()
@@ -261,7 +262,7 @@ class TestUnreachable:
         with ElasticsearchSink(config, dead_letter_path=tmp_path / "dl.jsonl",
                                spool_max_bytes=6000, close_timeout=0.2) as sink:
             for i in range(0, 200, 20):
-                sink.write([connect_doc(j) for j in range(i, i + 20)])
+                sink.write(texts([connect_doc(j) for j in range(i, i + 20)]))
             stats = sink.stats()
             assert stats["failed"] > 0
             assert stats["failed"] + stats["pending"] == 200

@@ -6,6 +6,7 @@ import socket
 import struct
 from typing import Any
 
+import orjson
 import pytest
 
 from ebpf_monitor import _libbpf as bpf
@@ -58,7 +59,8 @@ def decode(*records: bytes) -> list[dict[str, Any]]:
         data += rec + b"\0" * (-len(rec) % 8)
     en = Enricher(host_name="testhost")
     en.offset_ns = 1_700_000_000 * 10**9  # fixed wall clock for exact timestamps
-    return Decoder(en, ignored_prefixes=("/dev/pts/",)).decode(Batch(data, spans))
+    lines = Decoder(en, ignored_prefixes=("/dev/pts/",)).decode(Batch(data, spans))
+    return [orjson.loads(line) for line in lines]
 
 
 class TestDecode:

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from types import TracebackType
-from typing import Any, Protocol, runtime_checkable
+from typing import Protocol, runtime_checkable
 
 __all__ = ["Document", "Sink"]
 
-Document = dict[str, Any]
-"""One ECS document; `document["event"]["id"]` is its deterministic id."""
+Document = str
+"""One ECS document as JSON text, one line without its newline (schema.py writes them);
+its `event.id` is its deterministic id."""
 
 
 @runtime_checkable

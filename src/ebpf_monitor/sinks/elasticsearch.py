@@ -67,6 +67,9 @@ _LONG_STRING = 8191
 """ignore_above for long keywords: 8191 chars of 4 UTF-8 bytes fit Lucene's 32766-byte term."""
 
 _DAY = re.compile(r"(\d{4})-(\d{2})-(\d{2})T[^+]*Z\Z")
+# The start of a document from schema.py: UTC day (when the time is one) and event.id.
+_HEAD = re.compile(r'\{"@timestamp":"(?:(\d{4})-(\d{2})-(\d{2})T[^"+]*Z)?[^"]*",'
+                   r'"event":\{"id":"([^"\\]+)"')
 
 
 def _kw(*, text: bool = False) -> dict[str, Any]:
@@ -160,8 +163,8 @@ def index_template(es_index: str) -> dict[str, Any]:
     }
 
 
-def index_name(es: ElasticsearchConfig, doc: Document) -> str:
-    """`es_index`, or `es_index-YYYY.MM.DD` from the document's UTC @timestamp."""
+def index_name(es: ElasticsearchConfig, doc: dict[str, Any]) -> str:
+    """`es_index`, or `es_index-YYYY.MM.DD` from a parsed document's UTC @timestamp."""
     if not es.daily_indices:
         return es.es_index
     stamp = doc.get("@timestamp")
@@ -478,19 +481,28 @@ class ElasticsearchSink(SinkContext):
             log.exception("elasticsearch %s: sink worker failed", self.url)
 
     def _encode(self, doc: Document) -> bytes | None:
-        """The spool record of a document: bulk action, tab, source."""
-        event = doc.get("event")
-        doc_id = event.get("id") if isinstance(event, dict) else None
-        if not isinstance(doc_id, str) or not doc_id:
-            self._dead_letter(doc, "document has no event.id", 0)
-            return None
-        try:
-            source = orjson.dumps(doc)
-        except TypeError as exc:
-            self._dead_letter(doc, f"not JSON-serialisable: {exc}", 0, raw=True)
-            return None
-        action = orjson.dumps({"create": {"_index": index_name(self._es, doc), "_id": doc_id}})
-        return action + _SEP + source
+        """The spool record of a document: bulk action, tab, source.
+
+        Our documents start with their time and id (schema.py), so the action comes from a
+        match on the text; anything else is parsed."""
+        m = _HEAD.match(doc)
+        if m is not None and (m[1] or not self._es.daily_indices):
+            index = f"{self._es.es_index}-{m[1]}.{m[2]}.{m[3]}" if m[1] else self._es.es_index
+            doc_id = m[4]
+        else:
+            try:
+                parsed = orjson.loads(doc)
+            except orjson.JSONDecodeError as exc:
+                self._dead_letter(doc, f"not a JSON document: {exc}", 0)
+                return None
+            event = parsed.get("event") if isinstance(parsed, dict) else None
+            doc_id = event.get("id") if isinstance(event, dict) else None
+            if not isinstance(doc_id, str) or not doc_id:
+                self._dead_letter(parsed, "document has no event.id", 0)
+                return None
+            index = index_name(self._es, parsed)
+        action = orjson.dumps({"create": {"_index": index, "_id": doc_id}})
+        return action + _SEP + doc.encode()
 
     def _send(self, items: list[_Item]) -> bool:
         """Deliver or dead-letter every item; False if aborted first."""
@@ -573,7 +585,7 @@ class ElasticsearchSink(SinkContext):
                         self.pending)
             self._last_error = None
 
-    def _dead_letter(self, doc: Document, reason: str, status: int, *, raw: bool = False) -> None:
+    def _dead_letter(self, doc: Any, reason: str, status: int, *, raw: bool = False) -> None:
         record: dict[str, Any] = {"reason": reason, "status": status,
                                   "document": repr(doc) if raw else doc}
         line = orjson.dumps(record, default=repr) + b"\n"

@@ -17,8 +17,6 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import BinaryIO
 
-import orjson
-
 from .._fileio import whole_lines_end, write_all
 from ._mixin import SinkContext
 from .base import Document
@@ -32,9 +30,9 @@ DIR_MODE = 0o750
 
 
 def _encode(batch: Sequence[Document]) -> bytes:
-    dumps = orjson.dumps
-    nl = orjson.OPT_APPEND_NEWLINE
-    return b"".join([dumps(doc, option=nl) for doc in batch])
+    batch = list(batch)
+    batch.append("")  # the last line's newline
+    return "\n".join(batch).encode()
 
 
 def repair_tail(path: Path) -> Path | None:

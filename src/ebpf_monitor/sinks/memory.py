@@ -1,4 +1,4 @@
-"""A real sink that keeps documents in a list: for tests and embedding, not a mock."""
+"""A real sink that keeps documents (JSON text) in a list: for tests and embedding, not a mock."""
 
 from __future__ import annotations
 
