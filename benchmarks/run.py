@@ -364,6 +364,17 @@ def peers_available() -> dict[str, bool]:
 # Part 1 + 2: overhead
 
 
+SETTLE_S = 1.0
+
+
+def settle(handle: Any) -> None:
+    """Start every workload on a quiet host: the same pause for every setup, and the monitor's
+    ring drained first, so one workload's backlog is not charged to the next one."""
+    if isinstance(handle, Monitor):
+        handle.wait_drained(120)
+    time.sleep(SETTLE_S)
+
+
 def overhead(work: Path, sizes: Sizes, wl: Workloads, with_peers: bool) -> dict[str, Any]:
     setups: dict[str, Callable[[], contextlib.AbstractContextManager[Any]]] = {
         "bare": contextlib.nullcontext,
@@ -393,6 +404,7 @@ def overhead(work: Path, sizes: Sizes, wl: Workloads, with_peers: bool) -> dict[
             ctx = setups[name]()
             with ctx as handle:
                 for wname, fn in wl.all().items():
+                    settle(handle)
                     raw[name][wname].append(fn())
             if isinstance(handle, Monitor):
                 monitor_runs.append(handle.result)
@@ -682,7 +694,10 @@ def render(results: dict[str, Any], args: argparse.Namespace) -> str:
         setups = [s for s in raw if s != "bare"]
         out += ["## 1-2. Overhead on the monitored host", "",
                 "Throughput with the setup running divided by bare throughput in the same"
-                f" round; median of {sizes.rounds} rounds (min-max). 1.00 = no overhead.",
+                f" round; median of {sizes.rounds} rounds (min-max). 1.00 = no overhead."
+                f" Before each workload every setup pauses {SETTLE_S:g} s, and the monitor's"
+                " ring is drained first, so a workload is not charged the previous one's"
+                " backlog.",
                 "Monitor: default config (local storage, every event written to"
                 " events.jsonl). auditd: `auditctl -a always,exit -F arch=b64 -S "
                 + " -S ".join(AUDIT_SYSCALLS) + "`, default backlog, log to a file."

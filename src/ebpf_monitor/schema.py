@@ -3,10 +3,11 @@
 Builders take the unpacked fixed part of a record (a tuple in events.h field order, indices taken
 from BTF once at start), its variable tail, and the Enricher, and return one document as a line
 of JSON text (no newline). They run once per event, so a document is put together from parts
-that are encoded once and reused: the head (`@timestamp`, `event`) is formatted, the actor part
-(`host`, `process`, `user`, `group`) is cached as text per thread identity, and only the
-event's own fields (`file`, `ebpf`, `error`, network ends...) go through orjson. Encoding the
-shared parts again for every event was most of the per-event cost (benchmarks/findings.md).
+encoded once and reused: the actor part (`host`, `process`, `user`, `group`) is cached as text per
+thread identity, `file` per path, `error` per errno, the constant part of `event` per action.
+The two kinds that come by the hundred thousand (open, file read/write) format the rest
+directly; the others build a small dict of their own fields and let orjson write it. Encoding
+the shared parts again for every event was most of the per-event cost (benchmarks/findings.md).
 """
 
 from __future__ import annotations
@@ -158,12 +159,41 @@ def _actor(v: tuple[Any, ...], en: Enricher) -> _Actor:
     return cache.put(key, _Actor(process, en.host, user, group))  # type: ignore[no-any-return]
 
 
-def _document(v: tuple[Any, ...], en: Enricher, event: str, actor: str,
-              own: dict[str, Any]) -> str:
-    """Head + actor + the event's own fields (`own` must not be empty)."""
+def _document(v: tuple[Any, ...], en: Enricher, event: str, actor: str, body: str) -> str:
+    """Head + actor + the event's own fields (`body`: JSON members, not empty)."""
     ktime = v[KTIME]
     return (f'{{"@timestamp":"{en.timestamp(ktime)}","event":{{"id":"{en.id_prefix}-{ktime:x}-'
-            f'{v[TID]:x}",{event}}},{actor},{_dumps(own).decode()[1:]}')
+            f'{v[TID]:x}",{event}}},{actor},{body}}}')
+
+
+def _members(own: dict[str, Any]) -> str:
+    """A dict's members as JSON text, without the braces."""
+    return _dumps(own).decode()[1:-1]
+
+
+_error_texts: dict[int, str] = {}
+
+
+def _error_text(en: Enricher, ret: int) -> str:
+    """`,"error":{...}` of a failed syscall's return value."""
+    found = _error_texts.get(ret)
+    if found is None:
+        found = ',"error":' + _dumps(en.error(ret)).decode()
+        if len(_error_texts) < 4096:
+            _error_texts[ret] = found
+    return found
+
+
+_flag_texts: dict[int, str] = {}
+
+
+def _flags_text(flags: int) -> str:
+    found = _flag_texts.get(flags)
+    if found is None:
+        found = _dumps(open_flag_names(flags)).decode()
+        if len(_flag_texts) < 4096:
+            _flag_texts[flags] = found
+    return found
 
 
 def _base(v: tuple[Any, ...], en: Enricher, action: str, category: tuple[str, ...],
@@ -179,18 +209,22 @@ def _base(v: tuple[Any, ...], en: Enricher, action: str, category: tuple[str, ..
     return _event_frag(action, category, etype, outcome), own
 
 
-def _file(en: Enricher, path: str) -> dict[str, Any]:
-    """The `file` object of a path; shared (read-only) by every event naming that path."""
-    out = en.files.get(path)
-    if out is not None:
-        return out  # type: ignore[no-any-return]
+def _file(path: str) -> dict[str, Any]:
     directory, _, name = path.rpartition("/")
-    out = {"path": path, "name": name}
+    out: dict[str, Any] = {"path": path, "name": name}
     if directory:
         out["directory"] = directory
     elif path.startswith("/"):
         out["directory"] = "/"
-    return en.files.put(path, out)  # type: ignore[no-any-return]
+    return out
+
+
+def _file_text(en: Enricher, path: str) -> str:
+    """`"file":{...}` of a path; cached: reads and writes name the same paths over and over."""
+    found = en.files.get(path)
+    if found is None:
+        found = en.files.put(path, '"file":' + _dumps(_file(path)).decode())
+    return found  # type: ignore[no-any-return]
 
 
 def _ip(family: int, raw: bytes) -> str | None:
@@ -273,7 +307,7 @@ def _exec_builder() -> Builder:
             "command_line": " ".join(args)})
         if v[FLAGS] & (EF_ARGS_TRUNCATED | EF_PATH_TRUNCATED):
             own["ebpf"]["truncated"] = True
-        return _document(v, en, event, actor, own)
+        return _document(v, en, event, actor, _members(own))
 
     return build
 
@@ -292,7 +326,7 @@ def _fork_builder() -> Builder:
             eb["child_tid"] = v[ctid_i]
         eb["clone_flags"] = v[cflags_i]
         eb["thread"] = thread
-        return _document(v, en, event, _actor(v, en).text, own)
+        return _document(v, en, event, _actor(v, en).text, _members(own))
 
     return build
 
@@ -308,7 +342,7 @@ def _exit_builder() -> Builder:
         actor = _actor(v, en).with_process(en.host_text, {"exit_code": exit_code})
         if signal:
             own["ebpf"]["exit_signal"] = signal
-        return _document(v, en, event, actor, own)
+        return _document(v, en, event, actor, _members(own))
 
     return build
 
@@ -316,6 +350,7 @@ def _exit_builder() -> Builder:
 def _open_builder() -> Builder:
     ix = _ix("open_event")
     dfd_i, mode_i, flags_i, plen_i = ix["dfd"], ix["mode"], ix["flags"], ix["path_len"]
+    events: dict[tuple[int, bool], str] = {}
 
     def build(v: tuple[Any, ...], tail: bytes, en: Enricher) -> str:
         raw = tail[: v[plen_i]].decode("utf-8", "backslashreplace")  # = text(), inlined
@@ -323,22 +358,27 @@ def _open_builder() -> Builder:
         # Absolute (the kernel resolves most relative paths): skip the call.
         path = raw if raw[:1] == "/" else en.resolve(pid, v[dfd_i], raw)
         ret = v[RET]
-        event, own = _base(v, en, ACTIONS[v[ACTION]], CAT_FILE, TYPE_ACCESS)
-        own["file"] = _file(en, path)
-        eb = own["ebpf"]
+        act = v[ACTION]
+        action = ACTIONS[act]
+        event = events.get((act, ret < 0))
+        if event is None:
+            event = events[act, ret < 0] = _event_frag(
+                action, CAT_FILE, TYPE_ACCESS, "failure" if ret < 0 else "success")
         flags = v[flags_i]
-        eb["flags"] = open_flag_names(flags)
+        more = ""
         if flags & _O_CREAT:
-            eb["mode"] = v[mode_i]
+            more = f',"mode":{v[mode_i]}'
         if ret >= 0:
-            eb["fd"] = ret
+            more += f',"fd":{ret}'
             if path is not raw:
                 en.remember_fd(pid, ret, raw, path)
         if path is not raw:
-            eb["raw_path"] = raw
+            more += ',"raw_path":' + _dumps(raw).decode()
         if v[FLAGS] & EF_PATH_TRUNCATED:
-            eb["truncated"] = True
-        return _document(v, en, event, _actor(v, en).text, own)
+            more += ',"truncated":true'
+        return _document(v, en, event, _actor(v, en).text, (
+            f'{_file_text(en, path)},"ebpf":{{"syscall":"{action}","ret":{ret},'
+            f'"flags":{_flags_text(flags)}{more}}}{_error_text(en, ret) if ret < 0 else ""}'))
 
     return build
 
@@ -348,34 +388,50 @@ def _rw_builder(ignored_prefixes: tuple[str, ...]) -> Builder:
     fd_i, target_i, plen_i, count_i = ix["fd"], ix["target"], ix["path_len"], ix["count"]
     ino_i, dev_i, imode_i = ix["ino"], ix["dev"], ix["imode"]
     sock = _SockFields(ix)
+    events: dict[tuple[int, bool], str] = {}
 
     def build(v: tuple[Any, ...], tail: bytes, en: Enricher) -> str | None:
-        action = ACTIONS[v[ACTION]]
+        act = v[ACTION]
+        action = ACTIONS[act]
         target = v[target_i]
         pid = v[PID]
         fd = v[fd_i]
-        path = None
+        ret = v[RET]
+        count = v[count_i]
+        if target == FT_SOCKET:
+            event, own = _base(v, en, action, CAT_NETWORK, TYPE_INFO)
+            sock.endpoints(own, v)
+            eb = own["ebpf"]
+            eb["fd"] = fd
+            if count:
+                eb["bytes_requested"] = count
+            if ret >= 0:
+                eb["bytes"] = ret
+            return _document(v, en, event, _actor(v, en).text, _members(own))
+        more = f',"fd":{fd}'
+        if count:
+            more += f',"bytes_requested":{count}'
+        if ret >= 0:
+            more += f',"bytes":{ret}'
+        path: str | None = None
         if target == FT_FILE:
-            path = en.fd_path(pid, fd, text(tail[: v[plen_i]]))
+            raw = tail[: v[plen_i]].decode("utf-8", "backslashreplace")
+            path = raw if raw[:1] == "/" else en.fd_path(pid, fd, raw)
         elif v[FLAGS] & EF_FD_UNTRACKED:
             path = en.untracked_fd(pid, fd, v[dev_i], v[ino_i], v[imode_i])
             if path is not None and path.startswith(ignored_prefixes):
                 return None  # the kernel could not filter what it could not name
-        if target == FT_SOCKET:
-            event, own = _base(v, en, action, CAT_NETWORK, TYPE_INFO)
-            sock.endpoints(own, v)
-        else:
-            event, own = _base(v, en, action, CAT_FILE,
-                               TYPE_ACCESS if action in _READ_ACTIONS else TYPE_CHANGE)
-            if path is not None:
-                own["file"] = _file(en, path)
-        eb = own["ebpf"]
-        eb["fd"] = fd
-        if v[count_i]:
-            eb["bytes_requested"] = v[count_i]
-        if v[RET] >= 0:
-            eb["bytes"] = v[RET]
-        return _document(v, en, event, _actor(v, en).text, own)
+        frag = events.get((act, ret < 0))
+        if frag is None:
+            frag = events[act, ret < 0] = _event_frag(
+                action, CAT_FILE, TYPE_ACCESS if action in _READ_ACTIONS else TYPE_CHANGE,
+                "failure" if ret < 0 else "success")
+        body = f'"ebpf":{{"syscall":"{action}","ret":{ret}{more}}}'
+        if path is not None:
+            body += "," + _file_text(en, path)
+        if ret < 0:
+            body += _error_text(en, ret)
+        return _document(v, en, frag, _actor(v, en).text, body)
 
     return build
 
@@ -388,13 +444,13 @@ def _unlink_builder() -> Builder:
         raw = text(tail[: v[plen_i]])
         path = en.resolve(v[PID], v[dfd_i], raw)
         event, own = _base(v, en, ACTIONS[v[ACTION]], CAT_FILE, TYPE_DELETION)
-        own["file"] = _file(en, path)
+        own["file"] = _file(path)
         eb = own["ebpf"]
         if v[flags_i]:
             eb["flags"] = v[flags_i]
         if path is not raw:
             eb["raw_path"] = raw
-        return _document(v, en, event, _actor(v, en).text, own)
+        return _document(v, en, event, _actor(v, en).text, _members(own))
 
     return build
 
@@ -410,13 +466,14 @@ def _rename_builder() -> Builder:
         new_raw = text(tail[olen + 1: olen + 1 + v[nlen_i]])
         pid = v[PID]
         event, own = _base(v, en, ACTIONS[v[ACTION]], CAT_FILE, TYPE_CHANGE)
-        own["file"] = _file(en, en.resolve(pid, v[odfd_i], old_raw)) | {
-            "target_path": en.resolve(pid, v[ndfd_i], new_raw)}
+        f = _file(en.resolve(pid, v[odfd_i], old_raw))
+        f["target_path"] = en.resolve(pid, v[ndfd_i], new_raw)
+        own["file"] = f
         if v[flags_i]:
             own["ebpf"]["flags"] = v[flags_i]
         if v[FLAGS] & (EF_PATH_TRUNCATED | EF_PATH2_TRUNCATED):
             own["ebpf"]["truncated"] = True
-        return _document(v, en, event, _actor(v, en).text, own)
+        return _document(v, en, event, _actor(v, en).text, _members(own))
 
     return build
 
@@ -431,7 +488,7 @@ def _socket_builder() -> Builder:
         _endpoints(own, v[fam_i], stype, v[proto_i], (b"", 0), (b"", 0))
         if v[RET] >= 0:
             own["ebpf"]["fd"] = v[RET]
-        return _document(v, en, event, _actor(v, en).text, own)
+        return _document(v, en, event, _actor(v, en).text, _members(own))
 
     return build
 
@@ -456,7 +513,7 @@ def _net_builder() -> Builder:
             eb["fd"] = v[fd_i]
         if action == "listen":
             eb["backlog"] = v[backlog_i]
-        return _document(v, en, event, _actor(v, en).text, own)
+        return _document(v, en, event, _actor(v, en).text, _members(own))
 
     return build
 

@@ -130,6 +130,44 @@ class TestDecode:
         assert doc["ebpf"]["bytes"] == 10 and doc["ebpf"]["bytes_requested"] == 12
         assert doc["file"]["path"] == "/var/x"
 
+    @pytest.mark.parametrize("name", [
+        b'/tmp/q"uote', b"/tmp/back\\slash", b"/tmp/new\nline", b"/tmp/tab\tand\x01ctl",
+        b"/tmp/caf\xe9", b"/tmp/\xe2\x82\xac"])
+    def test_odd_names_stay_exact_json(self, name: bytes) -> None:
+        """Documents are written as text from parts: every odd byte must still come out as
+        valid JSON, the same name in the open, the read and the failed write."""
+        expected = name.decode("utf-8", "backslashreplace")
+        opened = record("open_event", name + b"\0", h_kind=KINDS["EK_OPEN"],
+                        h_action=ACTIONS["EA_OPENAT"], h_ret=7, dfd=-100, flags=0o101,
+                        mode=0o644, path_len=len(name))
+        read = record("rw_event", name + b"\0", h_kind=KINDS["EK_RW"],
+                      h_action=ACTIONS["EA_READ"], h_ret=3, fd=7, target=TARGETS["FT_FILE"],
+                      path_len=len(name), count=4)
+        failed = record("rw_event", name + b"\0", h_kind=KINDS["EK_RW"],
+                        h_action=ACTIONS["EA_WRITE"], h_ret=-28, fd=7,
+                        target=TARGETS["FT_FILE"], path_len=len(name), count=4)
+        docs = decode(opened, read, failed)
+        assert [d["file"]["path"] for d in docs] == [expected] * 3
+        assert docs[0]["ebpf"] == {"syscall": "openat", "ret": 7, "fd": 7, "mode": 0o644,
+                                   "flags": ["O_WRONLY", "O_CREAT"]}
+        assert docs[1]["ebpf"] == {"syscall": "read", "ret": 3, "fd": 7, "bytes": 3,
+                                   "bytes_requested": 4}
+        assert docs[1]["event"]["type"] == ["access"] and "error" not in docs[1]
+        assert docs[2]["event"]["outcome"] == "failure"
+        assert docs[2]["error"]["code"] == "ENOSPC" and "bytes" not in docs[2]["ebpf"]
+
+    def test_socket_send(self) -> None:
+        """A send on a tracked socket: the ends and the socket, no file."""
+        rec = record("rw_event", h_kind=KINDS["EK_RW"], h_action=ACTIONS["EA_SENDTO"], h_ret=5,
+                     fd=4, target=TARGETS["FT_SOCKET"], count=5, sock_family=2, sock_type=1,
+                     sock_protocol=6, sock_lport=5000, sock_rport=80,
+                     sock_laddr=socket.inet_aton("127.0.0.1") + b"\0" * 12,
+                     sock_raddr=socket.inet_aton("127.0.0.2") + b"\0" * 12)
+        (doc,) = decode(rec)
+        assert doc["event"]["category"] == ["network"] and "file" not in doc
+        assert doc["destination"] == {"ip": "127.0.0.2", "port": 80}
+        assert doc["ebpf"]["bytes"] == 5 and doc["ebpf"]["socket"]["type"] == "SOCK_STREAM"
+
     def test_bad_record_counted_not_raised(self) -> None:
         """An unknown kind is counted; the rest of the batch still decodes."""
         good = record("exit_event", h_kind=KINDS["EK_EXIT"], h_action=ACTIONS["EA_EXIT"],
