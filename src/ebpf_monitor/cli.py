@@ -127,7 +127,7 @@ def _keep_heap() -> None:
     try:
         libc = ctypes.CDLL(None)
         libc.mallopt(_M_MMAP_THRESHOLD, 32 * 1024 * 1024)  # glibc's maximum
-        libc.mallopt(_M_TRIM_THRESHOLD, 64 * 1024 * 1024)
+        libc.mallopt(_M_TRIM_THRESHOLD, 16 * 1024 * 1024)
     except (OSError, AttributeError):
         pass  # not glibc: only slower
 

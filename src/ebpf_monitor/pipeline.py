@@ -22,7 +22,7 @@ __all__ = ["Pipeline"]
 
 log = logging.getLogger(__name__)
 
-READ_CHUNK = 1024 * 1024  # bytes per ring read (~5k events): bounds the batch held in memory
+READ_CHUNK = 256 * 1024  # bytes per ring read (~1.3k events): bounds the batch held in memory
 DROP_CHECK_INTERVAL = 1.0
 CLOCK_RESYNC_INTERVAL = 60.0
 
