@@ -145,7 +145,8 @@ static __always_inline bool task_filtered(void)
 static __always_inline void fill_header(struct event_header *h, __u16 kind, __u16 action,
 					__s64 ret)
 {
-	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	/* A BTF pointer: the field reads below are plain (fault-guarded) loads, not helper calls. */
+	struct task_struct *task = bpf_get_current_task_btf();
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
 	__u64 uid_gid = bpf_get_current_uid_gid();
 
@@ -154,12 +155,12 @@ static __always_inline void fill_header(struct event_header *h, __u16 kind, __u1
 	h->flags = 0;
 	h->pid = pid_tgid >> 32;
 	h->tid = (__u32)pid_tgid;
-	h->ppid = BPF_CORE_READ(task, real_parent, tgid);
+	h->ppid = task->real_parent->tgid;
 	h->uid = (__u32)uid_gid;
 	h->gid = uid_gid >> 32;
-	h->euid = BPF_CORE_READ(task, cred, euid.val);
+	h->euid = task->cred->euid.val;
 	h->ktime_ns = bpf_ktime_get_ns();
-	h->start_ns = BPF_CORE_READ(task, group_leader, start_time);
+	h->start_ns = task->group_leader->start_time;
 	h->ret = ret;
 	bpf_get_current_comm(&h->comm, sizeof(h->comm));
 }
@@ -294,18 +295,18 @@ static __always_inline bool exit_args(struct start_args *out)
 /* The struct file behind fd in the current task, or NULL. */
 static __always_inline struct file *file_of_fd(int fd)
 {
-	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
-	struct fdtable *fdt = BPF_CORE_READ(task, files, fdt);
+	struct task_struct *task = bpf_get_current_task_btf();
+	struct fdtable *fdt = task->files->fdt;
 	struct file **fds;
 	struct file *f = NULL;
 	unsigned int max;
 
 	if (!fdt || fd < 0)
 		return NULL;
-	max = BPF_CORE_READ(fdt, max_fds);
+	max = fdt->max_fds;
 	if ((unsigned int)fd >= max)
 		return NULL;
-	fds = BPF_CORE_READ(fdt, fd);
+	fds = fdt->fd;
 	bpf_probe_read_kernel(&f, sizeof(f), &fds[fd]);
 	return f;
 }
