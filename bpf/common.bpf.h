@@ -20,7 +20,6 @@
 #define F_DUPFD 0
 #define F_DUPFD_CLOEXEC 1030
 
-#define START_ENTRIES 16384
 #define EXEC_ENTRIES 1024
 #define FD_ENTRIES 16384
 #define SCRATCH_LEN 16384 /* > sizeof(struct exec_event); power of two */
@@ -55,16 +54,8 @@ struct {
 } em_drops SEC(".maps") __weak;
 
 struct start_args {
-	__u64 args[6];
+	__u64 args[5];
 };
-
-/* Syscall arguments saved at enter, by thread id; LRU so a lost exit cannot pin a slot. */
-struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, START_ENTRIES);
-	__type(key, __u32);
-	__type(value, struct start_args);
-} em_start SEC(".maps") __weak;
 
 /* Exec path and argv read at enter (the old mm is gone by the time exec succeeds). */
 struct {
@@ -154,7 +145,8 @@ static __always_inline bool task_filtered(void)
 static __always_inline void fill_header(struct event_header *h, __u16 kind, __u16 action,
 					__s64 ret)
 {
-	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	/* A BTF pointer: the field reads below are plain (fault-guarded) loads, not helper calls. */
+	struct task_struct *task = bpf_get_current_task_btf();
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
 	__u64 uid_gid = bpf_get_current_uid_gid();
 
@@ -163,12 +155,12 @@ static __always_inline void fill_header(struct event_header *h, __u16 kind, __u1
 	h->flags = 0;
 	h->pid = pid_tgid >> 32;
 	h->tid = (__u32)pid_tgid;
-	h->ppid = BPF_CORE_READ(task, real_parent, tgid);
+	h->ppid = task->real_parent->tgid;
 	h->uid = (__u32)uid_gid;
 	h->gid = uid_gid >> 32;
-	h->euid = BPF_CORE_READ(task, cred, euid.val);
+	h->euid = task->cred->euid.val;
 	h->ktime_ns = bpf_ktime_get_ns();
-	h->start_ns = BPF_CORE_READ(task, group_leader, start_time);
+	h->start_ns = task->group_leader->start_time;
 	h->ret = ret;
 	bpf_get_current_comm(&h->comm, sizeof(h->comm));
 }
@@ -272,66 +264,49 @@ static __always_inline __u64 fd_key(__u32 pid, int fd)
 	return ((__u64)pid << 32) | (__u32)fd;
 }
 
-/* Save the syscall's nargs arguments. Never read past them: the kernel refuses to attach a
- * program whose context reads exceed the tracepoint's record (EACCES). */
-static __always_inline int save_args(struct trace_event_raw_sys_enter *ctx, int nargs)
+/* The current syscall's first five arguments, read at its exit from the user registers the
+ * entry path saved (task_pt_regs): the syscall does not change them, so no enter program and no
+ * per-thread map is needed. Not for execve (the registers are the new image's by then). x86: the
+ * 4th argument is in r10 (the macros know). arm64: x0 holds the return value at exit, the
+ * 1st argument is orig_x0 (the macros read it). No decoder needs a 6th argument. */
+#if !defined(__TARGET_ARCH_x86) && !defined(__TARGET_ARCH_arm64)
+#error "syscall_args: only x86 and arm64 are checked (set -D__TARGET_ARCH_x86 or _arm64)"
+#endif
+static __always_inline void syscall_args(struct start_args *out)
 {
-	struct start_args args = {};
-	__u32 tid = current_tid();
+	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
 
-	/* One load per argument: the verifier refuses a memcpy from a moved ctx pointer. */
-	if (nargs > 0)
-		args.args[0] = ctx->args[0];
-	if (nargs > 1)
-		args.args[1] = ctx->args[1];
-	if (nargs > 2)
-		args.args[2] = ctx->args[2];
-	if (nargs > 3)
-		args.args[3] = ctx->args[3];
-	if (nargs > 4)
-		args.args[4] = ctx->args[4];
-	if (nargs > 5)
-		args.args[5] = ctx->args[5];
-	bpf_map_update_elem(&em_start, &tid, &args, BPF_ANY);
-	return 0;
+	out->args[0] = PT_REGS_PARM1_SYSCALL(regs);
+	out->args[1] = PT_REGS_PARM2_SYSCALL(regs);
+	out->args[2] = PT_REGS_PARM3_SYSCALL(regs);
+	out->args[3] = PT_REGS_PARM4_SYSCALL(regs);
+	out->args[4] = PT_REGS_PARM5_SYSCALL(regs);
 }
 
-/* The usual enter hook: save the arguments unless the process is filtered out. */
-static __always_inline int enter_filtered(struct trace_event_raw_sys_enter *ctx, int nargs)
+/* The usual exit start: the arguments, unless the process is filtered out. */
+static __always_inline bool exit_args(struct start_args *out)
 {
 	if (task_filtered())
-		return 0;
-	return save_args(ctx, nargs);
-}
-
-/* Look up and remove the saved arguments of the current thread's syscall. */
-static __always_inline bool take_args(struct start_args *out)
-{
-	__u32 tid = current_tid();
-	struct start_args *args = bpf_map_lookup_elem(&em_start, &tid);
-
-	if (!args)
 		return false;
-	__builtin_memcpy(out, args, sizeof(*out));
-	bpf_map_delete_elem(&em_start, &tid);
+	syscall_args(out);
 	return true;
 }
 
 /* The struct file behind fd in the current task, or NULL. */
 static __always_inline struct file *file_of_fd(int fd)
 {
-	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
-	struct fdtable *fdt = BPF_CORE_READ(task, files, fdt);
+	struct task_struct *task = bpf_get_current_task_btf();
+	struct fdtable *fdt = task->files->fdt;
 	struct file **fds;
 	struct file *f = NULL;
 	unsigned int max;
 
 	if (!fdt || fd < 0)
 		return NULL;
-	max = BPF_CORE_READ(fdt, max_fds);
+	max = fdt->max_fds;
 	if ((unsigned int)fd >= max)
 		return NULL;
-	fds = BPF_CORE_READ(fdt, fd);
+	fds = fdt->fd;
 	bpf_probe_read_kernel(&f, sizeof(f), &fds[fd]);
 	return f;
 }
@@ -521,13 +496,9 @@ static __always_inline int resolve_relative(char *path, int len, int dfd, __u16 
 	return n - 1;
 }
 
-/* One-line enter/exit wrappers over shared handlers; names follow the hook. */
-#define SYSCALL_HOOKS(name, nargs, enter_fn, exit_fn, action)                                      \
-	SEC("tracepoint/syscalls/sys_enter_" #name)                                        \
-	int tracepoint__syscalls__sys_enter_##name(struct trace_event_raw_sys_enter *ctx) \
-	{                                                                                   \
-		return enter_fn(ctx, nargs);                                                     \
-	}                                                                                   \
+/* One-line exit hook over a shared handler (which reads the arguments with exit_args or
+ * syscall_args); the name follows the hook. */
+#define SYSCALL_EXIT_HOOK(name, exit_fn, action)                                           \
 	SEC("tracepoint/syscalls/sys_exit_" #name)                                         \
 	int tracepoint__syscalls__sys_exit_##name(struct trace_event_raw_sys_exit *ctx)   \
 	{                                                                                   \

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /* Files: open family, read/write family (path of the fd), unlink, rename, and the fd map upkeep
- * (close, dup). Paths are read at exit from the pointers saved at enter, as opensnoop does. */
+ * (close, dup). Everything is read at exit: the arguments from the saved user registers
+ * (syscall_args), paths through those pointers. */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
@@ -25,7 +26,7 @@ static __always_inline int open_exit(struct trace_event_raw_sys_exit *ctx, __u16
 	__u32 mode = 0, slot = 1;
 	int len;
 
-	if (!take_args(&a))
+	if (!exit_args(&a))
 		return 0;
 	e = scratch(0);
 	if (!e)
@@ -90,19 +91,12 @@ static __always_inline int open_exit(struct trace_event_raw_sys_exit *ctx, __u16
 	return 0;
 }
 
-SYSCALL_HOOKS(open, 3, enter_filtered, open_exit, EA_OPEN)
-SYSCALL_HOOKS(creat, 2, enter_filtered, open_exit, EA_CREAT)
-SYSCALL_HOOKS(openat, 4, enter_filtered, open_exit, EA_OPENAT)
-SYSCALL_HOOKS(openat2, 4, enter_filtered, open_exit, EA_OPENAT2)
+SYSCALL_EXIT_HOOK(open, open_exit, EA_OPEN)
+SYSCALL_EXIT_HOOK(creat, open_exit, EA_CREAT)
+SYSCALL_EXIT_HOOK(openat, open_exit, EA_OPENAT)
+SYSCALL_EXIT_HOOK(openat2, open_exit, EA_OPENAT2)
 
 /* ---- read/write family: the fd's path or peer comes from em_fds ---- */
-
-static __always_inline int io_enter(struct trace_event_raw_sys_enter *ctx, int nargs)
-{
-	if (!targ_read_write)
-		return 0;
-	return enter_filtered(ctx, nargs);
-}
 
 static __always_inline int io_exit(struct trace_event_raw_sys_exit *ctx, __u16 action)
 {
@@ -114,7 +108,7 @@ static __always_inline int io_exit(struct trace_event_raw_sys_exit *ctx, __u16 a
 	int fd;
 	__u32 size;
 
-	if (!take_args(&a))
+	if (!targ_read_write || !exit_args(&a))
 		return 0;
 	fd = a.args[0];
 	key = fd_key(current_pid(), fd);
@@ -181,20 +175,20 @@ static __always_inline int io_exit(struct trace_event_raw_sys_exit *ctx, __u16 a
 	return 0;
 }
 
-SYSCALL_HOOKS(read, 3, io_enter, io_exit, EA_READ)
-SYSCALL_HOOKS(readv, 3, io_enter, io_exit, EA_READV)
-SYSCALL_HOOKS(pread64, 4, io_enter, io_exit, EA_PREAD64)
-SYSCALL_HOOKS(preadv, 4, io_enter, io_exit, EA_PREADV)
-SYSCALL_HOOKS(preadv2, 5, io_enter, io_exit, EA_PREADV2)
-SYSCALL_HOOKS(write, 3, io_enter, io_exit, EA_WRITE)
-SYSCALL_HOOKS(writev, 3, io_enter, io_exit, EA_WRITEV)
-SYSCALL_HOOKS(pwrite64, 4, io_enter, io_exit, EA_PWRITE64)
-SYSCALL_HOOKS(pwritev, 4, io_enter, io_exit, EA_PWRITEV)
-SYSCALL_HOOKS(pwritev2, 5, io_enter, io_exit, EA_PWRITEV2)
-SYSCALL_HOOKS(sendto, 6, io_enter, io_exit, EA_SENDTO)
-SYSCALL_HOOKS(recvfrom, 6, io_enter, io_exit, EA_RECVFROM)
-SYSCALL_HOOKS(sendmsg, 3, io_enter, io_exit, EA_SENDMSG)
-SYSCALL_HOOKS(recvmsg, 3, io_enter, io_exit, EA_RECVMSG)
+SYSCALL_EXIT_HOOK(read, io_exit, EA_READ)
+SYSCALL_EXIT_HOOK(readv, io_exit, EA_READV)
+SYSCALL_EXIT_HOOK(pread64, io_exit, EA_PREAD64)
+SYSCALL_EXIT_HOOK(preadv, io_exit, EA_PREADV)
+SYSCALL_EXIT_HOOK(preadv2, io_exit, EA_PREADV2)
+SYSCALL_EXIT_HOOK(write, io_exit, EA_WRITE)
+SYSCALL_EXIT_HOOK(writev, io_exit, EA_WRITEV)
+SYSCALL_EXIT_HOOK(pwrite64, io_exit, EA_PWRITE64)
+SYSCALL_EXIT_HOOK(pwritev, io_exit, EA_PWRITEV)
+SYSCALL_EXIT_HOOK(pwritev2, io_exit, EA_PWRITEV2)
+SYSCALL_EXIT_HOOK(sendto, io_exit, EA_SENDTO)
+SYSCALL_EXIT_HOOK(recvfrom, io_exit, EA_RECVFROM)
+SYSCALL_EXIT_HOOK(sendmsg, io_exit, EA_SENDMSG)
+SYSCALL_EXIT_HOOK(recvmsg, io_exit, EA_RECVMSG)
 
 /* ---- unlink and rename ---- */
 
@@ -205,7 +199,7 @@ static __always_inline int unlink_exit(struct trace_event_raw_sys_exit *ctx, __u
 	const char *upath;
 	int len;
 
-	if (!take_args(&a))
+	if (!exit_args(&a))
 		return 0;
 	e = scratch(0);
 	if (!e)
@@ -231,9 +225,9 @@ static __always_inline int unlink_exit(struct trace_event_raw_sys_exit *ctx, __u
 	return 0;
 }
 
-SYSCALL_HOOKS(unlink, 1, enter_filtered, unlink_exit, EA_UNLINK)
-SYSCALL_HOOKS(unlinkat, 3, enter_filtered, unlink_exit, EA_UNLINKAT)
-SYSCALL_HOOKS(rmdir, 1, enter_filtered, unlink_exit, EA_RMDIR)
+SYSCALL_EXIT_HOOK(unlink, unlink_exit, EA_UNLINK)
+SYSCALL_EXIT_HOOK(unlinkat, unlink_exit, EA_UNLINKAT)
+SYSCALL_EXIT_HOOK(rmdir, unlink_exit, EA_RMDIR)
 
 static __always_inline int rename_exit(struct trace_event_raw_sys_exit *ctx, __u16 action)
 {
@@ -243,7 +237,7 @@ static __always_inline int rename_exit(struct trace_event_raw_sys_exit *ctx, __u
 	int olen, nlen;
 	__u32 off;
 
-	if (!take_args(&a))
+	if (!exit_args(&a))
 		return 0;
 	e = scratch(0);
 	if (!e)
@@ -281,9 +275,9 @@ static __always_inline int rename_exit(struct trace_event_raw_sys_exit *ctx, __u
 	return 0;
 }
 
-SYSCALL_HOOKS(rename, 2, enter_filtered, rename_exit, EA_RENAME)
-SYSCALL_HOOKS(renameat, 4, enter_filtered, rename_exit, EA_RENAMEAT)
-SYSCALL_HOOKS(renameat2, 5, enter_filtered, rename_exit, EA_RENAMEAT2)
+SYSCALL_EXIT_HOOK(rename, rename_exit, EA_RENAME)
+SYSCALL_EXIT_HOOK(renameat, rename_exit, EA_RENAMEAT)
+SYSCALL_EXIT_HOOK(renameat2, rename_exit, EA_RENAMEAT2)
 
 /* ---- fd map upkeep: close drops the entry, dup copies it ---- */
 
@@ -296,14 +290,6 @@ int tracepoint__syscalls__sys_enter_close(struct trace_event_raw_sys_enter *ctx)
 	return 0;
 }
 
-/* fcntl runs often for other reasons: save only the commands that make a new fd. */
-static __always_inline int fcntl_enter(struct trace_event_raw_sys_enter *ctx, int nargs)
-{
-	if (ctx->args[1] != F_DUPFD && ctx->args[1] != F_DUPFD_CLOEXEC)
-		return 0;
-	return save_args(ctx, nargs);
-}
-
 /* newfd now names what oldfd names: copy the entry, or drop a stale one. */
 static __always_inline int dup_exit(struct trace_event_raw_sys_exit *ctx, __u16 kind)
 {
@@ -312,8 +298,10 @@ static __always_inline int dup_exit(struct trace_event_raw_sys_exit *ctx, __u16 
 	__u64 oldkey, newkey;
 	__u32 pid = current_pid();
 
-	if (!take_args(&a) || ctx->ret < 0)
+	/* Not filtered: the fd map serves every process. */
+	if (ctx->ret < 0)
 		return 0;
+	syscall_args(&a);
 	/* fcntl: only F_DUPFD and F_DUPFD_CLOEXEC make a new fd. */
 	if (kind == 1 && a.args[1] != F_DUPFD && a.args[1] != F_DUPFD_CLOEXEC)
 		return 0;
@@ -329,7 +317,7 @@ static __always_inline int dup_exit(struct trace_event_raw_sys_exit *ctx, __u16 
 	return 0;
 }
 
-SYSCALL_HOOKS(dup, 1, save_args, dup_exit, 0)
-SYSCALL_HOOKS(dup2, 2, save_args, dup_exit, 0)
-SYSCALL_HOOKS(dup3, 3, save_args, dup_exit, 0)
-SYSCALL_HOOKS(fcntl, 3, fcntl_enter, dup_exit, 1)
+SYSCALL_EXIT_HOOK(dup, dup_exit, 0)
+SYSCALL_EXIT_HOOK(dup2, dup_exit, 0)
+SYSCALL_EXIT_HOOK(dup3, dup_exit, 0)
+SYSCALL_EXIT_HOOK(fcntl, dup_exit, 1)

@@ -33,7 +33,7 @@ static __always_inline int socket_exit(struct trace_event_raw_sys_exit *ctx, __u
 	struct socket_event *e;
 	struct sock_info si = {};
 
-	if (!take_args(&a))
+	if (!exit_args(&a))
 		return 0;
 	e = scratch(0);
 	if (!e)
@@ -58,7 +58,7 @@ static __always_inline int net_exit(struct trace_event_raw_sys_exit *ctx, __u16 
 	struct net_event *e;
 	int fd;
 
-	if (!take_args(&a))
+	if (!exit_args(&a))
 		return 0;
 	e = scratch(0);
 	if (!e)
@@ -103,9 +103,9 @@ static __always_inline int net_exit(struct trace_event_raw_sys_exit *ctx, __u16 
 	return 0;
 }
 
-SYSCALL_HOOKS(socket, 3, enter_filtered, socket_exit, EA_SOCKET)
-SYSCALL_HOOKS(connect, 3, enter_filtered, net_exit, EA_CONNECT)
-SYSCALL_HOOKS(bind, 3, enter_filtered, net_exit, EA_BIND)
-SYSCALL_HOOKS(listen, 2, enter_filtered, net_exit, EA_LISTEN)
-SYSCALL_HOOKS(accept, 3, enter_filtered, net_exit, EA_ACCEPT)
-SYSCALL_HOOKS(accept4, 4, enter_filtered, net_exit, EA_ACCEPT4)
+SYSCALL_EXIT_HOOK(socket, socket_exit, EA_SOCKET)
+SYSCALL_EXIT_HOOK(connect, net_exit, EA_CONNECT)
+SYSCALL_EXIT_HOOK(bind, net_exit, EA_BIND)
+SYSCALL_EXIT_HOOK(listen, net_exit, EA_LISTEN)
+SYSCALL_EXIT_HOOK(accept, net_exit, EA_ACCEPT)
+SYSCALL_EXIT_HOOK(accept4, net_exit, EA_ACCEPT4)

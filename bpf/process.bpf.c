@@ -162,14 +162,14 @@ int tracepoint__syscalls__sys_exit_execveat(struct trace_event_raw_sys_exit *ctx
 	return exec_exit(ctx);
 }
 
-/* fork family: enter saves the clone flags, the parent's exit reports the child. */
+/* fork family: the parent's exit reports the child, with the clone flags from its arguments. */
 static __always_inline int fork_exit(struct trace_event_raw_sys_exit *ctx, __u16 action)
 {
 	struct start_args args;
 	struct fork_event *e;
 	__u64 flags = 0;
 
-	if (ctx->ret == 0 || !take_args(&args)) /* ret 0: the child's side */
+	if (ctx->ret == 0 || !exit_args(&args)) /* ret 0: the child's side */
 		return 0;
 	e = scratch(0);
 	if (!e)
@@ -200,10 +200,10 @@ static __always_inline int fork_exit(struct trace_event_raw_sys_exit *ctx, __u16
 	return 0;
 }
 
-SYSCALL_HOOKS(fork, 0, enter_filtered, fork_exit, EA_FORK)
-SYSCALL_HOOKS(vfork, 0, enter_filtered, fork_exit, EA_VFORK)
-SYSCALL_HOOKS(clone, 5, enter_filtered, fork_exit, EA_CLONE)
-SYSCALL_HOOKS(clone3, 2, enter_filtered, fork_exit, EA_CLONE3)
+SYSCALL_EXIT_HOOK(fork, fork_exit, EA_FORK)
+SYSCALL_EXIT_HOOK(vfork, fork_exit, EA_VFORK)
+SYSCALL_EXIT_HOOK(clone, fork_exit, EA_CLONE)
+SYSCALL_EXIT_HOOK(clone3, fork_exit, EA_CLONE3)
 
 /* Process exit: report once, when the last thread of the group goes (signal->live hits 0). */
 SEC("raw_tp/sched_process_exit")
