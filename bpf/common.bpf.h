@@ -104,7 +104,7 @@ enum fd_info_bit {
 	FI_UNTRACKED = 1 << 2,  /* made at its first I/O, not at open: no path */
 };
 
-/* Start an fd_info's "first"-mode part afresh (open, socket, dup). */
+/* Start an fd_info's "first"-mode part afresh (open, socket, connect/bind/accept). */
 static __always_inline void fd_info_clear_io(struct fd_info *fi)
 {
 	fi->reads = 0;
