@@ -22,6 +22,8 @@
 
 #define EXEC_ENTRIES 1024
 #define FD_ENTRIES 16384
+#define IO_PROC_ENTRIES 8192
+#define IO_FLUSH_MAX_FDS 65536 /* fds looked at when a process exits or execs ("first" mode) */
 #define SCRATCH_LEN 16384 /* > sizeof(struct exec_event); power of two */
 #define DIR_BUF 4096      /* a directory path is built backwards below this offset */
 #define PATH_DEPTH 48     /* path components and mount crossings walked, at most */
@@ -34,7 +36,7 @@ const volatile __u64 targ_wakeup_bytes __weak = 0;  /* 0: libbpf's default wake-
 const volatile __u8 targ_comm_filter __weak = 0;    /* em_ign_comm has entries */
 const volatile __u8 targ_path_filter __weak = 0;    /* em_ign_path has entries */
 const volatile __u8 targ_skip_shlib __weak = 0;
-const volatile __u8 targ_read_write __weak = 1;
+const volatile __u8 targ_read_write __weak = RW_ALL; /* enum rw_mode */
 
 /* Set by user space at shutdown: stop emitting at once (detaching ~80 tracepoints takes
  * seconds), so the drain that follows has an end. */
@@ -74,8 +76,37 @@ struct fd_info {
 	 * and reused for a pipe or eventfd no longer matches, so a stale entry is never believed. */
 	__u64 file;
 	struct sock_info sock;
+	/* capture.read_write "first": totals since the fd was seen, sent when it goes away.
+	 * Atomic adds: threads share fds. */
+	__u64 reads;
+	__u64 writes;
+	__u64 bytes_read;
+	__u64 bytes_written;
+	__u64 ino;      /* FI_UNTRACKED: inode, device and type, as rw_event carries them */
+	__u32 dev;
+	__u32 imode;
+	__u64 seen;     /* FI_* bits; 64-bit: clang 14's default BPF CPU has no 32-bit fetch ops */
 	char path[PATH_LEN];
 };
+
+enum fd_info_bit {
+	FI_READ_SENT = 1 << 0,  /* the fd's first read-type call went out as rw_event */
+	FI_WRITE_SENT = 1 << 1,
+	FI_UNTRACKED = 1 << 2,  /* made at its first I/O, not at open: no path */
+};
+
+/* Start an fd_info's "first"-mode part afresh (open, socket, connect/bind/accept). */
+static __always_inline void fd_info_clear_io(struct fd_info *fi)
+{
+	fi->reads = 0;
+	fi->writes = 0;
+	fi->bytes_read = 0;
+	fi->bytes_written = 0;
+	fi->ino = 0;
+	fi->dev = 0;
+	fi->imode = 0;
+	fi->seen = 0;
+}
 
 /* What each open fd refers to, by (pid << 32 | fd); filled at open/socket/accept, cut at close. */
 struct {
@@ -84,6 +115,19 @@ struct {
 	__type(key, __u64);
 	__type(value, struct fd_info);
 } em_fds SEC(".maps") __weak;
+
+/* "first" mode: the highest fd of a process with counted I/O, so exit and exec look at
+ * fds 0..max_fd only, and only for processes that did I/O. */
+struct io_proc {
+	__u64 max_fd; /* 64-bit for the compare-and-swap, as fd_info.seen */
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, IO_PROC_ENTRIES);
+	__type(key, __u32);
+	__type(value, struct io_proc);
+} em_io_procs SEC(".maps") __weak;
 
 struct scratch {
 	__u8 buf[SCRATCH_LEN];
@@ -384,6 +428,100 @@ static __always_inline bool read_sockaddr(struct sock_info *si, const void *uadd
 	}
 	si->family = family;
 	return false;
+}
+
+/* Send an fd's "first"-mode totals, if it had any I/O. Builds in scratch slot 0. */
+static __always_inline void emit_io_summary(int fd, const struct fd_info *fi, __u16 end)
+{
+	struct io_summary_event *e;
+	__u32 size;
+
+	if (!fi->reads && !fi->writes)
+		return;
+	e = scratch(0);
+	if (!e)
+		return;
+	fill_header(&e->h, EK_IO_SUMMARY, EA_CLOSE, 0);
+	if (fi->seen & FI_UNTRACKED)
+		e->h.flags |= EF_FD_UNTRACKED;
+	e->fd = fd;
+	e->target = fi->target;
+	e->end = end;
+	e->_pad[0] = e->_pad[1] = e->_pad[2] = 0;
+	e->reads = fi->reads;
+	e->writes = fi->writes;
+	e->bytes_read = fi->bytes_read;
+	e->bytes_written = fi->bytes_written;
+	e->ino = fi->ino;
+	e->dev = fi->dev;
+	e->imode = fi->imode;
+	__builtin_memcpy(&e->sock, &fi->sock, sizeof(e->sock));
+	e->path_len = 0;
+	size = offsetof(struct io_summary_event, path);
+	if (fi->target == FT_FILE && fi->path_len) {
+		e->path_len = fi->path_len & (PATH_LEN - 1);
+		bpf_probe_read_kernel_str(e->path, PATH_LEN, fi->path);
+		size += e->path_len + 1;
+	}
+	emit(e, size);
+}
+
+/* The fd behind key goes away now (close(2), dup2 onto it): send its totals. An entry whose
+ * file is no longer the fd's was closed earlier without close(2). */
+static __always_inline void io_flush_fd(__u64 key, int fd)
+{
+	struct fd_info *fi = bpf_map_lookup_elem(&em_fds, &key);
+
+	if (fi)
+		emit_io_summary(fd, fi, fi->file == (__u64)file_of_fd(fd) ? IE_CLOSE : IE_STALE);
+}
+
+struct io_flush_ctx {
+	__u32 pid;
+	__u16 end; /* IE_EXIT: every entry; IE_EXEC: those exec closed */
+};
+
+/* bpf_loop callback over fds 0..max_fd of a process that exits or execs. */
+static long io_flush_step(__u32 fd, void *data)
+{
+	struct io_flush_ctx *c = data;
+	__u64 key = fd_key(c->pid, fd);
+	struct fd_info *fi = bpf_map_lookup_elem(&em_fds, &key);
+	bool open;
+
+	if (!fi)
+		return 0;
+	open = fi->file == (__u64)file_of_fd(fd);
+	if (c->end == IE_EXEC) {
+		if (open)
+			return 0; /* survives the exec: keeps counting */
+		emit_io_summary(fd, fi, IE_EXEC);
+	} else {
+		emit_io_summary(fd, fi, open ? IE_EXIT : IE_STALE);
+	}
+	bpf_map_delete_elem(&em_fds, &key);
+	return 0;
+}
+
+/* Exit (the whole process) or exec: flush the fds that go away, if the process counted any.
+ * The fd table is still intact at sched_process_exit (exit_files comes later in do_exit). */
+static __always_inline void io_flush_process(__u32 pid, __u16 end)
+{
+	struct io_flush_ctx c = { .pid = pid, .end = end };
+	struct io_proc *p;
+	__u32 n;
+
+	if (targ_read_write != RW_FIRST)
+		return;
+	p = bpf_map_lookup_elem(&em_io_procs, &pid);
+	if (!p)
+		return;
+	n = p->max_fd + 1;
+	if (n > IO_FLUSH_MAX_FDS)
+		n = IO_FLUSH_MAX_FDS;
+	bpf_loop(n, io_flush_step, &c, 0);
+	if (end == IE_EXIT)
+		bpf_map_delete_elem(&em_io_procs, &pid);
 }
 
 struct walk_ctx {

@@ -24,7 +24,8 @@ enum event_kind {
 	EK_RENAME = 7,
 	EK_SOCKET = 8,
 	EK_NET = 9,    /* connect/bind/listen/accept */
-	EK_MAX = 10,
+	EK_IO_SUMMARY = 10, /* capture.read_write "first": an fd's read/write totals */
+	EK_MAX = 11,
 };
 
 /* What happened: the syscall (or lifecycle step); Python names it from these enumerators. */
@@ -36,6 +37,7 @@ enum event_action {
 	EA_UNLINK, EA_UNLINKAT, EA_RMDIR, EA_RENAME, EA_RENAMEAT, EA_RENAMEAT2,
 	EA_SOCKET, EA_CONNECT, EA_BIND, EA_LISTEN, EA_ACCEPT, EA_ACCEPT4,
 	EA_SENDTO, EA_RECVFROM, EA_SENDMSG, EA_RECVMSG,
+	EA_CLOSE,     /* an fd went away: close(2), dup2 over it, exec or exit (see enum io_end) */
 	EA_MAX,
 };
 
@@ -54,6 +56,21 @@ enum fd_target {
 	FT_UNKNOWN = 0,
 	FT_FILE = 1,
 	FT_SOCKET = 2,
+};
+
+/* capture.read_write, the rodata setting targ_read_write. */
+enum rw_mode {
+	RW_NONE = 0,
+	RW_ALL = 1,   /* one rw_event per call */
+	RW_FIRST = 2, /* per fd: the first read and first write as rw_event, then an io_summary */
+};
+
+/* How the fd of an io_summary went away. */
+enum io_end {
+	IE_CLOSE = 0, /* close(2), or dup2/dup3 onto it */
+	IE_EXIT = 1,  /* still open when the process exited */
+	IE_EXEC = 2,  /* closed by exec (O_CLOEXEC) */
+	IE_STALE = 3, /* closed without close(2) earlier (close_range, ...), noticed now */
 };
 
 /* Kernel filter-map values. */
@@ -130,6 +147,26 @@ struct rw_event {
 	__u64 ino;           /* untracked fds: inode and device, for user space's cache */
 	__u32 dev;
 	__u32 imode;         /* untracked fds: inode type, so a pipe is named even after exit */
+	struct sock_info sock;
+	char path[PATH_LEN];
+};
+
+/* Totals of one fd in capture.read_write "first" mode, sent when the fd goes away. The
+ * header's ktime is the flush time; its ret is 0. */
+struct io_summary_event {
+	struct event_header h;
+	__s32 fd;
+	__u16 target;        /* enum fd_target */
+	__u16 path_len;
+	__u16 end;           /* enum io_end */
+	__u16 _pad[3];
+	__u64 reads;         /* read-type calls, the one sent as rw_event included */
+	__u64 writes;        /* write-type calls, likewise */
+	__u64 bytes_read;    /* sum of positive returns */
+	__u64 bytes_written;
+	__u64 ino;           /* untracked fds (EF_FD_UNTRACKED): as in rw_event */
+	__u32 dev;
+	__u32 imode;
 	struct sock_info sock;
 	char path[PATH_LEN];
 };

@@ -82,6 +82,7 @@ static __always_inline int open_exit(struct trace_event_raw_sys_exit *ctx, __u16
 			fi->path_len = len;
 			fi->file = (__u64)file_of_fd(ctx->ret);
 			__builtin_memset(&fi->sock, 0, sizeof(fi->sock));
+			fd_info_clear_io(fi);
 			bpf_probe_read_kernel_str(fi->path, PATH_LEN, e->path);
 			bpf_map_update_elem(&em_fds, &key, fi, BPF_ANY);
 		}
@@ -97,6 +98,97 @@ SYSCALL_EXIT_HOOK(openat, open_exit, EA_OPENAT)
 SYSCALL_EXIT_HOOK(openat2, open_exit, EA_OPENAT2)
 
 /* ---- read/write family: the fd's path or peer comes from em_fds ---- */
+
+static __always_inline bool is_read_action(__u16 action)
+{
+	switch (action) {
+	case EA_READ: case EA_READV: case EA_PREAD64: case EA_PREADV: case EA_PREADV2:
+	case EA_RECVFROM: case EA_RECVMSG:
+		return true;
+	}
+	return false;
+}
+
+/* Raise the process's highest counted fd, so exit and exec know how far to look. */
+static __always_inline void io_note_fd(__u32 pid, int fd)
+{
+	struct io_proc zero = {}, *p;
+
+	bpf_map_update_elem(&em_io_procs, &pid, &zero, BPF_NOEXIST);
+	p = bpf_map_lookup_elem(&em_io_procs, &pid);
+	if (!p)
+		return;
+	/* Threads may race here; a few tries settle it. */
+	for (int i = 0; i < 4; i++) {
+		__u64 old = p->max_fd;
+
+		if ((__u64)fd <= old || __sync_val_compare_and_swap(&p->max_fd, old, fd) == old)
+			break;
+	}
+}
+
+/* "first" mode, an fd seen first at its I/O (inherited, pipe): an entry without a path, so
+ * later calls add up too; inode fields let user space name it as rw_event does today. */
+static __always_inline struct fd_info *io_track_untracked(__u64 key, int fd, struct file *f)
+{
+	struct fd_info *fi;
+	__u32 slot = 1;
+
+	fi = bpf_map_lookup_elem(&em_scratch, &slot);
+	if (!fi)
+		return NULL;
+	fi->ignored = 0;
+	fi->path_len = 0;
+	fi->_pad = 0;
+	fi->file = (__u64)f;
+	fi->path[0] = 0;
+	__builtin_memset(&fi->sock, 0, sizeof(fi->sock));
+	fd_info_clear_io(fi);
+	if (sock_of_fd(fd, &fi->sock)) {
+		fi->target = FT_SOCKET;
+	} else {
+		fi->target = FT_UNKNOWN;
+		fi->seen = FI_UNTRACKED;
+		fi->ino = BPF_CORE_READ(f, f_inode, i_ino);
+		fi->dev = BPF_CORE_READ(f, f_inode, i_sb, s_dev);
+		fi->imode = BPF_CORE_READ(f, f_inode, i_mode);
+	}
+	bpf_map_update_elem(&em_fds, &key, fi, BPF_ANY);
+	return bpf_map_lookup_elem(&em_fds, &key);
+}
+
+/* "first" mode: count the call on the fd's entry; true when it is the fd's first call of its
+ * direction, the one sent as rw_event. */
+static __always_inline bool io_count_first(__u64 key, int fd, struct fd_info *fi, struct file *f,
+					   __u16 action, __s64 ret)
+{
+	bool is_read = is_read_action(action);
+	__u64 bit = is_read ? FI_READ_SENT : FI_WRITE_SENT;
+
+	if (!fi) {
+		if (!f)
+			return true; /* closed meanwhile by another thread: nothing to count on */
+		fi = io_track_untracked(key, fd, f);
+		if (!fi)
+			return true;
+	}
+	if (is_read) {
+		__sync_fetch_and_add(&fi->reads, 1);
+		if (ret > 0)
+			__sync_fetch_and_add(&fi->bytes_read, ret);
+	} else {
+		__sync_fetch_and_add(&fi->writes, 1);
+		if (ret > 0)
+			__sync_fetch_and_add(&fi->bytes_written, ret);
+	}
+	/* Plain test first: after the first call this is the whole cost. */
+	if (fi->seen & bit)
+		return false;
+	if (__sync_fetch_and_or(&fi->seen, bit) & bit)
+		return false; /* another thread sent it */
+	io_note_fd(key >> 32, fd);
+	return true;
+}
 
 static __always_inline int io_exit(struct trace_event_raw_sys_exit *ctx, __u16 action)
 {
@@ -114,10 +206,20 @@ static __always_inline int io_exit(struct trace_event_raw_sys_exit *ctx, __u16 a
 	key = fd_key(current_pid(), fd);
 	fi = bpf_map_lookup_elem(&em_fds, &key);
 	f = file_of_fd(fd);
-	if (fi && fi->file != (__u64)f)
-		fi = NULL; /* stale entry: the fd now names another file */
+	if (fi && fi->file != (__u64)f) {
+		/* stale entry: the fd now names another file */
+		if (targ_read_write == RW_FIRST)
+			emit_io_summary(fd, fi, IE_STALE);
+		fi = NULL;
+	}
 	if (fi && fi->ignored)
 		return 0;
+	if (targ_read_write == RW_FIRST) {
+		if (!io_count_first(key, fd, fi, f, action, ctx->ret))
+			return 0;
+		if (fi && (fi->seen & FI_UNTRACKED))
+			fi = NULL; /* named as an untracked fd below, as in "all" mode */
+	}
 	e = scratch(0);
 	if (!e)
 		return 0;
@@ -286,6 +388,8 @@ int tracepoint__syscalls__sys_enter_close(struct trace_event_raw_sys_enter *ctx)
 {
 	__u64 key = fd_key(current_pid(), ctx->args[0]);
 
+	if (targ_read_write == RW_FIRST)
+		io_flush_fd(key, ctx->args[0]);
 	bpf_map_delete_elem(&em_fds, &key);
 	return 0;
 }
@@ -309,11 +413,29 @@ static __always_inline int dup_exit(struct trace_event_raw_sys_exit *ctx, __u16 
 	newkey = fd_key(pid, ctx->ret);
 	if (oldkey == newkey)
 		return 0;
+	if (targ_read_write == RW_FIRST) {
+		/* dup2/dup3 onto an open fd closed it: its totals go out now. */
+		fi = bpf_map_lookup_elem(&em_fds, &newkey);
+		if (fi)
+			emit_io_summary(ctx->ret, fi, IE_CLOSE);
+	}
 	fi = bpf_map_lookup_elem(&em_fds, &oldkey);
-	if (fi)
+	if (fi && targ_read_write == RW_FIRST) {
+		__u32 slot = 1;
+		struct fd_info *copy = bpf_map_lookup_elem(&em_scratch, &slot);
+
+		if (!copy)
+			return 0;
+		/* Totals are per fd: the new one starts at zero. */
+		bpf_probe_read_kernel(copy, sizeof(*copy), fi);
+		copy->reads = copy->writes = copy->bytes_read = copy->bytes_written = 0;
+		copy->seen &= FI_UNTRACKED;
+		bpf_map_update_elem(&em_fds, &newkey, copy, BPF_ANY);
+	} else if (fi) {
 		bpf_map_update_elem(&em_fds, &newkey, fi, BPF_ANY);
-	else
+	} else {
 		bpf_map_delete_elem(&em_fds, &newkey);
+	}
 	return 0;
 }
 

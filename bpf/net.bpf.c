@@ -23,6 +23,7 @@ static __always_inline void track_socket(__u32 pid, int fd, const struct sock_in
 	fi->_pad = 0;
 	fi->file = (__u64)file_of_fd(fd);
 	__builtin_memcpy(&fi->sock, si, sizeof(*si));
+	fd_info_clear_io(fi);
 	fi->path[0] = 0;
 	bpf_map_update_elem(&em_fds, &key, fi, BPF_ANY);
 }

@@ -113,6 +113,8 @@ int BPF_PROG(handle_sched_process_exec, struct task_struct *p, pid_t old_pid,
 	struct exec_event *saved = bpf_map_lookup_elem(&em_execs, &key);
 	struct exec_event *e;
 
+	/* Exec closed the O_CLOEXEC fds without close(2): their totals go out here. */
+	io_flush_process(current_pid(), IE_EXEC);
 	if (saved) {
 		exec_emit(saved, 0, BPF_CORE_READ(bprm, filename));
 		bpf_map_delete_elem(&em_execs, &key);
@@ -217,6 +219,8 @@ int BPF_PROG(handle_sched_process_exit, struct task_struct *p)
 		return 0;
 	if (task_filtered())
 		return 0;
+	/* Before the exit record: a process's events precede its exit. */
+	io_flush_process(current_pid(), IE_EXIT);
 	e = scratch(0);
 	if (!e)
 		return 0;

@@ -81,8 +81,10 @@ class CaptureConfig(BaseModel):
     poll_interval_ms: int = Field(default=20, ge=1, le=1000)
     """How long the reader sleeps between looks at the ring when no wake-up comes."""
 
-    read_write: Literal["all", "none"] = "all"
-    """Which read/write/send/recv events to capture."""
+    read_write: Literal["all", "first", "none"] = "all"
+    """Which read/write/send/recv events to capture: "all" (one event per call), "first" (per
+    fd, its first read and first write, then one `close` event with the fd's totals when it
+    goes away; the rest are counted in the kernel) or "none"."""
 
     max_args: int = Field(default=64, ge=1, le=128)
     """How many argv entries of an exec are captured (total bytes are capped at 4 KiB)."""

@@ -19,6 +19,7 @@ _STRUCT_OF_KIND = {
     "EK_EXEC": "exec_event", "EK_FORK": "fork_event", "EK_EXIT": "exit_event",
     "EK_OPEN": "open_event", "EK_RW": "rw_event", "EK_UNLINK": "unlink_event",
     "EK_RENAME": "rename_event", "EK_SOCKET": "socket_event", "EK_NET": "net_event",
+    "EK_IO_SUMMARY": "io_summary_event",
 }
 
 

@@ -117,7 +117,7 @@ class BpfMonitor:
             "targ_comm_filter": int(bool(filters.ignore_comms)),
             "targ_path_filter": int(bool(filters.ignore_path_prefixes)),
             "targ_skip_shlib": int(filters.ignore_shared_libraries),
-            "targ_read_write": int(capture.read_write == "all"),
+            "targ_read_write": enum_values("rw_mode")[f"RW_{capture.read_write.upper()}"],
         }
         self._set_rodata(rodata)
         rw_actions = {a.removeprefix("EA_").lower() for a in enum_values("event_action")

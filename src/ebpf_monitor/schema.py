@@ -41,6 +41,7 @@ EF_ARGS_TRUNCATED = _F["EF_ARGS_TRUNCATED"]
 EF_THREAD = _F["EF_THREAD"]
 EF_FD_UNTRACKED = _F["EF_FD_UNTRACKED"]
 EF_ADDR_FROM_ARG = _F["EF_ADDR_FROM_ARG"]
+_IO_ENDS = {v: k.removeprefix("IE_").lower() for k, v in enum_values("io_end").items()}
 _T = enum_values("fd_target")
 FT_FILE, FT_SOCKET = _T["FT_FILE"], _T["FT_SOCKET"]
 
@@ -436,6 +437,43 @@ def _rw_builder(ignored_prefixes: tuple[str, ...]) -> Builder:
     return build
 
 
+def _io_summary_builder(ignored_prefixes: tuple[str, ...]) -> Builder:
+    """capture.read_write "first": an fd's totals, sent when it went away (action `close`)."""
+    ix = _ix("io_summary_event")
+    fd_i, target_i, plen_i, end_i = ix["fd"], ix["target"], ix["path_len"], ix["end"]
+    reads_i, writes_i = ix["reads"], ix["writes"]
+    bread_i, bwritten_i = ix["bytes_read"], ix["bytes_written"]
+    ino_i, dev_i, imode_i = ix["ino"], ix["dev"], ix["imode"]
+    sock = _SockFields(ix)
+
+    def build(v: tuple[Any, ...], tail: bytes, en: Enricher) -> str | None:
+        target = v[target_i]
+        pid = v[PID]
+        fd = v[fd_i]
+        own: dict[str, Any] = {"ebpf": {"fd": fd, "io": {
+            "reads": v[reads_i], "writes": v[writes_i], "bytes_read": v[bread_i],
+            "bytes_written": v[bwritten_i], "end": _IO_ENDS.get(v[end_i], str(v[end_i]))}}}
+        if target == FT_SOCKET:
+            event = _event_frag("close", CAT_NETWORK, TYPE_INFO, "success")
+            sock.endpoints(own, v)
+        else:
+            event = _event_frag("close", CAT_FILE, TYPE_INFO, "success")
+            path: str | None = None
+            if target == FT_FILE:
+                raw = text(tail[: v[plen_i]])
+                path = raw if raw[:1] == "/" else en.fd_path(pid, fd, raw)
+            elif v[FLAGS] & EF_FD_UNTRACKED:
+                # Named like its first read or write, which came before (cached by inode).
+                path = en.untracked_fd(pid, fd, v[dev_i], v[ino_i], v[imode_i])
+                if path is not None and path.startswith(ignored_prefixes):
+                    return None
+            if path is not None:
+                own["file"] = _file(path)
+        return _document(v, en, event, _actor(v, en).text, _members(own))
+
+    return build
+
+
 def _unlink_builder() -> Builder:
     ix = _ix("unlink_event")
     dfd_i, flags_i, plen_i = ix["dfd"], ix["flags"], ix["path_len"]
@@ -531,6 +569,7 @@ def builders(*, ignored_prefixes: tuple[str, ...] = ()) -> dict[int, Builder]:
         kinds["EK_RENAME"]: _rename_builder(),
         kinds["EK_SOCKET"]: _socket_builder(),
         kinds["EK_NET"]: _net_builder(),
+        kinds["EK_IO_SUMMARY"]: _io_summary_builder(ignored_prefixes),
     }
 
 

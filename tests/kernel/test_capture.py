@@ -144,6 +144,7 @@ class TestFiles:
         assert [u["file"]["path"] for u in unlinks] == [b]
         assert all(x["event"]["outcome"] == "success" for x in opens + writes + reads + unlinks)
         assert all(x["process"]["pid"] == pid for x in docs)
+        assert not only(docs, event__action="close")  # "all" mode: no per-fd summaries
 
     def test_missing_file(self, monitor: Monitor, workdir: Path) -> None:
         """Opening a missing file is a failure with ENOENT and its message."""

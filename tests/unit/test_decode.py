@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import socket
 import struct
 from typing import Any
@@ -20,6 +21,7 @@ KINDS = enum_values("event_kind")
 ACTIONS = enum_values("event_action")
 FLAGS = enum_values("event_flag")
 TARGETS = enum_values("fd_target")
+IO_ENDS = enum_values("io_end")
 
 
 def record(struct_name: str, tail: bytes = b"", **fields: Any) -> bytes:
@@ -168,6 +170,55 @@ class TestDecode:
         assert doc["destination"] == {"ip": "127.0.0.2", "port": 80}
         assert doc["ebpf"]["bytes"] == 5 and doc["ebpf"]["socket"]["type"] == "SOCK_STREAM"
 
+    def test_io_summary_file(self) -> None:
+        """A "first"-mode summary: action close, the fd's path and its exact totals."""
+        rec = record("io_summary_event", b"/var/x\0", h_kind=KINDS["EK_IO_SUMMARY"],
+                     h_action=ACTIONS["EA_CLOSE"], fd=5, target=TARGETS["FT_FILE"],
+                     path_len=6, end=IO_ENDS["IE_CLOSE"], reads=5, writes=3,
+                     bytes_read=421, bytes_written=619)
+        (doc,) = decode(rec)
+        assert doc["event"]["action"] == "close"
+        assert doc["event"]["category"] == ["file"] and doc["event"]["type"] == ["info"]
+        assert doc["event"]["outcome"] == "success"
+        assert doc["ebpf"] == {"fd": 5, "io": {"reads": 5, "writes": 3, "bytes_read": 421,
+                                               "bytes_written": 619, "end": "close"}}
+        assert doc["file"] == {"path": "/var/x", "name": "x", "directory": "/var"}
+
+    def test_io_summary_socket_at_exit(self) -> None:
+        """A socket's summary names both ends and says the fd went away at exit."""
+        rec = record("io_summary_event", h_kind=KINDS["EK_IO_SUMMARY"],
+                     h_action=ACTIONS["EA_CLOSE"], fd=4, target=TARGETS["FT_SOCKET"],
+                     end=IO_ENDS["IE_EXIT"], writes=2, bytes_written=10, sock_family=2,
+                     sock_type=1, sock_protocol=6, sock_lport=5000, sock_rport=80,
+                     sock_laddr=socket.inet_aton("127.0.0.1") + b"\0" * 12,
+                     sock_raddr=socket.inet_aton("127.0.0.2") + b"\0" * 12)
+        (doc,) = decode(rec)
+        assert doc["event"]["category"] == ["network"] and "file" not in doc
+        assert doc["destination"] == {"ip": "127.0.0.2", "port": 80}
+        assert doc["ebpf"]["io"]["end"] == "exit" and doc["ebpf"]["io"]["bytes_written"] == 10
+
+    def test_io_summary_untracked(self) -> None:
+        """An untracked fd of a gone process is named from its inode; one under an ignored
+        prefix is dropped, as its reads and writes are."""
+        gone = 2**22 + 7  # above the largest pid_max: never in /proc
+        pipe = record("io_summary_event", h_kind=KINDS["EK_IO_SUMMARY"], h_pid=gone,
+                      h_action=ACTIONS["EA_CLOSE"], h_flags=FLAGS["EF_FD_UNTRACKED"], fd=3,
+                      end=IO_ENDS["IE_STALE"], reads=2, bytes_read=23, ino=77,
+                      imode=0o010600)
+        (doc,) = decode(pipe)
+        assert doc["file"]["path"] == "pipe:[77]"
+        assert doc["ebpf"]["io"]["end"] == "stale"
+        master, slave = os.openpty()  # the slave is /dev/pts/N, an ignored prefix here
+        try:
+            tty = record("io_summary_event", h_kind=KINDS["EK_IO_SUMMARY"],
+                         h_pid=os.getpid(), h_action=ACTIONS["EA_CLOSE"],
+                         h_flags=FLAGS["EF_FD_UNTRACKED"], fd=slave, writes=1,
+                         ino=os.fstat(slave).st_ino, imode=0o020620)
+            assert decode(tty) == []
+        finally:
+            os.close(master)
+            os.close(slave)
+
     def test_bad_record_counted_not_raised(self) -> None:
         """An unknown kind is counted; the rest of the batch still decodes."""
         good = record("exit_event", h_kind=KINDS["EK_EXIT"], h_action=ACTIONS["EA_EXIT"],
@@ -196,8 +247,6 @@ class TestDecode:
 
 def test_open_flag_names() -> None:
     """Open flags become names; unknown bits are shown in hex."""
-    import os
-
     assert open_flag_names(os.O_WRONLY | os.O_CREAT | os.O_TRUNC) == [
         "O_WRONLY", "O_CREAT", "O_TRUNC"]
     assert open_flag_names(2 | 0x40000000)[-1] == "0x40000000"
@@ -206,7 +255,8 @@ def test_open_flag_names() -> None:
 class TestAbi:
     @pytest.mark.parametrize("name", ["event_header", "exec_event", "fork_event", "exit_event",
                                       "open_event", "rw_event", "unlink_event", "rename_event",
-                                      "socket_event", "net_event", "sock_info"])
+                                      "socket_event", "net_event", "io_summary_event",
+                                      "sock_info"])
     def test_layout_from_loaded_object(self, name: str) -> None:
         """Each events.h struct is in the BTF of the object we load, and its Struct covers
         exactly the bytes before its variable tail."""
