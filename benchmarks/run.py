@@ -366,9 +366,10 @@ def peers_available() -> dict[str, bool]:
 
 
 SETTLE_S = 1.0
-# Monitor columns besides the default. The peers' rules and script trace no read/write: this
-# column covers the same syscalls they do.
+# Monitor columns besides the default: per fd only the first read and write plus totals; and no
+# read/write at all, which is what the peers' rules and script trace (none of them has reads).
 MONITOR_VARIANTS: dict[str, dict[str, Any]] = {
+    "monitor, read_write first": {"read_write": "first"},
     "monitor, read_write none": {"read_write": "none"},
 }
 

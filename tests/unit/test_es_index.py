@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import orjson
+import pytest
+
 from ebpf_monitor.config import ElasticsearchConfig
-from ebpf_monitor.sinks.elasticsearch import index_name, index_template
+from ebpf_monitor.sinks.elasticsearch import bulk_target, index_name, index_template
 
 
 class TestIndexName:
@@ -29,6 +32,39 @@ class TestIndexName:
         es = ElasticsearchConfig(es_index="ebpf", daily_indices=True)
         assert index_name(es, {"@timestamp": "soon"}).startswith("ebpf-20")
         assert index_name(es, {}).startswith("ebpf-20")
+
+
+DOCS: list[dict[str, object]] = [
+    {"@timestamp": "2026-11-27T23:59:59.999999999Z", "event": {"id": "ab-1", "kind": "x"}},
+    {"@timestamp": "2026-11-27T23:30:00.123456789-02:00", "event": {"id": "ab-2"}},
+    {"@timestamp": "soon", "event": {"id": "ab-3"}},
+    {"event": {"id": "ab-4"}, "@timestamp": "2026-11-27T01:00:00Z"},
+]
+
+
+class TestBulkTarget:
+    """The sink reads index and _id from a document's text; it must agree with parsing it."""
+
+    @pytest.mark.parametrize("daily", [False, True])
+    @pytest.mark.parametrize("doc", DOCS)
+    def test_same_as_parsed(self, doc: dict[str, object], daily: bool) -> None:
+        es = ElasticsearchConfig(es_index="ebpf", daily_indices=daily)
+        index, doc_id = bulk_target(es, orjson.dumps(doc).decode())
+        assert doc_id == doc["event"]["id"]  # type: ignore[index]
+        if daily and doc["@timestamp"] == "soon":
+            assert index.startswith("ebpf-20")
+        else:
+            assert index == index_name(es, doc)
+        assert index == "ebpf" or daily
+
+    @pytest.mark.parametrize(("text", "why"), [
+        ('{"@timestamp":"2026-11-27T00:00:00Z","event":{"kind":"event"}}', "no event.id"),
+        ('{"@timestamp":"2026-11-27T00:00:00Z","event":{"id":""}}', "no event.id"),
+        ('{"@timestamp":"2026-11-27T00:00:00Z",', "not a JSON document"),
+    ])
+    def test_refused(self, text: str, why: str) -> None:
+        with pytest.raises(ValueError, match=why):
+            bulk_target(ElasticsearchConfig(es_index="ebpf"), text)
 
 
 class TestTemplate:

@@ -51,7 +51,7 @@ from ..spool import Cursor, Spool
 from ._mixin import SinkContext
 from .base import Document
 
-__all__ = ["ElasticsearchSink", "index_name", "index_template"]
+__all__ = ["ElasticsearchSink", "bulk_target", "index_name", "index_template"]
 
 log = logging.getLogger(__name__)
 
@@ -185,6 +185,26 @@ def index_name(es: ElasticsearchConfig, doc: dict[str, Any]) -> str:
         # No usable time: today's index; the mapping then rejects it into the dead letter.
         day = datetime.now(UTC).strftime("%Y.%m.%d")
     return f"{es.es_index}-{day}"
+
+
+def bulk_target(es: ElasticsearchConfig, doc: Document) -> tuple[str, str]:
+    """(index, _id) of a document; ValueError when it cannot be indexed idempotently.
+
+    Documents from schema.py start with their time and id, so a match on the text is enough;
+    anything else (a time with an offset, another writer's document) is parsed."""
+    m = _HEAD.match(doc)
+    if m is not None and (m[1] or not es.daily_indices):
+        index = f"{es.es_index}-{m[1]}.{m[2]}.{m[3]}" if es.daily_indices else es.es_index
+        return index, m[4]
+    try:
+        parsed = orjson.loads(doc)
+    except orjson.JSONDecodeError as exc:
+        raise ValueError(f"not a JSON document: {exc}") from None
+    event = parsed.get("event") if isinstance(parsed, dict) else None
+    doc_id = event.get("id") if isinstance(event, dict) else None
+    if not isinstance(doc_id, str) or not doc_id:
+        raise ValueError("document has no event.id")
+    return index_name(es, parsed), doc_id
 
 
 def _describe(exc: Exception) -> str:
@@ -481,27 +501,13 @@ class ElasticsearchSink(SinkContext):
             log.exception("elasticsearch %s: sink worker failed", self.url)
 
     def _encode(self, doc: Document) -> bytes | None:
-        """The spool record of a document: bulk action, tab, source.
-
-        Our documents start with their time and id (schema.py), so the action comes from a
-        match on the text; anything else is parsed."""
-        m = _HEAD.match(doc)
-        if m is not None and (m[1] or not self._es.daily_indices):
-            index = f"{self._es.es_index}-{m[1]}.{m[2]}.{m[3]}" if m[1] else self._es.es_index
-            doc_id = m[4]
-        else:
-            try:
-                parsed = orjson.loads(doc)
-            except orjson.JSONDecodeError as exc:
-                self._dead_letter(doc, f"not a JSON document: {exc}", 0)
-                return None
-            event = parsed.get("event") if isinstance(parsed, dict) else None
-            doc_id = event.get("id") if isinstance(event, dict) else None
-            if not isinstance(doc_id, str) or not doc_id:
-                self._dead_letter(parsed, "document has no event.id", 0)
-                return None
-            index = index_name(self._es, parsed)
-        action = orjson.dumps({"create": {"_index": index, "_id": doc_id}})
+        """The spool record of a document: bulk action, tab, source."""
+        try:
+            target = bulk_target(self._es, doc)
+        except ValueError as exc:
+            self._dead_letter(doc, str(exc), 0)
+            return None
+        action = orjson.dumps({"create": {"_index": target[0], "_id": target[1]}})
         return action + _SEP + doc.encode()
 
     def _send(self, items: list[_Item]) -> bool:
