@@ -72,9 +72,12 @@ struct fd_info {
 	__u16 ignored;  /* filtered path: drop the fd's reads and writes too */
 	__u16 path_len;
 	__u16 _pad;
-	/* The struct file it named: an fd closed without close(2) (exec's O_CLOEXEC, close_range)
-	 * and reused for a pipe or eventfd no longer matches, so a stale entry is never believed. */
+	/* The struct file it named, and that file's inode: an fd closed without close(2) (exec's
+	 * O_CLOEXEC, close_range) and reused for a pipe or eventfd no longer matches, so a stale
+	 * entry is never believed. The inode too, because a freed struct file is often reused at
+	 * the same address for the next file opened (slab LIFO). */
 	__u64 file;
+	__u64 inode;
 	struct sock_info sock;
 	/* capture.read_write "first": totals since the fd was seen, sent when it goes away.
 	 * Atomic adds: threads share fds. */
@@ -355,6 +358,19 @@ static __always_inline struct file *file_of_fd(int fd)
 	return f;
 }
 
+/* Point an fd entry at f (see struct fd_info). */
+static __always_inline void fd_info_set_file(struct fd_info *fi, struct file *f)
+{
+	fi->file = (__u64)f;
+	fi->inode = f ? (__u64)BPF_CORE_READ(f, f_inode) : 0;
+}
+
+/* True when the entry still names f, the file now behind its fd. */
+static __always_inline bool fd_info_current(const struct fd_info *fi, struct file *f)
+{
+	return f && fi->file == (__u64)f && fi->inode == (__u64)BPF_CORE_READ(f, f_inode);
+}
+
 static __always_inline void fill_sock(struct sock_info *si, struct socket *sock)
 {
 	struct sock *sk = BPF_CORE_READ(sock, sk);
@@ -473,7 +489,7 @@ static __always_inline void io_flush_fd(__u64 key, int fd)
 	struct fd_info *fi = bpf_map_lookup_elem(&em_fds, &key);
 
 	if (fi)
-		emit_io_summary(fd, fi, fi->file == (__u64)file_of_fd(fd) ? IE_CLOSE : IE_STALE);
+		emit_io_summary(fd, fi, fd_info_current(fi, file_of_fd(fd)) ? IE_CLOSE : IE_STALE);
 }
 
 struct io_flush_ctx {
@@ -491,7 +507,7 @@ static long io_flush_step(__u32 fd, void *data)
 
 	if (!fi)
 		return 0;
-	open = fi->file == (__u64)file_of_fd(fd);
+	open = fd_info_current(fi, file_of_fd(fd));
 	if (c->end == IE_EXEC) {
 		if (open)
 			return 0; /* survives the exec: keeps counting */

@@ -80,7 +80,7 @@ static __always_inline int open_exit(struct trace_event_raw_sys_exit *ctx, __u16
 			fi->target = FT_FILE;
 			fi->ignored = ignored;
 			fi->path_len = len;
-			fi->file = (__u64)file_of_fd(ctx->ret);
+			fd_info_set_file(fi, file_of_fd(ctx->ret));
 			__builtin_memset(&fi->sock, 0, sizeof(fi->sock));
 			fd_info_clear_io(fi);
 			bpf_probe_read_kernel_str(fi->path, PATH_LEN, e->path);
@@ -140,7 +140,7 @@ static __always_inline struct fd_info *io_track_untracked(__u64 key, int fd, str
 	fi->ignored = 0;
 	fi->path_len = 0;
 	fi->_pad = 0;
-	fi->file = (__u64)f;
+	fd_info_set_file(fi, f);
 	fi->path[0] = 0;
 	__builtin_memset(&fi->sock, 0, sizeof(fi->sock));
 	fd_info_clear_io(fi);
@@ -206,7 +206,7 @@ static __always_inline int io_exit(struct trace_event_raw_sys_exit *ctx, __u16 a
 	key = fd_key(current_pid(), fd);
 	fi = bpf_map_lookup_elem(&em_fds, &key);
 	f = file_of_fd(fd);
-	if (fi && fi->file != (__u64)f) {
+	if (fi && !fd_info_current(fi, f)) {
 		/* stale entry: the fd now names another file */
 		if (targ_read_write == RW_FIRST)
 			emit_io_summary(fd, fi, IE_STALE);

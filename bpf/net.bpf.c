@@ -21,7 +21,7 @@ static __always_inline void track_socket(__u32 pid, int fd, const struct sock_in
 	fi->ignored = 0;
 	fi->path_len = 0;
 	fi->_pad = 0;
-	fi->file = (__u64)file_of_fd(fd);
+	fd_info_set_file(fi, file_of_fd(fd));
 	__builtin_memcpy(&fi->sock, si, sizeof(*si));
 	fd_info_clear_io(fi);
 	fi->path[0] = 0;
