@@ -73,7 +73,7 @@ class CaptureConfig(BaseModel):
 
     ring_buffer_bytes: int | None = Field(default=None, ge=4096)
     """Size of the BPF ring buffer; rounded up to a power of two and a page multiple.
-    Default (null): 16 MiB per CPU, at least 32 MiB and at most 256 MiB (see loader)."""
+    Default (null): 32 MiB per CPU, at least 64 MiB and at most 256 MiB (see loader)."""
 
     wakeup_bytes: int = Field(default=256 * 1024, ge=0)
     """Wake the reader only once this many bytes are pending (0: wake on every event)."""

@@ -230,18 +230,17 @@ class BpfMonitor:
         self._stack.close()
 
 
-RING_PER_CPU = 16 * 1024 * 1024
-RING_MIN, RING_MAX = 32 * 1024 * 1024, 256 * 1024 * 1024
+RING_PER_CPU = 32 * 1024 * 1024
+RING_MIN, RING_MAX = 64 * 1024 * 1024, 256 * 1024 * 1024
 
 
 def _ring_size(requested: int | None) -> int:
     """The ring's size: a power of two (the kernel's rule), a page at least.
 
-    By default it scales with the CPUs that fill it, as peers size per-CPU buffers. 32 MiB on
-    this 2-CPU host holds ~180k open records: the backlog a 2 s open+close loop at full speed
-    builds while the reader (~160k events/s) catches up; 16 MiB dropped a few there. The data
-    area is mapped twice (so records can wrap), so the ring counts twice in the monitor's RSS:
-    32 MiB is 64 MB of it."""
+    By default it scales with the CPUs that fill it, as peers size per-CPU buffers. 64 MiB on
+    this 2-CPU host holds ~500k open records: the backlog of a 2 s open+close loop at full
+    speed while the reader catches up (32 MiB dropped a few records there). The reader maps
+    the data area once (ringbuf.py), so the ring counts once in the monitor's RSS."""
     if requested is None:
         requested = min(max(RING_PER_CPU * (os.cpu_count() or 1), RING_MIN), RING_MAX)
     size = max(requested, os.sysconf("SC_PAGE_SIZE"))

@@ -1,11 +1,13 @@
 """Batch reader over the mmap'ed BPF ring buffer, without a per-event callback.
 
 libbpf's ring_buffer__poll calls back into Python once per record (~1.7 µs each, KERNEL-NOTES);
-here one read copies every committed record in one slice (the data area is mapped twice, so a
-wrapped span is contiguous) and releases the ring space at once. Records are then walked in the
-copy. Layout (kernel/bpf/ringbuf.c): page 0 consumer position (ours, writable), page 1 producer
-position, then the data pages twice; each record has an 8-byte header: u32 length with the
-BUSY (bit 31) and DISCARD (bit 30) flags, u32 page offset; records are 8-byte aligned.
+here one read copies every committed record in one slice (two at the ring's end) and releases
+the ring space at once. Records are then walked in the copy. Layout (kernel/bpf/ringbuf.c):
+page 0 consumer position (ours, writable), page 1 producer position, then the data pages, which
+the kernel maps twice in a row so that a record crossing the end is contiguous. We map them once:
+the second copy would count the whole ring a second time in our RSS, and a read that wraps is
+one extra copy per turn of the ring. Each record has an 8-byte header: u32 length with the BUSY
+(bit 31) and DISCARD (bit 30) flags, u32 page offset; records are 8-byte aligned.
 """
 
 from __future__ import annotations
@@ -45,7 +47,7 @@ class RingReader:
         self.size = size
         self._mask = size - 1
         self._cons = mmap.mmap(map_fd, page, mmap.MAP_SHARED, mmap.PROT_READ | mmap.PROT_WRITE)
-        self._prod = mmap.mmap(map_fd, page + 2 * size, mmap.MAP_SHARED, mmap.PROT_READ,
+        self._prod = mmap.mmap(map_fd, page + size, mmap.MAP_SHARED, mmap.PROT_READ,
                                offset=page)
         self._data_off = page
         self._epoll = select.epoll()
@@ -70,7 +72,11 @@ class RingReader:
         if max_bytes is not None and avail > max_bytes:
             avail = max_bytes
         start = self._data_off + (cons & self._mask)
-        data = self._prod[start: start + avail]
+        limit = self._data_off + self.size
+        if start + avail <= limit:
+            data = self._prod[start: start + avail]
+        else:  # wraps: the tail of the data area, then its head
+            data = self._prod[start: limit] + self._prod[self._data_off: start + avail - self.size]
         spans = []
         pos = 0
         unpack = _U32.unpack_from
