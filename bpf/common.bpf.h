@@ -492,6 +492,25 @@ static __always_inline void io_flush_fd(__u64 key, int fd)
 		emit_io_summary(fd, fi, fd_info_current(fi, file_of_fd(fd)) ? IE_CLOSE : IE_STALE);
 }
 
+/* "first" mode, before fd gets a new entry: an entry still there was left by an fd closed
+ * without close(2) (close_range, exec); send its totals and drop it, so they are neither lost
+ * nor sent twice. `fresh`: the syscall made a new fd (open, socket, accept), so even an entry
+ * that looks current (same address and inode reused) is the old file's. Call before the
+ * caller's record is built: the summary uses scratch slot 0. */
+static __always_inline void io_retire_stale(__u32 pid, int fd, bool fresh)
+{
+	__u64 key = fd_key(pid, fd);
+	struct fd_info *fi;
+
+	if (targ_read_write != RW_FIRST || fd < 0)
+		return;
+	fi = bpf_map_lookup_elem(&em_fds, &key);
+	if (!fi || (!fresh && fd_info_current(fi, file_of_fd(fd))))
+		return;
+	emit_io_summary(fd, fi, IE_STALE);
+	bpf_map_delete_elem(&em_fds, &key);
+}
+
 struct io_flush_ctx {
 	__u32 pid;
 	__u16 end; /* IE_EXIT: every entry; IE_EXEC: those exec closed */

@@ -28,6 +28,7 @@ static __always_inline int open_exit(struct trace_event_raw_sys_exit *ctx, __u16
 
 	if (!exit_args(&a))
 		return 0;
+	io_retire_stale(current_pid(), ctx->ret, true);
 	e = scratch(0);
 	if (!e)
 		return 0;
@@ -207,9 +208,11 @@ static __always_inline int io_exit(struct trace_event_raw_sys_exit *ctx, __u16 a
 	fi = bpf_map_lookup_elem(&em_fds, &key);
 	f = file_of_fd(fd);
 	if (fi && !fd_info_current(fi, f)) {
-		/* stale entry: the fd now names another file */
-		if (targ_read_write == RW_FIRST)
+		/* stale entry: the fd now names another file, or none */
+		if (targ_read_write == RW_FIRST) {
 			emit_io_summary(fd, fi, IE_STALE);
+			bpf_map_delete_elem(&em_fds, &key);
+		}
 		fi = NULL;
 	}
 	if (fi && fi->ignored)

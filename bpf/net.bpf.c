@@ -17,6 +17,15 @@ static __always_inline void track_socket(__u32 pid, int fd, const struct sock_in
 
 	if (!fi)
 		return;
+	if (targ_read_write == RW_FIRST) {
+		/* connect/bind on a socket already counted: new ends, same totals. */
+		struct fd_info *cur = bpf_map_lookup_elem(&em_fds, &key);
+
+		if (cur && fd_info_current(cur, file_of_fd(fd))) {
+			__builtin_memcpy(&cur->sock, si, sizeof(*si));
+			return;
+		}
+	}
 	fi->target = FT_SOCKET;
 	fi->ignored = 0;
 	fi->path_len = 0;
@@ -36,6 +45,7 @@ static __always_inline int socket_exit(struct trace_event_raw_sys_exit *ctx, __u
 
 	if (!exit_args(&a))
 		return 0;
+	io_retire_stale(current_pid(), ctx->ret, true);
 	e = scratch(0);
 	if (!e)
 		return 0;
@@ -61,6 +71,10 @@ static __always_inline int net_exit(struct trace_event_raw_sys_exit *ctx, __u16 
 
 	if (!exit_args(&a))
 		return 0;
+	if (action == EA_ACCEPT || action == EA_ACCEPT4)
+		io_retire_stale(current_pid(), ctx->ret, true);
+	else if (action == EA_CONNECT || action == EA_BIND)
+		io_retire_stale(current_pid(), a.args[0], false);
 	e = scratch(0);
 	if (!e)
 		return 0;

@@ -217,10 +217,12 @@ int BPF_PROG(handle_sched_process_exit, struct task_struct *p)
 
 	if (BPF_CORE_READ(task, signal, live.counter) != 0)
 		return 0;
+	/* Before the exit record: a process's events precede its exit. Before the filter too: a
+	 * process that counted I/O and then exec'd into an ignored name still owes its totals
+	 * (and its map entries). */
+	io_flush_process(current_pid(), IE_EXIT);
 	if (task_filtered())
 		return 0;
-	/* Before the exit record: a process's events precede its exit. */
-	io_flush_process(current_pid(), IE_EXIT);
 	e = scratch(0);
 	if (!e)
 		return 0;

@@ -20,7 +20,7 @@ from typing import Any
 
 import orjson
 
-__all__ = ["Enricher", "text"]
+__all__ = ["Enricher", "readlink", "text"]
 
 _CACHE_MAX = 65536
 AT_FDCWD = -100
@@ -28,6 +28,12 @@ AT_FDCWD = -100
 
 def text(raw: bytes) -> str:
     return raw.decode("utf-8", "backslashreplace")
+
+
+def readlink(path: str) -> str:
+    """A /proc link's target under the same text policy as the kernel's bytes (`os.readlink`
+    would hand back lone surrogates for invalid UTF-8, which no JSON encoder takes)."""
+    return text(os.readlink(os.fsencode(path)))
 
 
 def _boot_id() -> str:
@@ -146,7 +152,7 @@ class Enricher:
         if key in self._exes:
             return self._exes[key]  # type: ignore[no-any-return]
         try:
-            exe: str | None = os.readlink(f"/proc/{pid}/exe")
+            exe: str | None = readlink(f"/proc/{pid}/exe")
         except OSError:
             exe = None
         return self._exes.put(key, exe)  # type: ignore[no-any-return]
@@ -157,7 +163,7 @@ class Enricher:
             return path
         link = f"/proc/{pid}/cwd" if dfd == AT_FDCWD else f"/proc/{pid}/fd/{dfd}"
         try:
-            base = os.readlink(link)
+            base = readlink(link)
         except OSError:
             return path
         return os.path.normpath(os.path.join(base, path))
@@ -176,7 +182,7 @@ class Enricher:
         if key in self._fds:
             return self._fds[key]  # type: ignore[no-any-return]
         try:
-            path: str | None = os.readlink(f"/proc/{pid}/fd/{fd}")
+            path: str | None = readlink(f"/proc/{pid}/fd/{fd}")
         except OSError:
             path = None
             if stat.S_ISFIFO(imode):

@@ -77,6 +77,35 @@ print(srv.getsockname()[1], flush=True)
 """
 
 
+STALE_WORK = """
+import os, sys
+fd = os.open(sys.argv[1], os.O_CREAT | os.O_WRONLY | os.O_TRUNC, 0o600)
+os.write(fd, b"s" * 29)
+os.write(fd, b"t" * 31)
+os.closerange(fd, fd + 1)  # no close(2): the entry is left behind
+for _ in range(3):
+    try:
+        os.write(fd, b"u")
+    except OSError:
+        pass
+print(fd, flush=True)
+"""
+
+UDP_WORK = """
+import socket
+rx = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+rx.bind(("127.0.0.1", 0))
+tx = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+for _ in range(3):
+    tx.sendto(b"q" * 10, rx.getsockname())
+tx.connect(rx.getsockname())  # same socket, new peer: the totals go on
+for _ in range(2):
+    tx.send(b"r" * 20)
+fd = tx.fileno()
+tx.close()
+print(fd, rx.getsockname()[1], flush=True)
+"""
+
 @pytest.fixture(scope="module")
 def first(workdir: Path) -> Iterator[Monitor]:
     with running_monitor(workdir / "first", {"capture": {"read_write": "first"}}) as mon:
@@ -162,3 +191,26 @@ class TestReadWriteFirst:
         received = [c for c in closes if c.get("source", {}).get("port") == port]
         assert [c["ebpf"]["io"]["bytes_read"] for c in received] == [300]
         assert received[0]["network"]["transport"] == "tcp"
+
+
+    def test_stale_entry_sent_once(self, first: Monitor, workdir: Path) -> None:
+        """An fd closed by close_range, then written to (EBADF): its totals go out once, as
+        `stale`, not again at every later call."""
+        path = workdir / "first-stale.txt"
+        pid, out = run_workload(STALE_WORK, str(path))
+        fd = int(out)
+        closes = [d for d in first.events_of(pid) if d["event"]["action"] == "close"
+                  and d["ebpf"]["fd"] == fd and d.get("file", {}).get("path") == str(path)]
+        assert [c["ebpf"]["io"] for c in closes] == [
+            {"reads": 0, "writes": 2, "bytes_read": 0, "bytes_written": 60, "end": "stale"}]
+
+    def test_connect_keeps_socket_totals(self, first: Monitor) -> None:
+        """sendto, then connect on the same UDP socket, then send: one summary for all five."""
+        pid, out = run_workload(UDP_WORK)
+        fd, port = (int(x) for x in out.split())
+        docs = [d for d in first.events_of(pid) if d["event"]["category"] == ["network"]]
+        _, writes, closes = by_fd(docs, fd)
+        assert len(writes) == 1
+        assert [c["ebpf"]["io"]["writes"] for c in closes] == [5]
+        assert [c["ebpf"]["io"]["bytes_written"] for c in closes] == [70]
+        assert closes[0]["destination"]["port"] == port

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import socket
 import struct
+from pathlib import Path
 from typing import Any
 
 import orjson
@@ -274,3 +275,13 @@ class TestAbi:
         header = layout("event_header").fields
         for name in ("exec_event", "open_event", "rw_event", "net_event"):
             assert layout(name).fields[: len(header)] == tuple(f"h_{f}" for f in header)
+
+
+def test_readlink_keeps_invalid_utf8_as_escapes(tmp_path: Path) -> None:
+    """A /proc link to a non-UTF-8 name follows the text policy, so it can be encoded."""
+    from ebpf_monitor.enrich import readlink
+
+    link = tmp_path / "link"
+    os.symlink(b"/tmp/caf\xe9/x", os.fsencode(link))
+    assert readlink(str(link)) == "/tmp/caf\\xe9/x"
+    orjson.dumps(readlink(str(link)))

@@ -49,13 +49,31 @@ class TestBulkTarget:
     @pytest.mark.parametrize("doc", DOCS)
     def test_same_as_parsed(self, doc: dict[str, object], daily: bool) -> None:
         es = ElasticsearchConfig(es_index="ebpf", daily_indices=daily)
-        index, doc_id = bulk_target(es, orjson.dumps(doc).decode())
+        text = orjson.dumps(doc).decode()
+        index, doc_id, source = bulk_target(es, text)
         assert doc_id == doc["event"]["id"]  # type: ignore[index]
+        assert source == text
         if daily and doc["@timestamp"] == "soon":
             assert index.startswith("ebpf-20")
         else:
             assert index == index_name(es, doc)
         assert index == "ebpf" or daily
+
+    def test_other_writers_text_made_one_line(self) -> None:
+        """A pretty-printed document (an embedding caller's) is indexed from one line: the
+        spool and the bulk body are line-based."""
+        doc = {"@timestamp": "2026-11-27T01:00:00Z", "event": {"id": "x-1"}}
+        pretty = orjson.dumps(doc, option=orjson.OPT_INDENT_2).decode()
+        index, doc_id, source = bulk_target(ElasticsearchConfig(es_index="ebpf"), pretty)
+        assert (index, doc_id) == ("ebpf", "x-1")
+        assert "\n" not in source and orjson.loads(source) == doc
+
+    def test_offset_after_z_is_not_a_utc_day(self) -> None:
+        """Only a stamp ending in Z is filed by its text; anything else is parsed."""
+        es = ElasticsearchConfig(es_index="ebpf", daily_indices=True)
+        doc = {"@timestamp": "2020-01-01T23:30:00Z-05:00", "event": {"id": "x-2"}}
+        index, _, _ = bulk_target(es, orjson.dumps(doc).decode())
+        assert index == index_name(es, doc)
 
     @pytest.mark.parametrize(("text", "why"), [
         ('{"@timestamp":"2026-11-27T00:00:00Z","event":{"kind":"event"}}', "no event.id"),

@@ -68,7 +68,7 @@ _LONG_STRING = 8191
 
 _DAY = re.compile(r"(\d{4})-(\d{2})-(\d{2})T[^+]*Z\Z")
 # The start of a document from schema.py: UTC day (when the time is one) and event.id.
-_HEAD = re.compile(r'\{"@timestamp":"(?:(\d{4})-(\d{2})-(\d{2})T[^"+]*Z)?[^"]*",'
+_HEAD = re.compile(r'\{"@timestamp":"(?:(\d{4})-(\d{2})-(\d{2})T[^"+]*Z(?="))?[^"]*",'
                    r'"event":\{"id":"([^"\\]+)"')
 
 
@@ -187,15 +187,16 @@ def index_name(es: ElasticsearchConfig, doc: dict[str, Any]) -> str:
     return f"{es.es_index}-{day}"
 
 
-def bulk_target(es: ElasticsearchConfig, doc: Document) -> tuple[str, str]:
-    """(index, _id) of a document; ValueError when it cannot be indexed idempotently.
+def bulk_target(es: ElasticsearchConfig, doc: Document) -> tuple[str, str, Document]:
+    """(index, _id, source) of a document; ValueError when it cannot be indexed idempotently.
 
     Documents from schema.py start with their time and id, so a match on the text is enough;
-    anything else (a time with an offset, another writer's document) is parsed."""
+    anything else (a time with an offset, another writer's document) is parsed, and written
+    again on one line (a spool record and a bulk source are one line each)."""
     m = _HEAD.match(doc)
-    if m is not None and (m[1] or not es.daily_indices):
+    if m is not None and (m[1] or not es.daily_indices) and "\n" not in doc:
         index = f"{es.es_index}-{m[1]}.{m[2]}.{m[3]}" if es.daily_indices else es.es_index
-        return index, m[4]
+        return index, m[4], doc
     try:
         parsed = orjson.loads(doc)
     except orjson.JSONDecodeError as exc:
@@ -204,7 +205,7 @@ def bulk_target(es: ElasticsearchConfig, doc: Document) -> tuple[str, str]:
     doc_id = event.get("id") if isinstance(event, dict) else None
     if not isinstance(doc_id, str) or not doc_id:
         raise ValueError("document has no event.id")
-    return index_name(es, parsed), doc_id
+    return index_name(es, parsed), doc_id, orjson.dumps(parsed).decode()
 
 
 def _describe(exc: Exception) -> str:
@@ -507,8 +508,9 @@ class ElasticsearchSink(SinkContext):
         except ValueError as exc:
             self._dead_letter(doc, str(exc), 0)
             return None
-        action = orjson.dumps({"create": {"_index": target[0], "_id": target[1]}})
-        return action + _SEP + doc.encode()
+        index, doc_id, source = target
+        action = orjson.dumps({"create": {"_index": index, "_id": doc_id}})
+        return action + _SEP + source.encode()
 
     def _send(self, items: list[_Item]) -> bool:
         """Deliver or dead-letter every item; False if aborted first."""
