@@ -291,6 +291,33 @@ class _SockFields:
                    remote_is_source=remote_is_source)
 
 
+IGNORED = "\0"
+"""`_FdFields.path` of an fd whose path is filtered (no real path holds a NUL)."""
+
+
+class _FdFields:
+    """Where a record about an fd (rw_event, io_summary_event) keeps what names the fd."""
+
+    def __init__(self, ix: dict[str, int], ignored_prefixes: tuple[str, ...]) -> None:
+        self.fd, self.target, self.path_len = ix["fd"], ix["target"], ix["path_len"]
+        self.ino, self.dev, self.imode = ix["ino"], ix["dev"], ix["imode"]
+        self.ignored_prefixes = ignored_prefixes
+
+    def path(self, v: tuple[Any, ...], tail: bytes, en: Enricher) -> str | None:
+        """The path the fd was opened with, or its /proc (or pipe:/socket:) name when we never
+        saw it opened; None when nothing names it; IGNORED when that name is filtered (the
+        kernel could not filter what it could not name)."""
+        if v[self.target] == FT_FILE:
+            raw = tail[: v[self.path_len]].decode("utf-8", "backslashreplace")  # = text()
+            return raw if raw[:1] == "/" else en.fd_path(v[PID], v[self.fd], raw)
+        if not v[FLAGS] & EF_FD_UNTRACKED:
+            return None
+        path = en.untracked_fd(v[PID], v[self.fd], v[self.dev], v[self.ino], v[self.imode])
+        if path is not None and path.startswith(self.ignored_prefixes):
+            return IGNORED
+        return path
+
+
 def _exec_builder() -> Builder:
     ix = _ix("exec_event")
     argc_i, plen_i, alen_i = ix["argc"], ix["path_len"], ix["args_len"]
@@ -386,20 +413,18 @@ def _open_builder() -> Builder:
 
 def _rw_builder(ignored_prefixes: tuple[str, ...]) -> Builder:
     ix = _ix("rw_event")
-    fd_i, target_i, plen_i, count_i = ix["fd"], ix["target"], ix["path_len"], ix["count"]
-    ino_i, dev_i, imode_i = ix["ino"], ix["dev"], ix["imode"]
+    fd_i, target_i, count_i = ix["fd"], ix["target"], ix["count"]
     sock = _SockFields(ix)
+    fds = _FdFields(ix, ignored_prefixes)
     events: dict[tuple[int, bool], str] = {}
 
     def build(v: tuple[Any, ...], tail: bytes, en: Enricher) -> str | None:
         act = v[ACTION]
         action = ACTIONS[act]
-        target = v[target_i]
-        pid = v[PID]
         fd = v[fd_i]
         ret = v[RET]
         count = v[count_i]
-        if target == FT_SOCKET:
+        if v[target_i] == FT_SOCKET:
             event, own = _base(v, en, action, CAT_NETWORK, TYPE_INFO)
             sock.endpoints(own, v)
             eb = own["ebpf"]
@@ -414,14 +439,9 @@ def _rw_builder(ignored_prefixes: tuple[str, ...]) -> Builder:
             more += f',"bytes_requested":{count}'
         if ret >= 0:
             more += f',"bytes":{ret}'
-        path: str | None = None
-        if target == FT_FILE:
-            raw = tail[: v[plen_i]].decode("utf-8", "backslashreplace")
-            path = raw if raw[:1] == "/" else en.fd_path(pid, fd, raw)
-        elif v[FLAGS] & EF_FD_UNTRACKED:
-            path = en.untracked_fd(pid, fd, v[dev_i], v[ino_i], v[imode_i])
-            if path is not None and path.startswith(ignored_prefixes):
-                return None  # the kernel could not filter what it could not name
+        path = fds.path(v, tail, en)
+        if path is IGNORED:
+            return None
         frag = events.get((act, ret < 0))
         if frag is None:
             frag = events[act, ret < 0] = _event_frag(
@@ -440,33 +460,26 @@ def _rw_builder(ignored_prefixes: tuple[str, ...]) -> Builder:
 def _io_summary_builder(ignored_prefixes: tuple[str, ...]) -> Builder:
     """capture.read_write "first": an fd's totals, sent when it went away (action `close`)."""
     ix = _ix("io_summary_event")
-    fd_i, target_i, plen_i, end_i = ix["fd"], ix["target"], ix["path_len"], ix["end"]
+    fd_i, target_i, end_i = ix["fd"], ix["target"], ix["end"]
     reads_i, writes_i = ix["reads"], ix["writes"]
     bread_i, bwritten_i = ix["bytes_read"], ix["bytes_written"]
-    ino_i, dev_i, imode_i = ix["ino"], ix["dev"], ix["imode"]
     sock = _SockFields(ix)
+    fds = _FdFields(ix, ignored_prefixes)
 
     def build(v: tuple[Any, ...], tail: bytes, en: Enricher) -> str | None:
-        target = v[target_i]
-        pid = v[PID]
         fd = v[fd_i]
         own: dict[str, Any] = {"ebpf": {"fd": fd, "io": {
             "reads": v[reads_i], "writes": v[writes_i], "bytes_read": v[bread_i],
             "bytes_written": v[bwritten_i], "end": _IO_ENDS.get(v[end_i], str(v[end_i]))}}}
-        if target == FT_SOCKET:
+        if v[target_i] == FT_SOCKET:
             event = _event_frag("close", CAT_NETWORK, TYPE_INFO, "success")
             sock.endpoints(own, v)
         else:
             event = _event_frag("close", CAT_FILE, TYPE_INFO, "success")
-            path: str | None = None
-            if target == FT_FILE:
-                raw = text(tail[: v[plen_i]])
-                path = raw if raw[:1] == "/" else en.fd_path(pid, fd, raw)
-            elif v[FLAGS] & EF_FD_UNTRACKED:
-                # Named like its first read or write, which came before (cached by inode).
-                path = en.untracked_fd(pid, fd, v[dev_i], v[ino_i], v[imode_i])
-                if path is not None and path.startswith(ignored_prefixes):
-                    return None
+            # Named like its first read or write, which came before (cached by inode).
+            path = fds.path(v, tail, en)
+            if path is IGNORED:
+                return None
             if path is not None:
                 own["file"] = _file(path)
         return _document(v, en, event, _actor(v, en).text, _members(own))
