@@ -16,6 +16,7 @@ import pwd
 import socket
 import stat
 import time
+from collections.abc import Callable
 from typing import Any
 
 import orjson
@@ -56,6 +57,17 @@ class _Bounded(dict[Any, Any]):
             del self[next(iter(self))]
         self[key] = value
         return value
+
+
+def _cached_name(cache: _Bounded, key: int, lookup: Callable[[], str]) -> str | None:
+    """A user or group name by id; an unknown id is None, and remembered as such too."""
+    if key in cache:
+        return cache[key]  # type: ignore[no-any-return]
+    try:
+        name: str | None = lookup()
+    except KeyError:
+        name = None
+    return cache.put(key, name)  # type: ignore[no-any-return]
 
 
 class Enricher:
@@ -113,22 +125,10 @@ class Enricher:
         return name  # type: ignore[no-any-return]
 
     def user_name(self, uid: int) -> str | None:
-        if uid in self._users:
-            return self._users[uid]  # type: ignore[no-any-return]
-        try:
-            name: str | None = pwd.getpwuid(uid).pw_name
-        except KeyError:
-            name = None
-        return self._users.put(uid, name)  # type: ignore[no-any-return]
+        return _cached_name(self._users, uid, lambda: pwd.getpwuid(uid).pw_name)
 
     def group_name(self, gid: int) -> str | None:
-        if gid in self._groups:
-            return self._groups[gid]  # type: ignore[no-any-return]
-        try:
-            name: str | None = grp.getgrgid(gid).gr_name
-        except KeyError:
-            name = None
-        return self._groups.put(gid, name)  # type: ignore[no-any-return]
+        return _cached_name(self._groups, gid, lambda: grp.getgrgid(gid).gr_name)
 
     def process_ids(self, pid: int, start_ns: int) -> tuple[str, str]:
         """(entity_id, start timestamp): host + boot + start time + pid, never pid alone."""
