@@ -200,6 +200,17 @@ class Workloads:
 # The monitor as a subprocess
 
 
+def stop_process(proc: subprocess.Popen[bytes], timeout: float,
+                 sig: signal.Signals = signal.SIGINT) -> None:
+    """Ask a setup to stop (its clean-stop signal), then kill it if it does not in time."""
+    proc.send_signal(sig)
+    try:
+        proc.wait(timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
 class Monitor:
     def __init__(self, work: Path, config: dict[str, Any] | None = None) -> None:
         self.dir = work
@@ -262,12 +273,7 @@ class Monitor:
         assert self.proc is not None
         with contextlib.suppress(OSError):
             self.peak_rss = max(self.peak_rss, peak_rss_mb(self.pid))
-        self.proc.send_signal(signal.SIGINT)
-        try:
-            self.proc.wait(60)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
+        stop_process(self.proc, 60)
         final = self.stats()
         events_file = self.events_dir / "events.jsonl"
         losses = 0
@@ -318,12 +324,7 @@ def auditd_running(work: Path) -> Iterator[None]:
     finally:
         subprocess.run(["auditctl", "-D"], capture_output=True)
         subprocess.run(["auditctl", "-e", "0"], capture_output=True)
-        proc.terminate()
-        try:
-            proc.wait(15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop_process(proc, 15, signal.SIGTERM)
         log_file.unlink(missing_ok=True)
 
 
@@ -347,12 +348,7 @@ def bpftrace_running(work: Path) -> Iterator[None]:
         time.sleep(0.5)
         yield
     finally:
-        proc.send_signal(signal.SIGINT)
-        try:
-            proc.wait(30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop_process(proc, 30)
         out.unlink(missing_ok=True)
 
 
