@@ -149,3 +149,21 @@ class TestCli:
         proc = self.run("--config", str(write(tmp_path, {"storage_type": "s3"})))
         assert proc.returncode == 2
         assert "storage_type" in proc.stderr
+
+
+class TestRingSize:
+    """capture.ring_buffer_bytes: null scales with the CPUs, within bounds; a power of two."""
+
+    @pytest.mark.parametrize(("cpus", "mib"), [(1, 64), (2, 64), (3, 128), (8, 256), (64, 256)])
+    def test_default_by_cpu_count(self, monkeypatch: pytest.MonkeyPatch, cpus: int,
+                                  mib: int) -> None:
+        from ebpf_monitor import loader
+
+        monkeypatch.setattr(loader.os, "cpu_count", lambda: cpus)
+        assert loader._ring_size(None) == mib << 20
+
+    def test_requested_rounded_up(self) -> None:
+        from ebpf_monitor.loader import _ring_size
+
+        assert _ring_size(5 << 20) == 8 << 20
+        assert _ring_size(10) == 4096
