@@ -133,13 +133,15 @@ class TestDecode:
         assert doc["ebpf"]["bytes"] == 10 and doc["ebpf"]["bytes_requested"] == 12
         assert doc["file"]["path"] == "/var/x"
 
-    @pytest.mark.parametrize("name", [
-        b'/tmp/q"uote', b"/tmp/back\\slash", b"/tmp/new\nline", b"/tmp/tab\tand\x01ctl",
-        b"/tmp/caf\xe9", b"/tmp/\xe2\x82\xac"])
-    def test_odd_names_stay_exact_json(self, name: bytes) -> None:
+    @pytest.mark.parametrize(("name", "expected"), [
+        (b'/tmp/q"uote', '/tmp/q"uote'), (b"/tmp/back\\slash", "/tmp/back\\\\slash"),
+        (b"/tmp/new\nline", "/tmp/new\nline"), (b"/tmp/tab\tand\x01ctl", "/tmp/tab\tand\x01ctl"),
+        (b"/tmp/caf\xe9", "/tmp/caf\\xe9"), (b"/tmp/caf\\xe9", "/tmp/caf\\\\xe9"),
+        (b"/tmp/\xe2\x82\xac", "/tmp/\u20ac"), (b"/tmp/l\xe2\x80\xa8s", "/tmp/l\\xe2\\x80\\xa8s")])
+    def test_odd_names_stay_exact_json(self, name: bytes, expected: str) -> None:
         """Documents are written as text from parts: every odd byte must still come out as
-        valid JSON, the same name in the open, the read and the failed write."""
-        expected = name.decode("utf-8", "backslashreplace")
+        valid JSON, the same name in the open, the read and the failed write, under the
+        reversible text policy (a literal backslash doubled, U+2028 escaped)."""
         opened = record("open_event", name + b"\0", h_kind=KINDS["EK_OPEN"],
                         h_action=ACTIONS["EA_OPENAT"], h_ret=7, dfd=-100, flags=0o101,
                         mode=0o644, path_len=len(name))
