@@ -15,6 +15,7 @@ from pathlib import Path
 from types import FrameType
 
 from . import __version__
+from ._safedir import SafeDir
 from .config import DEFAULT_CONFIG_PATH, Config, load_config
 from .errors import MonitorError
 from .sinks.base import Sink
@@ -101,20 +102,33 @@ def _make_sinks(config: Config, stdout: bool, stack: ExitStack) -> list[Sink]:
 
 
 def _write_pid_file(path: Path, stack: ExitStack) -> None:
-    path.parent.mkdir(mode=0o750, parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(f"{os.getpid()}\n")
-    os.chmod(tmp, 0o644)
-    os.replace(tmp, path)
+    directory = SafeDir(path.parent, what="pid_file")  # never through a planted link
+    stack.callback(directory.close)
+    directory.write_replace(path.name, f"{os.getpid()}\n".encode(), 0o644)
 
     def _remove() -> None:
         try:
-            if path.read_text().strip() == str(os.getpid()):
-                path.unlink()
-        except OSError:
+            if directory.read(path.name).strip() == str(os.getpid()).encode():
+                directory.unlink(path.name)
+        except (OSError, MonitorError):
             pass
 
     stack.callback(_remove)
+
+
+def _lock_dirs(config: Config, stack: ExitStack) -> None:
+    """One monitor per directory it writes: a second one would write every event twice and
+    race the first over the spool's files."""
+    dirs = {config.state_dir: "output_dir" if config.output_dir else "events_dir"}
+    if config.file_logging or config.storage_type == "elasticsearch":
+        dirs.setdefault(config.events_dir, "events_dir")
+    if config.storage_type == "elasticsearch":
+        dirs.setdefault(config.spool.dir or config.state_dir / "spool",
+                        "spool.dir" if config.spool.dir else "output_dir")
+    for path, what in dirs.items():
+        directory = SafeDir(path, what=what)
+        stack.callback(directory.close)
+        directory.lock()
 
 
 def _keep_heap() -> None:
@@ -149,10 +163,7 @@ def _run(config: Config, *, stdout: bool, verbose: bool) -> int:
     for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         signal.signal(sig, _early)
     with ExitStack() as stack:
-        try:
-            config.events_dir.mkdir(mode=0o750, parents=True, exist_ok=True)
-        except OSError as exc:
-            raise MonitorError(f"events_dir {config.events_dir}: {exc.strerror}") from None
+        _lock_dirs(config, stack)  # first: before anything reads or cuts another's files
         sinks = _make_sinks(config, stdout, stack)
         _write_pid_file(config.effective_pid_file, stack)
         enricher = Enricher()

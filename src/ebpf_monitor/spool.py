@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ._fileio import whole_lines_end, write_all
+from ._safedir import SafeDir
 
 __all__ = ["Cursor", "Spool"]
 
@@ -32,8 +33,6 @@ log = logging.getLogger(__name__)
 
 SEGMENT_BYTES = 4 * 1024 * 1024
 READ_BYTES = 1024 * 1024  # per read: far more than a batch, far less than a segment
-FILE_MODE = 0o640
-DIR_MODE = 0o750
 
 
 @dataclass(frozen=True, order=True)
@@ -47,7 +46,7 @@ class Cursor:
 @dataclass
 class _Segment:
     number: int
-    path: Path
+    name: str
     size: int
     records: int  # whole lines in the file
 
@@ -57,45 +56,55 @@ class Spool:
     a batch, sends it, then acknowledges or rewinds it before reading the next. A batch never
     spans two segments."""
 
-    def __init__(self, directory: Path, *, max_bytes: int) -> None:
+    def __init__(self, directory: Path, *, max_bytes: int, what: str = "spool.dir") -> None:
         self.directory = directory
         self.max_bytes = max_bytes
         self.dropped = 0
         self._lock = threading.Lock()
         self._has_data = threading.Condition(self._lock)
-        directory.mkdir(mode=DIR_MODE, parents=True, exist_ok=True)
+        # Opened without following links, every file relative to it (_safedir.py).
+        self._dir = SafeDir(directory, what=what)
         self._segments: list[_Segment] = []
         self._fd = -1
         self._acked = Cursor(1, 0)  # first unacknowledged byte
         self._acked_in_first = 0  # records of the first segment before _acked
         self._read = Cursor(1, 0)  # where the sender's next read starts
         self._pending = 0
-        self._recover()
+        try:
+            self._recover()
+        except BaseException:
+            self._dir.close()
+            raise
 
     # ---- start-up ----
 
     def _recover(self) -> None:
-        for path in sorted(self.directory.glob("*.seg")):
-            if not path.stem.isdigit():
+        for name in sorted(self._dir.names()):
+            stem = name.removesuffix(".seg")
+            if stem == name or not stem.isdigit():
                 continue
-            size = _repair(path)
-            self._segments.append(_Segment(int(path.stem), path, size,
-                                           _count_lines(path, 0, size)))
+            size = self._repair(name)
+            self._segments.append(_Segment(int(stem), name, size,
+                                           self._count_lines(name, 0, size)))
         try:
-            seg, off = (int(x) for x in (self.directory / "cursor").read_text().split())
+            seg, off = (int(x) for x in self._dir.read("cursor").split())
             cursor = Cursor(seg, off)
-        except (OSError, ValueError):
+        except FileNotFoundError:
+            cursor = Cursor(0, 0)
+        except ValueError:
+            log.warning("spool %s: unreadable cursor: sending from the oldest record (ids make"
+                        " repeats harmless)", self.directory)
             cursor = Cursor(0, 0)
         # Segments wholly before the cursor were acknowledged before the restart.
         while len(self._segments) > 1 and self._segments[0].number < cursor.segment:
-            self._segments.pop(0).path.unlink(missing_ok=True)
+            self._dir.unlink(self._segments.pop(0).name)
         if self._segments:
             first = self._segments[0]
             offset = min(cursor.offset, first.size) if first.number == cursor.segment else 0
             if first.number < cursor.segment:  # the only segment, fully acknowledged
                 offset = first.size
             self._acked = Cursor(first.number, offset)
-            self._acked_in_first = _count_lines(first.path, 0, offset)
+            self._acked_in_first = self._count_lines(first.name, 0, offset)
             self._pending = sum(s.records for s in self._segments) - self._acked_in_first
         self._read = self._acked
         if self._pending:
@@ -127,12 +136,12 @@ class Spool:
             self._fd = -1
         elif self._segments and self._segments[-1].size + incoming <= SEGMENT_BYTES:
             last = self._segments[-1]  # reopen the last segment after a restart
-            self._fd = _open_append(last.path)
+            self._fd = self._open_append(last.name)
             return last
         number = self._segments[-1].number + 1 if self._segments else self._acked.segment + 1
-        path = self.directory / f"{number:016d}.seg"
-        self._fd = _open_append(path)
-        seg = _Segment(number, path, 0, 0)
+        name = f"{number:016d}.seg"
+        self._fd = self._open_append(name)
+        seg = _Segment(number, name, 0, 0)
         self._segments.append(seg)
         if len(self._segments) == 1:
             self._acked = self._read = Cursor(number, 0)
@@ -145,7 +154,7 @@ class Spool:
             lost = seg.records - self._acked_in_first
             self.dropped += lost
             self._pending -= lost
-            seg.path.unlink(missing_ok=True)
+            self._dir.unlink(seg.name)
             self._acked = Cursor(self._segments[0].number, 0)
             self._acked_in_first = 0
             self._read = max(self._read, self._acked)
@@ -173,15 +182,17 @@ class Spool:
         """Up to max_records unread records of one segment, and the cursor past them."""
         with self._lock:
             pos = self._read
-            todo = [(s.number, s.path, s.size) for s in self._segments
+            todo = [(s.number, s.name, s.size) for s in self._segments
                     if s.number >= pos.segment]
-        for number, path, size in todo:
+        for number, name, size in todo:
             start = pos.offset if number == pos.segment else 0
             if start >= size:
                 continue
-            with open(path, "rb") as f:
-                f.seek(start)
-                chunk = f.read(min(size - start, READ_BYTES))
+            fd = self._dir.open(name, os.O_RDONLY)
+            try:
+                chunk = os.pread(fd, min(size - start, READ_BYTES), start)
+            finally:
+                os.close(fd)
             chunk = chunk[: chunk.rfind(b"\n") + 1]  # whole records only
             parts = chunk.split(b"\n", max_records)
             lines = parts[:max_records] if len(parts) > max_records else parts[:-1]
@@ -203,7 +214,7 @@ class Spool:
             if cursor <= self._acked:
                 return  # its segment was dropped meanwhile; already counted
             while len(self._segments) > 1 and self._segments[0].number < cursor.segment:
-                self._segments.pop(0).path.unlink(missing_ok=True)
+                self._dir.unlink(self._segments.pop(0).name)
                 self._acked_in_first = 0
             self._acked_in_first += count
             self._pending -= count
@@ -211,9 +222,7 @@ class Spool:
             self._write_cursor()
 
     def _write_cursor(self) -> None:
-        tmp = self.directory / "cursor.tmp"
-        tmp.write_text(f"{self._acked.segment} {self._acked.offset}\n")
-        os.replace(tmp, self.directory / "cursor")
+        self._dir.write_replace("cursor", f"{self._acked.segment} {self._acked.offset}\n".encode())
 
     # ---- accounting ----
 
@@ -229,33 +238,38 @@ class Spool:
             if self._fd >= 0:
                 os.close(self._fd)
                 self._fd = -1
+            self._dir.close()
 
+    # ---- files, all relative to the open directory ----
 
-def _open_append(path: Path) -> int:
-    return os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, FILE_MODE)
+    def _open_append(self, name: str) -> int:
+        return self._dir.open(name, os.O_WRONLY | os.O_APPEND | os.O_CREAT)
 
+    def _repair(self, name: str) -> int:
+        """Cut a torn last record (a crash mid-append): it was never acknowledged."""
+        fd = self._dir.open(name, os.O_RDWR)
+        try:
+            size = os.fstat(fd).st_size
+            cut = whole_lines_end(fd, size)
+            if cut == size:
+                return size
+            os.ftruncate(fd, cut)
+        finally:
+            os.close(fd)
+        log.warning("spool %s: dropped a torn last record (%d bytes)", self.directory / name,
+                    size - cut)
+        return cut
 
-def _repair(path: Path) -> int:
-    """Cut a torn last record (a crash mid-append): it was never acknowledged."""
-    with open(path, "rb+") as f:
-        size = os.fstat(f.fileno()).st_size
-        cut = whole_lines_end(f.fileno(), size)
-        if cut == size:
-            return size
-        f.truncate(cut)
-    log.warning("spool %s: dropped a torn last record (%d bytes)", path, size - cut)
-    return cut
-
-
-def _count_lines(path: Path, start: int, end: int) -> int:
-    count = 0
-    with open(path, "rb") as f:
-        f.seek(start)
-        left = end - start
-        while left > 0:
-            block = f.read(min(left, 1 << 20))
-            if not block:
-                break
-            count += block.count(b"\n")
-            left -= len(block)
-    return count
+    def _count_lines(self, name: str, start: int, end: int) -> int:
+        count = 0
+        fd = self._dir.open(name, os.O_RDONLY)
+        try:
+            while start < end:
+                block = os.pread(fd, min(end - start, 1 << 20), start)
+                if not block:
+                    break
+                count += block.count(b"\n")
+                start += len(block)
+        finally:
+            os.close(fd)
+        return count

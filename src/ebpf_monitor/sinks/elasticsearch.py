@@ -45,8 +45,9 @@ from elasticsearch import (
     Elasticsearch,
 )
 
+from .._safedir import SafeDir
 from ..config import ElasticsearchConfig
-from ..errors import ConfigError, SinkUnavailable
+from ..errors import ConfigError, MonitorError, SinkUnavailable
 from ..spool import Cursor, Spool
 from ._mixin import SinkContext
 from .base import Document
@@ -55,8 +56,6 @@ __all__ = ["ElasticsearchSink", "bulk_target", "index_name", "index_template"]
 
 log = logging.getLogger(__name__)
 
-FILE_MODE = 0o640
-DIR_MODE = 0o750
 MAX_ITEM_RETRIES = 8
 """5xx answers for one document before it is dead-lettered (429 is retried without limit)."""
 BACKOFF_BASE = 0.5
@@ -603,15 +602,18 @@ class ElasticsearchSink(SinkContext):
                 self._dead_letter_fd = -1
             self._reopen_dead_letter = False
             if self._dead_letter_fd < 0:
-                self._dead_letter_path.parent.mkdir(mode=DIR_MODE, parents=True, exist_ok=True)
-                self._dead_letter_fd = os.open(
-                    self._dead_letter_path,
-                    os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, FILE_MODE,
-                )
+                # Never through a link planted in the directory (_safedir.py).
+                directory = SafeDir(self._dead_letter_path.parent, what="events_dir")
+                try:
+                    self._dead_letter_fd = directory.open(
+                        self._dead_letter_path.name, os.O_WRONLY | os.O_APPEND | os.O_CREAT)
+                finally:
+                    directory.close()
             os.write(self._dead_letter_fd, line)
-        except OSError as exc:
+        except (OSError, MonitorError) as exc:
+            why = exc.strerror if isinstance(exc, OSError) else str(exc)
             log.error("%s: cannot write dead letter (%s): %s", self._dead_letter_path,
-                      exc.strerror, reason)
+                      why, reason)
         self.dead_lettered += 1
         if self.dead_lettered == 1 or self.dead_lettered % 1000 == 0:
             log.warning("elasticsearch %s: %d documents rejected so far, see %s (last: %s)",

@@ -18,6 +18,8 @@ from pathlib import Path
 from typing import BinaryIO
 
 from .._fileio import whole_lines_end, write_all
+from .._safedir import SafeDir, host_error
+from ..errors import MonitorError
 from ._mixin import SinkContext
 from .base import Document
 
@@ -25,8 +27,6 @@ __all__ = ["JsonlSink", "StreamSink", "repair_tail"]
 
 log = logging.getLogger(__name__)
 
-FILE_MODE = 0o640
-DIR_MODE = 0o750
 
 
 def _encode(batch: Sequence[Document]) -> bytes:
@@ -35,10 +35,11 @@ def _encode(batch: Sequence[Document]) -> bytes:
     return "\n".join(batch).encode()
 
 
-def repair_tail(path: Path) -> Path | None:
+def repair_tail(directory: SafeDir, name: str) -> Path | None:
     """Set aside a partial last line (left by a crash mid-write); return where it went."""
+    path = directory.path / name
     try:
-        fd = os.open(path, os.O_RDWR | os.O_CLOEXEC)
+        fd = directory.open(name, os.O_RDWR)
     except FileNotFoundError:
         return None
     try:
@@ -49,23 +50,29 @@ def repair_tail(path: Path) -> Path | None:
         if cut == size:
             return None
         tail = os.pread(fd, size - cut, cut)
-        aside = path.with_name(f"{path.name}.partial-{time.strftime('%Y%m%dT%H%M%S')}")
-        aside.write_bytes(tail)
-        os.chmod(aside, FILE_MODE)
+        aside = f"{name}.partial-{time.strftime('%Y%m%dT%H%M%S')}"
+        afd = directory.create(aside)
+        try:
+            write_all(afd, tail)
+        finally:
+            os.close(afd)
         os.ftruncate(fd, cut)
-        log.warning("%s: partial last line (%d bytes) set aside in %s", path, len(tail), aside)
-        return aside
+        log.warning("%s: partial last line (%d bytes) set aside in %s", path, len(tail),
+                    directory.path / aside)
+        return directory.path / aside
     finally:
         os.close(fd)
 
 
 class JsonlSink(SinkContext):
-    """Append documents to `path`, reopened on rotation."""
+    """Append documents to `path`, reopened on rotation. The file and its directory are
+    opened without following links (_safedir.py)."""
 
     name = "jsonl"
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *, what: str = "events_dir") -> None:
         self.path = path
+        self.what = what
         self.written = 0
         self.failed = 0
         self.bytes = 0
@@ -73,13 +80,19 @@ class JsonlSink(SinkContext):
         self._failing = False
         self._quiet_until = 0.0
         self._announced = False  # an error line is out: say when writing works again
-        path.parent.mkdir(mode=DIR_MODE, parents=True, exist_ok=True)
-        repair_tail(path)
-        self._open()
+        self._dir = SafeDir(path.parent, what=what)
+        try:
+            repair_tail(self._dir, path.name)
+            self._open()
+        except OSError as exc:
+            self._dir.close()
+            raise host_error(what, path, exc) from None
+        except BaseException:
+            self._dir.close()
+            raise
 
     def _open(self) -> None:
-        flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC
-        self._fd = os.open(self.path, flags, FILE_MODE)
+        self._fd = self._dir.open(self.path.name, os.O_WRONLY | os.O_APPEND | os.O_CREAT)
 
     def write(self, batch: Sequence[Document]) -> None:
         if not batch:
@@ -121,20 +134,30 @@ class JsonlSink(SinkContext):
         pass  # every write(2) already reached the page cache; fsync is the kernel's business
 
     def reopen(self) -> None:
-        old = self._fd
+        # The directory too: logrotate (or an operator) may have replaced it.
+        old_fd, old_dir = self._fd, self._dir
         try:
-            self._open()
-        except OSError as exc:
+            self._dir = SafeDir(self.path.parent, what=self.what)
+            try:
+                self._open()
+            except BaseException:
+                self._dir.close()
+                raise
+        except (OSError, MonitorError) as exc:
+            self._fd, self._dir = old_fd, old_dir
+            reason = exc.strerror if isinstance(exc, OSError) else str(exc)
             log.error("%s: cannot reopen after rotation: %s; keeping the old file",
-                      self.path, exc.strerror)
+                      self.path, reason)
             return
-        os.close(old)
+        os.close(old_fd)
+        old_dir.close()
         log.info("%s: reopened", self.path)
 
     def close(self) -> None:
         if self._fd >= 0:
             os.close(self._fd)
             self._fd = -1
+        self._dir.close()
 
     def stats(self) -> dict[str, int]:
         return {"written": self.written, "failed": self.failed, "failing": int(self._failing)}
