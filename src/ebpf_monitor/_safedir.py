@@ -27,12 +27,13 @@ import fcntl
 import logging
 import os
 import stat
+import struct
 from pathlib import Path
 
 from ._fileio import write_all
 from .errors import ConfigError, HostError
 
-__all__ = ["SafeDir", "UnsafePathError", "check_dir", "host_error"]
+__all__ = ["SafeDir", "UnsafePathError", "check_dir", "check_file", "host_error"]
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +41,8 @@ DIR_MODE = 0o750
 FILE_MODE = 0o640
 LOCK_NAME = "ebpf-monitor.lock"
 _MAX_LINKS = 40  # as the kernel's MAXSYMLINKS
-_DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
+# O_PATH: a directory on the way needs search permission only (check-config as a user).
+_DIR_FLAGS = os.O_PATH | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 # O_NONBLOCK: a FIFO planted under a file's name must not hang the open (it is then refused).
 _FILE_FLAGS = os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK
 
@@ -74,9 +76,10 @@ def _check_final(where: str, st: os.stat_result, what: str) -> None:
                               " another directory")
 
 
-def _walk(path: Path, *, create: bool, what: str) -> int | None:
-    """An O_RDONLY descriptor of the directory `path`, each component checked on the way;
-    None when it does not exist and `create` is false."""
+def _walk(path: Path, *, create: bool, what: str) -> tuple[int, str, bool]:
+    """An O_PATH descriptor of the directory `path`, each component checked on the way, its
+    name, and True; when it does not exist and `create` is false, those of its deepest existing
+    ancestor, and False."""
     if "\0" in str(path):
         raise ConfigError(f"{what}: {str(path)!r} holds a NUL byte")
     todo = list(reversed(Path(os.path.abspath(path)).parts[1:]))
@@ -95,8 +98,7 @@ def _walk(path: Path, *, create: bool, what: str) -> int | None:
                 nfd = os.open(name, _DIR_FLAGS, dir_fd=fd)
             except FileNotFoundError:
                 if not create:
-                    os.close(fd)
-                    return None
+                    return fd, where, False
                 # Made meanwhile by another: the checks below apply to it as to any.
                 with contextlib.suppress(FileExistsError):
                     os.mkdir(name, DIR_MODE, dir_fd=fd)
@@ -127,7 +129,7 @@ def _walk(path: Path, *, create: bool, what: str) -> int | None:
             os.close(fd)
             fd, where = nfd, here
         _check_final(where, os.fstat(fd), what)
-        return fd
+        return fd, where, True
     except BaseException:
         os.close(fd)
         raise
@@ -135,18 +137,59 @@ def _walk(path: Path, *, create: bool, what: str) -> int | None:
 
 def host_error(what: str, path: Path, exc: OSError) -> HostError:
     """One line for an OSError on a path the monitor writes (a host problem: exit 1)."""
-    hint = {errno.EROFS: " (a read-only file system)",
-            errno.EPERM: " (immutable or append-only? see lsattr)"}.get(exc.errno or 0, "")
+    hint = {errno.EPERM: " (immutable or append-only? see lsattr)",
+            errno.EACCES: "" if os.geteuid() == 0 else " (run as root)"}.get(exc.errno or 0, "")
     return HostError(f"{what}: {path}: {exc.strerror or exc}{hint}")
 
 
-def check_dir(path: Path, *, what: str) -> None:
-    """The checks SafeDir applies, without creating anything (for check-config)."""
+def check_file(path: Path, *, what: str) -> None:
+    """What SafeDir.open would refuse about an existing `path`, without opening it."""
     try:
-        fd = _walk(path, create=False, what=what)
+        st = os.lstat(path)
+    except FileNotFoundError:
+        return
     except OSError as exc:
         raise host_error(what, path, exc) from None
-    if fd is not None:
+    if stat.S_ISLNK(st.st_mode):
+        raise UnsafePathError(f"{path}: is a symbolic link; the monitor never writes through"
+                              " one: remove it")
+    if stat.S_ISDIR(st.st_mode):
+        raise UnsafePathError(f"{path}: is a directory, not a file: move it away")
+    if not stat.S_ISREG(st.st_mode):
+        raise UnsafePathError(f"{path}: is not a regular file: remove it")
+    if not _trusted(st.st_uid):
+        raise UnsafePathError(f"{path}: is owned by uid {st.st_uid}, not root: remove it or"
+                              " chown root")
+
+
+_FS_IOC_GETFLAGS = 0x80086601
+_FS_IMMUTABLE_FL, _FS_APPEND_FL = 0x10, 0x20
+
+
+def check_dir(path: Path, *, what: str) -> None:
+    """The checks SafeDir applies, without creating anything (for check-config), and whether
+    the monitor could write there: not on a read-only mount, not immutable."""
+    try:
+        fd, where, _ = _walk(path, create=False, what=what)
+    except OSError as exc:
+        raise host_error(what, path, exc) from None
+    try:
+        if os.fstatvfs(fd).f_flag & os.ST_RDONLY:
+            raise HostError(f"{what}: {where} is on a read-only file system")
+        try:
+            rfd = os.open(".", os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC, dir_fd=fd)
+        except OSError:
+            return  # not readable by this user: the start (as root) will tell
+        try:
+            flags = struct.unpack("l", fcntl.ioctl(rfd, _FS_IOC_GETFLAGS, bytes(8)))[0]
+        except OSError:
+            flags = 0  # a file system without these flags
+        finally:
+            os.close(rfd)
+        if flags & (_FS_IMMUTABLE_FL | _FS_APPEND_FL):
+            raise HostError(f"{what}: {where} is immutable or append-only: run chattr -i -a"
+                            f" {where}")
+    finally:
         os.close(fd)
 
 
@@ -168,11 +211,15 @@ class SafeDir:
         self.what = what
         self._lock_fd = -1
         try:
-            fd = _walk(path, create=True, what=what)
+            fd, _, _ = _walk(path, create=True, what=what)
         except OSError as exc:
             raise host_error(what, path, exc) from None
-        assert fd is not None
-        self.fd = fd
+        try:
+            self.fd = os.open(".", os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC, dir_fd=fd)
+        except OSError as exc:
+            raise host_error(what, path, exc) from None
+        finally:
+            os.close(fd)
 
     def __repr__(self) -> str:
         return f"SafeDir({str(self.path)!r})"
@@ -247,7 +294,10 @@ class SafeDir:
     def lock(self) -> None:
         """Hold an exclusive lock on this directory for the life of the process; a second
         monitor on it gets a HostError naming the holder's pid."""
-        fd = self.open(LOCK_NAME, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fd = self.open(LOCK_NAME, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as exc:
+            raise host_error(self.what, self.path / LOCK_NAME, exc) from None
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:

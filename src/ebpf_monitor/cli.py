@@ -15,7 +15,7 @@ from pathlib import Path
 from types import FrameType
 
 from . import __version__
-from ._safedir import SafeDir
+from ._safedir import SafeDir, host_error
 from .config import DEFAULT_CONFIG_PATH, Config, load_config
 from .errors import MonitorError
 from .sinks.base import Sink
@@ -79,6 +79,9 @@ def _setup_logging(verbose: bool) -> None:
 
 
 def _check_config(config: Config) -> int:
+    from .preflight import check
+
+    check(config)  # every check a start makes before it loads BPF
     print(json.dumps(config.masked(), indent=2))
     return 0
 
@@ -104,7 +107,10 @@ def _make_sinks(config: Config, stdout: bool, stack: ExitStack) -> list[Sink]:
 def _write_pid_file(path: Path, stack: ExitStack) -> None:
     directory = SafeDir(path.parent, what="pid_file")  # never through a planted link
     stack.callback(directory.close)
-    directory.write_replace(path.name, f"{os.getpid()}\n".encode(), 0o644)
+    try:
+        directory.write_replace(path.name, f"{os.getpid()}\n".encode(), 0o644)
+    except OSError as exc:
+        raise host_error("pid_file", path, exc) from None
 
     def _remove() -> None:
         try:
@@ -119,13 +125,9 @@ def _write_pid_file(path: Path, stack: ExitStack) -> None:
 def _lock_dirs(config: Config, stack: ExitStack) -> None:
     """One monitor per directory it writes: a second one would write every event twice and
     race the first over the spool's files."""
-    dirs = {config.state_dir: "output_dir" if config.output_dir else "events_dir"}
-    if config.file_logging or config.storage_type == "elasticsearch":
-        dirs.setdefault(config.events_dir, "events_dir")
-    if config.storage_type == "elasticsearch":
-        dirs.setdefault(config.spool.dir or config.state_dir / "spool",
-                        "spool.dir" if config.spool.dir else "output_dir")
-    for path, what in dirs.items():
+    from .preflight import written_dirs
+
+    for path, what in written_dirs(config).items():
         directory = SafeDir(path, what=what)
         stack.callback(directory.close)
         directory.lock()
@@ -152,6 +154,7 @@ def _run(config: Config, *, stdout: bool, verbose: bool) -> int:
     from .enrich import Enricher
     from .loader import BpfMonitor
     from .pipeline import Pipeline
+    from .preflight import check
     from .sdnotify import notify
 
     _libbpf.set_print(verbose)
@@ -163,7 +166,8 @@ def _run(config: Config, *, stdout: bool, verbose: bool) -> int:
     for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         signal.signal(sig, _early)
     with ExitStack() as stack:
-        _lock_dirs(config, stack)  # first: before anything reads or cuts another's files
+        check(config)  # what check-config checks, before anything is created
+        _lock_dirs(config, stack)  # then: before anything reads or cuts another's files
         sinks = _make_sinks(config, stdout, stack)
         _write_pid_file(config.effective_pid_file, stack)
         enricher = Enricher()
@@ -221,3 +225,19 @@ def main(argv: list[str] | None = None) -> int:
         return exc.exit_status
     except KeyboardInterrupt:
         return 130
+    except (OSError, ValueError, RecursionError) as exc:
+        # Last resort: every known case has its own message; this keeps an unforeseen one to
+        # one line too (the traceback with -v).
+        log.debug("unexpected error", exc_info=True)
+        print(f"ebpf-monitor: {_one_line(exc)}", file=sys.stderr)
+        return 1
+
+
+def _one_line(exc: BaseException) -> str:
+    if isinstance(exc, OSError) and exc.strerror:
+        where = f"{exc.filename}: " if exc.filename is not None else ""
+        if exc.filename2 is not None:
+            where = f"{exc.filename} -> {exc.filename2}: "
+        return f"{where}{exc.strerror}"
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    return f"{type(exc).__name__}: {text}"

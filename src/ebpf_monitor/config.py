@@ -5,6 +5,7 @@ Every component receives its own sub-model; nothing reads a global config.
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import os
 import stat
@@ -12,10 +13,12 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
     SecretStr,
+    StrictBool,
     ValidationError,
     field_validator,
     model_validator,
@@ -36,7 +39,22 @@ __all__ = [
 
 DEFAULT_CONFIG_PATH = Path("/var/config.json")
 
-_MODEL = ConfigDict(frozen=True, extra="forbid", use_attribute_docstrings=True)
+# No NaN or Infinity (not JSON, and no setting means them); booleans are true or false only
+# (StrictBool: "yes", "off" or 1 would be a guess).
+_MODEL = ConfigDict(frozen=True, extra="forbid", use_attribute_docstrings=True,
+                    allow_inf_nan=False)
+
+RING_BYTES_MAX = 1 << 31
+"""The kernel sizes a BPF ring buffer in 32 bits, as a power of two: 2 GiB at most."""
+
+
+def _no_nul(path: Path) -> Path:
+    if "\0" in str(path):
+        raise ValueError("a path cannot hold a NUL byte")
+    return path
+
+
+FilePath = Annotated[Path, AfterValidator(_no_nul)]
 
 DEFAULT_IGNORE_PATH_PREFIXES = (
     "/proc/",
@@ -62,7 +80,7 @@ class FilterConfig(BaseModel):
     )
     """Byte prefixes of paths whose file events (and reads/writes of their fds) are dropped."""
 
-    ignore_shared_libraries: bool = True
+    ignore_shared_libraries: StrictBool = True
     """Drop opens of shared libraries (names ending in .so or holding .so.N), as ld.so does."""
 
 
@@ -72,8 +90,16 @@ class CaptureConfig(BaseModel):
     model_config = _MODEL
 
     ring_buffer_bytes: int | None = Field(default=None, ge=4096)
-    """Size of the BPF ring buffer; rounded up to a power of two and a page multiple.
-    Default (null): 32 MiB per CPU, at least 64 MiB and at most 256 MiB (see loader)."""
+    """Size of the BPF ring buffer; rounded up to a power of two and a page multiple, at most
+    2 GiB. Default (null): 32 MiB per CPU, at least 64 MiB and at most 256 MiB (see loader)."""
+
+    @field_validator("ring_buffer_bytes")
+    @classmethod
+    def _ring_fits(cls, value: int | None) -> int | None:
+        if value is not None and value > RING_BYTES_MAX:
+            raise ValueError(f"at most {RING_BYTES_MAX} (2 GiB, the kernel's limit for a BPF"
+                             f" ring buffer), got {value}")
+        return value
 
     wakeup_bytes: int = Field(default=256 * 1024, ge=0)
     """Wake the reader only once this many bytes are pending (0: wake on every event)."""
@@ -95,7 +121,7 @@ class SpoolConfig(BaseModel):
 
     model_config = _MODEL
 
-    dir: Path | None = None
+    dir: FilePath | None = None
     """Directory of the spool; default: <output_dir>/spool."""
 
     max_bytes: int = Field(default=1024 * 1024 * 1024, ge=1024 * 1024)
@@ -122,7 +148,7 @@ class ElasticsearchConfig(BaseModel):
     es_password_env: str | None = None
     """Name of an environment variable holding the password."""
 
-    es_password_file: Path | None = None
+    es_password_file: FilePath | None = None
     """File holding the password (trailing newline stripped)."""
 
     es_api_key: SecretStr | None = None
@@ -131,7 +157,7 @@ class ElasticsearchConfig(BaseModel):
     es_index: str = Field(default="ebpf-events", min_length=1)
     """Index name, or prefix of the daily indices."""
 
-    daily_indices: bool = False
+    daily_indices: StrictBool = False
     """Write to <es_index>-YYYY.MM.DD (UTC date of the event) instead of one index."""
 
     batch_size: int = Field(default=1000, ge=1, le=100_000)
@@ -140,19 +166,19 @@ class ElasticsearchConfig(BaseModel):
     flush_interval: float = Field(default=1.0, gt=0, le=60)
     """Seconds after which a partial batch is sent anyway."""
 
-    secure: bool = False
+    secure: StrictBool = False
     """Use HTTPS."""
 
-    ca_certs: Path | None = None
+    ca_certs: FilePath | None = None
     """CA bundle that signed the server certificate (default: the system store)."""
 
-    client_cert: Path | None = None
+    client_cert: FilePath | None = None
     """Client certificate (PEM) for mutual TLS."""
 
-    client_key: Path | None = None
+    client_key: FilePath | None = None
     """Key of the client certificate (PEM)."""
 
-    verify_certs: bool = True
+    verify_certs: StrictBool = True
     """Verify the server certificate; turning this off logs a warning at start."""
 
     request_timeout: float = Field(default=10.0, gt=0)
@@ -166,10 +192,37 @@ class ElasticsearchConfig(BaseModel):
             return int(value)
         return value
 
+    @field_validator("es_host")
+    @classmethod
+    def _bare_host(cls, value: str) -> str:
+        # The URL is built from es_host, es_port and secure: anything more cannot be meant.
+        if "://" in value:
+            raise ValueError(f"a host name or IP without a scheme, got {value!r} (for https"
+                             " set secure: true)")
+        bare = value.removeprefix("[").removesuffix("]")
+        if not bare or any(c in bare for c in "/?#@[] \t"):
+            raise ValueError(f"a host name or IP, got {value!r}")
+        if ":" in bare:
+            try:
+                ipaddress.IPv6Address(bare)
+            except ValueError:
+                raise ValueError(f"a host name or IP without a port, got {value!r} (the port"
+                                 " goes in es_port)") from None
+        return value
+
     @model_validator(mode="after")
     def _client_pair(self) -> ElasticsearchConfig:
         if (self.client_cert is None) != (self.client_key is None):
             raise ValueError("client_cert and client_key go together")
+        return self
+
+    @model_validator(mode="after")
+    def _one_secret(self) -> ElasticsearchConfig:
+        # Two sources would leave the operator guessing which one is used.
+        given = [k for k in ("es_password", "es_password_env", "es_password_file", "es_api_key")
+                 if getattr(self, k) is not None]
+        if len(given) > 1:
+            raise ValueError(f"{' and '.join(given)} are both set: keep one")
         return self
 
     def password(self) -> str | None:
@@ -200,10 +253,10 @@ class Config(BaseModel):
 
     model_config = _MODEL
 
-    events_dir: Path = Path("/var/log/ebpf-monitor")
+    events_dir: FilePath = Path("/var/log/ebpf-monitor")
     """Directory of events.jsonl (and the dead-letter file)."""
 
-    output_dir: Path | None = None
+    output_dir: FilePath | None = None
     """The Go tool's output directory; we keep run state there: pid file and spool.
     Default: events_dir."""
 
@@ -213,7 +266,7 @@ class Config(BaseModel):
     es_config: ElasticsearchConfig = ElasticsearchConfig()
     """Elasticsearch connection, used when storage_type is elasticsearch."""
 
-    file_logging: bool = True
+    file_logging: StrictBool = True
     """Write events.jsonl; may be turned off only with storage_type elasticsearch."""
 
     filters: FilterConfig = FilterConfig()
@@ -223,7 +276,7 @@ class Config(BaseModel):
     stats_interval: float = Field(default=60.0, gt=0)
     """Seconds between stats lines on stderr (and loss records, when drops happened)."""
 
-    pid_file: Path | None = None
+    pid_file: FilePath | None = None
     """Our pid, for logrotate without systemd; default <output_dir>/ebpf-monitor.pid."""
 
     @model_validator(mode="after")
@@ -261,6 +314,8 @@ def _describe(error: Any) -> str:
         msg = "unknown key"
     elif error["type"] == "literal_error":
         msg = f"{msg}, got {error['input']!r}"
+    elif error["type"] == "value_error":
+        msg = msg.removeprefix("Value error, ")
     return f"{loc}: {msg}"
 
 
@@ -285,12 +340,66 @@ def _check_permissions(path: Path, st: os.stat_result) -> None:
         )
     if os.geteuid() == 0 and st.st_uid != 0:
         raise ConfigError(f"{path}: config file is owned by uid {st.st_uid}, not root")
+    # So is its directory: whoever can write it can put another file in its place. A sticky
+    # directory (/tmp) keeps others from replacing a root-owned file.
+    for directory in dict.fromkeys((path.absolute().parent, Path(os.path.realpath(path)).parent)):
+        try:
+            dst = directory.stat()
+        except OSError:
+            continue
+        if dst.st_mode & (stat.S_IWGRP | stat.S_IWOTH) and not dst.st_mode & stat.S_ISVTX:
+            raise ConfigError(
+                f"{path}: the config file's directory {directory} is writable by group or"
+                f" others (mode {dst.st_mode & 0o777:o}): anyone there can replace the file;"
+                f" run: chmod go-w {directory}, or move the file")
+
+
+class _JsonProblem(ValueError):
+    """Valid JSON syntax the config still cannot take: said in one line."""
+
+
+def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in out:
+            raise _JsonProblem(f"key {key!r} appears twice in one object: keep one")
+        out[key] = value
+    return out
+
+
+def _finite(text: str) -> float:
+    value = float(text)
+    if value in (float("inf"), float("-inf")):
+        raise _JsonProblem(f"number {text} is out of range")
+    return value
+
+
+def _no_constant(name: str) -> Any:
+    raise _JsonProblem(f"{name} is not JSON")
+
+
+def _parse_json(raw: bytes, target: Path) -> Any:
+    try:
+        return json.loads(raw, object_pairs_hook=_no_duplicates, parse_float=_finite,
+                          parse_constant=_no_constant)
+    except json.JSONDecodeError as exc:
+        raise ConfigError(
+            f"{target}: invalid JSON: line {exc.lineno} column {exc.colno}: {exc.msg}"
+        ) from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"{target}: invalid JSON: not UTF-8") from None
+    except _JsonProblem as exc:
+        raise ConfigError(f"{target}: {exc}") from None
+    except RecursionError:
+        raise ConfigError(f"{target}: JSON nested too deeply") from None
 
 
 def load_config(path: Path | None, *, check_permissions: bool = True) -> Config:
     """Read the config file; no file at the default path means the built-in default."""
     explicit = path is not None
     target = path if path is not None else DEFAULT_CONFIG_PATH
+    if "\0" in str(target):
+        raise ConfigError(f"{str(target)!r}: a config path cannot hold a NUL byte")
     try:
         st = target.stat()
     except FileNotFoundError:
@@ -305,12 +414,4 @@ def load_config(path: Path | None, *, check_permissions: bool = True) -> Config:
         raw = target.read_bytes()
     except OSError as exc:
         raise ConfigError(f"{target}: cannot read config file: {exc.strerror}") from None
-    try:
-        data = json.loads(raw)
-    except json.JSONDecodeError as exc:
-        raise ConfigError(
-            f"{target}: invalid JSON: line {exc.lineno} column {exc.colno}: {exc.msg}"
-        ) from None
-    except UnicodeDecodeError:
-        raise ConfigError(f"{target}: invalid JSON: not UTF-8") from None
-    return parse_config(data, source=str(target))
+    return parse_config(_parse_json(raw, target), source=str(target))

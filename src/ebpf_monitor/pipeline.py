@@ -111,14 +111,15 @@ class Pipeline:
         self.deliver([loss_document(self.enricher, time.monotonic_ns(), new,
                                     source="ring_buffer", total=total)])
 
-    def report_sink_losses(self) -> None:
+    def report_sink_losses(self, *, final: bool = False) -> None:
         """Once a sink writes again after failing (disk full), record what it could not write:
-        a `loss` record, to every sink, in order with the events."""
+        a `loss` record, to every sink, in order with the events. A sink's "failed" counts only
+        failing spells that ended (and were logged); at shutdown an open one counts too."""
         for sink in self.sinks:
             stats = sink.stats()
-            failed = stats.get("failed", 0)
+            failed = stats.get("failed", 0) + (stats.get("failing_lost", 0) if final else 0)
             new = failed - self.sink_lost_reported.get(sink.name, 0)
-            if new <= 0 or stats.get("failing"):
+            if new <= 0:
                 continue
             self.sink_lost_reported[sink.name] = failed
             self.deliver([loss_document(self.enricher, time.monotonic_ns(), {"all": new},
@@ -139,7 +140,7 @@ class Pipeline:
         self.bpf.pause()
         self.pump()
         self.report_drops()
-        self.report_sink_losses()
+        self.report_sink_losses(final=True)
         self.log_stats(0.0)
         for sink in self.sinks:
             try:

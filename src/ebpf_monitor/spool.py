@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ._fileio import whole_lines_end, write_all
-from ._safedir import SafeDir
+from ._safedir import SafeDir, host_error
 
 __all__ = ["Cursor", "Spool"]
 
@@ -72,6 +72,9 @@ class Spool:
         self._pending = 0
         try:
             self._recover()
+        except OSError as exc:
+            self._dir.close()
+            raise host_error(what, directory, exc) from None
         except BaseException:
             self._dir.close()
             raise

@@ -72,6 +72,20 @@ class TestAccepted:
         ({"capture": {"ring_buffer_bytes": 10}}, "capture.ring_buffer_bytes: Input should be"),
         ({"file_logging": False}, "file_logging can be false only with storage_type"),
         ([], "the top level must be a JSON object"),
+        ({"es_config": {"es_host": "https://localhost"}},
+         "es_config.es_host: a host name or IP without a scheme, got 'https://localhost'"),
+        ({"es_config": {"es_host": "localhost:9200"}}, "the port goes in es_port"),
+        ({"es_config": {"es_host": "es/x"}}, "es_config.es_host: a host name or IP, got"),
+        ({"es_config": {"es_password": "a", "es_password_file": "/p"}},
+         "es_config: es_password and es_password_file are both set: keep one"),
+        ({"es_config": {"es_api_key": "k", "es_password_env": "P"}}, "are both set"),
+        ({"es_config": {"secure": "yes"}}, "es_config.secure: Input should be a valid boolean"),
+        ({"file_logging": 1}, "file_logging: Input should be a valid boolean"),
+        ({"filters": {"ignore_shared_libraries": "false"}}, "ignore_shared_libraries: Input"),
+        ({"capture": {"ring_buffer_bytes": 1 << 40}},
+         "capture.ring_buffer_bytes: at most 2147483648 (2 GiB"),
+        ({"events_dir": "/var/a\0b"}, "events_dir: a path cannot hold a NUL byte"),
+        ({"spool": {"dir": "/x\0"}}, "spool.dir: a path cannot hold a NUL byte"),
     ],
 )
 def test_invalid_values(tmp_path: Path, data: object, message: str) -> None:
@@ -84,7 +98,52 @@ def test_invalid_values(tmp_path: Path, data: object, message: str) -> None:
     assert str(tmp_path / "config.json") in text
 
 
+class TestAmbiguousJson:
+    """JSON that parses but has no single meaning is refused, naming what."""
+
+    @pytest.mark.parametrize(("text", "message"), [
+        ('{"events_dir": "/a", "events_dir": "/b"}', "key 'events_dir' appears twice"),
+        ('{"es_config": {"es_port": 1, "es_port": 2}}', "key 'es_port' appears twice"),
+        ('{"stats_interval": 1e400}', "number 1e400 is out of range"),
+        ('{"stats_interval": -1e400}', "number -1e400 is out of range"),
+        ('{"stats_interval": NaN}', "NaN is not JSON"),
+        ('{"stats_interval": Infinity}', "Infinity is not JSON"),
+        ('{"x": ' + "[" * 100_000 + "]" * 100_000 + "}", "JSON nested too deeply"),
+    ])
+    def test_refused(self, tmp_path: Path, text: str, message: str) -> None:
+        """Duplicate keys, numbers out of range, NaN/Infinity and deep nesting: one line."""
+        with pytest.raises(ConfigError) as err:
+            load_config(write(tmp_path, text))
+        assert message in str(err.value) and "\n" not in str(err.value)
+
+    def test_infinite_float_refused_from_any_source(self) -> None:
+        """A float setting never takes infinity, which check-config could not print as JSON."""
+        with pytest.raises(ConfigError, match="stats_interval"):
+            parse_config({"stats_interval": float("inf")})
+
+    def test_ipv6_host_accepted(self) -> None:
+        """An IPv6 literal, bracketed or not, is a host, not a host and a port."""
+        for host in ("::1", "[fd00::5]"):
+            assert parse_config({"es_config": {"es_host": host}}).es_config.es_host == host
+
+
 class TestFileErrors:
+    @pytest.mark.parametrize("mode", [0o770, 0o777])
+    def test_directory_writable_by_others_refused(self, tmp_path: Path, mode: int) -> None:
+        """A config in a directory others can write can be replaced by them: refused too."""
+        d = tmp_path / "etc"
+        d.mkdir()
+        d.chmod(mode)
+        with pytest.raises(ConfigError, match=f"directory {d} is writable by group or others"):
+            load_config(write(d, {}))
+
+    def test_sticky_directory_accepted(self, tmp_path: Path) -> None:
+        """In a sticky directory (/tmp) only the owner can replace the file: accepted."""
+        d = tmp_path / "tmp"
+        d.mkdir()
+        d.chmod(0o1777)
+        assert load_config(write(d, {})) == Config()
+
     def test_invalid_json(self, tmp_path: Path) -> None:
         """Broken JSON names the line and column."""
         with pytest.raises(ConfigError, match=r"invalid JSON: line 2 column 1"):
@@ -143,6 +202,38 @@ class TestCli:
         assert proc.returncode == 0
         assert proc.stdout.strip() == f"ebpf-monitor {__version__}"
 
+    @pytest.mark.parametrize(("config", "message"), [
+        ({"storage_type": "elasticsearch",
+          "es_config": {"secure": True, "ca_certs": "/nonexistent/ca.pem"}},
+         "es_config.ca_certs: /nonexistent/ca.pem: No such file or directory"),
+        ({"storage_type": "elasticsearch", "es_config": {"es_user": "u",
+                                                         "es_password_file": "/nonexistent/pw"}},
+         "es_config.es_password_file: cannot read /nonexistent/pw"),
+        ({"storage_type": "elasticsearch",
+          "es_config": {"es_user": "u", "es_password_env": "EBPF_MONITOR_NO_SUCH_VARIABLE"}},
+         "es_config.es_password_env: environment variable EBPF_MONITOR_NO_SUCH_VARIABLE"),
+        ({"capture": {"ring_buffer_bytes": 1 << 40}},
+         "capture.ring_buffer_bytes: at most 2147483648 (2 GiB, the kernel's limit"),
+    ])
+    def test_check_config_runs_start_checks(self, tmp_path: Path, config: dict[str, object],
+                                            message: str) -> None:
+        """What start would refuse before loading BPF, check-config refuses too: exit 2."""
+        cfg = {"events_dir": str(tmp_path / "ev"), **config}
+        proc = self.run("check-config", "--config", str(write(tmp_path, cfg)))
+        assert proc.returncode == 2, proc.stderr
+        assert message in proc.stderr and proc.stderr.count("\n") == 1
+        assert not (tmp_path / "ev").exists()  # checked, not created
+
+    def test_events_dir_regular_file_exit_2(self, tmp_path: Path) -> None:
+        """events_dir naming a regular file is a config error (2), in check-config and run."""
+        (tmp_path / "file").write_text("")
+        path = str(write(tmp_path, {"events_dir": str(tmp_path / "file")}))
+        commands = [["check-config"]] + ([[]] if os.geteuid() == 0 else [])
+        for command in commands:
+            proc = self.run(*command, "--config", path)
+            assert proc.returncode == 2, proc.stderr
+            assert proc.stderr == f"ebpf-monitor: events_dir: {tmp_path}/file is not a directory\n"
+
     @pytest.mark.skipif(os.geteuid() != 0, reason="run needs root to get to the config")
     def test_run_with_bad_config_exit_2(self, tmp_path: Path) -> None:
         """The run command also exits 2 on a config error."""
@@ -167,3 +258,24 @@ class TestRingSize:
 
         assert _ring_size(5 << 20) == 8 << 20
         assert _ring_size(10) == 4096
+
+
+class TestRingFitsHost:
+    """A ring the host cannot hold is a config error naming the key, before BPF is loaded."""
+
+    def test_more_than_half_the_memory(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        """A ring over half of MemTotal is refused with the rounded size and the memory."""
+        from ebpf_monitor import preflight
+
+        monkeypatch.setattr(preflight, "_memory_bytes", lambda: 1 << 30)
+        with pytest.raises(ConfigError, match=r"capture.ring_buffer_bytes: 600000000 rounds up"
+                           r" to 1073741824 bytes, more than half of this host's memory"):
+            preflight._check_ring(600_000_000)
+        preflight._check_ring(300_000_000)  # 512 MiB of 1 GiB: fine
+
+    def test_memory_read(self) -> None:
+        """The host's memory is read from /proc/meminfo."""
+        from ebpf_monitor import preflight
+
+        memory = preflight._memory_bytes()
+        assert memory is not None and memory > 1 << 26

@@ -1,9 +1,11 @@
 """JSON-lines file sink: one ECS document per line, whole batches per write(2).
 
 Lines are never torn: a batch goes out in as few write(2) calls as the kernel allows, and a failed
-write (disk full) is cut back to the last whole line with ftruncate, counted, and retried with the
-next batch's turn. SIGHUP makes the pipeline call `reopen()` between batches, so logrotate's rename
-leaves every line in exactly one file.
+write (disk full) is cut back to the last whole line with ftruncate and counted. A failing spell
+is logged when it starts and when it ends, with its count; it ends once writes have worked for
+a second, when the pipeline asks for the stats that go into the `loss` record, so the log line
+and the record agree. SIGHUP makes the pipeline call `reopen()` between batches, so logrotate's
+rename leaves every line in exactly one file.
 """
 
 from __future__ import annotations
@@ -26,6 +28,8 @@ from .base import Document
 __all__ = ["JsonlSink", "StreamSink", "repair_tail"]
 
 log = logging.getLogger(__name__)
+
+RECOVERY_SECONDS = 1.0
 
 
 
@@ -77,9 +81,10 @@ class JsonlSink(SinkContext):
         self.failed = 0
         self.bytes = 0
         self._fd = -1
-        self._failing = False
-        self._quiet_until = 0.0
-        self._announced = False  # an error line is out: say when writing works again
+        self._failing = False  # the last write failed
+        self._spell_open = False  # a failing spell: logged at its start, and at its end
+        self._spell_lost = 0
+        self._last_failure = 0.0
         self._dir = SafeDir(path.parent, what=what)
         try:
             repair_tail(self._dir, path.name)
@@ -107,11 +112,7 @@ class JsonlSink(SinkContext):
         except OSError as exc:
             self._write_failed(exc, start, count)
             return
-        if self._failing:
-            self._failing = False
-            if self._announced:
-                self._announced = False
-                log.warning("%s: writing again; %d events lost so far", self.path, self.failed)
+        self._failing = False
         self.written += count
         self.bytes += len(data)
 
@@ -120,15 +121,23 @@ class JsonlSink(SinkContext):
         with contextlib.suppress(OSError):
             os.ftruncate(self._fd, start)
         self.failed += count
-        if not self._failing:
-            self._failing = True
-            # Near-full disks flap (small batches still fit): one line per 10 s is enough.
-            if time.monotonic() >= self._quiet_until:
-                self._quiet_until = time.monotonic() + 10
-                self._announced = True
-                reason = "disk full" if exc.errno == errno.ENOSPC else exc.strerror
-                log.error("%s: cannot write events: %s; counting lost events", self.path,
-                          reason)
+        self._spell_lost += count
+        self._failing = True
+        self._last_failure = time.monotonic()
+        if not self._spell_open:
+            self._spell_open = True
+            reason = "disk full" if exc.errno == errno.ENOSPC else exc.strerror
+            log.error("%s: cannot write events: %s; counting lost events", self.path, reason)
+
+    def _end_spell(self) -> None:
+        """Close a failing spell once writes have worked for RECOVERY_SECONDS (a near-full disk
+        flaps: small batches fit, large ones do not; that is one spell, not hundreds)."""
+        if (self._spell_open and not self._failing
+                and time.monotonic() - self._last_failure >= RECOVERY_SECONDS):
+            log.warning("%s: writing again; %d events lost in this spell (%d in all)",
+                        self.path, self._spell_lost, self.failed)
+            self._spell_open = False
+            self._spell_lost = 0
 
     def flush(self) -> None:
         pass  # every write(2) already reached the page cache; fsync is the kernel's business
@@ -154,13 +163,22 @@ class JsonlSink(SinkContext):
         log.info("%s: reopened", self.path)
 
     def close(self) -> None:
+        if self._spell_open:
+            log.error("%s: closing while writes fail: %d events lost in this spell (%d in all)",
+                      self.path, self._spell_lost, self.failed)
+            self._spell_open = False
         if self._fd >= 0:
             os.close(self._fd)
             self._fd = -1
         self._dir.close()
 
     def stats(self) -> dict[str, int]:
-        return {"written": self.written, "failed": self.failed, "failing": int(self._failing)}
+        # A spell ends here, where the pipeline reads the counts it puts in the loss record:
+        # the record and the "writing again" line carry the same numbers.
+        # "failed" counts the events of ended spells only; "failing_lost" those of an open one.
+        self._end_spell()
+        return {"written": self.written, "failed": self.failed - self._spell_lost,
+                "failing": int(self._spell_open), "failing_lost": self._spell_lost}
 
 
 class StreamSink(SinkContext):
