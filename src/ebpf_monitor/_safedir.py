@@ -31,9 +31,9 @@ import struct
 from pathlib import Path
 
 from ._fileio import write_all
-from .errors import ConfigError, HostError
+from .errors import ConfigError, HostError, UnsafePathError
 
-__all__ = ["SafeDir", "UnsafePathError", "check_dir", "check_file", "host_error"]
+__all__ = ["SafeDir", "check_dir", "check_file", "host_error"]
 
 log = logging.getLogger(__name__)
 
@@ -45,10 +45,6 @@ _MAX_LINKS = 40  # as the kernel's MAXSYMLINKS
 _DIR_FLAGS = os.O_PATH | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 # O_NONBLOCK: a FIFO planted under a file's name must not hang the open (it is then refused).
 _FILE_FLAGS = os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK
-
-
-class UnsafePathError(ConfigError):
-    """A path the monitor writes could be redirected by another user (exit 2: fix, then start)."""
 
 
 def _trusted(uid: int) -> bool:

@@ -408,6 +408,9 @@ def load_config(path: Path | None, *, check_permissions: bool = True) -> Config:
         return Config()
     except OSError as exc:
         raise ConfigError(f"{target}: cannot read config file: {exc.strerror}") from None
+    if not stat.S_ISREG(st.st_mode):  # a FIFO would block the read; a directory fails it
+        kind = "a directory" if stat.S_ISDIR(st.st_mode) else "not a regular file"
+        raise ConfigError(f"{target}: cannot read config file: {kind}")
     if check_permissions:
         _check_permissions(target, st)
     try:

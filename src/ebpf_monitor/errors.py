@@ -2,6 +2,7 @@
 
     MonitorError                 base; exit status 1 unless a subclass says otherwise
     ├── ConfigError              bad config file or value (exit 2)
+    │   └── UnsafePathError      a path it writes could be redirected by another user (exit 2)
     ├── EnvironmentError_        not root, no BTF, no BPF in the kernel (exit 1)
     ├── BpfLoadError             libbpf open/load/attach failed, naming the step (exit 1)
     └── SinkError                storage problem
@@ -19,6 +20,7 @@ __all__ = [
     "SinkError",
     "SinkRejected",
     "SinkUnavailable",
+    "UnsafePathError",
 ]
 
 
@@ -32,6 +34,11 @@ class ConfigError(MonitorError):
     """The configuration cannot be used; the message names the key."""
 
     exit_status = 2
+
+
+class UnsafePathError(ConfigError):
+    """A link, or a file or directory others can write, where the monitor writes: refused
+    (exit 2: a restart cannot fix it; the message says what will)."""
 
 
 class HostError(MonitorError):

@@ -129,7 +129,7 @@ class TestDiskFull:
         could not write, then resumes and records the loss once space returns."""
         events = tmp_path / "run" / "events"
         events.mkdir(parents=True)
-        subprocess.run(["mount", "-t", "tmpfs", "-o", "size=16m", "tmpfs", str(events)],
+        subprocess.run(["mount", "-t", "tmpfs", "-o", "size=16m,mode=0750", "tmpfs", str(events)],
                        check=True)
         try:
             filler = events / "filler"

@@ -239,7 +239,7 @@ class TestDiskFull:
                             if d["event"]["action"] == "loss"
                             and d["ebpf"]["lost"]["source"] == "jsonl"]
 
-                wait_until(lambda s=spell: len(loss_records()) == s,  # type: ignore[misc]
+                wait_until(lambda s=spell: len(loss_records()) == s,
                            f"loss record {spell}")
                 records = loss_records()
         ends = [(int(n), int(total)) for n, total in self.SPELL_END.findall(mon.stderr())]

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from ebpf_monitor._safedir import SafeDir, UnsafePathError, check_dir
-from ebpf_monitor.errors import ConfigError, HostError
+from ebpf_monitor._safedir import SafeDir, check_dir
+from ebpf_monitor.errors import ConfigError, HostError, UnsafePathError
 from ebpf_monitor.sinks.jsonl import JsonlSink
 from ebpf_monitor.spool import Spool
 
