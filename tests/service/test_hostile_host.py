@@ -247,3 +247,15 @@ class TestDiskFull:
         assert ends[0][0] > 0 and ends[1][0] > 0
         assert ends[1][1] == ends[0][0] + ends[1][0]
         assert mon.stderr().count("cannot write events: disk full") == 2
+
+    def test_stop_during_a_spell(self, tmp_path: Path, small_fs: Path) -> None:
+        """Stopped while writes still fail: the open spell is logged with its count, exit 0."""
+        with running_monitor(tmp_path / "mon", {"events_dir": str(small_fs / "ev")}) as mon:
+            _fill(small_fs / "filler")
+            _opens(2000)
+            wait_until(lambda: "cannot write events: disk full" in mon.stderr(), "the spell")
+        assert mon.proc is not None and mon.proc.returncode == 0
+        m = re.search(r"closing while writes fail: (\d+) events lost in this spell"
+                      r" \((\d+) in all\)", mon.stderr())
+        assert m is not None, mon.stderr()
+        assert int(m[1]) == int(m[2]) > 0
