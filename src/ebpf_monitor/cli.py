@@ -225,7 +225,7 @@ def main(argv: list[str] | None = None) -> int:
         return exc.exit_status
     except KeyboardInterrupt:
         return 130
-    except (OSError, ValueError, RecursionError) as exc:
+    except (OSError, ValueError, EOFError, RecursionError) as exc:
         # Last resort: every known case has its own message; this keeps an unforeseen one to
         # one line too (the traceback with -v).
         log.debug("unexpected error", exc_info=True)
