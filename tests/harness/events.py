@@ -6,9 +6,17 @@ import json
 from pathlib import Path
 from typing import Any
 
-__all__ = ["Doc", "EventsReader", "actions", "read_events"]
+__all__ = ["Doc", "EventsReader", "TooManyEvents", "actions", "read_events"]
 
 Doc = dict[str, Any]
+
+# Parsed documents take ~3 KB each: a monitor that records a whole busy host for long (other
+# load on a shared machine) would otherwise take the machine's memory with it.
+MAX_DOCS = 1_000_000
+
+
+class TooManyEvents(AssertionError):
+    """The events file outgrew what a test reads into memory."""
 
 
 def _whole_lines(data: bytes) -> bytes:
@@ -54,6 +62,9 @@ class EventsReader:
         self._offset += len(data)
         new = [json.loads(line) for line in data.splitlines()]
         self._docs.extend(new)
+        if len(self._docs) > MAX_DOCS:
+            raise TooManyEvents(f"{self.path} holds over {MAX_DOCS:,} events: too much other"
+                                " activity on this host for a test to read them all")
         return new
 
     def docs(self) -> list[Doc]:

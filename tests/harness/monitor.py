@@ -83,7 +83,7 @@ class Monitor:
         with open(self.stdout_path, "wb") as out:
             self.proc = subprocess.Popen(cmd, env=env, stdout=out, stderr=self._stderr)
 
-    def start(self, *, prefix: Sequence[str] = (), timeout: float = 60) -> float:
+    def start(self, timeout: float = 60, *, prefix: Sequence[str] = ()) -> float:
         """Launch and wait for READY=1 (programs attached, recording); returns its arrival."""
         self.launch(prefix=prefix)
         assert self.notify is not None
