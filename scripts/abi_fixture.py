@@ -38,7 +38,10 @@ def current(obj: Path | None = None) -> dict[str, Any]:
 
 
 def render(description: dict[str, Any]) -> str:
-    return json.dumps(description, indent=1, sort_keys=True) + "\n"
+    """Indented JSON with each member ([offset, path, code, size]) on one line."""
+    text = json.dumps(description, indent=1, sort_keys=True)
+    return re.sub(r"\[\s+([^\[\]{}]*?)\s+\]",
+                  lambda m: "[" + re.sub(r",\s+", ", ", m[1]) + "]", text) + "\n"
 
 
 def main(argv: list[str] | None = None) -> int:
