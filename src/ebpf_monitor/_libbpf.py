@@ -22,6 +22,7 @@ from ctypes import (
     c_uint64,
     c_void_p,
 )
+from functools import cache
 from typing import Any
 
 from .errors import BpfLoadError, HostError
@@ -67,9 +68,6 @@ def _load() -> ctypes.CDLL:
         ) from None
 
 
-lib = _load()
-libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
-
 _SIGNATURES: dict[str, tuple[Any, list[Any]]] = {
     "libbpf_set_print": (c_void_p, [_PRINT_FN]),
     "libbpf_num_possible_cpus": (c_int, []),
@@ -105,13 +103,38 @@ _SIGNATURES: dict[str, tuple[Any, list[Any]]] = {
     "btf__resolve_size": (c_long, [c_void_p, c_uint32]),
 }
 
-for _name, (_restype, _argtypes) in _SIGNATURES.items():
-    _fn = getattr(lib, _name)
-    _fn.restype = _restype
-    _fn.argtypes = _argtypes
 
-libc.vsnprintf.restype = c_int
-libc.vsnprintf.argtypes = [c_char_p, c_size_t, c_char_p, c_void_p]
+@cache
+def _libbpf() -> ctypes.CDLL:
+    lib = _load()
+    for name, (restype, argtypes) in _SIGNATURES.items():
+        fn = getattr(lib, name)
+        fn.restype = restype
+        fn.argtypes = argtypes
+    return lib
+
+
+@cache
+def _libc() -> ctypes.CDLL:
+    libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+    libc.vsnprintf.restype = c_int
+    libc.vsnprintf.argtypes = [c_char_p, c_size_t, c_char_p, c_void_p]
+    return libc
+
+
+# Loaded on first use, not at import: importing the package (unit tests, check-config) needs
+# neither libbpf nor the ldconfig run behind find_library.
+lib: ctypes.CDLL
+libc: ctypes.CDLL
+
+
+def __getattr__(name: str) -> ctypes.CDLL:
+    if name == "lib":
+        return _libbpf()
+    if name == "libc":
+        return _libc()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 _LEVELS = {0: logging.WARNING, 1: logging.INFO, 2: logging.DEBUG}
 _print_ref: Any = None
@@ -126,7 +149,7 @@ def set_print(debug: bool) -> None:
         if pylevel == logging.DEBUG and not debug:
             return 0
         buf = ctypes.create_string_buffer(2048)
-        libc.vsnprintf(buf, len(buf), fmt, args)
+        _libc().vsnprintf(buf, len(buf), fmt, args)
         text = buf.value.decode("utf-8", "replace").rstrip()
         if text:
             # libbpf warns about its own fallbacks; keep them, but below warning unless -v.
@@ -134,7 +157,7 @@ def set_print(debug: bool) -> None:
         return 0
 
     _print_ref = _PRINT_FN(_print)
-    lib.libbpf_set_print(_print_ref)
+    _libbpf().libbpf_set_print(_print_ref)
 
 
 def check_ptr(ptr: int | None, step: str) -> int:

@@ -4,21 +4,28 @@
 layouts Python decodes with are those of the very object it loads. Each
 record struct becomes a `struct.Struct` over its fixed fields plus the offset of its variable
 tail (`data` or `path`); nested structs are flattened with a `_` (h_pid, sock_lport, ...).
+
+`describe` writes those layouts and enumerators out as plain data; `recorded` decodes with such
+a description instead: the unit tests run on a clone without a BPF build from a committed one
+(tests/unit/abi.json, checked against the built object by the kernel tier).
 """
 
 from __future__ import annotations
 
 import ctypes
 import struct
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 from . import _libbpf as bpf
 from .errors import BpfLoadError
 
-__all__ = ["Btf", "Layout", "enum_values", "layout", "monitor_object"]
+__all__ = ["Btf", "Layout", "describe", "enum_values", "layout", "monitor_object", "recorded"]
 
 _INT_FORMATS = {(1, False): "B", (1, True): "b", (2, False): "H", (2, True): "h",
                 (4, False): "I", (4, True): "i", (8, False): "Q", (8, True): "q"}
@@ -143,47 +150,54 @@ class Layout:
     size: int
 
 
-def _flatten(btf: Btf, type_id: int, base: int, prefix: str,
-             out: list[tuple[int, str, str, int]]) -> None:
+# One fixed field: (offset, C path such as "h.pid", struct format code or "pad", size).
+_Item = tuple[int, str, str, int]
+
+
+def _flatten(btf: Btf, type_id: int, base: int, prefix: str, out: list[_Item]) -> None:
     for m in btf.members(type_id):
         tid = btf.resolve(m.type_id)
         kind = btf.kind(tid)
-        name = f"{prefix}{m.name}"
+        path = f"{prefix}{m.name}"
         off = base + m.offset
         if m.name.startswith("_"):
-            out.append((off, name, "pad", btf.size(tid)))  # explicit padding, never read
+            out.append((off, path, "pad", btf.size(tid)))  # explicit padding, never read
         elif kind == bpf.BTF_KIND_STRUCT:
-            _flatten(btf, tid, off, f"{name}_", out)
+            _flatten(btf, tid, off, f"{path}.", out)
         elif kind == bpf.BTF_KIND_INT or kind == bpf.BTF_KIND_ENUM:
             size = btf.size(tid)
             signed = kind == bpf.BTF_KIND_INT and btf.int_signed(tid)
-            out.append((off, name, _INT_FORMATS[(size, signed)], size))
+            out.append((off, path, _INT_FORMATS[(size, signed)], size))
         elif kind == bpf.BTF_KIND_ARRAY:
             size = btf.size(tid)
-            out.append((off, name, f"{size}s", size))  # comm, addresses, paths: bytes
+            out.append((off, path, f"{size}s", size))  # comm, addresses, paths: bytes
         else:
-            raise BpfLoadError(f"unsupported BTF kind {kind} for {name}")
+            raise BpfLoadError(f"unsupported BTF kind {kind} for {path}")
 
 
-def _layout(btf: Btf, name: str) -> Layout:
+def _btf_items(btf: Btf, name: str) -> tuple[list[_Item], int]:
     sid = btf.find(name, bpf.BTF_KIND_STRUCT)
-    items: list[tuple[int, str, str, int]] = []
+    items: list[_Item] = []
     _flatten(btf, sid, 0, "", items)
-    total = btf.size(sid)
+    return items, btf.size(sid)
+
+
+def _layout(name: str, items: list[_Item], total: int) -> Layout:
+    items = list(items)
     tail = total
     if items and items[-1][1] in _TAIL_FIELDS:
         tail = items.pop()[0]
     fmt = ["<"]
     names = []
     pos = 0
-    for off, fname, code, size in items:
+    for off, path, code, size in items:
         if off > pos:
             fmt.append(f"{off - pos}x")
         if code == "pad":
             fmt.append(f"{size}x")
         else:
             fmt.append(code)
-            names.append(fname)
+            names.append(path.replace(".", "_"))
         pos = off + size
     if tail > pos:
         fmt.append(f"{tail - pos}x")
@@ -198,14 +212,53 @@ def _abi_btf() -> Btf:
     return Btf.parse(monitor_object())
 
 
+_recorded: dict[str, Any] | None = None
+
+
 @cache
 def layout(name: str) -> Layout:
     """Layout of an events.h struct, e.g. layout("open_event")."""
-    return _layout(_abi_btf(), name)
+    if _recorded is not None:
+        rec = _recorded["structs"][name]
+        return _layout(name, [tuple(m) for m in rec["members"]], rec["size"])
+    return _layout(name, *_btf_items(_abi_btf(), name))
 
 
 @cache
 def enum_values(name: str) -> dict[str, int]:
     """Enumerators of an events.h enum, e.g. enum_values("event_action")."""
+    if _recorded is not None:
+        return dict(_recorded["enums"][name])
     btf = _abi_btf()
     return btf.enum(btf.find(name, bpf.BTF_KIND_ENUM))
+
+
+def describe(path: Path, structs: Iterable[str], enums: Iterable[str]) -> dict[str, Any]:
+    """The layouts and enumerators of an object's BTF as plain (JSON) data."""
+    btf = Btf.parse(path)
+    try:
+        out: dict[str, Any] = {"structs": {}, "enums": {}}
+        for name in structs:
+            items, total = _btf_items(btf, name)
+            out["structs"][name] = {"size": total, "members": [list(i) for i in items]}
+        for name in enums:
+            out["enums"][name] = btf.enum(btf.find(name, bpf.BTF_KIND_ENUM))
+        return out
+    finally:
+        btf.close()
+
+
+@contextmanager
+def recorded(description: dict[str, Any]) -> Iterator[None]:
+    """Decode with `description` (from `describe`) in place of the loaded object's BTF."""
+    global _recorded
+    before = _recorded
+    _recorded = description
+    layout.cache_clear()
+    enum_values.cache_clear()
+    try:
+        yield
+    finally:
+        _recorded = before
+        layout.cache_clear()
+        enum_values.cache_clear()

@@ -26,24 +26,57 @@ __all__ = ["Builder", "builders", "loss_document", "open_flag_names"]
 
 Builder = Callable[[tuple[Any, ...], bytes, Enricher], str | None]
 
-HEADER = layout("event_header").fields
-_H = {name: i for i, name in enumerate(HEADER)}
-KIND, ACTION, SIZE, FLAGS, PID, TID, PPID, UID, GID, EUID, KTIME, START, RET, COMM = (
-    _H[n] for n in ("kind", "action", "size", "flags", "pid", "tid", "ppid", "uid", "gid",
-                    "euid", "ktime_ns", "start_ns", "ret", "comm")
-)
+# The record layout and enumerators, from the BTF of the object we load. Bound by builders(), on
+# first use rather than at import: importing this module needs no BPF build.
+HEADER: tuple[str, ...]
+KIND: int
+ACTION: int
+SIZE: int
+FLAGS: int
+PID: int
+TID: int
+PPID: int
+UID: int
+GID: int
+EUID: int
+KTIME: int
+START: int
+RET: int
+COMM: int
+ACTIONS: dict[int, str]
+EF_PATH_TRUNCATED: int
+EF_PATH2_TRUNCATED: int
+EF_ARGS_TRUNCATED: int
+EF_THREAD: int
+EF_FD_UNTRACKED: int
+EF_ADDR_FROM_ARG: int
+_IO_ENDS: dict[int, str]
+FT_FILE: int
+FT_SOCKET: int
 
-ACTIONS = {v: k.removeprefix("EA_").lower() for k, v in enum_values("event_action").items()}
-_F = enum_values("event_flag")
-EF_PATH_TRUNCATED = _F["EF_PATH_TRUNCATED"]
-EF_PATH2_TRUNCATED = _F["EF_PATH2_TRUNCATED"]
-EF_ARGS_TRUNCATED = _F["EF_ARGS_TRUNCATED"]
-EF_THREAD = _F["EF_THREAD"]
-EF_FD_UNTRACKED = _F["EF_FD_UNTRACKED"]
-EF_ADDR_FROM_ARG = _F["EF_ADDR_FROM_ARG"]
-_IO_ENDS = {v: k.removeprefix("IE_").lower() for k, v in enum_values("io_end").items()}
-_T = enum_values("fd_target")
-FT_FILE, FT_SOCKET = _T["FT_FILE"], _T["FT_SOCKET"]
+
+def _bind_abi() -> None:
+    global HEADER, KIND, ACTION, SIZE, FLAGS, PID, TID, PPID, UID, GID, EUID, KTIME, START
+    global RET, COMM, ACTIONS, EF_PATH_TRUNCATED, EF_PATH2_TRUNCATED, EF_ARGS_TRUNCATED
+    global EF_THREAD, EF_FD_UNTRACKED, EF_ADDR_FROM_ARG, _IO_ENDS, FT_FILE, FT_SOCKET
+    HEADER = layout("event_header").fields
+    h = {name: i for i, name in enumerate(HEADER)}
+    KIND, ACTION, SIZE, FLAGS, PID, TID, PPID, UID, GID, EUID, KTIME, START, RET, COMM = (
+        h[n] for n in ("kind", "action", "size", "flags", "pid", "tid", "ppid", "uid", "gid",
+                       "euid", "ktime_ns", "start_ns", "ret", "comm")
+    )
+    ACTIONS = {v: k.removeprefix("EA_").lower() for k, v in enum_values("event_action").items()}
+    f = enum_values("event_flag")
+    EF_PATH_TRUNCATED = f["EF_PATH_TRUNCATED"]
+    EF_PATH2_TRUNCATED = f["EF_PATH2_TRUNCATED"]
+    EF_ARGS_TRUNCATED = f["EF_ARGS_TRUNCATED"]
+    EF_THREAD = f["EF_THREAD"]
+    EF_FD_UNTRACKED = f["EF_FD_UNTRACKED"]
+    EF_ADDR_FROM_ARG = f["EF_ADDR_FROM_ARG"]
+    _IO_ENDS = {v: k.removeprefix("IE_").lower() for k, v in enum_values("io_end").items()}
+    t = enum_values("fd_target")
+    FT_FILE, FT_SOCKET = t["FT_FILE"], t["FT_SOCKET"]
+
 
 AF_NAMES = {1: "AF_UNIX", 2: "AF_INET", 10: "AF_INET6", 16: "AF_NETLINK", 17: "AF_PACKET"}
 SOCK_TYPES = {1: "SOCK_STREAM", 2: "SOCK_DGRAM", 3: "SOCK_RAW", 5: "SOCK_SEQPACKET"}
@@ -575,6 +608,7 @@ def _net_builder() -> Builder:
 
 def builders(*, ignored_prefixes: tuple[str, ...] = ()) -> dict[int, Builder]:
     """Builder per record kind (enum event_kind value)."""
+    _bind_abi()
     kinds = enum_values("event_kind")
     return {
         kinds["EK_EXEC"]: _exec_builder(),

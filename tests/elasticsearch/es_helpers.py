@@ -12,6 +12,7 @@ import pytest
 
 from ebpf_monitor.config import ElasticsearchConfig
 from ebpf_monitor.sinks.base import Document
+from tests.harness import WaitTimeout, wait_until
 
 BASE_NS = 1_795_758_000_000_000_000  # 2026-11-27T05:40:00Z in ns
 
@@ -82,13 +83,12 @@ def tls_config(server: Any, index: str, **overrides: Any) -> ElasticsearchConfig
 
 
 def wait_for(check: Callable[[], bool], timeout: float = 20.0) -> bool:
-    """Poll `check` until true or `timeout`; the sink works in its own thread."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if check():
-            return True
-        time.sleep(0.05)
-    return check()
+    """Whether `check` became true within `timeout` (the sink works in its own thread); the
+    harness's wait_until, for tests that assert on the outcome."""
+    try:
+        return wait_until(check, timeout=timeout, what="the sink's condition")
+    except WaitTimeout:
+        return False
 
 
 def logged(caplog: pytest.LogCaptureFixture, text: str, level: int = logging.ERROR) -> bool:

@@ -16,19 +16,10 @@ import pytest
 from elasticsearch import Elasticsearch
 
 from tests.elasticsearch.conftest import es_script
-from tests.kernel.test_capture import TCP_WORK
-from tests.monitor_harness import Monitor, run_workload
+from tests.harness import Monitor, run_workload
+from tests.harness.workloads import OPEN_LOOP, TCP_WORK
 
 pytestmark = pytest.mark.kernel
-
-OPEN_LOOP = """
-import os, sys, time
-p, n, pause = sys.argv[1], int(sys.argv[2]), float(sys.argv[3])
-for i in range(n):
-    os.close(os.open(p, os.O_RDONLY))
-    if i % 100 == 0:
-        time.sleep(pause)
-"""
 
 
 def es_config(server: Any, index: str) -> dict[str, Any]:

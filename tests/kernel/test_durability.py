@@ -8,20 +8,10 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
-from tests.monitor_harness import REPO, Monitor, running_monitor
-
-OPEN_LOOP = """
-import os, sys, time
-p, n = sys.argv[1], int(sys.argv[2])
-pause = float(sys.argv[3]) if len(sys.argv) > 3 else 0
-for i in range(n):
-    os.close(os.open(p, os.O_RDONLY))
-    if pause and i % 100 == 0:
-        time.sleep(pause)
-"""
+from tests.harness import REPO, EventsReader, Monitor, running_monitor, wait_until
+from tests.harness.workloads import OPEN_LOOP
 
 
 def read_all(paths: list[Path]) -> list[dict]:
@@ -31,6 +21,10 @@ def read_all(paths: list[Path]) -> list[dict]:
         assert raw == b"" or raw.endswith(b"\n"), f"{path} ends in a partial line"
         docs.extend(json.loads(line) for line in raw.splitlines())  # every line valid JSON
     return docs
+
+
+def is_jsonl_loss(doc: dict) -> bool:
+    return doc["event"]["action"] == "loss" and doc["ebpf"]["lost"]["source"] == "jsonl"
 
 
 def opens_of(docs: list[dict], path: Path) -> list[dict]:
@@ -52,13 +46,16 @@ class TestRotation:
                             .replace("/var/lib/ebpf-monitor/", f"{mon.events_dir}/"))
             work = subprocess.Popen([sys.executable, "-c", OPEN_LOOP, str(target), str(n),
                                      "0.01"])
-            rotations = 0
-            while work.poll() is None and rotations < 3:
-                time.sleep(0.4)
+            current = EventsReader(mon.events_file)
+            for rotation in range(3):
+                # Each rotation cuts the workload: some of its opens in the file it rotates.
+                wait_until(lambda: len(opens_of(current.docs(), target)) >= 300, timeout=60,
+                           what=f"300 workload opens in events.jsonl before rotation"
+                                f" {rotation + 1}",
+                           seen=lambda: len(opens_of(current.docs(), target)))
+                assert work.poll() is None, "the workload ended before three rotations"
                 subprocess.run(["logrotate", "-f", "-s", str(tmp_path / "state"), str(conf)],
                                check=True)
-                rotations += 1
-            assert rotations == 3, "the workload ended before three rotations"
             assert work.wait(120) == 0
             # Stopping drains the ring: no need to wait for the tail to reach a file.
         files = sorted(mon.events_dir.glob("events.jsonl*"))
@@ -81,7 +78,11 @@ class TestCrash:
         mon = Monitor(tmp_path / "run", {})
         mon.start()
         work = subprocess.Popen([sys.executable, "-c", OPEN_LOOP, str(target), "200000"])
-        time.sleep(1.5)
+        # Killed mid-stream: the workload's events are flowing into the file, and it still runs.
+        wait_until(lambda: len(opens_of(mon.events(), target)) >= 2000, timeout=60,
+                   what="2000 workload opens in events.jsonl",
+                   seen=lambda: len(opens_of(mon.events(), target)))
+        assert work.poll() is None
         assert mon.proc is not None
         mon.proc.send_signal(signal.SIGKILL)
         mon.stop()
@@ -147,18 +148,16 @@ class TestDiskFull:
                 target.write_text("x")
                 subprocess.run([sys.executable, "-c", OPEN_LOOP, str(target), "3000"],
                                check=True)
-                deadline = time.monotonic() + 20
-                while "disk full" not in mon.stderr() and time.monotonic() < deadline:
-                    time.sleep(0.1)
-                assert "cannot write events: disk full" in mon.stderr()
+                wait_until(lambda: "cannot write events: disk full" in mon.stderr(), timeout=20,
+                           what="the disk-full error on stderr", seen=mon.stderr_tail)
                 assert mon.proc is not None and mon.proc.poll() is None  # still running
                 filler.unlink()
                 work = subprocess.Popen([sys.executable, "-c", OPEN_LOOP, str(target), "10"])
                 work.wait()
-                docs = mon.wait_for(lambda d: d["event"]["action"] == "loss")
+                # The disk's loss record (a busy host may add ring-buffer ones: not this test's).
+                docs = mon.wait_for(is_jsonl_loss, what="a loss record of the jsonl sink")
                 mon.events_of(work.pid)
-            loss = [d for d in docs if d["event"]["action"] == "loss"]
-            assert loss[0]["ebpf"]["lost"]["source"] == "jsonl"
+            loss = [d for d in docs if is_jsonl_loss(d)]
             assert loss[0]["ebpf"]["lost"]["count"] > 0
             assert "writing again;" in mon.stderr()
             read_all([mon.events_file])  # whole lines only, despite the failed writes

@@ -9,14 +9,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.monitor_harness import MONITOR, Monitor, run_workload, running_monitor
-
-OPEN_LOOP = """
-import os, sys
-p = sys.argv[1]
-for _ in range(int(sys.argv[2])):
-    os.close(os.open(p, os.O_RDONLY))
-"""
+from tests.harness import MONITOR, Monitor, run_workload, running_monitor, wait_until
+from tests.harness.workloads import OPEN_LOOP
 
 
 class TestDrops:
@@ -66,9 +60,19 @@ class TestSignals:
             mon.events_of(pid1)
             rotated = mon.events_file.with_name("events.jsonl.1")
             mon.events_file.rename(rotated)
+            old_inode = rotated.stat().st_ino
             assert mon.proc is not None
             mon.proc.send_signal(signal.SIGHUP)
-            mon.wait_for(lambda d: True, timeout=20)  # the new file exists and has events
+
+            def reopened() -> bool:
+                try:
+                    inode = mon.events_file.stat().st_ino
+                except FileNotFoundError:
+                    return False
+                return inode != old_inode and bool(mon.events())
+
+            wait_until(reopened, timeout=20, what="a new events.jsonl with events after SIGHUP",
+                       seen=lambda: sorted(p.name for p in mon.events_dir.iterdir()))
             pid2, _ = run_workload("pass")
             mon.events_of(pid2)
         old = [json.loads(x) for x in rotated.read_bytes().splitlines()]

@@ -5,11 +5,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
-import struct
-import subprocess
-import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -17,10 +12,23 @@ from typing import Any
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[2]
-MONITOR = REPO / ".venv" / "bin" / "ebpf-monitor"
+from tests.harness import (
+    REPO,
+    SERVICE_COMMAND,
+    Doc,
+    EventsReader,
+    Monitor,
+    NotifyListener,
+    read_events,
+    wait_until,
+)
+
+MONITOR = Path(SERVICE_COMMAND[0])
 UNIT = REPO / "packaging" / "ebpf-monitor.service"
 LOGROTATE = REPO / "packaging" / "logrotate" / "ebpf-provenance"
+
+__all__ = ["LOGROTATE", "MONITOR", "REPO", "UNIT", "NotifyListener", "ServiceProcess",
+           "read_events", "running_service", "unit_directives", "wait_for_path", "write_config"]
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -41,108 +49,18 @@ def write_config(path: Path, config: dict[str, Any], mode: int = 0o600) -> Path:
     return path
 
 
-class NotifyListener:
-    """A $NOTIFY_SOCKET like systemd's: every datagram with its arrival time and sender pid."""
+class ServiceProcess(Monitor):
+    """The installed-style command (.venv/bin/ebpf-monitor), config as given, stopped by
+    SIGTERM as systemd stops it."""
 
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        path.unlink(missing_ok=True)
-        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-        self.sock.bind(str(path))
-        # systemd learns the sender from SCM_CREDENTIALS to enforce NotifyAccess=main; so do we.
-        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_PASSCRED, 1)
-        self.sock.settimeout(0.1)
-        self.messages: list[tuple[float, list[str]]] = []
-        self.senders: list[int] = []
-        self._cond = threading.Condition()
-        self._closed = False
-        self._thread = threading.Thread(target=self._loop, daemon=True)
-        self._thread.start()
-
-    def _loop(self) -> None:
-        while not self._closed:
-            try:
-                data, ancdata, _, _ = self.sock.recvmsg(4096, socket.CMSG_SPACE(12))
-            except TimeoutError:
-                continue
-            except OSError:
-                return
-            sender = 0
-            for level, kind, cdata in ancdata:
-                if level == socket.SOL_SOCKET and kind == socket.SCM_CREDENTIALS:
-                    sender = struct.unpack("iII", cdata[:12])[0]
-            with self._cond:
-                self.senders.append(sender)
-                self.messages.append((time.monotonic(), data.decode().split("\n")))
-                self._cond.notify_all()
-
-    def wait_for(self, assignment: str, timeout: float) -> float:
-        """Arrival time of the first datagram carrying e.g. READY=1."""
-        deadline = time.monotonic() + timeout
-        with self._cond:
-            while True:
-                for when, lines in self.messages:
-                    if assignment in lines:
-                        return when
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    raise AssertionError(f"no {assignment} in {self.messages}")
-                self._cond.wait(left)
-
-    def close(self) -> None:
-        self._closed = True
-        self._thread.join()
-        self.sock.close()
-
-
-class ServiceProcess:
-    """The installed-style command (.venv/bin/ebpf-monitor) under a notify socket."""
+    stop_signal = signal.SIGTERM
 
     def __init__(self, workdir: Path, config: dict[str, Any]) -> None:
-        self.workdir = workdir
-        workdir.mkdir(parents=True, exist_ok=True)
-        self.config_path = write_config(workdir / "config.json", config)
-        self.stderr_path = workdir / "monitor.stderr"
-        self.notify = NotifyListener(workdir / "notify.sock")
-        self.proc: subprocess.Popen[bytes] | None = None
+        super().__init__(workdir, config, command=SERVICE_COMMAND, defaults=False)
 
-    def launch(self, *, prefix: tuple[str, ...] = ()) -> None:
+    def launch(self, *, prefix: tuple[str, ...] | list[str] = ()) -> None:
         assert MONITOR.exists(), f"{MONITOR} missing: run make venv"
-        env = dict(os.environ, NOTIFY_SOCKET=str(self.notify.path))
-        with open(self.stderr_path, "wb") as err:
-            self.proc = subprocess.Popen(
-                [*prefix, str(MONITOR), "--config", str(self.config_path)],
-                env=env, stdout=subprocess.DEVNULL, stderr=err,
-            )
-
-    def start(self, *, prefix: tuple[str, ...] = (), timeout: float = 60) -> float:
-        """Launch, and return the time READY=1 arrived."""
-        self.launch(prefix=prefix)
-        try:
-            return self.notify.wait_for("READY=1", timeout)
-        except AssertionError:
-            raise AssertionError(f"never ready; stderr: {self.stderr()}") from None
-
-    @property
-    def pid(self) -> int:
-        assert self.proc is not None
-        return self.proc.pid
-
-    def stderr(self) -> str:
-        return self.stderr_path.read_text(errors="replace")
-
-    def stop(self, sig: int = signal.SIGTERM, timeout: float = 60) -> int:
-        assert self.proc is not None
-        if self.proc.poll() is None:
-            self.proc.send_signal(sig)
-        try:
-            return self.proc.wait(timeout)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
-            raise
-        finally:
-            self.notify.close()
+        super().launch(prefix=prefix)
 
 
 @contextmanager
@@ -156,25 +74,15 @@ def running_service(workdir: Path, config: dict[str, Any],
         svc.stop()
 
 
-def read_events(path: Path) -> list[dict[str, Any]]:
-    """Whole lines only: a batch being written may be half-visible."""
-    if not path.exists():
-        return []
-    data = path.read_bytes()
-    data = data[: data.rfind(b"\n") + 1]
-    return [json.loads(line) for line in data.splitlines()]
-
-
-def wait_for_path(events_file: Path, target: str, timeout: float = 20) -> dict[str, Any]:
+def wait_for_path(events_file: Path, target: str, timeout: float = 20) -> Doc:
     """The first event about file `target`."""
-    deadline = time.monotonic() + timeout
-    while True:
-        for doc in read_events(events_file):
-            if doc.get("file", {}).get("path") == target:
-                return doc
-        if time.monotonic() > deadline:
-            raise AssertionError(f"no event for {target} in {events_file}")
-        time.sleep(0.05)
+    reader = EventsReader(events_file)
+
+    def found() -> Doc | None:
+        return next((d for d in reader.poll() if d.get("file", {}).get("path") == target), None)
+
+    return wait_until(found, timeout=timeout, what=f"an event for {target} in {events_file}",
+                      seen=lambda: f"{len(reader.docs())} events")
 
 
 def unit_directives(text: str) -> dict[str, list[str]]:

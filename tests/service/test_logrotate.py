@@ -9,6 +9,8 @@ import threading
 import time
 from pathlib import Path
 
+from tests.harness import EventsReader, wait_until
+
 from .conftest import LOGROTATE, running_service, wait_for_path
 
 
@@ -58,18 +60,29 @@ class TestLogrotate:
 
         with running_service(tmp_path / "run", config) as svc:
             assert (state_dir / "ebpf-monitor.pid").read_text().strip() == str(svc.pid)
+            current = events / "events.jsonl"
+            reader = EventsReader(current)
+
+            def load_events(n: int, when: str) -> None:
+                """Wait until the current events.jsonl holds `n` of the load's writes."""
+                def count() -> int:
+                    return sum(1 for d in reader.docs()
+                               if d.get("file", {}).get("path", "").startswith(f"{load}/"))
+                wait_until(lambda: count() >= n, timeout=60, seen=count,
+                           what=f"{n} load events in events.jsonl {when}")
+
             worker = threading.Thread(target=_load)
             worker.start()
             try:
-                time.sleep(1)
+                # Each of the three files gets some of the load: rotation happens mid-stream.
+                load_events(50, "before the first rotation")
                 _rotate(conf, status)
-                time.sleep(1)
+                load_events(50, "before the second rotation")
                 _rotate(conf, status)
-                time.sleep(1)
+                load_events(50, "after the second rotation")
             finally:
                 stop.set()
                 worker.join()
-            current = events / "events.jsonl"
             assert (current.stat().st_mode & 0o777) == 0o640  # logrotate's "create"
             after = tmp_path / "after-rotation"
             after.write_text("x")

@@ -1,0 +1,190 @@
+"""The real monitor as a subprocess: started under a notify socket, read, waited on, stopped."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import IO, Any
+
+from .events import Doc, EventsReader, actions
+from .notify import NotifyListener
+from .wait import wait_until
+
+__all__ = ["MONITOR", "REPO", "SERVICE_COMMAND", "Monitor", "MonitorExited", "StopTimeout",
+           "running_monitor", "signal_name"]
+
+REPO = Path(__file__).resolve().parents[2]
+MONITOR = [sys.executable, "-m", "ebpf_monitor"]
+# The installed-style entry point, as the unit's ExecStart runs it.
+SERVICE_COMMAND = [str(REPO / ".venv" / "bin" / "ebpf-monitor")]
+
+
+class MonitorExited(AssertionError):
+    """The monitor exited while a test still waited for something from it."""
+
+
+class StopTimeout(AssertionError):
+    """The monitor did not exit in time after its stop signal (it was then killed)."""
+
+
+class Monitor:
+    """One monitor process with its own config, events dir and notify socket.
+
+    `defaults` adds an events dir under `workdir` and stats every second unless the config names
+    its own; without it the config is written as given (the service tier's installed setups).
+    """
+
+    stop_signal = signal.SIGINT
+
+    def __init__(self, workdir: Path, config: dict[str, Any], *, stdout: bool = False,
+                 command: Sequence[str] = MONITOR, defaults: bool = True) -> None:
+        self.workdir = workdir
+        workdir.mkdir(parents=True, exist_ok=True)
+        if defaults:
+            config = {"events_dir": str(workdir / "events"), "stats_interval": 1, **config}
+        self.events_dir = Path(config.get("events_dir", "/var/log/ebpf-monitor"))
+        self.config_path = workdir / "config.json"
+        self.config_path.write_text(json.dumps(config))
+        self.config_path.chmod(0o600)
+        self.command = list(command)
+        self.stdout = stdout
+        self.stdout_path = workdir / "monitor.stdout"
+        self.stderr_path = workdir / "monitor.stderr"
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.notify: NotifyListener | None = None
+        self._reader = EventsReader(self.events_file)
+        self._stderr: IO[bytes] | None = None
+
+    @property
+    def events_file(self) -> Path:
+        return self.events_dir / "events.jsonl"
+
+    @property
+    def pid(self) -> int:
+        assert self.proc is not None
+        return self.proc.pid
+
+    # --- start and stop
+
+    def launch(self, *, prefix: Sequence[str] = ()) -> None:
+        """Start the process (under `prefix`, e.g. setpriv) without waiting for readiness."""
+        self.notify = NotifyListener(self.workdir / "notify.sock")
+        env = dict(os.environ, NOTIFY_SOCKET=str(self.notify.path))
+        cmd = [*prefix, *self.command, "--config", str(self.config_path)]
+        if self.stdout:
+            cmd.append("--stdout")
+        self._stderr = open(self.stderr_path, "wb")  # noqa: SIM115 (closed by stop)
+        with open(self.stdout_path, "wb") as out:
+            self.proc = subprocess.Popen(cmd, env=env, stdout=out, stderr=self._stderr)
+
+    def start(self, timeout: float = 60, *, prefix: Sequence[str] = ()) -> float:
+        """Launch and wait for READY=1 (programs attached, recording); returns its arrival."""
+        self.launch(prefix=prefix)
+        assert self.notify is not None
+        notify = self.notify
+
+        def ready() -> float | None:
+            when = notify.arrival("READY=1")
+            if when is None:
+                self._check_running("READY=1")
+            return when
+
+        return wait_until(ready, timeout=timeout, what="READY=1 from the monitor",
+                          seen=self.stderr_tail)
+
+    def stop(self, sig: int | None = None, timeout: float = 60, *, strict: bool = True) -> int:
+        """Send the stop signal (SIGINT, or the given one) unless it already exited, and wait.
+
+        Not gone within `timeout`: killed, and StopTimeout raised (unless not `strict`).
+        Returns the exit status.
+        """
+        assert self.proc is not None
+        sig = self.stop_signal if sig is None else sig
+        try:
+            if self.proc.poll() is None:
+                self.proc.send_signal(sig)
+            try:
+                return self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                rc = self.proc.wait()
+                if strict:
+                    raise StopTimeout(
+                        f"monitor {self.proc.pid} still running {timeout:g} s after"
+                        f" {signal.Signals(sig).name}; killed. stderr: {self.stderr_tail()}"
+                    ) from None
+                return rc
+        finally:
+            if self._stderr is not None:
+                self._stderr.close()
+            if self.notify is not None:
+                self.notify.close()
+
+    def _check_running(self, what: str) -> None:
+        if self.proc is not None and self.proc.poll() is not None:
+            raise MonitorExited(f"monitor exited with status {self.proc.returncode} before"
+                                f" {what}; stderr: {self.stderr_tail()}")
+
+    # --- what it wrote
+
+    def stderr(self) -> str:
+        return self.stderr_path.read_text(errors="replace")
+
+    def stderr_tail(self, chars: int = 2000) -> str:
+        try:
+            return self.stderr()[-chars:]
+        except FileNotFoundError:
+            return ""
+
+    def events(self) -> list[Doc]:
+        """All events in the current events file, read incrementally."""
+        return self._reader.docs()
+
+    def wait_for(self, predicate: Callable[[Doc], bool], timeout: float = 20, *,
+                 what: str | None = None) -> list[Doc]:
+        """Events so far, once one of them matches (events of a process precede its exit)."""
+        what = what or f"an event matching {getattr(predicate, '__name__', 'the predicate')}"
+        docs: list[Doc] = []
+
+        def matched() -> list[Doc] | None:
+            nonlocal docs
+            docs = self.events()
+            if any(predicate(d) for d in docs):
+                return docs
+            self._check_running(what)
+            return None
+
+        def seen() -> str:
+            return (f"{len(docs)} events in {self.events_file}, the last:"
+                    f" {actions(docs[-8:])}; stderr: {self.stderr_tail(800)}")
+
+        return wait_until(matched, timeout=timeout, what=what, seen=seen)
+
+    def events_of(self, pid: int, timeout: float = 20) -> list[Doc]:
+        """Every event of process `pid`, waiting until its exit has been recorded."""
+        docs = self.wait_for(lambda d: d["event"]["action"] == "exit"
+                             and d.get("process", {}).get("pid") == pid, timeout,
+                             what=f"the exit of pid {pid}")
+        return [d for d in docs if d.get("process", {}).get("pid") == pid]
+
+
+@contextmanager
+def running_monitor(workdir: Path, config: dict[str, Any] | None = None,
+                    **kwargs: Any) -> Iterator[Monitor]:
+    """A started monitor, stopped (and checked to stop in time) at the end of the block."""
+    mon = Monitor(workdir, config or {}, **kwargs)
+    mon.start()
+    try:
+        yield mon
+    finally:
+        mon.stop()
+
+
+def signal_name(sig: int) -> str:
+    return signal.Signals(sig).name
