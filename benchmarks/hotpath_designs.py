@@ -30,6 +30,7 @@ import gc
 import io
 import os
 import pickle
+import random
 import statistics
 import subprocess
 import sys
@@ -385,6 +386,8 @@ class Core:
             return schema._file_text(en, data[off + tail: off + tail + n].decode(
                 "utf-8", "backslashreplace"))
 
+        self.times = {"spans array": 0.0, "fallback (today's builders)": 0.0}
+        self.fallbacks = 0
         self.makers: list[Callable[..., str]] = [
             event,
             lambda data, off, length: schema._actor(rec(data, off), en).text,
@@ -398,16 +401,23 @@ class Core:
     def run(self, batch: Batch) -> bytes:
         data, table, en, actors = batch.data, self.dec._table, self.en, self.caches[self.ACTOR]
 
+        times = self.times
+
         def fallback(off: int, length: int) -> str | None:
+            t0 = time.perf_counter()
             kind = data[off] | data[off + 1] << 8
             st, tail_off, build = table[kind]
             doc = build(st.unpack_from(data, off), data[off + tail_off: off + length], en)
             if kind == self.k_exec:
                 actors.clear()  # the process's executable (and exec_gen) changed
+            self.fallbacks += 1
+            times["fallback (today's builders)"] += time.perf_counter() - t0
             return doc
 
         self.lits[self.id_lit] = f'Z","event":{{"id":"{en.id_prefix}-'.encode()
+        t0 = time.perf_counter()
         spans = np.array(batch.spans, dtype=np.int64)
+        times["spans array"] += time.perf_counter() - t0
         return self.core.render(data, spans, self.programs, self.lits, self.caches,  # type: ignore[no-any-return]
                                 self.makers, fallback, en.offset_ns)
 
@@ -476,14 +486,16 @@ class Design:
 
 def split(batch: Batch, chunk: int) -> list[Batch]:
     """The batch as the pipeline would read it: ~`chunk` bytes of ring at a time."""
-    out, cur, start = [], [], 0
+    out: list[Batch] = []
+    cur: list[tuple[int, int]] = []
+    size = 0
     for off, length in batch.spans:
-        if cur and off + length - start > chunk:
+        step = (length + 8 + 7) & ~7  # with the ring's record header, 8-byte aligned
+        if cur and size + step > chunk:
             out.append(Batch(batch.data, cur))
-            cur = []
-        if not cur:
-            start = off
+            cur, size = [], 0
         cur.append((off, length))
+        size += step
     if cur:
         out.append(Batch(batch.data, cur))
     return out
@@ -529,10 +541,16 @@ def main() -> int:
     p = argparse.ArgumentParser()
     p.add_argument("file", type=Path)
     p.add_argument("--rounds", type=int, default=7)
+    p.add_argument("--shuffle", type=int, metavar="SEED",
+                   help="shuffle the records first (no two neighbours alike)")
     p.add_argument("--chunk", type=int, default=READ_CHUNK,
                    help="bytes of ring per batch, as the pipeline reads (default %(default)s)")
     args = p.parse_args()
     data, spans = pickle.loads(args.file.read_bytes())
+    if args.shuffle is not None:
+        # Worst case for neighbour locality (the C core's last-key memo, numpy's runs): the
+        # same records in a random order; exec segments and caches behave as before.
+        random.Random(args.shuffle).shuffle(spans)
     batch = Batch(data, spans)
     n = len(spans)
     chunks = split(batch, args.chunk)
@@ -550,7 +568,8 @@ def main() -> int:
         designs[name] = (  # type: ignore[misc]
             lambda d=d: b"".join([_encode(d.run(c)) for c in chunks]))
     designs["c ring->lines in C"] = lambda: b"".join([core.run(c) for c in chunks])
-    want = designs["a today"]()  # warms today's caches, which the designs share
+    designs["a today"]()  # warms today's caches, which the designs share: after one pass a
+    want = designs["a today"]()  # process is named alike whatever the order of its records
     for name, fn in designs.items():
         got = fn()
         if got != want:
@@ -565,6 +584,9 @@ def main() -> int:
     gc.set_threshold(50_000, 50, 100)  # as cli.py does
     for d in parts.values():
         d.times = dict.fromkeys(d.times, 0.0)
+    core.times = dict.fromkeys(core.times, 0.0)
+    core.fallbacks = 0
+    core_total = 0.0
     per: dict[str, list[float]] = {k: [] for k in designs}
     ratios: dict[str, list[float]] = {k: [] for k in designs}
     base_parts: list[dict[str, float]] = []
@@ -576,6 +598,8 @@ def main() -> int:
             t0 = time.perf_counter()
             got = designs[name]()
             took[name] = time.perf_counter() - t0
+            if name == "c ring->lines in C":
+                core_total += took[name]
             if got != want:
                 print(f"{name}: output changed in round {r}")
                 return 1
@@ -596,6 +620,11 @@ def main() -> int:
     for name, d in parts.items():
         print(f"{name}: " + ", ".join(f"{k} {v * 1e6 / n / args.rounds:.2f}"
                                       for k, v in d.times.items()))
+    py = sum(core.times.values())
+    print("c ring->lines in C: " + ", ".join(f"{k} {v * 1e6 / n / args.rounds:.2f}"
+                                             for k, v in core.times.items())
+          + f", C with cache misses made in Python {(core_total - py) * 1e6 / n / args.rounds:.2f}"
+          f" ({core.fallbacks // args.rounds} records of {n} fell back per round)")
     opens = Columns(en, data, np.frombuffer(data, np.uint8), np.array(
         [o for o, _ in spans if data[o] == parts["c columnar+C render"].k_open]),
         layout("open_event"), parts["c columnar+C render"].dt,

@@ -23,7 +23,8 @@ enum op {
 	OP_LIT = 0,          /* lits[a] */
 	OP_DEC = 1,          /* field at a, width b (|0x100: signed): decimal */
 	OP_HEX = 2,          /* field at a, width b: lowercase hex */
-	OP_TS = 3,           /* field at a (u64 ktime ns) + offset_ns: makers[c](seconds) text, 9 digits */
+	OP_TS = 3,           /* field at a (u64 ktime ns) + offset_ns: text of its second (makers[c],
+	                      * cached per second), then nine digits of nanoseconds */
 	OP_KEY = 4,          /* key += record bytes [a, a + b) */
 	OP_KEY_TAIL = 5,     /* key += record bytes [a, a + u16 at b) */
 	OP_KEY_NEG = 6,      /* key += one byte: field at a, width b, signed, < 0 */
@@ -37,6 +38,14 @@ enum op {
 struct buf {
 	char *p;
 	size_t len, cap;
+};
+
+/* Date-time text by Unix second, direct-mapped: records of one batch span a few seconds, but
+ * need not come in time order. */
+#define SEC_SLOTS 64
+struct sec_text {
+	int64_t sec;
+	PyObject *text; /* strong */
 };
 
 /* The last key and fragment per cache: neighbouring records mostly share their actor, file,
@@ -119,8 +128,8 @@ static int put_text(struct buf *b, PyObject *s)
 /* Run one program over one record; 1: handled, 0: fall back, -1: error. */
 static int run(const int32_t *ops, Py_ssize_t nops, const unsigned char *rec, Py_ssize_t off,
 	       Py_ssize_t len, PyObject *data, struct buf *out, struct buf *key, PyObject *lits,
-	       PyObject *caches, PyObject *makers, int64_t offset_ns, int64_t *last_sec,
-	       PyObject **last_text, struct memo *memo)
+	       PyObject *caches, PyObject *makers, int64_t offset_ns, struct sec_text *secs,
+	       struct memo *memo)
 {
 	for (Py_ssize_t k = 0; k < nops; k++) {
 		int32_t op = ops[4 * k], a = ops[4 * k + 1], b = ops[4 * k + 2], c = ops[4 * k + 3];
@@ -161,15 +170,16 @@ static int run(const int32_t *ops, Py_ssize_t nops, const unsigned char *rec, Py
 			if (ns < 1000000000)
 				return 0;
 			int64_t sec = ns / 1000000000;
-			if (sec != *last_sec || !*last_text) {
+			struct sec_text *slot = &secs[sec % SEC_SLOTS];
+			if (sec != slot->sec || !slot->text) {
 				PyObject *t = PyObject_CallFunction(PyList_GET_ITEM(makers, c), "L",
 								    (long long)sec);
 				if (!t)
 					return -1;
-				Py_XSETREF(*last_text, t);
-				*last_sec = sec;
+				Py_XSETREF(slot->text, t);
+				slot->sec = sec;
 			}
-			rc = put_text(out, *last_text) || put_u64(out, (uint64_t)(ns % 1000000000), 10, 9);
+			rc = put_text(out, slot->text) || put_u64(out, (uint64_t)(ns % 1000000000), 10, 9);
 			break;
 		}
 		case OP_KEY:
@@ -274,8 +284,8 @@ static PyObject *render(PyObject *Py_UNUSED(self), PyObject *args)
 	Py_buffer spans;
 	long long offset_ns;
 	struct buf out = {0}, key = {0};
-	PyObject *last_text = NULL, *result = NULL;
-	int64_t last_sec = -1;
+	PyObject *result = NULL;
+	struct sec_text secs[SEC_SLOTS] = {0};
 	struct memo memo[MAX_CACHES] = {0};
 
 	if (!PyArg_ParseTuple(args, "O!y*O!O!O!O!OL", &PyBytes_Type, &data, &spans, &PyDict_Type,
@@ -317,7 +327,7 @@ static PyObject *render(PyObject *Py_UNUSED(self), PyObject *args)
 		if (prog) {
 			rc = run((const int32_t *)PyBytes_AS_STRING(prog),
 				 PyBytes_GET_SIZE(prog) / (4 * sizeof(int32_t)), rec, off, len, data, &out,
-				 &key, lits, caches, makers, offset_ns, &last_sec, &last_text, memo);
+				 &key, lits, caches, makers, offset_ns, secs, memo);
 			if (rc < 0)
 				goto done;
 			if (rc == 1 && put(&out, "\n", 1))
@@ -345,7 +355,8 @@ done:
 	forget(memo);
 	for (int i = 0; i < MAX_CACHES; i++)
 		PyMem_Free(memo[i].key.p);
-	Py_XDECREF(last_text);
+	for (int i = 0; i < SEC_SLOTS; i++)
+		Py_XDECREF(secs[i].text);
 	PyMem_Free(out.p);
 	PyMem_Free(key.p);
 	PyBuffer_Release(&spans);
