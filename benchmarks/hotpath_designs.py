@@ -3,6 +3,8 @@
 
     benchmarks/hotpath.py record FILE                  # root: record a batch (as before)
     benchmarks/hotpath_designs.py FILE [--rounds 7]    # compare the designs on it
+    benchmarks/hotpath_designs.py --record-varied FILE # root: a batch of many paths and
+                                                       # processes (tar, find, cat, sort)
 
   a  today's path: Decoder (struct.unpack + one builder call per record) + the jsonl encoding;
   b  columnar: the batch's open records (96% of the recorded mix) decoded at once into a numpy
@@ -294,21 +296,78 @@ def compiled(fastdoc: Any) -> Callable[[Columns, str], list[str]]:
 # ---- design c: ring bytes to lines in C, fragments from Python -----------------------------
 
 class Core:
-    """The open record's document as a program for benchmarks/fastdoc/core.c; every other
-    record (and an open with a relative path) goes to today's builder, in place."""
+    """Open and file read/write documents as programs for benchmarks/fastdoc/core.c; every
+    other record (and a relative path, a socket read...) goes to today's builder, in place."""
 
     LIT, DEC, HEX, TS, KEY, KEY_TAIL, KEY_NEG, FRAG, SKIP_NEG, SKIP_NONNEG, SKIP_NOBITS, \
         GUARD_BYTE = range(12)
-    EVENT, ACTOR, FILE, ACTION, FLAGS, ERROR, SECONDS = range(7)
+    OPEN_EVENT, RW_EVENT, ACTOR, FILE, ACTION, FLAGS, ERROR, SECONDS = range(8)
+    SIGNED = 0x100
 
     def __init__(self, core: Any, en: Enricher, dec: Decoder) -> None:
         self.core, self.en, self.dec = core, en, dec
         kinds = enum_values("event_kind")
         self.k_exec = kinds["EK_EXEC"]
-        lay = layout("open_event")
-        st = lay.struct
+        self.lits: list[bytes] = []
+        self.id_lits: list[int] = []
+        open_lay, rw_lay = layout("open_event"), layout("rw_event")
+        self.programs = {kinds["EK_OPEN"]: self._open_program(open_lay),
+                         kinds["EK_RW"]: self._rw_program(rw_lay)}
+        self.caches: list[dict[bytes, bytes]] = [{} for _ in range(7)]
+        self.times = {"spans array": 0.0, "fallback (today's builders)": 0.0}
+        self.fallbacks = 0
+
+        def maker(lay: Layout, make: Callable[[tuple[Any, ...], bytes], str]
+                  ) -> Callable[[bytes, int, int], str]:
+            st, tail = lay.struct, lay.tail_offset
+
+            def made(data: bytes, off: int, length: int) -> str:
+                return make(st.unpack_from(data, off), data[off + tail: off + length])
+
+            return made
+
+        def outcome(v: tuple[Any, ...]) -> str:
+            return "failure" if v[schema.RET] < 0 else "success"
+
+        def rw_type(v: tuple[Any, ...]) -> tuple[str, ...]:
+            read = schema.ACTIONS[v[schema.ACTION]] in schema._READ_ACTIONS
+            return schema.TYPE_ACCESS if read else schema.TYPE_CHANGE
+
+        flags_i = open_lay.fields.index("flags")
+        self.makers: list[Callable[..., str]] = [
+            maker(open_lay, lambda v, tail: schema._event_frag(
+                schema.ACTIONS[v[schema.ACTION]], schema.CAT_FILE, schema.TYPE_ACCESS,
+                outcome(v))),
+            maker(rw_lay, lambda v, tail: schema._event_frag(
+                schema.ACTIONS[v[schema.ACTION]], schema.CAT_FILE, rw_type(v), outcome(v))),
+            maker(open_lay, lambda v, tail: schema._actor(v, en).text),  # header only
+            # The path's bytes are the key, whichever kind: open_event's path_len and tail
+            # offset name them (rw_event's differ; its path comes from its own key op).
+            lambda data, off, length: schema._file_text(en, self._path(data, off)),
+            maker(open_lay, lambda v, tail: schema.ACTIONS[v[schema.ACTION]]),
+            maker(open_lay, lambda v, tail: schema._flags_text(v[flags_i])),
+            maker(open_lay, lambda v, tail: schema._error_text(en, v[schema.RET])),
+            lambda sec: time.strftime("%Y-%m-%dT%H:%M:%S.", time.gmtime(sec)),
+        ]
+        self._path_at = {kinds["EK_OPEN"]: (open_lay.tail_offset, open_lay.struct,
+                                            open_lay.fields.index("path_len")),
+                         kinds["EK_RW"]: (rw_lay.tail_offset, rw_lay.struct,
+                                          rw_lay.fields.index("path_len"))}
+
+    def _path(self, data: bytes, off: int) -> str:
+        tail, st, plen_i = self._path_at[data[off] | data[off + 1] << 8]
+        n = st.unpack_from(data, off)[plen_i]
+        return data[off + tail: off + tail + n].decode("utf-8", "backslashreplace")
+
+    def _builder(self, lay: Layout) -> tuple[list[tuple[int, int, int, int]],
+                                             Callable[..., None]]:
+        """An empty program and its op writers, with field offsets from this layout's BTF."""
         f = dtype_of(lay).fields
         assert f is not None
+        prog: list[tuple[int, int, int, int]] = []
+
+        def op(code: int, a: int = 0, b: int = 0, c: int = 0) -> None:
+            prog.append((code, a, b, c))
 
         def at(name: str) -> int:
             return int(f[name][1])
@@ -316,87 +375,116 @@ class Core:
         def width(name: str) -> int:
             return int(f[name][0].itemsize)
 
-        self.lits: list[bytes] = []
-        prog: list[tuple[int, int, int, int]] = []
+        def emit(kind: str, *args: Any) -> None:
+            """lit(text) | key(fields...) | neg(field) | frag(cache)
+            | num(op, field[, signed]) | skip(op, field, n[, mask]) | raw(op, a, b, c)."""
+            if kind == "lit":
+                self.lits.append(args[0].encode())
+                op(self.LIT, len(self.lits) - 1)
+            elif kind == "key":
+                for n in args:
+                    op(self.KEY, at(n), width(n))
+            elif kind == "neg":
+                op(self.KEY_NEG, at(args[0]), width(args[0]))
+            elif kind == "frag":
+                op(self.FRAG, args[0])
+            elif kind == "num":
+                code, name = args[0], args[1]
+                op(code, at(name), width(name) | (self.SIGNED if len(args) > 2 else 0))
+            elif kind == "skip":
+                code, name, n = args[0], args[1], args[2]
+                if code == self.SKIP_NOBITS:
+                    op(code, at(name), width(name) | n << 16, args[3])
+                else:
+                    op(code, at(name), width(name), n)
+            elif kind == "raw":
+                op(*args)
 
-        def lit(text: str) -> None:
-            self.lits.append(text.encode())
-            prog.append((self.LIT, len(self.lits) - 1, 0, 0))
+        return prog, emit
 
-        def key(*names: str) -> None:
-            for n in names:
-                prog.append((self.KEY, at(n), width(n), 0))
+    def _head(self, emit: Callable[..., None], event_cache: int, at_ktime: int) -> None:
+        """`{"@timestamp":...,"event":{...},<actor>` (schema._document's head)."""
+        emit("lit", '{"@timestamp":"')
+        emit("raw", self.TS, at_ktime, 8, self.SECONDS)
+        self.id_lits.append(len(self.lits))
+        emit("lit", "")  # 'Z","event":{"id":"<id prefix>-', set per call
+        emit("num", self.HEX, "h_ktime_ns")
+        emit("lit", "-")
+        emit("num", self.HEX, "h_tid")
+        emit("lit", '",')
+        emit("key", "h_action")
+        emit("neg", "h_ret")
+        emit("frag", event_cache)
+        emit("lit", "},")
+        emit("key", "h_pid", "h_tid", "h_ppid", "h_uid", "h_gid", "h_euid", "h_start_ns",
+             "h_comm")
+        emit("frag", self.ACTOR)
 
-        signed = 0x100
+    def _open_program(self, lay: Layout) -> bytes:
+        prog, emit = self._builder(lay)
+        f = dtype_of(lay).fields
+        assert f is not None
         tail = lay.tail_offset
-        prog.append((self.GUARD_BYTE, tail, ord("/"), 0))  # relative paths: today's builder
-        lit('{"@timestamp":"')
-        prog.append((self.TS, at("h_ktime_ns"), 8, self.SECONDS))
-        self.id_lit = len(self.lits)
-        lit("")  # 'Z","event":{"id":"<id prefix>-', set per call
-        prog.append((self.HEX, at("h_ktime_ns"), 8, 0))
-        lit("-")
-        prog.append((self.HEX, at("h_tid"), 4, 0))
-        lit('",')
-        key("h_action")
-        prog.append((self.KEY_NEG, at("h_ret"), 8, 0))
-        prog.append((self.FRAG, self.EVENT, 0, 0))
-        lit("},")
-        key("h_pid", "h_tid", "h_ppid", "h_uid", "h_gid", "h_euid", "h_start_ns", "h_comm")
-        prog.append((self.FRAG, self.ACTOR, 0, 0))
-        lit(",")
-        prog.append((self.KEY_TAIL, tail, at("path_len"), 0))
-        prog.append((self.FRAG, self.FILE, 0, 0))
-        lit(',"ebpf":{"syscall":"')
-        key("h_action")
-        prog.append((self.FRAG, self.ACTION, 0, 0))
-        lit('","ret":')
-        prog.append((self.DEC, at("h_ret"), 8 | signed, 0))
-        lit(',"flags":')
-        key("flags")
-        prog.append((self.FRAG, self.FLAGS, 0, 0))
-        prog.append((self.SKIP_NOBITS, at("flags"), 8 | 2 << 16, os.O_CREAT))
-        lit(',"mode":')
-        prog.append((self.DEC, at("mode"), 4, 0))
-        prog.append((self.SKIP_NEG, at("h_ret"), 8, 2))
-        lit(',"fd":')
-        prog.append((self.DEC, at("h_ret"), 8 | signed, 0))
-        prog.append((self.SKIP_NOBITS, at("h_flags"), 2 | 1 << 16, schema.EF_PATH_TRUNCATED))
-        lit(',"truncated":true')
-        lit("}")
-        prog.append((self.SKIP_NONNEG, at("h_ret"), 8, 2))
-        key("h_ret")
-        prog.append((self.FRAG, self.ERROR, 0, 0))
-        lit("}")
-        self.programs = {kinds["EK_OPEN"]: np.array(prog, dtype=np.int32).tobytes()}
-        self.caches: list[dict[bytes, bytes]] = [{} for _ in range(6)]
-        flags_i, plen_i = lay.fields.index("flags"), lay.fields.index("path_len")
+        emit("raw", self.GUARD_BYTE, tail, ord("/"))  # relative paths: today's builder
+        self._head(emit, self.OPEN_EVENT, int(f["h_ktime_ns"][1]))
+        emit("lit", ",")
+        emit("raw", self.KEY_TAIL, tail, int(f["path_len"][1]))
+        emit("frag", self.FILE)
+        emit("lit", ',"ebpf":{"syscall":"')
+        emit("key", "h_action")
+        emit("frag", self.ACTION)
+        emit("lit", '","ret":')
+        emit("num", self.DEC, "h_ret", True)
+        emit("lit", ',"flags":')
+        emit("key", "flags")
+        emit("frag", self.FLAGS)
+        emit("skip", self.SKIP_NOBITS, "flags", 2, os.O_CREAT)
+        emit("lit", ',"mode":')
+        emit("num", self.DEC, "mode")
+        emit("skip", self.SKIP_NEG, "h_ret", 2)
+        emit("lit", ',"fd":')
+        emit("num", self.DEC, "h_ret", True)
+        emit("skip", self.SKIP_NOBITS, "h_flags", 1, schema.EF_PATH_TRUNCATED)
+        emit("lit", ',"truncated":true')
+        emit("lit", "}")
+        emit("skip", self.SKIP_NONNEG, "h_ret", 2)
+        emit("key", "h_ret")
+        emit("frag", self.ERROR)
+        emit("lit", "}")
+        return np.array(prog, dtype=np.int32).tobytes()
 
-        def rec(data: bytes, off: int) -> tuple[Any, ...]:
-            return st.unpack_from(data, off)
-
-        def event(data: bytes, off: int, length: int) -> str:
-            v = rec(data, off)
-            return schema._event_frag(schema.ACTIONS[v[schema.ACTION]], schema.CAT_FILE,
-                                      schema.TYPE_ACCESS,
-                                      "failure" if v[schema.RET] < 0 else "success")
-
-        def file(data: bytes, off: int, length: int) -> str:
-            n = rec(data, off)[plen_i]
-            return schema._file_text(en, data[off + tail: off + tail + n].decode(
-                "utf-8", "backslashreplace"))
-
-        self.times = {"spans array": 0.0, "fallback (today's builders)": 0.0}
-        self.fallbacks = 0
-        self.makers: list[Callable[..., str]] = [
-            event,
-            lambda data, off, length: schema._actor(rec(data, off), en).text,
-            file,
-            lambda data, off, length: schema.ACTIONS[rec(data, off)[schema.ACTION]],
-            lambda data, off, length: schema._flags_text(rec(data, off)[flags_i]),
-            lambda data, off, length: schema._error_text(en, rec(data, off)[schema.RET]),
-            lambda sec: time.strftime("%Y-%m-%dT%H:%M:%S.", time.gmtime(sec)),
-        ]
+    def _rw_program(self, lay: Layout) -> bytes:
+        """A file read/write whose record carries an absolute path (schema._rw_builder's
+        file branch); sockets, untracked fds and relative paths go to today's builder."""
+        prog, emit = self._builder(lay)
+        f = dtype_of(lay).fields
+        assert f is not None
+        tail, target = lay.tail_offset, int(f["target"][1])
+        emit("raw", self.GUARD_BYTE, target, schema.FT_FILE & 0xFF)
+        emit("raw", self.GUARD_BYTE, target + 1, schema.FT_FILE >> 8)
+        emit("raw", self.GUARD_BYTE, tail, ord("/"))
+        self._head(emit, self.RW_EVENT, int(f["h_ktime_ns"][1]))
+        emit("lit", ',"ebpf":{"syscall":"')
+        emit("key", "h_action")
+        emit("frag", self.ACTION)
+        emit("lit", '","ret":')
+        emit("num", self.DEC, "h_ret", True)
+        emit("lit", ',"fd":')
+        emit("num", self.DEC, "fd", True)
+        emit("skip", self.SKIP_NOBITS, "count", 2, -1)
+        emit("lit", ',"bytes_requested":')
+        emit("num", self.DEC, "count")
+        emit("skip", self.SKIP_NEG, "h_ret", 2)
+        emit("lit", ',"bytes":')
+        emit("num", self.DEC, "h_ret", True)
+        emit("lit", "},")
+        emit("raw", self.KEY_TAIL, tail, int(f["path_len"][1]))
+        emit("frag", self.FILE)
+        emit("skip", self.SKIP_NONNEG, "h_ret", 2)
+        emit("key", "h_ret")
+        emit("frag", self.ERROR)
+        emit("lit", "}")
+        return np.array(prog, dtype=np.int32).tobytes()
 
     def run(self, batch: Batch) -> bytes:
         data, table, en, actors = batch.data, self.dec._table, self.en, self.caches[self.ACTOR]
@@ -414,7 +502,8 @@ class Core:
             times["fallback (today's builders)"] += time.perf_counter() - t0
             return doc
 
-        self.lits[self.id_lit] = f'Z","event":{{"id":"{en.id_prefix}-'.encode()
+        for i in self.id_lits:
+            self.lits[i] = f'Z","event":{{"id":"{en.id_prefix}-'.encode()
         t0 = time.perf_counter()
         spans = np.array(batch.spans, dtype=np.int64)
         times["spans array"] += time.perf_counter() - t0
@@ -537,7 +626,36 @@ def ndjson_reference(c: Columns) -> float:
     return time.perf_counter() - t0
 
 
+def record_varied(path: Path) -> None:
+    """A batch unlike hotpath.py's (one file opened 20,000 times): thousands of paths, reads
+    and writes, several processes at once."""
+    import tempfile
+
+    from ebpf_monitor.loader import BpfMonitor
+    from ebpf_monitor.ringbuf import RingReader
+
+    cfg = Config()
+    mon = BpfMonitor(capture=cfg.capture, filters=cfg.filters, self_pid=os.getpid())
+    try:
+        reader = RingReader(mon.ring_fd, mon.ring_size)
+        reader.read()
+        with tempfile.TemporaryDirectory() as tmp:
+            subprocess.run(["tar", "cf", f"{tmp}/i.tar", "-C", "/usr/include", "."], check=True)
+            subprocess.run(["tar", "xf", f"{tmp}/i.tar", "-C", tmp], check=True)
+            subprocess.run(f"find {tmp} -type f -name '*.h' | head -3000 | xargs cat | sort"
+                           " > /dev/null", shell=True, check=True)
+            batch = reader.read()
+        reader.close()
+    finally:
+        mon.close()
+    path.write_bytes(pickle.dumps((batch.data, batch.spans)))
+    print(f"recorded {len(batch.spans)} records, {len(batch.data)} bytes", file=sys.stderr)
+
+
 def main() -> int:
+    if len(sys.argv) == 3 and sys.argv[1] == "--record-varied":
+        record_varied(Path(sys.argv[2]))
+        return 0
     p = argparse.ArgumentParser()
     p.add_argument("file", type=Path)
     p.add_argument("--rounds", type=int, default=7)
