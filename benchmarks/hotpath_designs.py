@@ -29,6 +29,7 @@ from __future__ import annotations
 import argparse
 import ctypes
 import gc
+import importlib.util
 import io
 import os
 import pickle
@@ -42,7 +43,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import numpy as np
+try:
+    import numpy as np
+except ImportError:
+    sys.exit("hotpath_designs.py needs numpy (prototype only, not a project dependency):"
+             " .venv/bin/pip install numpy==2.4.6 polars==2.1.0")
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "src"))
@@ -680,8 +685,12 @@ def main() -> int:
     designs: dict[str, Callable[[], bytes]] = {
         "a today": lambda: b"".join([_encode(dec.decode(c)) for c in chunks])}
     parts: dict[str, Design] = {}
-    for name, ser in (("b columnar+f-string", fstring), ("b columnar+polars", polars_concat),
-                      ("c columnar+C render", compiled(fastdoc))):
+    serialisers = [("b columnar+f-string", fstring), ("b columnar+polars", polars_concat),
+                   ("c columnar+C render", compiled(fastdoc))]
+    if importlib.util.find_spec("polars") is None:
+        print("polars not installed: its design is left out", file=sys.stderr)
+        del serialisers[1]
+    for name, ser in serialisers:
         d = parts[name] = Design(en, dec, ser)
         designs[name] = (  # type: ignore[misc]
             lambda d=d: b"".join([_encode(d.run(c)) for c in chunks]))
@@ -747,6 +756,8 @@ def main() -> int:
         [o for o, _ in spans if data[o] == parts["c columnar+C render"].k_open]),
         layout("open_event"), parts["c columnar+C render"].dt,
         parts["c columnar+C render"].key_slices)
+    if importlib.util.find_spec("polars") is None:
+        return 0
     ref = statistics.median(ndjson_reference(opens) for _ in range(5))
     print(f"\nreference: polars write_ndjson of {opens.n} open records' 14 flat int columns: "
           f"{1e6 * ref / opens.n:.2f} µs/event")
