@@ -20,8 +20,7 @@ from ebpf_monitor.provenance.render import json as render_json
 from ebpf_monitor.provenance.render import text as render_text
 from ebpf_monitor.provenance.spec import parse_time, resolve_node
 from ebpf_monitor.provenance.walk import Options, ancestry, descendants, impact, lineage, path
-
-from .provenance_docs import Doc, Proc, at, stamp
+from tests.unit.provenance_docs import Doc, Proc, at, stamp
 
 
 def write_docs(path: Path, docs: list[Doc], *, mode: str = "wb") -> None:
