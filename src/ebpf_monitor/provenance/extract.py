@@ -165,15 +165,13 @@ class Extractor:
     def _feed(self, doc: dict[str, Any]) -> None:
         event = doc["event"]
         action = event.get("action")
-        if action not in RELEVANT:
-            self.documents += 1
-            return
         ts = parse_time_ns(doc["@timestamp"])
         self.documents += 1
         if ts > self.max_ns:
             self.max_ns = ts
+        # Every document names its process: one that only forks is still a parent.
         info = self._proc(doc, ts)
-        if info is None:
+        if info is None or action not in RELEVANT:
             return
         me = process_id(info.entity)
         outcome = event.get("outcome")

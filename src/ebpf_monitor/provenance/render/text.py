@@ -81,6 +81,7 @@ def _fit(head: str, node: Node | None, node_id: str) -> str:
 
 def render(s: Slice) -> str:
     backward = s.query.split(" ", 1)[0] in ("lineage", "ancestry")
+    ancestry = s.query.startswith("ancestry")
     kids: dict[str, list[Edge]] = defaultdict(list)
     for e in s.edges:
         kids[e.dst if backward else e.src].append(e)
@@ -104,11 +105,24 @@ def render(s: Slice) -> str:
             head = prefix + ("└─ " if last else "├─ ") + _edge_text(e, backward) + "  " + mark
             out.append(_fit(head, s.nodes.get(other), other))
             if not seen:
-                walk(other, prefix + ("   " if last else "│  "))
+                inner = prefix + ("   " if last else "│  ")
+                execs(other, inner)
+                walk(other, inner)
+
+    def execs(node_id: str, prefix: str) -> None:
+        # Ancestry: every exec of each process, not only the last one the label names.
+        node = s.nodes.get(node_id)
+        if not ancestry or node is None or node.kind != "process":
+            return
+        for ex in node.attrs.get("execs") or []:
+            args = " ".join(str(a) for a in ex.get("args") or []) or ex.get("executable", "")
+            out.append(_cut(f"{prefix}   exec {_clock(ex['time_ns'])} {ex.get('user', '')}"
+                            f" {args}"))
 
     roots = s.roots[:1] if s.query.startswith("path") else s.roots
     for root in roots:
         out.append(_fit("", s.nodes.get(root), root))
+        execs(root, "")
         walk(root, "")
     rest = [n for n in s.nodes if n not in printed]
     if rest:
