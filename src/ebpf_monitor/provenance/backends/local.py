@@ -123,8 +123,8 @@ class LocalStore:
         try:
             db.parent.mkdir(parents=True, exist_ok=True)
             self.con = duckdb.connect(str(db))
-        except duckdb.IOException as exc:
-            first = str(exc).splitlines()[0]
+        except duckdb.Error as exc:  # locked by another run, not a DuckDB file, ...
+            first = (str(exc).splitlines() or [type(exc).__name__])[0]
             raise ProvenanceError(f"index {db}: cannot open: {first}") from None
         except OSError as exc:
             raise ProvenanceError(f"index {db}: cannot open: {exc.strerror}") from None
