@@ -2,7 +2,8 @@
 
 All SQL of this backend lives here, parameterised. Tables:
 
-    flows(src, dst, action, ts, cnt, bytes)   one row per flow instance (extract.py)
+    nodes(id, key)                            node ids ("file:/x") as small integers
+    flows(src, dst, action, ts, cnt, bytes)   one row per flow instance (extract.py), by node id
     procs(entity PK, host, pid, ppid, start_ns, first_ns, name, executable, user_name,
           end_ns, exit_code, parent)           one row per process entity
     execs(entity, ts, executable, args, user_name)
@@ -40,7 +41,9 @@ from ..source import ProcessRow
 __all__ = ["LocalStore", "default_files"]
 
 _SCHEMA = """
-CREATE TABLE IF NOT EXISTS flows(src VARCHAR, dst VARCHAR, action VARCHAR, ts BIGINT,
+CREATE SEQUENCE IF NOT EXISTS node_ids START 1;
+CREATE TABLE IF NOT EXISTS nodes(id INTEGER, key VARCHAR);
+CREATE TABLE IF NOT EXISTS flows(src INTEGER, dst INTEGER, action VARCHAR, ts BIGINT,
     cnt BIGINT, bytes BIGINT);
 CREATE TABLE IF NOT EXISTS procs(entity VARCHAR PRIMARY KEY, host VARCHAR, pid BIGINT,
     ppid BIGINT, start_ns BIGINT, first_ns BIGINT, name VARCHAR, executable VARCHAR,
@@ -130,6 +133,12 @@ class LocalStore:
             raise ProvenanceError(f"index {db}: cannot open: {exc.strerror}") from None
         self.db = db
         self.con.execute(_SCHEMA)
+        kind = self.con.execute("SELECT data_type FROM information_schema.columns WHERE"
+                                " table_name = 'flows' AND column_name = 'src'").fetchone()
+        if kind is not None and kind[0] != "INTEGER":
+            self.con.close()
+            raise ProvenanceError(f"index {db}: built by an older version; delete it and run:"
+                                  " ebpf-monitor index")
         self.events_read = self._meta("documents")
         self.skipped = self._meta("skipped")
 
@@ -267,13 +276,30 @@ class LocalStore:
                          " format='array', columns={'j': 'JSON'}, records=false) t(j)",
                          [str(name)])
 
+    def _insert_flows(self, tmp: Path, columns: str, rows: list[Any]) -> None:
+        """Flows with node keys: new keys get ids, then the rows go in by id (a scan of
+        integers is what makes a walk step fast)."""
+        if not rows:
+            return
+        con = self.con
+        con.execute("CREATE OR REPLACE TEMP TABLE stage(src VARCHAR, dst VARCHAR,"
+                    " action VARCHAR, ts BIGINT, cnt BIGINT, bytes BIGINT)")
+        self._bulk(tmp, "stage", columns, rows)
+        con.execute("INSERT INTO nodes SELECT nextval('node_ids'), k FROM (SELECT DISTINCT k"
+                    " FROM (SELECT src AS k FROM stage UNION SELECT dst FROM stage) u"
+                    " WHERE NOT EXISTS (SELECT 1 FROM nodes n WHERE n.key = u.k))")
+        con.execute("INSERT INTO flows SELECT s.id, d.id, t.action, t.ts, t.cnt, t.bytes"
+                    " FROM stage t JOIN nodes s ON s.key = t.src JOIN nodes d ON d.key = t.dst"
+                    " ORDER BY t.ts")
+        con.execute("DROP TABLE stage")
+
     def _store(self, ex: Extractor, tmp: Path, fingerprint: str, path: Path, consumed: int,
                new_listening: set[tuple[str, int]]) -> None:
         con = self.con
         con.execute("BEGIN")
         try:
-            self._bulk(tmp, "flows", "j->>0, j->>1, j->>2, (j->>3)::BIGINT, (j->>4)::BIGINT,"
-                       " (j->>5)::BIGINT", ex.flows)
+            self._insert_flows(tmp, "j->>0, j->>1, j->>2, (j->>3)::BIGINT, (j->>4)::BIGINT,"
+                               " (j->>5)::BIGINT", ex.flows)
             execs = [[p.entity, e["time_ns"], e["executable"], orjson.dumps(e["args"]).decode(),
                       e["user"]] for p in ex.procs.values() for e in p.execs]
             self._bulk(tmp, "execs", "j->>0, (j->>1)::BIGINT, j->>2, j->>3, j->>4", execs)
@@ -325,8 +351,8 @@ class LocalStore:
         if not found:
             return
         self.con.execute("BEGIN")
-        self._bulk(tmp, "flows", "'process:' || (j->>1), 'process:' || (j->>0), 'fork',"
-                   " (j->>2)::BIGINT, 1, 0", found)
+        self._insert_flows(tmp, "'process:' || (j->>1), 'process:' || (j->>0), 'fork',"
+                           " (j->>2)::BIGINT, 1::BIGINT, 0::BIGINT", found)
         name = tmp / "parents.json"
         name.write_bytes(orjson.dumps(found))
         self.con.execute("UPDATE procs SET parent = t.parent FROM (SELECT j->>0 AS entity,"
@@ -359,11 +385,14 @@ class LocalStore:
             return []
         side, cmp = ("dst", "<=") if into else ("src", ">=")
         rows = self.con.execute(
-            "SELECT f.src, f.dst, f.action, min(f.ts), max(f.ts), sum(f.cnt), sum(f.bytes)"
-            " FROM flows f JOIN (SELECT unnest(?::VARCHAR[]) AS node,"
-            " unnest(?::BIGINT[]) AS bound) q"
+            "WITH q AS (SELECT n.id AS node, b.bound FROM (SELECT unnest(?::VARCHAR[]) AS key,"
+            " unnest(?::BIGINT[]) AS bound) b JOIN nodes n ON n.key = b.key),"
+            " e AS (SELECT f.src, f.dst, f.action, min(f.ts) AS lo, max(f.ts) AS hi,"
+            " sum(f.cnt) AS c, sum(f.bytes) AS b FROM flows f JOIN q"
             f" ON f.{side} = q.node WHERE f.ts {cmp} q.bound AND f.ts >= ? AND f.ts <= ?"
-            " GROUP BY f.src, f.dst, f.action",
+            " GROUP BY f.src, f.dst, f.action)"
+            " SELECT s.key, d.key, e.action, e.lo, e.hi, e.c, e.b FROM e"
+            " JOIN nodes s ON s.id = e.src JOIN nodes d ON d.id = e.dst",
             [list(bounds), list(bounds.values()), since, until]).fetchall()
         return [Edge(src=s, dst=d, action=a, first_ns=int(lo), last_ns=int(hi), count=int(c),
                      bytes=int(b)) for s, d, a, lo, hi, c, b in rows]
@@ -376,8 +405,9 @@ class LocalStore:
 
     def readers(self, file_ids: list[str]) -> dict[str, int]:
         rows = self.con.execute(
-            "SELECT src, count(DISTINCT dst) FROM flows WHERE action IN ('read', 'exec')"
-            " AND src IN (SELECT unnest(?::VARCHAR[])) GROUP BY src", [file_ids]).fetchall()
+            "SELECT n.key, count(DISTINCT f.dst) FROM flows f JOIN (SELECT id, key FROM nodes"
+            " WHERE key IN (SELECT unnest(?::VARCHAR[]))) n ON f.src = n.id"
+            " WHERE f.action IN ('read', 'exec') GROUP BY n.key", [file_ids]).fetchall()
         return {str(s): int(n) for s, n in rows}
 
     def describe(self, ids: list[str], sample: int) -> dict[str, Node]:
@@ -404,18 +434,21 @@ class LocalStore:
         events: dict[str, list[dict[str, Any]]] = defaultdict(list)
         aliases: dict[str, list[str]] = defaultdict(list)
         for node, action, n in con.execute(
-                "SELECT node, action, sum(cnt) FROM (SELECT src AS node, action, cnt FROM flows"
-                " WHERE src IN (SELECT unnest($1::VARCHAR[])) UNION ALL SELECT dst, action, cnt"
-                " FROM flows WHERE dst IN (SELECT unnest($1::VARCHAR[]))) GROUP BY ALL",
-                [ids]).fetchall():
+                "WITH i AS (SELECT id, key FROM nodes WHERE key IN"
+                " (SELECT unnest($1::VARCHAR[])))"
+                " SELECT node, action, sum(cnt) FROM (SELECT i.key AS node, f.action, f.cnt"
+                " FROM flows f JOIN i ON f.src = i.id UNION ALL SELECT i.key, f.action, f.cnt"
+                " FROM flows f JOIN i ON f.dst = i.id) GROUP BY ALL", [ids]).fetchall():
             actions[node][action] = int(n)
         for node, action, ts, other, nbytes in con.execute(
-                "SELECT node, action, ts, other, bytes FROM (SELECT src AS node, action, ts,"
-                " dst AS other, bytes FROM flows WHERE src IN (SELECT unnest($1::VARCHAR[]))"
-                " UNION ALL SELECT dst, action, ts, src, bytes FROM flows"
-                " WHERE dst IN (SELECT unnest($1::VARCHAR[])))"
-                " QUALIFY row_number() OVER (PARTITION BY node ORDER BY ts, action, other)"
-                " <= $2", [ids, sample]).fetchall():
+                "WITH i AS (SELECT id, key FROM nodes WHERE key IN"
+                " (SELECT unnest($1::VARCHAR[]))),"
+                " t AS (SELECT i.key AS node, f.action, f.ts, f.dst AS other, f.bytes"
+                " FROM flows f JOIN i ON f.src = i.id UNION ALL SELECT i.key, f.action, f.ts,"
+                " f.src, f.bytes FROM flows f JOIN i ON f.dst = i.id)"
+                " SELECT t.node, t.action, t.ts, o.key, t.bytes FROM t JOIN nodes o"
+                " ON o.id = t.other QUALIFY row_number() OVER (PARTITION BY t.node"
+                " ORDER BY t.ts, t.action, o.key) <= $2", [ids, sample]).fetchall():
             detail = str(other) + (f" {nbytes} B" if nbytes else "")
             events[node].append({"time_ns": int(ts), "action": action, "detail": detail})
             if action == "rename":
@@ -445,6 +478,7 @@ class LocalStore:
     def exists(self, node_id: str) -> bool:
         if node_id.startswith("process:"):
             return self.process(node_id[8:]) is not None
-        row = self.con.execute("SELECT 1 FROM flows WHERE src = ? OR dst = ? LIMIT 1",
-                               [node_id, node_id]).fetchone()
+        # A key is in `nodes` only once a flow named it.
+        row = self.con.execute("SELECT 1 FROM nodes WHERE key = ? LIMIT 1",
+                               [node_id]).fetchone()
         return row is not None
