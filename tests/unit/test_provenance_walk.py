@@ -324,3 +324,12 @@ class TestRender:
         data = json.loads(render_json.render(got))
         assert data["roots"] == ["file:/d/out"]
         assert len(data["edges"]) == 3 and data["events_read"] == 3
+
+    def test_ancestry_and_descendants_text(self, store_of) -> None:  # type: ignore[no-untyped-def]
+        """Ancestry lists every exec of each process; descendants say what each did."""
+        docs, *_ = TestProcesses().docs()
+        s = store_of(docs)
+        text = render_text.render(ancestry(s, P + "kid"))
+        assert "exec" in text and "--flag" in text and "/sbin/init" in text
+        text = render_text.render(descendants(s, P + "init", Options()))
+        assert text.count("did: ") == 4
