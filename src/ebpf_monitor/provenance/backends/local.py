@@ -180,8 +180,7 @@ class LocalStore:
         progressed = 0
         with tempfile.TemporaryDirectory(prefix="ebpf-monitor-index-") as tmp:
             for path, fingerprint, done in plan:
-                live = path.name.endswith(".jsonl")
-                for consumed, lines in self._chunks(path, done, live=live):
+                for consumed, lines in self._chunks(path, done):
                     ex = Extractor(listening=listening, pending=pending)
                     for line in lines:
                         if not line.strip():
@@ -241,9 +240,12 @@ class LocalStore:
             size *= 8  # a rough guess of the inflated size, for the progress bar only
         return hashlib.blake2b(first, digest_size=16).hexdigest(), size
 
-    def _chunks(self, path: Path, start: int, *, live: bool) -> Iterator[tuple[int, list[bytes]]]:
+    def _chunks(self, path: Path, start: int) -> Iterator[tuple[int, list[bytes]]]:
         """(bytes consumed so far, complete lines) per chunk, from `start`."""
         with contextlib.closing(_open(path)) as fh:
+            # Only a compressed file is finished: the monitor may still be writing the last
+            # batch to events.jsonl.1 (logrotate's delaycompress) as well as to the live file.
+            finished = isinstance(fh, gzip.GzipFile)
             try:
                 fh.seek(start)
                 rest = b""
@@ -259,9 +261,9 @@ class LocalStore:
                     rest = data[cut + 1:]
                     consumed = fh.tell() - len(rest)
                     yield consumed, data[:cut].split(b"\n")
-                if rest and not live:
-                    # A rotated file is complete: a last line without newline is still read
-                    # (and counted as skipped when it is cut short).
+                if rest and finished:
+                    # A last line without newline is still read (and counted as skipped when
+                    # it is cut short).
                     yield fh.tell(), [rest]
             except (OSError, EOFError, gzip.BadGzipFile) as exc:
                 raise ProvenanceError(f"{path}: cannot read: {exc}") from None
