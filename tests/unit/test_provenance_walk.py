@@ -300,6 +300,12 @@ class TestInput:
                 resolve_node(s, spec)
             assert "\n" not in str(info.value)
 
+    def test_ipv6_endpoint_with_brackets(self, store_of) -> None:  # type: ignore[no-untyped-def]
+        """endpoint:[::1]:80 and endpoint:::1:80 name the same node."""
+        s = store_of([Proc("c", 11, 1, 0).connect(1, "::1", 80)])
+        assert resolve_node(s, "endpoint:[::1]:80") == "endpoint:::1:80"
+        assert resolve_node(s, "endpoint:::1:80") == "endpoint:::1:80"
+
     def test_times(self) -> None:
         """TIME is ISO 8601 (nanoseconds kept) or epoch seconds."""
         assert parse_time(stamp(at(1.5))) == at(1.5)
