@@ -140,6 +140,20 @@ class TestEdges:
             assert edge(got, "file:/d/f", P + "r", "read") == (5, 33)
             assert edge(got, P + "r", "file:/d/g", "write") == (2, 7)
 
+    def test_carried_counts_end_with_the_process(self) -> None:
+        """Counts waiting for a close record are dropped at the process's exit (the kernel
+        sends close records first), so full capture does not grow them without bound."""
+        from ebpf_monitor.provenance.extract import Extractor
+
+        r = Proc("r", 11, 1, 0)
+        ex = Extractor()
+        ex.feed_all([r.read(1, "/d/a"), r.read(2, "/d/b", fd=4), r.write(3, "/d/c", fd=5)])
+        assert len(ex.pending["r"]) == 3
+        ex.feed_all([r.close(4, "/d/a", reads=1, bytes_read=10), r.exit(5)])
+        assert "r" not in ex.pending
+        assert [f[2:] for f in ex.flows] == [("read", at(1), 1, 10), ("read", at(2), 1, 10),
+                                             ("write", at(3), 1, 10)]
+
     def test_rename_joins_old_and_new_names(self, store_of) -> None:  # type: ignore[no-untyped-def]
         """The writer of the old name is in the new name's lineage; a later writer of the
         old name (a new file) is not."""

@@ -33,7 +33,7 @@ import duckdb
 import orjson
 
 from ...errors import ProvenanceError
-from ..extract import RELEVANT, Extractor
+from ..extract import RELEVANT, Extractor, Pending
 from ..graphdata import make_node, pick_parent
 from ..model import Edge, Node
 from ..source import ProcessRow
@@ -159,9 +159,9 @@ class LocalStore:
         """Read what was appended to `files` since the last run; (documents, skipped)."""
         listening = {(str(h), int(p)) for h, p in
                      self.con.execute("SELECT host, port FROM listening").fetchall()}
-        pending: dict[tuple[str, int, str, str], list[int]] = {
-            (str(e), int(fd), str(o), str(d)): [int(c), int(b)] for e, fd, o, d, c, b in
-            self.con.execute("SELECT * FROM pending").fetchall()}
+        pending: Pending = {}
+        for e, fd, o, d, c, b in self.con.execute("SELECT * FROM pending").fetchall():
+            pending.setdefault(str(e), {})[int(fd), str(o), str(d)] = [int(c), int(b)]
         known_listening = set(listening)
         known = {str(e) for (e,) in self.con.execute("SELECT entity FROM procs").fetchall()}
         total = 0
@@ -363,13 +363,8 @@ class LocalStore:
                          " WHERE procs.entity = t.entity", [str(name)])
         self.con.execute("COMMIT")
 
-    def _save_pending(self, pending: dict[tuple[str, int, str, str], list[int]],
-                      tmp: Path) -> None:
-        # Counts of processes gone for over a minute will get no close record any more.
-        exited = {str(e) for (e,) in self.con.execute(
-            "SELECT entity FROM procs WHERE end_ns IS NOT NULL AND end_ns <"
-            " (SELECT max(ts) FROM flows) - 60000000000").fetchall()}
-        rows = [[*k, *v] for k, v in pending.items() if k[0] not in exited]
+    def _save_pending(self, pending: Pending, tmp: Path) -> None:
+        rows = [[e, *k, *v] for e, mine in pending.items() for k, v in mine.items()]
         self.con.execute("BEGIN")
         self.con.execute("DELETE FROM pending")
         self._bulk(tmp, "pending", "j->>0, (j->>1)::BIGINT, j->>2, j->>3, (j->>4)::BIGINT,"
