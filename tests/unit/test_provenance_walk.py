@@ -305,6 +305,22 @@ class TestInput:
         assert edge(got, "file:/d/f", P + "r", "read") == (4, 40)
         store.close()
 
+    def test_parent_seen_in_a_later_run(self, tmp_path: Path) -> None:
+        """A child indexed before its (older, quiet) parent says anything gets its parent
+        when a later run sees the parent's first document."""
+        parent, child = Proc("par", 50, 1, 0), Proc("kid", 60, 50, 5)
+        live = tmp_path / "events.jsonl"
+        write_docs(live, [child.read(6, "/d/f")])
+        store = LocalStore(tmp_path / "p.duckdb")
+        store.index([live])
+        assert set(ancestry(store, P + "kid").nodes) == {P + "kid"}
+        write_docs(live, [parent.write(7, "/d/g")], mode="ab")
+        store.index([live])
+        got = ancestry(store, P + "kid")
+        assert set(got.nodes) == {P + "kid", P + "par"}
+        assert got.edges[0].first_ns == at(5)
+        store.close()
+
     def test_unknown_node_is_one_line_error(self, store_of) -> None:  # type: ignore[no-untyped-def]
         """Unknown nodes and bad specs raise ProvenanceError naming them."""
         s = store_of([Proc("r", 11, 1, 0).read(1, "/d/f")])

@@ -202,8 +202,9 @@ class LocalStore:
                     skipped += ex.skipped
                     progressed += sum(len(x) + 1 for x in lines)
                     progress.update(progressed, docs)
-            self._resolve_parents(Path(tmp))
-            self._save_pending(pending, Path(tmp))
+            if docs:  # nothing new: nothing to resolve or carry
+                self._resolve_parents(Path(tmp))
+                self._save_pending(pending, Path(tmp))
         progress.update(total, docs, final=True)
         self.events_read = self._meta("documents")
         self.skipped = self._meta("skipped")
@@ -338,18 +339,21 @@ class LocalStore:
 
     def _resolve_parents(self, tmp: Path) -> None:
         """Give each process without a parent yet its parent entity and a fork flow."""
-        rows = [ProcessRow(e, h, p, pp, s, en, par) for e, h, p, pp, s, en, par in
-                self.con.execute("SELECT entity, host, pid, ppid, start_ns, end_ns, parent"
-                                 " FROM procs").fetchall()]
-        by_pid: dict[tuple[str, int], list[ProcessRow]] = defaultdict(list)
-        for r in rows:
-            by_pid[r.host, r.pid].append(r)
+        # Only the unresolved children and the processes that could be their parents.
+        children: dict[str, ProcessRow] = {}
+        cands: dict[str, list[ProcessRow]] = defaultdict(list)
+        for row in self.con.execute(
+                "SELECT c.entity, c.host, c.pid, c.ppid, c.start_ns, c.end_ns, p.entity, p.host,"
+                " p.pid, p.ppid, p.start_ns, p.end_ns FROM procs c JOIN procs p"
+                " ON p.host = c.host AND p.pid = c.ppid WHERE c.parent IS NULL").fetchall():
+            ce, ch, cp, cpp, cs, cen, pe, ph, pp, ppp, ps, pen = row
+            child = children.setdefault(ce, ProcessRow(ce, ch, cp, cpp, cs, cen, None))
+            cands[ce].append(ProcessRow(pe, ph, pp, ppp, ps, pen, None))
         found = []
-        for r in rows:
-            if r.parent is None:
-                parent = pick_parent(r, by_pid.get((r.host, r.ppid), []))
-                if parent is not None:
-                    found.append([r.entity, parent, r.start_ns])
+        for child in children.values():
+            parent = pick_parent(child, cands[child.entity])
+            if parent is not None:
+                found.append([child.entity, parent, child.start_ns])
         if not found:
             return
         self.con.execute("BEGIN")
