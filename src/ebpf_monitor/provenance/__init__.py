@@ -1,0 +1,1 @@
+"""Provenance analysis over recorded events: graph model, backends, time-respecting queries."""
