@@ -23,6 +23,7 @@ REPO = Path(__file__).resolve().parents[2]
 MONITOR = [sys.executable, "-m", "ebpf_monitor"]
 # The installed-style entry point, as the unit's ExecStart runs it.
 SERVICE_COMMAND = [str(REPO / ".venv" / "bin" / "ebpf-monitor")]
+ORPHAN_GUARD = ["setpriv", "--pdeathsig", "TERM"]
 
 
 class MonitorExited(AssertionError):
@@ -76,7 +77,9 @@ class Monitor:
         """Start the process (under `prefix`, e.g. setpriv) without waiting for readiness."""
         self.notify = NotifyListener(self.workdir / "notify.sock")
         env = dict(os.environ, NOTIFY_SOCKET=str(self.notify.path))
-        cmd = [*prefix, *self.command, "--config", str(self.config_path)]
+        # SIGTERM when the test process dies (OOM, SIGKILL): an orphaned monitor would record
+        # the whole host into a temp dir until the disk fills. setpriv execs: the pid stays.
+        cmd = [*ORPHAN_GUARD, *prefix, *self.command, "--config", str(self.config_path)]
         if self.stdout:
             cmd.append("--stdout")
         self._stderr = open(self.stderr_path, "wb")  # noqa: SIM115 (closed by stop)
