@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -23,8 +24,10 @@ Doc = dict[str, Any]
 class Monitor:
     """One monitor process with its own config, events dir and readiness socket."""
 
-    def __init__(self, workdir: Path, config: dict[str, Any], *, stdout: bool = False) -> None:
+    def __init__(self, workdir: Path, config: dict[str, Any], *, stdout: bool = False,
+                 prefix: tuple[str, ...] = ()) -> None:
         self.workdir = workdir
+        self.prefix = prefix  # a wrapper that forks the monitor, e.g. unshare --pid --fork
         workdir.mkdir(parents=True, exist_ok=True)
         self.events_dir = workdir / "events"
         config = {"events_dir": str(self.events_dir), "stats_interval": 1, **config}
@@ -46,7 +49,7 @@ class Monitor:
         sock.bind(str(sock_path))
         sock.settimeout(timeout)
         env = dict(os.environ, NOTIFY_SOCKET=str(sock_path))
-        cmd = [*MONITOR, "--config", str(self.config_path)]
+        cmd = [*self.prefix, *MONITOR, "--config", str(self.config_path)]
         if self.stdout:
             cmd.append("--stdout")
         self._stderr = open(self.stderr_path, "wb")  # noqa: SIM115
@@ -68,8 +71,13 @@ class Monitor:
 
     @property
     def pid(self) -> int:
+        """The monitor's (host) pid: the wrapper's only child when there is a prefix."""
         assert self.proc is not None
-        return self.proc.pid
+        if not self.prefix:
+            return self.proc.pid
+        children = Path(f"/proc/{self.proc.pid}/task/{self.proc.pid}/children").read_text()
+        assert len(children.split()) == 1, f"{self.prefix[0]} has children {children!r}"
+        return int(children.split()[0])
 
     def stderr(self) -> str:
         return self.stderr_path.read_text(errors="replace")
@@ -77,7 +85,12 @@ class Monitor:
     def stop(self, sig: int = signal.SIGINT, timeout: float = 60) -> int:
         assert self.proc is not None
         if self.proc.poll() is None:
-            self.proc.send_signal(sig)
+            if self.prefix:
+                # unshare ignores SIGINT and SIGTERM while it waits: signal the monitor.
+                with contextlib.suppress(AssertionError, ProcessLookupError):
+                    os.kill(self.pid, sig)
+            else:
+                self.proc.send_signal(sig)
         try:
             rc = self.proc.wait(timeout)
         except subprocess.TimeoutExpired:

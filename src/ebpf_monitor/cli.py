@@ -139,6 +139,7 @@ def _run(config: Config, *, stdout: bool, verbose: bool) -> int:
     from .loader import BpfMonitor
     from .pipeline import Pipeline
     from .sdnotify import notify
+    from .selfpid import host_pid
 
     _libbpf.set_print(verbose)
     pending: list[int] = []
@@ -159,7 +160,7 @@ def _run(config: Config, *, stdout: bool, verbose: bool) -> int:
         decoder = Decoder(enricher,
                           ignored_prefixes=tuple(config.filters.ignore_path_prefixes))
         monitor = BpfMonitor(capture=config.capture, filters=config.filters,
-                             self_pid=os.getpid())
+                             self_pid=host_pid())
         stack.callback(monitor.close)
         pipeline = Pipeline(bpf=monitor, sinks=sinks, capture=config.capture,
                             enricher=enricher, decoder=decoder,
