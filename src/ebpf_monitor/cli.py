@@ -139,7 +139,7 @@ def _run(config: Config, *, stdout: bool, verbose: bool) -> int:
     from .loader import BpfMonitor
     from .pipeline import Pipeline
     from .sdnotify import notify
-    from .selfpid import host_pid
+    from .selfpid import host_pid, in_initial_pid_namespace
 
     _libbpf.set_print(verbose)
     pending: list[int] = []
@@ -156,7 +156,9 @@ def _run(config: Config, *, stdout: bool, verbose: bool) -> int:
             raise MonitorError(f"events_dir {config.events_dir}: {exc.strerror}") from None
         sinks = _make_sinks(config, stdout, stack)
         _write_pid_file(config.effective_pid_file, stack)
-        enricher = Enricher()
+        enricher = Enricher(proc_lookups=in_initial_pid_namespace())
+        if not enricher.proc_lookups:
+            log.info("in a PID namespace: no names from /proc/<pid> (events carry host pids)")
         decoder = Decoder(enricher,
                           ignored_prefixes=tuple(config.filters.ignore_path_prefixes))
         monitor = BpfMonitor(capture=config.capture, filters=config.filters,

@@ -19,9 +19,18 @@ from . import _libbpf as bpf
 from .abi import selfpid_object
 from .errors import BpfLoadError, HostError
 
-__all__ = ["host_pid"]
+__all__ = ["host_pid", "in_initial_pid_namespace"]
 
 _ROW = struct.Struct("<III")  # struct self_row in selfpid.bpf.c: pid, ns_pid, pidns
+_INIT_PIDNS_INO = 0xEFFFFFFC  # the kernel's PROC_PID_INIT_INO, fixed since Linux 3.8
+
+
+def in_initial_pid_namespace() -> bool:
+    """True when our pids (and our /proc) are the host's."""
+    try:
+        return os.stat("/proc/self/ns/pid").st_ino == _INIT_PIDNS_INO
+    except OSError as exc:
+        raise HostError(f"/proc/self/ns/pid: {exc.strerror}: is /proc mounted?") from None
 
 
 def host_pid() -> int:
