@@ -66,6 +66,11 @@ class Container:
         text = self.out("systemctl", "show", unit, *(f"--property={p}" for p in props))
         return dict(line.split("=", 1) for line in text.splitlines() if "=" in line)
 
+    @property
+    def pidns(self) -> int:
+        """The inode of the container's PID namespace."""
+        return os.stat(f"/proc/{self.init_pid}/ns/pid").st_ino
+
     def path(self, inside: str) -> Path:
         """Where a path inside the container is on the host."""
         return self.root / inside.lstrip("/")

@@ -133,6 +133,7 @@ class TestService:
         assert doc["process"]["name"] == "touch"
         assert doc["process"]["executable"] == "/usr/bin/touch"
         assert doc["ebpf"]["pid_ns"]["pid"] == pid_inside
+        assert doc["ebpf"]["pid_ns"]["inode"] == c.pidns
         assert doc["process"]["pid"] != pid_inside  # the host's pid
         execs = [d for d in Tail(c.path(EVENTS)).docs(path) if d["event"]["action"] == "execve"
                  and d["process"]["pid"] == doc["process"]["pid"]]  # sh, then touch
@@ -176,8 +177,9 @@ class TestService:
         assert [p for p, n in seen.items() if n != 1] == []
         assert rotated.docs(f"{d}/m") and new.docs(f"{d}/m")  # both files hold some
         # The monitor's own reopen is not recorded: nothing of its process at all.
-        mine = main_pid(c)
-        assert [x for x in docs if x.get("ebpf", {}).get("pid_ns", {}).get("pid") == mine] == []
+        mine = {"pid": main_pid(c), "inode": c.pidns}
+        assert [x for x in docs if {k: x.get("ebpf", {}).get("pid_ns", {}).get(k)
+                                    for k in mine} == mine] == []
 
     def test_restart(self, installed: Container) -> None:
         """systemctl restart: a new main process, running, recording."""
