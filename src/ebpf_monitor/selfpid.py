@@ -59,9 +59,8 @@ def _task_pids() -> list[tuple[int, int, int]]:
         bpf.check_rc(bpf.lib.bpf_object__load(obj), f"load {path.name}")
         prog = bpf.check_ptr(bpf.lib.bpf_object__find_program_by_name(obj, b"dump_task_pids"),
                              "find program dump_task_pids")
-        link = bpf.lib.bpf_program__attach_iter(prog, None)
-        if not link or bpf.lib.libbpf_get_error(link):
-            raise BpfLoadError("attach task iterator dump_task_pids: failed (kernel < 5.8?)")
+        link = bpf.check_ptr(bpf.lib.bpf_program__attach_iter(prog, None),
+                             "attach task iterator dump_task_pids (needs Linux >= 5.8)")
         stack.callback(bpf.lib.bpf_link__destroy, link)
         fd = bpf.lib.bpf_iter_create(bpf.lib.bpf_link__fd(link))
         if fd < 0:

@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from ebpf_monitor.selfpid import host_pid, in_initial_pid_namespace
 from tests.monitor_harness import REPO, Doc, Monitor, running_monitor
 
 UNSHARE = ("unshare", "--pid", "--fork", "--mount-proc")
@@ -32,6 +33,11 @@ def _ns_pid_of(host_pid: int) -> list[int]:
 
 class TestSelfRecognition:
     """A monitor in its own PID namespace knows its host pid and ignores its own activity."""
+
+    def test_host_pid_on_the_host(self) -> None:
+        """In the initial namespace the host pid is getpid()."""
+        assert in_initial_pid_namespace()
+        assert host_pid() == os.getpid()
 
     def test_host_pid_found_inside_a_namespace(self) -> None:
         """selfpid.host_pid() inside `unshare --pid` is the host's pid of that process."""
