@@ -34,7 +34,7 @@ def rootfs_path() -> Path:
 
 
 def ensure_rootfs() -> Path:
-    """The cached tree, built now if absent (about a minute and 250 MB)."""
+    """The cached tree, built now if absent (250 MB; from half a minute to ten on a busy host)."""
     path = rootfs_path()
     if (path / "usr" / "lib" / "systemd" / "systemd").exists():
         return path
