@@ -3,16 +3,18 @@ SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
-APT_PACKAGES := clang llvm bpftool libbpf-dev libbpf1 logrotate openssl maven systemd
+APT_PACKAGES := clang llvm bpftool libbpf-dev libbpf1 logrotate openssl maven systemd \
+	systemd-container mmdebstrap
 STAMP := build/.stamp
 
 .PHONY: setup deps venv bpf run test test-unit lint bench clean
 
 setup: deps venv bpf
 
-# Debian packages: compiler and bpftool for the BPF build, logrotate and openssl for the tests.
+# Debian packages: compiler and bpftool for the BPF build, logrotate and openssl for the tests,
+# systemd-nspawn and mmdebstrap for the container tier.
 deps: build/.deps
-build/.deps:
+build/.deps: Makefile
 	@mkdir -p build
 	@missing=$$(for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
 	if [ -n "$$missing" ]; then \

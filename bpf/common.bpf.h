@@ -7,6 +7,7 @@
 #define EBPF_MONITOR_COMMON_BPF_H
 
 #include "events.h"
+#include "pidns.bpf.h"
 
 #define AT_FDCWD -100
 #define S_IFMT 00170000
@@ -210,6 +211,7 @@ static __always_inline void fill_header(struct event_header *h, __u16 kind, __u1
 	h->start_ns = task->group_leader->start_time;
 	h->ret = ret;
 	bpf_get_current_comm(&h->comm, sizeof(h->comm));
+	fill_pid_ns(h, task);
 }
 
 static __always_inline void count_drop(__u32 kind)

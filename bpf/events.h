@@ -93,6 +93,12 @@ struct event_header {
 	__u64 start_ns; /* CLOCK_MONOTONIC start of the process (group leader) */
 	__s64 ret;      /* syscall return value (or exit status) */
 	char comm[TASK_COMM_LEN];
+	/* Only for a process in a PID namespace other than the initial one, else all 0: its
+	 * pids there (what `ps` in its container shows) and that namespace's inode. */
+	__u32 ns_pid;
+	__u32 ns_tid;
+	__u32 ns_ppid;  /* 0 when the parent is outside that namespace */
+	__u32 pidns;    /* inode of /proc/<pid>/ns/pid */
 };
 
 /* A socket's endpoints; ports in host byte order, addresses in network order. */

@@ -25,7 +25,8 @@ from typing import Any
 from . import _libbpf as bpf
 from .errors import BpfLoadError
 
-__all__ = ["Btf", "Layout", "describe", "enum_values", "layout", "monitor_object", "recorded"]
+__all__ = ["Btf", "Layout", "describe", "enum_values", "layout", "monitor_object", "recorded",
+           "selfpid_object"]
 
 _INT_FORMATS = {(1, False): "B", (1, True): "b", (2, False): "H", (2, True): "h",
                 (4, False): "I", (4, True): "i", (8, False): "Q", (8, True): "q"}
@@ -39,6 +40,11 @@ def _package_file(name: str) -> Path:
 def monitor_object() -> Path:
     """The compiled programs shipped in the package."""
     return _package_file("monitor.bpf.o")
+
+
+def selfpid_object() -> Path:
+    """The one-shot task iterator that finds the monitor's host pid (selfpid.py)."""
+    return _package_file("selfpid.bpf.o")
 
 
 @dataclass(frozen=True)

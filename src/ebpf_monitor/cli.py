@@ -161,6 +161,7 @@ def _run(config: Config, *, stdout: bool, verbose: bool) -> int:
     from .pipeline import Pipeline
     from .preflight import check
     from .sdnotify import notify
+    from .selfpid import host_pid, in_initial_pid_namespace
 
     _libbpf.set_print(verbose)
     pending: list[int] = []
@@ -175,11 +176,13 @@ def _run(config: Config, *, stdout: bool, verbose: bool) -> int:
         _lock_dirs(config, stack)  # then: before anything reads or cuts another's files
         sinks = _make_sinks(config, stdout, stack)
         _write_pid_file(config.effective_pid_file, stack)
-        enricher = Enricher()
+        enricher = Enricher(proc_lookups=in_initial_pid_namespace())
+        if not enricher.proc_lookups:
+            log.info("in a PID namespace: no names from /proc/<pid> (events carry host pids)")
         decoder = Decoder(enricher,
                           ignored_prefixes=tuple(config.filters.ignore_path_prefixes))
         monitor = BpfMonitor(capture=config.capture, filters=config.filters,
-                             self_pid=os.getpid())
+                             self_pid=host_pid())
         stack.callback(monitor.close)
         pipeline = Pipeline(bpf=monitor, sinks=sinks, capture=config.capture,
                             enricher=enricher, decoder=decoder,

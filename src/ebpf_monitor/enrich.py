@@ -9,6 +9,7 @@ a `\\xNN` escape, a backslash doubled, so an odd file name is never lost or gues
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import grp
 import hashlib
@@ -102,7 +103,10 @@ def _cached_name(cache: _Bounded, key: int, lookup: Callable[[], str]) -> str | 
 class Enricher:
     """Per-host context and caches shared by the document builders."""
 
-    def __init__(self, *, host_name: str | None = None) -> None:
+    def __init__(self, *, host_name: str | None = None, proc_lookups: bool = True) -> None:
+        # /proc/<pid> by the host pids of events names the right process only when our /proc
+        # is the initial PID namespace's; inside a container it may name another one.
+        self.proc_lookups = proc_lookups
         self.host_name = host_name or socket.gethostname()
         self.host = {"name": self.host_name}
         self.host_text = "\"host\":" + orjson.dumps(self.host).decode() + ","
@@ -180,15 +184,15 @@ class Enricher:
         key = (pid, start_ns)
         if key in self._exes:
             return self._exes[key]  # type: ignore[no-any-return]
-        try:
-            exe: str | None = readlink(f"/proc/{pid}/exe")
-        except OSError:
-            exe = None
+        exe: str | None = None
+        if self.proc_lookups:
+            with contextlib.suppress(OSError):
+                exe = readlink(f"/proc/{pid}/exe")
         return self._exes.put(key, exe)  # type: ignore[no-any-return]
 
     def resolve(self, pid: int, dfd: int, path: str) -> str:
         """Absolute form of a relative path, from the process's cwd or dir fd (best effort)."""
-        if path.startswith("/") or not path:
+        if path.startswith("/") or not path or not self.proc_lookups:
             return path
         link = f"/proc/{pid}/cwd" if dfd == AT_FDCWD else f"/proc/{pid}/fd/{dfd}"
         try:
@@ -211,6 +215,8 @@ class Enricher:
         if key in self._fds:
             return self._fds[key]  # type: ignore[no-any-return]
         try:
+            if not self.proc_lookups:
+                raise FileNotFoundError
             path: str | None = readlink(f"/proc/{pid}/fd/{fd}")
         except OSError:
             path = None

@@ -43,6 +43,10 @@ KTIME: int
 START: int
 RET: int
 COMM: int
+NS_PID: int
+NS_TID: int
+NS_PPID: int
+PIDNS: int
 ACTIONS: dict[int, str]
 EF_PATH_TRUNCATED: int
 EF_PATH2_TRUNCATED: int
@@ -57,7 +61,8 @@ FT_SOCKET: int
 
 def _bind_abi() -> None:
     global HEADER, KIND, ACTION, SIZE, FLAGS, PID, TID, PPID, UID, GID, EUID, KTIME, START
-    global RET, COMM, ACTIONS, EF_PATH_TRUNCATED, EF_PATH2_TRUNCATED, EF_ARGS_TRUNCATED
+    global RET, COMM, NS_PID, NS_TID, NS_PPID, PIDNS, ACTIONS, EF_PATH_TRUNCATED
+    global EF_PATH2_TRUNCATED, EF_ARGS_TRUNCATED
     global EF_THREAD, EF_FD_UNTRACKED, EF_ADDR_FROM_ARG, _IO_ENDS, FT_FILE, FT_SOCKET
     HEADER = layout("event_header").fields
     h = {name: i for i, name in enumerate(HEADER)}
@@ -65,6 +70,7 @@ def _bind_abi() -> None:
         h[n] for n in ("kind", "action", "size", "flags", "pid", "tid", "ppid", "uid", "gid",
                        "euid", "ktime_ns", "start_ns", "ret", "comm")
     )
+    NS_PID, NS_TID, NS_PPID, PIDNS = (h[n] for n in ("ns_pid", "ns_tid", "ns_ppid", "pidns"))
     ACTIONS = {v: k.removeprefix("EA_").lower() for k, v in enum_values("event_action").items()}
     f = enum_values("event_flag")
     EF_PATH_TRUNCATED = f["EF_PATH_TRUNCATED"]
@@ -193,8 +199,23 @@ def _actor(v: tuple[Any, ...], en: Enricher) -> _Actor:
     return cache.put(key, _Actor(process, en.host, user, group))  # type: ignore[no-any-return]
 
 
+_EBPF_OPEN = '"ebpf":{'
+
+
+def _with_pid_ns(v: tuple[Any, ...], body: str) -> str:
+    """`body` with `ebpf.pid_ns` added: the process's pids in its own PID namespace.
+
+    Every body holds `ebpf` as an object, and its first `"ebpf":{` is that key: inside JSON
+    strings a quote is escaped, so the text cannot occur there."""
+    ns = (f'"pid_ns":{{"pid":{v[NS_PID]},"tid":{v[NS_TID]},"ppid":{v[NS_PPID]},'
+          f'"inode":{v[PIDNS]}}},')
+    return body.replace(_EBPF_OPEN, _EBPF_OPEN + ns, 1)
+
+
 def _document(v: tuple[Any, ...], en: Enricher, event: str, actor: str, body: str) -> str:
     """Head + actor + the event's own fields (`body`: JSON members, not empty)."""
+    if v[PIDNS]:  # only processes outside the initial PID namespace
+        body = _with_pid_ns(v, body)
     ktime = v[KTIME]
     return (f'{{"@timestamp":"{en.timestamp(ktime)}","event":{{"id":"{en.id_prefix}-{ktime:x}-'
             f'{v[TID]:x}",{event}}},{actor},{body}}}')

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -44,8 +45,10 @@ class Monitor:
     stop_signal = signal.SIGINT
 
     def __init__(self, workdir: Path, config: dict[str, Any], *, stdout: bool = False,
-                 command: Sequence[str] = MONITOR, defaults: bool = True) -> None:
+                 command: Sequence[str] = MONITOR, defaults: bool = True,
+                 prefix: Sequence[str] = ()) -> None:
         self.workdir = workdir
+        self.prefix = list(prefix)  # a wrapper that forks the monitor, e.g. unshare --pid --fork
         workdir.mkdir(parents=True, exist_ok=True)
         if defaults:
             config = {"events_dir": str(workdir / "events"), "stats_interval": 1, **config}
@@ -68,8 +71,13 @@ class Monitor:
 
     @property
     def pid(self) -> int:
+        """The monitor's (host) pid: the forking wrapper's only child when there is one."""
         assert self.proc is not None
-        return self.proc.pid
+        if not self.prefix:
+            return self.proc.pid
+        children = Path(f"/proc/{self.proc.pid}/task/{self.proc.pid}/children").read_text()
+        assert len(children.split()) == 1, f"{self.prefix[0]} has children {children!r}"
+        return int(children.split()[0])
 
     # --- start and stop
 
@@ -79,7 +87,8 @@ class Monitor:
         env = dict(os.environ, NOTIFY_SOCKET=str(self.notify.path))
         # SIGTERM when the test process dies (OOM, SIGKILL): an orphaned monitor would record
         # the whole host into a temp dir until the disk fills. setpriv execs: the pid stays.
-        cmd = [*ORPHAN_GUARD, *prefix, *self.command, "--config", str(self.config_path)]
+        cmd = [*ORPHAN_GUARD, *self.prefix, *prefix, *self.command, "--config",
+               str(self.config_path)]
         if self.stdout:
             cmd.append("--stdout")
         self._stderr = open(self.stderr_path, "wb")  # noqa: SIM115 (closed by stop)
@@ -111,7 +120,12 @@ class Monitor:
         sig = self.stop_signal if sig is None else sig
         try:
             if self.proc.poll() is None:
-                self.proc.send_signal(sig)
+                if self.prefix:
+                    # unshare ignores SIGINT and SIGTERM while it waits: signal the monitor.
+                    with contextlib.suppress(AssertionError, ProcessLookupError):
+                        os.kill(self.pid, sig)
+                else:
+                    self.proc.send_signal(sig)
             try:
                 return self.proc.wait(timeout)
             except subprocess.TimeoutExpired:

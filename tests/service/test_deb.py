@@ -56,6 +56,9 @@ def host(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
         yield
     finally:
         _run("dpkg", "--purge", "ebpf-monitor")
+        for path in HOST_PATHS:  # purge keeps the events: what the test made goes too
+            if path not in moved and path.is_dir():
+                shutil.rmtree(path)
         for path in moved:
             if path.is_dir():
                 shutil.rmtree(path)
@@ -120,7 +123,12 @@ class TestDeb:
         assert not Path("/lib/systemd/system/ebpf-monitor.service").exists()
         assert config.exists() and Path("/var/log/ebpf-monitor").is_dir()
 
+        events = Path("/var/log/ebpf-monitor/events.jsonl")
+        events.write_text('{"kept": true}\n')
         _ok("dpkg", "-P", "ebpf-monitor")
         assert _run("dpkg-query", "-W", "ebpf-monitor").returncode != 0
-        for path in [*HOST_PATHS, Path("/etc/logrotate.d/ebpf-provenance")]:
+        # Purge keeps the events (evidence) and drops the config and what is left empty.
+        for path in [config, Path("/var/lib/ebpf-monitor"),
+                     Path("/etc/logrotate.d/ebpf-provenance")]:
             assert not path.exists(), path
+        assert events.read_text() == '{"kept": true}\n'

@@ -248,6 +248,40 @@ class TestDecode:
         assert decode(a)[0]["event"]["id"] == d1["event"]["id"]
 
 
+PID_NS = {"h_ns_pid": 7, "h_ns_tid": 9, "h_ns_ppid": 1, "h_pidns": 4026532290}
+
+
+class TestPidNamespace:
+    """A record from a process in another PID namespace gains ebpf.pid_ns, in every kind."""
+
+    @pytest.mark.parametrize(("struct_name", "kind", "action", "tail", "fields"), [
+        ("open_event", "EK_OPEN", "EA_OPENAT", b'/tmp/"ebpf":{\0', {"path_len": 13}),
+        ("rw_event", "EK_RW", "EA_WRITE", b"/tmp/x\0",
+         {"target": 1, "path_len": 6, "fd": 3, "count": 1}),
+        ("exit_event", "EK_EXIT", "EA_EXIT", b"", {}),
+        ("fork_event", "EK_FORK", "EA_CLONE", b"", {"child_pid": 5}),
+        ("socket_event", "EK_SOCKET", "EA_SOCKET", b"", {"family": 2, "type": 1}),
+        ("io_summary_event", "EK_IO_SUMMARY", "EA_CLOSE", b"/tmp/x\0",
+         {"target": 1, "path_len": 6, "fd": 3, "reads": 1}),
+    ])
+    def test_pid_ns_added(self, struct_name: str, kind: str, action: str, tail: bytes,
+                          fields: dict[str, Any]) -> None:
+        """The pids inside sit under ebpf.pid_ns, next to the kind's own ebpf fields."""
+        (doc,) = decode(record(struct_name, tail, h_kind=KINDS[kind],
+                               h_action=ACTIONS[action], **fields, **PID_NS))
+        assert doc["ebpf"]["pid_ns"] == {"pid": 7, "tid": 9, "ppid": 1, "inode": 4026532290}
+        assert doc["process"]["pid"] == 4242
+        if struct_name == "open_event":  # a path holding the marker text is left alone
+            assert doc["file"]["path"] == '/tmp/"ebpf":{'
+            assert doc["ebpf"]["flags"] == ["O_RDONLY"]
+
+    def test_host_process_has_none(self) -> None:
+        """A process of the initial namespace (fields 0) gets no ebpf.pid_ns."""
+        (doc,) = decode(record("exit_event", h_kind=KINDS["EK_EXIT"],
+                               h_action=ACTIONS["EA_EXIT"]))
+        assert "pid_ns" not in doc["ebpf"]
+
+
 def test_open_flag_names() -> None:
     """Open flags become names; unknown bits are shown in hex."""
     assert open_flag_names(os.O_WRONLY | os.O_CREAT | os.O_TRUNC) == [

@@ -132,6 +132,7 @@ _PROPERTIES: dict[str, Any] = {
         "bytes_requested": _LONG,
         "bytes": _LONG,
         "child_pid": _LONG,
+        "pid_ns": {"properties": {"pid": _LONG, "tid": _LONG, "ppid": _LONG, "inode": _LONG}},
         "truncated": {"type": "boolean"},
         "socket": {"properties": {"family": _KEYWORD, "type": _KEYWORD, "protocol": _LONG}},
         "lost": {"type": "object", "dynamic": True},  # one long per loss kind
