@@ -137,6 +137,7 @@ def _run(config: Config, *, stdout: bool, verbose: bool) -> int:
     from .decode import Decoder
     from .enrich import Enricher
     from .loader import BpfMonitor
+    from .ownfiles import OwnFiles, install
     from .pipeline import Pipeline
     from .sdnotify import notify
 
@@ -153,6 +154,11 @@ def _run(config: Config, *, stdout: bool, verbose: bool) -> int:
             config.events_dir.mkdir(mode=0o750, parents=True, exist_ok=True)
         except OSError as exc:
             raise MonitorError(f"events_dir {config.events_dir}: {exc.strerror}") from None
+        own_files = None
+        if config.filters.ignore_own_files:
+            own_files = OwnFiles()  # before the sinks: they note their files as they open them
+            install(own_files)
+            stack.callback(own_files.close)
         sinks = _make_sinks(config, stdout, stack)
         _write_pid_file(config.effective_pid_file, stack)
         enricher = Enricher()
@@ -161,9 +167,11 @@ def _run(config: Config, *, stdout: bool, verbose: bool) -> int:
         monitor = BpfMonitor(capture=config.capture, filters=config.filters,
                              self_pid=os.getpid())
         stack.callback(monitor.close)
+        if own_files is not None:
+            own_files.bind(monitor.update_own_file)
         pipeline = Pipeline(bpf=monitor, sinks=sinks, capture=config.capture,
                             enricher=enricher, decoder=decoder,
-                            stats_interval=config.stats_interval)
+                            stats_interval=config.stats_interval, own_files=own_files)
 
         def _stop(signum: int, frame: FrameType | None) -> None:
             pipeline.request_stop()

@@ -24,6 +24,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from . import ownfiles
 from ._fileio import whole_lines_end, write_all
 
 __all__ = ["Cursor", "Spool"]
@@ -128,10 +129,12 @@ class Spool:
         elif self._segments and self._segments[-1].size + incoming <= SEGMENT_BYTES:
             last = self._segments[-1]  # reopen the last segment after a restart
             self._fd = _open_append(last.path)
+            ownfiles.note(self._fd)
             return last
         number = self._segments[-1].number + 1 if self._segments else self._acked.segment + 1
         path = self.directory / f"{number:016d}.seg"
         self._fd = _open_append(path)
+        ownfiles.note(self._fd)
         seg = _Segment(number, path, 0, 0)
         self._segments.append(seg)
         if len(self._segments) == 1:
@@ -238,6 +241,7 @@ def _open_append(path: Path) -> int:
 def _repair(path: Path) -> int:
     """Cut a torn last record (a crash mid-append): it was never acknowledged."""
     with open(path, "rb+") as f:
+        ownfiles.note(f.fileno())  # segments from before a restart are read again
         size = os.fstat(f.fileno()).st_size
         cut = whole_lines_end(f.fileno(), size)
         if cut == size:

@@ -45,6 +45,7 @@ from elasticsearch import (
     Elasticsearch,
 )
 
+from .. import ownfiles
 from ..config import ElasticsearchConfig
 from ..errors import ConfigError, SinkUnavailable
 from ..spool import Cursor, Spool
@@ -608,6 +609,7 @@ class ElasticsearchSink(SinkContext):
                     self._dead_letter_path,
                     os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, FILE_MODE,
                 )
+                ownfiles.note(self._dead_letter_fd)
             os.write(self._dead_letter_fd, line)
         except OSError as exc:
             log.error("%s: cannot write dead letter (%s): %s", self._dead_letter_path,

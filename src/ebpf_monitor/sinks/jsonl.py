@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import BinaryIO
 
+from .. import ownfiles
 from .._fileio import whole_lines_end, write_all
 from ._mixin import SinkContext
 from .base import Document
@@ -80,6 +81,7 @@ class JsonlSink(SinkContext):
     def _open(self) -> None:
         flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC
         self._fd = os.open(self.path, flags, FILE_MODE)
+        ownfiles.note(self._fd)
 
     def write(self, batch: Sequence[Document]) -> None:
         if not batch:
