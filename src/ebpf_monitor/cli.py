@@ -172,6 +172,11 @@ def _run(config: Config, *, stdout: bool, verbose: bool) -> int:
         pipeline = Pipeline(bpf=monitor, sinks=sinks, capture=config.capture,
                             enricher=enricher, decoder=decoder,
                             stats_interval=config.stats_interval, own_files=own_files)
+        listen = config.metrics.address
+        if listen is not None:
+            from .metrics import MetricsServer
+
+            stack.callback(MetricsServer(pipeline, listen).close)
 
         def _stop(signum: int, frame: FrameType | None) -> None:
             pipeline.request_stop()
