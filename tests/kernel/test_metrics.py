@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-import re
 import time
-import urllib.request
 from pathlib import Path
 
-from prometheus_client.parser import text_string_to_metric_families
-
-from tests.monitor_harness import Monitor, run_workload, running_monitor
+from tests.monitor_harness import metric, run_workload, running_monitor, scrape_metrics
 
 OPENS = """
 import os, sys
@@ -25,27 +21,6 @@ CONFIG = {
     "es_config": {"es_host": "127.0.0.1", "es_port": 9, "request_timeout": 1},
 }
 
-Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
-
-
-def _scrape(mon: Monitor) -> tuple[str, Samples]:
-    m = re.search(r"metrics at (http://\S+)", mon.stderr())
-    assert m, "the monitor logs its metrics URL"
-    with urllib.request.urlopen(m[1], timeout=10) as resp:
-        assert resp.status == 200
-        text = resp.read().decode()
-    samples: Samples = {}
-    for family in text_string_to_metric_families(text):
-        for s in family.samples:
-            samples[s.name, tuple(sorted(s.labels.items()))] = s.value
-    return text, samples
-
-
-def _total(samples: Samples, name: str, **labels: str) -> float:
-    want = set(labels.items())
-    return sum(v for (n, lab), v in samples.items() if n == name and want <= set(lab))
-
-
 class TestMetrics:
     def test_scrape_reports_pipeline_figures(self, tmp_path: Path) -> None:
         """Events by kind, drops by CPU and kind, sink and spool figures, ring backlog and
@@ -53,14 +28,14 @@ class TestMetrics:
         target = tmp_path / "target"
         target.write_text("x")
         with running_monitor(tmp_path / "run", CONFIG) as mon:
-            _, before = _scrape(mon)
+            before = scrape_metrics(mon)
             run_workload(OPENS, str(target), "20000")
             mon.wait_for(lambda d: d["event"]["action"] == "loss", timeout=60)
             deadline = time.monotonic() + 60
             while True:  # a scrape taken after reading the file counts all it holds
                 docs = mon.events()
-                text, after = _scrape(mon)
-                if _total(after, "ebpf_monitor_sink_written_total", sink="jsonl") >= len(
+                after = scrape_metrics(mon)
+                if metric(after, "ebpf_monitor_sink_written_total", sink="jsonl") >= len(
                         docs) > 0:
                     break
                 assert time.monotonic() < deadline
@@ -71,10 +46,10 @@ class TestMetrics:
                      "ebpf_monitor_sink_pending", "ebpf_monitor_spool_bytes",
                      "ebpf_monitor_ring_backlog_bytes", "ebpf_monitor_ring_size_bytes",
                      "ebpf_monitor_reader_cpu_seconds_total"):
-            assert f"# TYPE {name} " in text, name
+            assert any(n == name for n, _ in after), name
         opens = [d for d in docs if d.get("file", {}).get("path") == str(target)]
-        events_open = _total(after, "ebpf_monitor_events_total", kind="open")
-        assert events_open - _total(before, "ebpf_monitor_events_total", kind="open") >= len(
+        events_open = metric(after, "ebpf_monitor_events_total", kind="open")
+        assert events_open - metric(before, "ebpf_monitor_events_total", kind="open") >= len(
             opens) > 0
         # Drops by CPU add up to at least what the loss records reported (more may follow).
         lost = sum(d["ebpf"]["lost"]["by_kind"].get("open", 0) for d in docs
@@ -83,10 +58,10 @@ class TestMetrics:
                   if n == "ebpf_monitor_kernel_drops_total" and ("kind", "open") in lab}
         assert {dict(lab)["cpu"] for lab in by_cpu} >= {"0"}
         assert sum(by_cpu.values()) >= lost > 0
-        assert _total(after, "ebpf_monitor_sink_pending", sink="elasticsearch") > 0
-        assert _total(after, "ebpf_monitor_spool_bytes", sink="elasticsearch") > 0
-        assert _total(after, "ebpf_monitor_ring_size_bytes") == 65536
-        assert _total(after, "ebpf_monitor_reader_cpu_seconds_total") > 0
+        assert metric(after, "ebpf_monitor_sink_pending", sink="elasticsearch") > 0
+        assert metric(after, "ebpf_monitor_spool_bytes", sink="elasticsearch") > 0
+        assert metric(after, "ebpf_monitor_ring_size_bytes") == 65536
+        assert metric(after, "ebpf_monitor_reader_cpu_seconds_total") > 0
 
     def test_off_by_default(self, tmp_path: Path) -> None:
         """Without metrics.listen no endpoint is started."""

@@ -109,9 +109,12 @@ class TestSaturation:
         """SIGTERM while the ring is full: exit 0 within TimeoutStopSec, "stopped" logged."""
         mon = Monitor(tmp_path / "run", CONFIG)
         mon.start()
-        with _saturating_load(tmp_path / "target"):
-            _until(lambda: "ring buffer full" in mon.stderr(), "a full ring")
-            assert mon.stop(signal.SIGTERM, timeout=_stop_timeout()) == 0
+        try:
+            with _saturating_load(tmp_path / "target"):
+                _until(lambda: "ring buffer full" in mon.stderr(), "a full ring")
+                assert mon.stop(signal.SIGTERM, timeout=_stop_timeout()) == 0
+        finally:
+            mon.stop(signal.SIGKILL)  # only if still running
         assert "stopped" in mon.stderr()
 
     def test_remainder_at_stop_is_accounted(self, tmp_path: Path) -> None:
@@ -120,9 +123,12 @@ class TestSaturation:
         config = {"capture": {**CONFIG["capture"], "stop_drain_seconds": 0}}
         mon = Monitor(tmp_path / "run", config)
         mon.start()
-        with _saturating_load(tmp_path / "target"):
-            _until(lambda: "ring buffer full" in mon.stderr(), "a full ring")
-            assert mon.stop(signal.SIGTERM, timeout=_stop_timeout()) == 0
+        try:
+            with _saturating_load(tmp_path / "target"):
+                _until(lambda: "ring buffer full" in mon.stderr(), "a full ring")
+                assert mon.stop(signal.SIGTERM, timeout=_stop_timeout()) == 0
+        finally:
+            mon.stop(signal.SIGKILL)  # only if still running
         losses = _loss_records(mon.events_file, "shutdown")
         assert len(losses) == 1
         lost = losses[0]["ebpf"]["lost"]  # type: ignore[index]
