@@ -32,7 +32,7 @@ __all__ = ["Cursor", "Spool"]
 log = logging.getLogger(__name__)
 
 SEGMENT_BYTES = 4 * 1024 * 1024
-READ_BYTES = 1024 * 1024  # per read: far more than a batch, far less than a segment
+READ_BYTES = SEGMENT_BYTES  # per read: a whole catch-up bulk (~3-5 MB, elasticsearch.py)
 FILE_MODE = 0o640
 DIR_MODE = 0o750
 
@@ -55,8 +55,8 @@ class _Segment:
 
 class Spool:
     """Thread-safe for one appending thread (the pipeline) and one sending thread, which reads
-    a batch, sends it, then acknowledges or rewinds it before reading the next. A batch never
-    spans two segments."""
+    one batch or several in a row, sends them, then acknowledges them in the order read, or
+    rewinds, before reading more. A batch never spans two segments."""
 
     def __init__(self, directory: Path, *, max_bytes: int) -> None:
         self.directory = directory
