@@ -8,6 +8,7 @@ matching log lines.
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import threading
 import time
@@ -118,6 +119,9 @@ class MetricsServer:
         shown = f"[{host}]" if ":" in host else host
         self.url = f"http://{shown}:{self.port}/metrics"
         log.info("metrics at %s", self.url)
+        if not ipaddress.ip_address(host).is_loopback:
+            log.warning("metrics.listen %s is not a loopback address: whoever reaches it can"
+                        " read the host's activity figures", host)
 
     def close(self) -> None:
         self._server.shutdown()
