@@ -12,6 +12,40 @@
 #define O_WRONLY 01
 #define O_CREAT 0100
 #define O_TRUNC 01000
+#define OWN_FILE_ENTRIES 4096
+
+/* ---- the monitor's own files ---- */
+
+/* filters.ignore_own_files: events.jsonl (and its rotated copies while they exist), the spool
+ * segments and the dead letter, by (device, inode), kept current by user space (ownfiles.py).
+ * Reading them (cat, tail -f, a log shipper, logrotate's gzip) would feed back into the stream. */
+const volatile __u8 targ_own_files = 0;
+
+struct own_file_key {
+	__u64 ino;
+	__u32 dev; /* the superblock's s_dev, as /proc/self/mountinfo shows it */
+	__u32 _pad;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, OWN_FILE_ENTRIES);
+	__type(key, struct own_file_key);
+	__type(value, __u8);
+} em_own_files SEC(".maps");
+
+static __always_inline bool own_file(struct file *f)
+{
+	struct own_file_key key = {};
+	struct inode *inode;
+
+	if (!targ_own_files || !f)
+		return false;
+	inode = BPF_CORE_READ(f, f_inode);
+	key.ino = BPF_CORE_READ(inode, i_ino);
+	key.dev = BPF_CORE_READ(inode, i_sb, s_dev);
+	return bpf_map_lookup_elem(&em_own_files, &key) != NULL;
+}
 
 /* ---- open family ---- */
 
@@ -71,6 +105,10 @@ static __always_inline int open_exit(struct trace_event_raw_sys_exit *ctx, __u16
 	e->_pad[0] = e->_pad[1] = e->_pad[2] = 0;
 
 	bool ignored = path_ignored(e->path, len);
+
+	/* Marks the fd ignored too, so its reads and writes go unrecorded. */
+	if (!ignored && ctx->ret >= 0 && own_file(file_of_fd(ctx->ret)))
+		ignored = true;
 
 	if (ctx->ret >= 0) {
 		__u64 key = fd_key(e->h.pid, ctx->ret);
@@ -216,6 +254,9 @@ static __always_inline int io_exit(struct trace_event_raw_sys_exit *ctx, __u16 a
 		fi = NULL;
 	}
 	if (fi && fi->ignored)
+		return 0;
+	/* Opened before we saw it (inherited by `cat < events.jsonl`, or before our start). */
+	if (!fi && own_file(f))
 		return 0;
 	if (targ_read_write == RW_FIRST) {
 		if (!io_count_first(key, fd, fi, f, action, ctx->ret))

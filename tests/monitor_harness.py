@@ -8,12 +8,14 @@ from tests.harness import (
     Doc,
     Monitor,
     actions,
+    metric,
     read_events,
     run_workload,
     running_monitor,
+    scrape_metrics,
     signal_name,
     wait_until,
 )
 
-__all__ = ["MONITOR", "REPO", "Doc", "Monitor", "actions", "read_events", "run_workload",
-           "running_monitor", "signal_name", "wait_until"]
+__all__ = ["MONITOR", "REPO", "Doc", "Monitor", "actions", "metric", "read_events", "run_workload",
+           "running_monitor", "scrape_metrics", "signal_name", "wait_until"]

@@ -97,6 +97,7 @@ _SIGNATURES: dict[str, tuple[Any, list[Any]]] = {
     "bpf_map__set_initial_value": (c_int, [c_void_p, c_void_p, c_size_t]),
     "bpf_map_update_elem": (c_int, [c_int, c_void_p, c_void_p, c_uint64]),
     "bpf_map_lookup_elem": (c_int, [c_int, c_void_p, c_void_p]),
+    "bpf_map_delete_elem": (c_int, [c_int, c_void_p]),
     "libbpf_get_error": (c_long, [c_void_p]),
     "btf__parse": (c_void_p, [c_char_p, c_void_p]),
     "btf__free": (None, [c_void_p]),

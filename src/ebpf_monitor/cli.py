@@ -158,6 +158,7 @@ def _run(config: Config, *, stdout: bool, verbose: bool) -> int:
     from .decode import Decoder
     from .enrich import Enricher
     from .loader import BpfMonitor
+    from .ownfiles import OwnFiles, install
     from .pipeline import Pipeline
     from .preflight import check
     from .sdnotify import notify
@@ -174,6 +175,11 @@ def _run(config: Config, *, stdout: bool, verbose: bool) -> int:
     with ExitStack() as stack:
         check(config)  # what check-config checks, before anything is created
         _lock_dirs(config, stack)  # then: before anything reads or cuts another's files
+        own_files = None
+        if config.filters.ignore_own_files:
+            own_files = OwnFiles()  # before the sinks: they note their files as they open them
+            install(own_files)
+            stack.callback(own_files.close)
         sinks = _make_sinks(config, stdout, stack)
         _write_pid_file(config.effective_pid_file, stack)
         enricher = Enricher(proc_lookups=in_initial_pid_namespace())
@@ -184,9 +190,16 @@ def _run(config: Config, *, stdout: bool, verbose: bool) -> int:
         monitor = BpfMonitor(capture=config.capture, filters=config.filters,
                              self_pid=host_pid())
         stack.callback(monitor.close)
+        if own_files is not None:
+            own_files.bind(monitor.update_own_file)
         pipeline = Pipeline(bpf=monitor, sinks=sinks, capture=config.capture,
                             enricher=enricher, decoder=decoder,
-                            stats_interval=config.stats_interval)
+                            stats_interval=config.stats_interval, own_files=own_files)
+        listen = config.metrics.address
+        if listen is not None:
+            from .metrics import MetricsServer
+
+            stack.callback(MetricsServer(pipeline, listen).close)
 
         def _stop(signum: int, frame: FrameType | None) -> None:
             pipeline.request_stop()

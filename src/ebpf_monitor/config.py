@@ -32,6 +32,7 @@ __all__ = [
     "Config",
     "ElasticsearchConfig",
     "FilterConfig",
+    "MetricsConfig",
     "ProvenanceConfig",
     "SpoolConfig",
     "load_config",
@@ -84,6 +85,11 @@ class FilterConfig(BaseModel):
     ignore_shared_libraries: StrictBool = True
     """Drop opens of shared libraries (names ending in .so or holding .so.N), as ld.so does."""
 
+    ignore_own_files: StrictBool = True
+    """Drop opens (and so the reads and writes) of the monitor's own files: events.jsonl and
+    its rotated copies while they exist, the spool segments and the dead letter. Reading them
+    (cat, tail -f, a log shipper, logrotate's compression) would otherwise feed back."""
+
 
 class CaptureConfig(BaseModel):
     """Kernel-side capture settings, fixed for the life of the process."""
@@ -116,6 +122,11 @@ class CaptureConfig(BaseModel):
     max_args: int = Field(default=64, ge=1, le=128)
     """How many argv entries of an exec are captured (total bytes are capped at 4 KiB)."""
 
+    stop_drain_seconds: float = Field(default=10.0, ge=0, le=20)
+    """At stop, how long the reader may keep draining the (paused) ring; what is left then is
+    counted as a `loss` record. Keep it well under the unit's TimeoutStopSec (30 s), which
+    must also cover the sinks' close (Elasticsearch: 10 s) and the detach (~3 s)."""
+
 
 class SpoolConfig(BaseModel):
     """Disk spool for storage outages."""
@@ -127,6 +138,42 @@ class SpoolConfig(BaseModel):
 
     max_bytes: int = Field(default=1024 * 1024 * 1024, ge=1024 * 1024)
     """Bound on the spool's size on disk."""
+
+
+class MetricsConfig(BaseModel):
+    """The Prometheus endpoint (docs/service.md)."""
+
+    model_config = _MODEL
+
+    listen: str | None = None
+    """"address:port" to serve /metrics on, e.g. "127.0.0.1:9464" ("[::1]:9464" for IPv6;
+    port 0 picks a free one, logged at start); null (the default): no endpoint."""
+
+    @field_validator("listen")
+    @classmethod
+    def _address_port(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        _parse_listen(value)
+        return value
+
+    @property
+    def address(self) -> tuple[str, int] | None:
+        return None if self.listen is None else _parse_listen(self.listen)
+
+
+def _parse_listen(value: str) -> tuple[str, int]:
+    """("address", port) of an "address:port" string; ValueError naming what is wrong."""
+    host, sep, port = value.rpartition(":")
+    if not sep or not port.isdigit() or not 0 <= int(port) <= 65535:
+        raise ValueError(f"{value!r} is not address:port with a port from 0 to 65535")
+    if host.startswith("[") and host.endswith("]"):
+        host = host[1:-1]
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        raise ValueError(f"{value!r}: {host!r} is not an IP address") from None
+    return host, int(port)
 
 
 class ElasticsearchConfig(BaseModel):
@@ -292,6 +339,7 @@ class Config(BaseModel):
     capture: CaptureConfig = CaptureConfig()
     spool: SpoolConfig = SpoolConfig()
     provenance: ProvenanceConfig = ProvenanceConfig()
+    metrics: MetricsConfig = MetricsConfig()
 
     stats_interval: float = Field(default=60.0, gt=0)
     """Seconds between stats lines on stderr (and loss records, when drops happened)."""

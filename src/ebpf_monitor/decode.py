@@ -38,6 +38,9 @@ class Decoder:
             lay = layout(struct_name)
             kind = kinds[kind_name]
             self._table[kind] = (lay.struct, lay.tail_offset, build[kind])
+        self.names = {v: k.removeprefix("EK_").lower() for k, v in kinds.items()}
+        self.by_kind = [0] * (max(self._table) + 1)
+        """Documents made, by record kind (the metrics' events by kind)."""
 
     def decode(self, batch: Batch) -> list[Document]:
         data = batch.data
@@ -45,10 +48,12 @@ class Decoder:
         en = self.enricher
         out: list[Document] = []
         append = out.append
+        by_kind = self.by_kind
         for off, length in batch.spans:
-            entry = table.get(data[off] | data[off + 1] << 8)
+            kind = data[off] | data[off + 1] << 8
+            entry = table.get(kind)
             if entry is None:
-                self._bad(f"unknown record kind {data[off] | data[off + 1] << 8}")
+                self._bad(f"unknown record kind {kind}")
                 continue
             st, tail_off, build = entry
             if length < tail_off:
@@ -63,6 +68,7 @@ class Decoder:
                 self.filtered += 1
             else:
                 append(doc)
+                by_kind[kind] += 1
         self.decoded += len(out)
         return out
 

@@ -7,6 +7,7 @@ Optional hooks (syscalls this kernel or architecture lacks) are switched off bef
 from __future__ import annotations
 
 import ctypes
+import errno
 import logging
 import os
 from concurrent.futures import ThreadPoolExecutor
@@ -118,6 +119,7 @@ class BpfMonitor:
             "targ_path_filter": int(bool(filters.ignore_path_prefixes)),
             "targ_skip_shlib": int(filters.ignore_shared_libraries),
             "targ_read_write": enum_values("rw_mode")[f"RW_{capture.read_write.upper()}"],
+            "targ_own_files": int(filters.ignore_own_files),
         }
         self._set_rodata(rodata)
         rw_actions = {a.removeprefix("EA_").lower() for a in enum_values("event_action")
@@ -205,6 +207,33 @@ class BpfMonitor:
             if bpf.lib.bpf_map_lookup_elem(fd, ctypes.byref(key), values) == 0:
                 out[name.removeprefix("EK_").lower()] = sum(values)
         return out
+
+    def drops_by_cpu(self) -> dict[tuple[int, str], int]:
+        """Failed ring-buffer writes so far by (CPU, record kind), for the metrics."""
+        fd = bpf.lib.bpf_map__fd(self._map("em_drops"))
+        ncpu = bpf.lib.libbpf_num_possible_cpus()
+        values = (ctypes.c_uint64 * ncpu)()
+        out = {}
+        for name, kind in enum_values("event_kind").items():
+            if name == "EK_MAX":
+                continue
+            key = ctypes.c_uint32(kind)
+            if bpf.lib.bpf_map_lookup_elem(fd, ctypes.byref(key), values) == 0:
+                for cpu in range(ncpu):
+                    out[cpu, name.removeprefix("EK_").lower()] = int(values[cpu])
+        return out
+
+    def update_own_file(self, key: bytes, add: bool) -> None:
+        """Add or remove a (device, inode) key of em_own_files (ownfiles.py); OSError if not."""
+        fd = bpf.lib.bpf_map__fd(self._map("em_own_files"))
+        buf = ctypes.create_string_buffer(key, len(key))
+        if add:
+            one = ctypes.c_uint8(1)
+            rc = bpf.lib.bpf_map_update_elem(fd, buf, ctypes.byref(one), 0)
+        else:
+            rc = bpf.lib.bpf_map_delete_elem(fd, buf)
+        if rc < 0 and (add or -rc != errno.ENOENT):  # libbpf returns -errno
+            raise OSError(-rc, os.strerror(-rc))
 
     def pause(self) -> None:
         """Stop emitting now (the programs stay attached); what is in the ring stays readable."""

@@ -2,6 +2,12 @@
 
 Single-threaded on purpose: one reader keeps ring order, and signal handlers only set flags that
 the loop acts on between batches (so a SIGHUP rotation never splits a batch).
+
+A ring that producers keep full is never empty, so reading "until empty" would never come back
+to the loop: each pump is bounded by PUMP_SLICE seconds, after which the loop serves a stop,
+a reopen, drop reports and stats, then reads on. Stop is bounded too: the hooks are paused, the
+ring drained for at most `capture.stop_drain_seconds`, and what is still in it then is counted
+and recorded as a `loss` record (source "shutdown") instead of holding up the stop.
 """
 
 from __future__ import annotations
@@ -10,10 +16,12 @@ import logging
 import time
 from collections.abc import Sequence
 
+from .abi import enum_values
 from .config import CaptureConfig
 from .decode import Decoder
 from .enrich import Enricher
 from .loader import BpfMonitor
+from .ownfiles import OwnFiles
 from .ringbuf import RingReader
 from .schema import loss_document
 from .sinks.base import Document, Sink
@@ -23,13 +31,15 @@ __all__ = ["Pipeline"]
 log = logging.getLogger(__name__)
 
 READ_CHUNK = 256 * 1024  # bytes per ring read (~1.3k events): bounds the batch held in memory
+PUMP_SLICE = 0.25  # seconds of reading before the loop looks at signals, drops and stats
 DROP_CHECK_INTERVAL = 1.0
 CLOCK_RESYNC_INTERVAL = 60.0
 
 
 class Pipeline:
     def __init__(self, *, bpf: BpfMonitor, sinks: Sequence[Sink], capture: CaptureConfig,
-                 enricher: Enricher, decoder: Decoder, stats_interval: float) -> None:
+                 enricher: Enricher, decoder: Decoder, stats_interval: float,
+                 own_files: OwnFiles | None = None) -> None:
         self.bpf = bpf
         self.sinks = list(sinks)
         self.enricher = enricher
@@ -37,7 +47,10 @@ class Pipeline:
         self.reader = RingReader(bpf.ring_fd, bpf.ring_size)
         self.poll_timeout = capture.poll_interval_ms / 1000
         self.stats_interval = stats_interval
+        self.stop_drain = capture.stop_drain_seconds
+        self.own_files = own_files
         self.events = 0
+        self.left_at_stop = 0  # records still in the ring when the stop's drain gave up
         self.lost_reported: dict[str, int] = {}
         self.sink_lost_reported: dict[str, int] = {}
         self._stop = False
@@ -58,7 +71,7 @@ class Pipeline:
         last_events, last_time = 0, now
         while not self._stop:
             self.reader.wait(self.poll_timeout)
-            self.pump()
+            self.pump(time.monotonic() + PUMP_SLICE)
             if self._reopen:
                 self._reopen = False
                 for sink in self.sinks:
@@ -68,6 +81,8 @@ class Pipeline:
                 next_drops = now + DROP_CHECK_INTERVAL
                 self.report_drops()
                 self.report_sink_losses()
+                if self.own_files is not None:
+                    self.own_files.sweep()
             if now >= next_clock:
                 next_clock = now + CLOCK_RESYNC_INTERVAL
                 self.enricher.resync_clock()
@@ -78,16 +93,18 @@ class Pipeline:
                 self.log_stats(rate)
         self.shutdown()
 
-    def pump(self) -> int:
-        """Move everything committed in the ring to the sinks; returns events moved."""
+    def pump(self, deadline: float) -> int:
+        """Move what is committed in the ring to the sinks until it is empty or `deadline`
+        (monotonic) has passed; returns records moved."""
         moved = 0
-        while True:
+        while time.monotonic() < deadline:
             batch = self.reader.read(READ_CHUNK)
             if not batch.spans:
                 return moved
             docs = self.decoder.decode(batch)
             self.deliver(docs)
             moved += len(batch)
+        return moved
 
     def deliver(self, docs: list[Document]) -> None:
         if not docs:
@@ -110,6 +127,28 @@ class Pipeline:
                     " capture.ring_buffer_bytes or filter more", sum(new.values()), total)
         self.deliver([loss_document(self.enricher, time.monotonic_ns(), new,
                                     source="ring_buffer", total=total)])
+
+    def report_left_over(self, drained_for: float) -> None:
+        """Count, by kind, the records the stop's drain had no time for, and release them:
+        a `loss` record and an error line say how many."""
+        names = {v: k.removeprefix("EK_").lower() for k, v in enum_values("event_kind").items()}
+        left: dict[str, int] = {}
+        while True:
+            batch = self.reader.read(READ_CHUNK)
+            if not batch.spans:
+                break
+            data = batch.data
+            for off, _length in batch.spans:
+                name = names.get(data[off] | data[off + 1] << 8, "unknown")
+                left[name] = left.get(name, 0) + 1
+        total = sum(left.values())
+        if not total:
+            return
+        self.left_at_stop = total
+        log.error("stopping: %d events still in the ring buffer after %.1f s of draining were"
+                  " not written (capture.stop_drain_seconds)", total, drained_for)
+        self.deliver([loss_document(self.enricher, time.monotonic_ns(), left,
+                                    source="shutdown", total=total)])
 
     def report_sink_losses(self, *, final: bool = False) -> None:
         """Once a sink writes again after failing (disk full), record what it could not write:
@@ -135,10 +174,13 @@ class Pipeline:
         log.info("stats: %s", " ".join(parts))
 
     def shutdown(self) -> None:
-        """Pause the hooks, drain what they already wrote, report drops, close the sinks;
-        the slow detach comes after, when nothing is left to lose."""
+        """Pause the hooks, drain what they already wrote (within `stop_drain`), account for
+        what is left, report drops, close the sinks; the slow detach comes after, when nothing
+        is left to lose."""
         self.bpf.pause()
-        self.pump()
+        started = time.monotonic()
+        self.pump(started + self.stop_drain)
+        self.report_left_over(time.monotonic() - started)
         self.report_drops()
         self.report_sink_losses(final=True)
         self.log_stats(0.0)

@@ -268,3 +268,43 @@ class TestUnreachable:
             assert stats["failed"] + stats["pending"] == 200
             # Bounded: the bound, plus at most the segment being written (never dropped).
             assert stats["spooled_bytes"] <= 6000 + 20 * 1000
+
+
+class TestCatchUp:
+    def test_backlog_indexed_once_and_refresh_restored(
+            self, es_plain: Any, plain_client: Elasticsearch, index_name: str,
+            tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+            caplog: pytest.LogCaptureFixture) -> None:
+        """A spooled backlog (an outage) goes out in parallel bulks: every document once, the
+        index's own refresh_interval back afterwards."""
+        monkeypatch.setattr("ebpf_monitor.sinks.elasticsearch.CATCHUP_BATCH_SIZE", 250)
+        caplog.set_level(logging.INFO, logger="ebpf_monitor")
+        n = 4001  # > CATCHUP_BATCHES bulks of 250: a backlog; prime, so a cut cannot hide
+        docs = [open_doc(i) for i in range(n)]
+        spool = tmp_path / "spool"
+        down = plain_config(type("S", (), {"port": _unused_port()}), index_name)
+        with ElasticsearchSink(down, dead_letter_path=tmp_path / "dl.jsonl", spool_dir=spool,
+                               close_timeout=0.1) as sink:
+            sink.write(texts(docs[:11]))
+        # The index exists with a refresh_interval of its own, as an operator may have set.
+        with ElasticsearchSink(plain_config(es_plain, index_name),
+                               dead_letter_path=tmp_path / "dl.jsonl",
+                               spool_dir=tmp_path / "other") as sink:
+            sink.write(texts(docs[:1]))
+            assert sink.drain(30)
+        plain_client.indices.put_settings(index=index_name,
+                                          settings={"index.refresh_interval": "7s"})
+        with ElasticsearchSink(down, dead_letter_path=tmp_path / "dl.jsonl", spool_dir=spool,
+                               close_timeout=0.1) as sink:
+            sink.write(texts(docs[11:]))
+        with ElasticsearchSink(plain_config(es_plain, index_name, batch_size=100),
+                               dead_letter_path=tmp_path / "dl.jsonl", spool_dir=spool) as sink:
+            assert sink.drain(120)
+            stats = sink.stats()
+        assert stats["indexed"] == n and stats["dead_lettered"] == 0
+        assert stats["duplicates"] == 1  # docs[0], indexed by the other sink first
+        assert logged(caplog, "catching up on", logging.INFO)
+        assert _count(plain_client, index_name) == n
+        settings = plain_client.indices.get_settings(index=index_name,
+                                                     name="index.refresh_interval")
+        assert settings[index_name]["settings"]["index"]["refresh_interval"] == "7s"

@@ -9,6 +9,7 @@ message saying what was awaited and what was seen); `stop` has a timeout. Worklo
 from __future__ import annotations
 
 from .events import Doc, EventsReader, actions, read_events
+from .metrics import metric, scrape_metrics
 from .monitor import (
     MONITOR,
     REPO,
@@ -35,9 +36,11 @@ __all__ = [
     "StopTimeout",
     "WaitTimeout",
     "actions",
+    "metric",
     "read_events",
     "run_workload",
     "running_monitor",
+    "scrape_metrics",
     "signal_name",
     "start_workload",
     "wait_until",

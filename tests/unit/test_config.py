@@ -298,3 +298,22 @@ class TestRingFitsHost:
 
         memory = preflight._memory_bytes()
         assert memory is not None and memory > 1 << 26
+
+
+class TestMetricsListen:
+    @pytest.mark.parametrize(("listen", "why"), [
+        ("9464", "is not address:port"),
+        ("localhost:9464", "is not an IP address"),
+        ("127.0.0.1:99999", "port from 0 to 65535"),
+        ("[::1:9464", "is not an IP address"),
+    ])
+    def test_bad_listen(self, listen: str, why: str) -> None:
+        """A listen address that is not IP:port is one line naming metrics.listen."""
+        with pytest.raises(ConfigError, match=rf"metrics\.listen: .*{why}"):
+            parse_config({"metrics": {"listen": listen}})
+
+    def test_off_by_default_and_ipv6(self) -> None:
+        """No endpoint unless asked for; an IPv6 address goes in brackets."""
+        assert parse_config({}).metrics.address is None
+        cfg = parse_config({"metrics": {"listen": "[::1]:9464"}})
+        assert cfg.metrics.address == ("::1", 9464)

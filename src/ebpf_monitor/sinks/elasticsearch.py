@@ -20,10 +20,18 @@ retried with backoff; the failure is logged once per distinct reason and recover
 Memory stays flat during an outage: documents wait on disk, bounded by the spool's `max_bytes`
 (oldest dropped and counted past it). Documents left at close stay in the spool for the next
 start.
+
+Catching up (a backlog of at least CATCHUP_BATCHES big bulks, after an outage or a restart): up
+to CATCHUP_BATCHES bulks of up to CATCHUP_BATCH_SIZE documents go out at once, each on its own
+connection, and are acknowledged to the spool in the order read once all have answered; the
+indices written get a relaxed refresh_interval (CATCHUP_REFRESH) until the backlog is gone, then
+their own value back. One `batch_size` bulk at a time left the node idle while we waited for
+each answer and read the spool (benchmarks/es_catchup.py, benchmarks/findings.md).
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import random
@@ -31,6 +39,7 @@ import re
 import threading
 import time
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, cast
@@ -45,6 +54,7 @@ from elasticsearch import (
     Elasticsearch,
 )
 
+from .. import ownfiles
 from .._safedir import SafeDir
 from ..config import ElasticsearchConfig
 from ..errors import ConfigError, MonitorError, SinkUnavailable
@@ -61,6 +71,15 @@ MAX_ITEM_RETRIES = 8
 BACKOFF_BASE = 0.5
 BACKOFF_CAP = 30.0
 CLOSE_TIMEOUT = 10.0
+CATCHUP_BATCHES = 4
+"""Bulk requests in flight at once while a backlog lasts (parallel_bulk's default threads)."""
+CATCHUP_BATCH_SIZE = 5000
+"""Documents per bulk while catching up (~3-5 MB: Elastic's advice for a bulk's size); never
+fewer than batch_size. The spool hands out at most one read (4 MiB) per bulk."""
+CATCHUP_REFRESH = "30s"
+"""refresh_interval of the indices written while catching up (default 1 s): fewer refreshes
+leave the node's CPU to indexing. Not -1: if we die mid-catch-up, documents still become
+searchable. Each index gets its own former value back when the backlog is gone."""
 
 _LONG_STRING = 8191
 """ignore_above for long keywords: 8191 chars of 4 UTF-8 bytes fit Lucene's 32766-byte term."""
@@ -285,6 +304,10 @@ class _Item:
             return self.source.decode("utf-8", "backslashreplace")
 
 
+class _TooBig(Exception):
+    """A catch-up bulk timed out: send its documents again in smaller bulks."""
+
+
 _SEP = b"\t"  # between the action and the source in a spool record: never raw in JSON
 
 
@@ -314,6 +337,11 @@ class ElasticsearchSink(SinkContext):
         self.dead_lettered = 0
 
         self._cond = threading.Condition()
+        self._count_lock = threading.Lock()  # counters and the dead letter: bulks run in parallel
+        self._pool: ThreadPoolExecutor | None = None  # made at the first backlog
+        self._relaxed: dict[str, Any] = {}  # index -> its refresh_interval before catch-up
+        self._catchup_size = CATCHUP_BATCH_SIZE
+        self._relax_failed = False
         self.spool = Spool(spool_dir if spool_dir is not None
                            else dead_letter_path.parent / "spool", max_bytes=spool_max_bytes)
         self._oldest = 0.0  # monotonic time the oldest pending document arrived
@@ -454,6 +482,21 @@ class ElasticsearchSink(SinkContext):
 
     # --- worker ---------------------------------------------------------------------------
 
+    def _next_batches(self) -> list[tuple[list[_Item], Cursor]] | None:
+        """One batch as _next_batch; while a backlog lasts, up to CATCHUP_BATCHES big ones."""
+        first = self._next_batch()
+        if first is None:
+            return None
+        batches = [first]
+        big = self._big_bulk()
+        while (len(batches) < CATCHUP_BATCHES and not self._closing
+               and self.spool.pending_records() - sum(len(b[0]) for b in batches) >= big):
+            records, cursor = self.spool.read(big)
+            if not records:
+                break
+            batches.append((self._items(records), cursor))
+        return batches
+
     def _next_batch(self) -> tuple[list[_Item], Cursor] | None:
         """Wait for a full batch, a flush, or the interval; None when it is time to stop."""
         with self._cond:
@@ -473,33 +516,110 @@ class ElasticsearchSink(SinkContext):
                     if self._closing:
                         return None
                     self._cond.wait(1.0)
-        records, cursor = self.spool.read(self._es.batch_size)
+        big = self._backlog()
+        size = self._big_bulk() if big else self._es.batch_size
+        records, cursor = self.spool.read(size)
         with self._cond:
             self._oldest = time.monotonic()
+        return self._items(records), cursor
+
+    @staticmethod
+    def _items(records: list[bytes]) -> list[_Item]:
         items = []
         for record in records:
             action, _, source = record.partition(_SEP)
             items.append(_Item(action, source))
-        return items, cursor
+        return items
 
     def _run(self) -> None:
         try:
             while True:
-                work = self._next_batch()
+                work = self._next_batches()
                 if work is None:
                     return
-                items, cursor = work
-                if not items:
+                if not work[0][0]:
                     self.spool.rewind()  # the spool moved under us (bound): read afresh
                     continue
-                if self._send(items):
-                    self.spool.ack(cursor, len(items))
+                if len(work) == 1:
+                    sent = [self._send(work[0][0])]
                 else:
-                    self.spool.rewind()  # aborted at close: they stay for the next start
+                    self._relax_refresh(work)
+                    if self._pool is None:
+                        self._pool = ThreadPoolExecutor(CATCHUP_BATCHES - 1,
+                                                        thread_name_prefix="es-bulk")
+                    # The first bulk on this thread, the others on the pool's.
+                    later = [self._pool.submit(self._send, items) for items, _ in work[1:]]
+                    sent = [self._send(work[0][0])] + [f.result() for f in later]
+                # Acknowledged in spool order, up to the first one aborted (at close): the
+                # rest is read again at the next start; their ids make repeats harmless.
+                for ok, (items, cursor) in zip(sent, work, strict=True):
+                    if not ok:
+                        self.spool.rewind()
+                        break
+                    self.spool.ack(cursor, len(items))
+                if self._relaxed and not self._backlog():
+                    self._restore_refresh()  # caught up (the tail goes as usual)
                 with self._cond:
                     self._cond.notify_all()
         except Exception:
             log.exception("elasticsearch %s: sink worker failed", self.url)
+        finally:
+            if self._pool is not None:
+                self._pool.shutdown(wait=True)
+            if self._relaxed and self._last_error is None:
+                self._restore_refresh()  # stopped mid-catch-up, the node still reachable
+
+    def _backlog(self) -> bool:
+        return self.spool.pending_records() >= CATCHUP_BATCHES * self._big_bulk()
+
+    def _big_bulk(self) -> int:
+        """Documents per catch-up bulk: CATCHUP_BATCH_SIZE, halved at each bulk that timed out
+        (a slow node), never below batch_size."""
+        return max(self._es.batch_size, min(CATCHUP_BATCH_SIZE, self._catchup_size))
+
+    def _relax_refresh(self, work: list[tuple[list[_Item], Cursor]]) -> None:
+        """Catching up: refresh the indices these bulks go to every CATCHUP_REFRESH."""
+        if self._relax_failed:
+            return
+        names = set()
+        for items, _ in work:  # a backlog spans a day boundary at most once or twice
+            for item in (items[0], items[-1]):
+                with contextlib.suppress(orjson.JSONDecodeError, AttributeError, TypeError):
+                    names.add(orjson.loads(item.action)["create"]["_index"])
+        names -= self._relaxed.keys()
+        if not names:
+            return
+        try:
+            current = self._client.indices.get_settings(
+                index=",".join(sorted(names)), name="index.refresh_interval",
+                ignore_unavailable=True, allow_no_indices=True)
+            existing = [n for n in sorted(names) if n in current.body]
+            if not existing:
+                return  # created by the first bulk: relaxed at the next round
+            for name in existing:
+                self._relaxed[name] = (current.body[name].get("settings", {})
+                                       .get("index", {}).get("refresh_interval"))
+            self._client.indices.put_settings(index=",".join(existing),
+                                              settings={"index.refresh_interval":
+                                                        CATCHUP_REFRESH})
+            log.info("elasticsearch %s: catching up on %d documents; refresh every %s until"
+                     " done", self.url, self.pending, CATCHUP_REFRESH)
+        except (TransportError, ApiError) as exc:
+            # No `manage` privilege, or the node is busy: catch up without it.
+            self._relax_failed = True
+            log.info("elasticsearch %s: cannot relax refresh_interval while catching up: %s",
+                     self.url, _describe(exc))
+
+    def _restore_refresh(self) -> None:
+        """Caught up: each relaxed index gets its former refresh_interval (null: default)."""
+        relaxed, self._relaxed = self._relaxed, {}
+        for name, value in relaxed.items():
+            try:
+                self._client.indices.put_settings(index=name, settings={
+                    "index.refresh_interval": value})
+            except (TransportError, ApiError) as exc:
+                log.warning("elasticsearch %s: could not restore refresh_interval of %s to"
+                            " %s: %s", self.url, name, value or "the default", _describe(exc))
 
     def _encode(self, doc: Document) -> bytes | None:
         """The spool record of a document: bulk action, tab, source."""
@@ -513,7 +633,21 @@ class ElasticsearchSink(SinkContext):
         return action + _SEP + source.encode()
 
     def _send(self, items: list[_Item]) -> bool:
-        """Deliver or dead-letter every item; False if aborted first."""
+        """Deliver or dead-letter every item, in bulks that a slow node answers within
+        request_timeout; False if aborted first."""
+        pos = 0
+        while pos < len(items):
+            chunk = items[pos: pos + max(self._es.batch_size, self._big_bulk())]
+            try:
+                if not self._send_bulk(chunk):
+                    return False
+            except _TooBig:
+                continue  # the same documents again, in smaller bulks
+            pos += len(chunk)
+        return True
+
+    def _send_bulk(self, items: list[_Item]) -> bool:
+        """One bulk (and its retries); _TooBig when a bigger-than-batch_size bulk timed out."""
         attempt = 0
         while items:
             if self._abort.is_set():
@@ -526,6 +660,12 @@ class ElasticsearchSink(SinkContext):
                     filter_path="errors,items.*.status,items.*.error",
                 )
             except (TransportError, ApiError) as exc:
+                if isinstance(exc, ConnectionTimeout) and len(items) > self._es.batch_size:
+                    with self._count_lock:
+                        self._catchup_size = min(self._catchup_size, len(items) // 2)
+                    log.info("elasticsearch %s: a bulk of %d documents timed out; catching up"
+                             " with bulks of %d", self.url, len(items), self._big_bulk())
+                    raise _TooBig from None
                 self._failed(exc, len(items), attempt)
                 self._sleep(attempt)
                 attempt += 1
@@ -540,7 +680,8 @@ class ElasticsearchSink(SinkContext):
             self._recovered()
             items = self._sort_results(items, results)
             if items:
-                self.retried += len(items)
+                with self._count_lock:
+                    self.retried += len(items)
                 self._sleep(attempt)
                 attempt += 1
         return True
@@ -548,14 +689,15 @@ class ElasticsearchSink(SinkContext):
     def _sort_results(self, items: list[_Item], results: list[dict[str, Any]]) -> list[_Item]:
         """Count what landed, dead-letter what never will; return what to retry."""
         retry: list[_Item] = []
+        indexed = duplicates = 0
         for item, wrapped in zip(items, results, strict=True):
             result: dict[str, Any] = next(iter(wrapped.values()), {})
             status = int(result.get("status", 0))
             if 200 <= status < 300:
-                self.indexed += 1
+                indexed += 1
             elif status == 409:
-                self.indexed += 1  # created by an earlier try of this batch
-                self.duplicates += 1
+                indexed += 1  # created by an earlier try of this batch
+                duplicates += 1
             elif status == 429:
                 retry.append(item)
             elif status >= 500 and item.tries < MAX_ITEM_RETRIES:
@@ -563,6 +705,9 @@ class ElasticsearchSink(SinkContext):
                 retry.append(item)
             else:
                 self._dead_letter(item.doc, _item_reason(result), status)
+        with self._count_lock:
+            self.indexed += indexed
+            self.duplicates += duplicates
         return retry
 
     def _put_template(self) -> None:
@@ -597,6 +742,10 @@ class ElasticsearchSink(SinkContext):
         record: dict[str, Any] = {"reason": reason, "status": status,
                                   "document": repr(doc) if raw else doc}
         line = orjson.dumps(record, default=repr) + b"\n"
+        with self._count_lock:
+            self._dead_letter_line(line, reason)
+
+    def _dead_letter_line(self, line: bytes, reason: str) -> None:
         try:
             if self._reopen_dead_letter and self._dead_letter_fd >= 0:
                 os.close(self._dead_letter_fd)
@@ -610,6 +759,7 @@ class ElasticsearchSink(SinkContext):
                         self._dead_letter_path.name, os.O_WRONLY | os.O_APPEND | os.O_CREAT)
                 finally:
                     directory.close()
+                ownfiles.note(self._dead_letter_fd)
             os.write(self._dead_letter_fd, line)
         except (OSError, MonitorError) as exc:
             why = exc.strerror if isinstance(exc, OSError) else str(exc)

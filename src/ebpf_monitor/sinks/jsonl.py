@@ -19,6 +19,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import BinaryIO
 
+from .. import ownfiles
 from .._fileio import whole_lines_end, write_all
 from .._safedir import SafeDir, host_error
 from ..errors import MonitorError
@@ -98,6 +99,7 @@ class JsonlSink(SinkContext):
 
     def _open(self) -> None:
         self._fd = self._dir.open(self.path.name, os.O_WRONLY | os.O_APPEND | os.O_CREAT)
+        ownfiles.note(self._fd)
 
     def write(self, batch: Sequence[Document]) -> None:
         if not batch:
