@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
-from tests.monitor_harness import metric, run_workload, running_monitor, scrape_metrics
+from tests.harness import metric, run_workload, running_monitor, scrape_metrics, wait_until
 
 OPENS = """
 import os, sys
@@ -31,15 +30,16 @@ class TestMetrics:
             before = scrape_metrics(mon)
             run_workload(OPENS, str(target), "20000")
             mon.wait_for(lambda d: d["event"]["action"] == "loss", timeout=60)
-            deadline = time.monotonic() + 60
-            while True:  # a scrape taken after reading the file counts all it holds
+
+            def scraped() -> tuple[list[dict[str, object]], dict[object, float]] | None:
+                # A scrape taken after reading the file counts all it holds.
                 docs = mon.events()
                 after = scrape_metrics(mon)
-                if metric(after, "ebpf_monitor_sink_written_total", sink="jsonl") >= len(
-                        docs) > 0:
-                    break
-                assert time.monotonic() < deadline
-                time.sleep(0.2)
+                written = metric(after, "ebpf_monitor_sink_written_total", sink="jsonl")
+                return (docs, after) if written >= len(docs) > 0 else None
+
+            docs, after = wait_until(scraped, timeout=60,
+                                     what="the jsonl sink's written count to cover the file")
         for name in ("ebpf_monitor_events_total", "ebpf_monitor_kernel_drops_total",
                      "ebpf_monitor_filtered_total", "ebpf_monitor_decode_errors_total",
                      "ebpf_monitor_sink_written_total", "ebpf_monitor_sink_failed_total",
@@ -47,10 +47,12 @@ class TestMetrics:
                      "ebpf_monitor_ring_backlog_bytes", "ebpf_monitor_ring_size_bytes",
                      "ebpf_monitor_reader_cpu_seconds_total"):
             assert any(n == name for n, _ in after), name
-        opens = [d for d in docs if d.get("file", {}).get("path") == str(target)]
+        # Counted since the start, as the file holds everything since the start. Whose opens
+        # got through the tiny ring depends on the host's load: count them all.
+        opens = [d for d in docs if d["event"]["action"] in ("open", "openat", "openat2", "creat")]
         events_open = metric(after, "ebpf_monitor_events_total", kind="open")
-        assert events_open - metric(before, "ebpf_monitor_events_total", kind="open") >= len(
-            opens) > 0
+        assert events_open >= len(opens) > 0
+        assert events_open > metric(before, "ebpf_monitor_events_total", kind="open")
         # Drops by CPU add up to at least what the loss records reported (more may follow).
         lost = sum(d["ebpf"]["lost"]["by_kind"].get("open", 0) for d in docs
                    if d["event"]["action"] == "loss")
