@@ -368,6 +368,48 @@ def index_files(events_dir: Path) -> list[Path]:
                                      "events.jsonl")]
 
 
+_SCAN_COLUMNS = {
+    "@timestamp": "VARCHAR",
+    "event": "STRUCT(action VARCHAR, id VARCHAR)",
+    "process": "STRUCT(pid BIGINT, entity_id VARCHAR, start VARCHAR, parent STRUCT(pid BIGINT),"
+               " executable VARCHAR, args VARCHAR[], exit_code BIGINT)",
+    "user": "STRUCT(name VARCHAR)",
+    "file": "STRUCT(path VARCHAR, target_path VARCHAR)",
+    "ebpf": "STRUCT(fd BIGINT, bytes BIGINT, child_pid BIGINT, ret BIGINT)",
+    "source": "STRUCT(ip VARCHAR, port BIGINT)",
+    "destination": "STRUCT(ip VARCHAR, port BIGINT)",
+}
+
+
+def baselines(events_dir: Path, sample: int = 200_000) -> dict[str, Any]:
+    """Two reference rates on the same files in the same run (the machine is shared, so an
+    absolute rate says little alone): orjson.loads of each line in a Python loop (the floor of
+    any per-line Python indexer), and DuckDB's own JSON reader scanning every file with the
+    columns a flow needs (what a native scan does)."""
+    import duckdb
+
+    lines = []
+    with open(events_dir / "events.jsonl", "rb") as f:
+        for line in f:
+            lines.append(line)
+            if len(lines) >= sample:
+                break
+    t0 = time.perf_counter()
+    for line in lines:
+        orjson.loads(line)
+    parse = len(lines) / (time.perf_counter() - t0)
+    con = duckdb.connect()
+    files = [str(p) for p in index_files(events_dir)]
+    t0 = time.perf_counter()
+    row = con.execute("SELECT count(*), count(DISTINCT process.entity_id) FROM read_ndjson(?,"
+                      " columns = ?)", [files, _SCAN_COLUMNS]).fetchone()
+    secs = time.perf_counter() - t0
+    con.close()
+    assert row is not None
+    return {"orjson_lines_per_s": parse, "duckdb_scan_rows": row[0], "duckdb_scan_s": secs,
+            "duckdb_scan_rows_per_s": row[0] / secs, "processes": row[1]}
+
+
 def measure_size(mix: Mix, n: int, work: Path, runs: int, es: Any | None) -> dict[str, Any]:
     """Generate n events, index them locally, time the queries (and against ES if given)."""
     events_dir = work / f"events-{n}"
@@ -385,7 +427,10 @@ def measure_size(mix: Mix, n: int, work: Path, runs: int, es: Any | None) -> dic
     # Again with nothing appended: the incremental path a query takes before it runs.
     again = _rss_of([*CLI, "index", "--db", str(db), *map(str, index_files(events_dir))])
     result: dict[str, Any] = {"events": n, "generate": gen, "index": idx,
-                              "index_again": again}
+                              "index_again": again, "baselines": baselines(events_dir)}
+    b = result["baselines"]
+    log(f"baselines: orjson {b['orjson_lines_per_s']:,.0f} lines/s, DuckDB scan"
+        f" {b['duckdb_scan_rows_per_s']:,.0f} rows/s")
     if idx["rc"] == 0:
         result["queries"] = measure_queries(mix, gen["copies"] - 1, ["--db", str(db)], runs)
         result["query_rss_mb"] = max(
@@ -480,6 +525,13 @@ def render(results: dict[str, Any], command: str = "") -> list[str]:
         out.append(f"| {s['events']:,} | {i['secs']:,.1f} | {i['rate']:,.0f}"
                    f" | {i['input_bytes'] / 2**20:,.0f} MiB | {i['disk_bytes'] / 2**20:,.0f} MiB"
                    f" | {i['rss_mb']:,.0f} MB | {again['secs']:.2f} |")
+    out += ["", "Baselines in the same run, same files: " + "; ".join(
+        f"{s['events']:,} events: orjson.loads in a Python loop"
+        f" {s['baselines']['orjson_lines_per_s']:,.0f} lines/s, DuckDB read_ndjson scan of"
+        f" the columns a flow needs {s['baselines']['duckdb_scan_rows_per_s']:,.0f} rows/s"
+        f" (index rate / scan rate"
+        f" {s['index']['rate'] / s['baselines']['duckdb_scan_rows_per_s']:.2f})"
+        for s in results["sizes"] if s.get("baselines")) + "."]
     names = [n for s in results["sizes"] for n in s.get("queries", {})]
     names = list(dict.fromkeys(names))
     if names:
