@@ -20,12 +20,12 @@ Benchmarks never assert timings: this writes numbers, BENCHMARKS.md carries them
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import gzip
 import json
 import os
 import re
-import shutil
 import statistics
 import subprocess
 import sys
@@ -173,7 +173,9 @@ class Replayer:
         key = path[-1] if path else ""
         if key in ("@timestamp", "start") and isinstance(v, str):
             return slot("time", _ns(v) - self.mix.start_ns)
-        if key == "entity_id" or (path == ("event", "id")):
+        if key == "entity_id" and isinstance(v, str):
+            return slot("entity", v)
+        if path == ("event", "id"):
             return slot("id", v)
         if isinstance(v, str) and ("/tmp/" in v or _KERNEL_NAME.search(v)):
             return slot("path", v)
@@ -195,6 +197,8 @@ class Replayer:
                     head = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(sec))
                     day_cache[sec] = head
                 return b'"%s.%09dZ"' % (head.encode(), frac)
+            if kind == "entity":  # 24 hex digits like a real one, unique per copy
+                return b'"%s%s"' % (tag.encode(), value[6:].encode())
             if kind == "id":
                 return orjson.dumps(f"{value}-{tag}")
             if kind == "path":
@@ -311,7 +315,7 @@ def targets(mix: Mix, k: int) -> Targets:
     port = port if port < EPHEMERAL else EPHEMERAL + (port - EPHEMERAL + 7919 * k) % 28231
     work = copy_path(mix.work, k)
     return Targets(
-        ancestry=f"{sender['process']['entity_id']}-{k:06x}",
+        ancestry=f"{k:06x}{sender['process']['entity_id'][6:]}",
         lineage=f"{work}/project/prog",
         impact=f"{work}/project/main.c",
         path=(f"{work}/project/f1.c", f"{work}/project/prog"),
@@ -413,11 +417,20 @@ def baselines(events_dir: Path, sample: int = 200_000) -> dict[str, Any]:
 def measure_size(mix: Mix, n: int, work: Path, runs: int, es: Any | None) -> dict[str, Any]:
     """Generate n events, index them locally, time the queries (and against ES if given)."""
     events_dir = work / f"events-{n}"
-    t0 = time.perf_counter()
-    gen = Replayer(mix).write(n, events_dir, origin_ns=1_764_000_000_000_000_000)
-    gen["secs"] = time.perf_counter() - t0
-    log(f"{n:,} events generated in {gen['secs']:.0f} s ({gen['copies']} copies of the mix)")
+    stamp = events_dir / "generated.json"
+    if stamp.exists() and json.loads(stamp.read_text()).get("mix") == mix.work:
+        gen = json.loads(stamp.read_text())  # a kept --work directory: same mix, same events
+        log(f"{n:,} events: reusing {events_dir}")
+    else:
+        t0 = time.perf_counter()
+        gen = Replayer(mix).write(n, events_dir, origin_ns=1_764_000_000_000_000_000)
+        gen["secs"] = time.perf_counter() - t0
+        gen["mix"] = mix.work
+        stamp.write_text(json.dumps(gen))
+        log(f"{n:,} events generated in {gen['secs']:.0f} s ({gen['copies']} copies of the mix)")
     db = work / f"index-{n}.duckdb"
+    for old in work.glob(f"index-{n}.duckdb*"):
+        old.unlink()  # the build is what is measured: start from nothing
     idx = _rss_of([*CLI, "index", "--db", str(db), *map(str, index_files(events_dir))])
     idx["rate"] = n / idx["secs"]
     idx["disk_bytes"] = _disk_bytes(db) if idx["rc"] == 0 else 0
@@ -440,7 +453,6 @@ def measure_size(mix: Mix, n: int, work: Path, runs: int, es: Any | None) -> dic
             log(f"{name}: median {q['median_s']:.3f} s")
     if es is not None:
         result["elasticsearch"] = es(events_dir, gen)
-    shutil.rmtree(events_dir, ignore_errors=True)
     return result
 
 
@@ -582,7 +594,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--smoke", action="store_true", help="20k events, two runs per query")
     p.add_argument("--mix", type=Path, help="replay this recorded mix instead of recording one")
     p.add_argument("--runs", type=int, default=5, help="runs per query (median)")
-    p.add_argument("--work", type=Path, help="scratch directory (default: a temporary one)")
+    p.add_argument("--work", type=Path,
+                   help="keep generated events here and reuse them (default: a temporary dir)")
     p.add_argument("--es", action="store_true", help="also query through Elasticsearch")
     p.add_argument("--output", type=Path, default=BENCH_DIR / "provenance.json")
     p.add_argument("--render-from", type=Path, metavar="JSON",
@@ -598,8 +611,13 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     sizes = SMOKE_SIZES if args.smoke else tuple(int(x) for x in args.sizes.split(","))
     command = " ".join(["benchmarks/provenance.py", *(argv if argv is not None else sys.argv[1:])])
-    with tempfile.TemporaryDirectory(prefix="prov-bench-", dir=args.work) as tmp:
-        results = run(Path(tmp), smoke=args.smoke, sizes=sizes, mix_path=args.mix,
+    with contextlib.ExitStack() as stack:
+        if args.work:  # kept: generated events are reused by the next run
+            work = args.work
+            work.mkdir(parents=True, exist_ok=True)
+        else:
+            work = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="prov-bench-")))
+        results = run(work, smoke=args.smoke, sizes=sizes, mix_path=args.mix,
                       runs=args.runs, with_es=args.es)
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(json.dumps({"command": command, "date": time.strftime(

@@ -69,8 +69,7 @@
       // Information flows left to right: sources (nothing flows into them) start the ranks.
       const sources = cy.nodes().filter((n) => n.indegree(false) === 0);
       Object.assign(o, { directed: true, spacingFactor: 1.1, grid: false,
-                         roots: sources.nonempty() ? sources : cy.nodes(".root"),
-                         transform: (node, pos) => ({ x: pos.y, y: pos.x }) });
+                         roots: sources.nonempty() ? sources : cy.nodes(".root") });
     } else if (name === "cose") {
       Object.assign(o, { randomize: false, numIter: 800, nodeRepulsion: () => 9000 });
     } else if (name === "concentric") {
@@ -95,9 +94,24 @@
     d.dataset.state = "ready";
   }
 
+  // Ranks run top to bottom; turn them left to right when that fills the view better (few
+  // ranks of many nodes are wide, long chains are tall).
+  function orient() {
+    const bb = cy.nodes().boundingBox();
+    if (!bb.w || !bb.h) return;
+    const view = Math.log(cy.width() / Math.max(cy.height(), 1));
+    if (Math.abs(Math.log(bb.h / bb.w) - view) < Math.abs(Math.log(bb.w / bb.h) - view)) {
+      cy.nodes().positions((n) => ({ x: n.position("y"), y: n.position("x") }));
+      cy.fit(undefined, 30);
+    }
+  }
+
   function runLayout(name) {
     const layout = cy.layout(layoutOptions(name));
-    layout.one("layoutstop", () => setTimeout(reportDrawn, 0));
+    layout.one("layoutstop", () => {
+      if (name === "breadthfirst") orient();
+      setTimeout(reportDrawn, 0);
+    });
     layout.run();
   }
 
