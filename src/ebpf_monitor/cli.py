@@ -17,6 +17,7 @@ from types import FrameType
 from . import __version__
 from .config import DEFAULT_CONFIG_PATH, Config, load_config
 from .errors import MonitorError
+from .provenance.cli import COMMANDS as PROVENANCE_COMMANDS
 from .sinks.base import Sink
 
 __all__ = ["main"]
@@ -33,6 +34,7 @@ examples:
   ebpf-monitor check-config --config ./config.json
   ebpf-monitor replay /var/log/ebpf-monitor/events.jsonl.2.gz   # backfill Elasticsearch
   systemctl kill -s HUP ebpf-monitor    # reopen events.jsonl after rotation
+  ebpf-monitor lineage /tmp/payload.sh  # provenance: see `ebpf-monitor lineage -h`
 """
 
 
@@ -65,6 +67,9 @@ def _parser() -> argparse.ArgumentParser:
                             help="(re)index JSON-lines event files (.gz too) into Elasticsearch,"
                             " idempotently")
     replay.add_argument("files", nargs="+", type=Path, metavar="FILE")
+    from .provenance.cli import add_parsers
+
+    add_parsers(sub, sub_common)
     return parser
 
 
@@ -197,6 +202,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "check-config":
             return _check_config(load_config(args.config))
+        if args.command in PROVENANCE_COMMANDS:
+            from .provenance.cli import run as run_provenance
+
+            return run_provenance(args, load_config(args.config, check_permissions=False))
         if args.command == "replay":
             from .replay import replay
 

@@ -29,6 +29,7 @@ __all__ = [
     "Config",
     "ElasticsearchConfig",
     "FilterConfig",
+    "ProvenanceConfig",
     "SpoolConfig",
     "load_config",
     "parse_config",
@@ -195,6 +196,24 @@ class ElasticsearchConfig(BaseModel):
         return None
 
 
+class ProvenanceConfig(BaseModel):
+    """Provenance queries (`ebpf-monitor lineage` ...): the local index and the noise rules."""
+
+    model_config = _MODEL
+
+    db: Path | None = None
+    """The DuckDB index built from the event files; default <output_dir>/provenance.duckdb."""
+
+    noise_path_prefixes: list[str] | None = None
+    """Files hidden from slices by path prefix; null: the built-in list (docs/provenance.md)."""
+
+    noise_globs: list[str] | None = None
+    """Files hidden by shell pattern (shared libraries, caches); null: the built-in list."""
+
+    popular_readers: int = Field(default=50, ge=0)
+    """Hide files read by at least this many distinct processes (0: never)."""
+
+
 class Config(BaseModel):
     """The whole configuration file."""
 
@@ -219,6 +238,7 @@ class Config(BaseModel):
     filters: FilterConfig = FilterConfig()
     capture: CaptureConfig = CaptureConfig()
     spool: SpoolConfig = SpoolConfig()
+    provenance: ProvenanceConfig = ProvenanceConfig()
 
     stats_interval: float = Field(default=60.0, gt=0)
     """Seconds between stats lines on stderr (and loss records, when drops happened)."""

@@ -4,6 +4,7 @@
     ├── ConfigError              bad config file or value (exit 2)
     ├── EnvironmentError_        not root, no BTF, no BPF in the kernel (exit 1)
     ├── BpfLoadError             libbpf open/load/attach failed, naming the step (exit 1)
+    ├── ProvenanceError          a provenance query cannot be answered: bad node, no index (exit 2)
     └── SinkError                storage problem
         ├── SinkUnavailable      transient: retry later, spool meanwhile
         └── SinkRejected         permanent for that document: dead-letter it
@@ -16,6 +17,7 @@ __all__ = [
     "ConfigError",
     "HostError",
     "MonitorError",
+    "ProvenanceError",
     "SinkError",
     "SinkRejected",
     "SinkUnavailable",
@@ -52,3 +54,9 @@ class SinkUnavailable(SinkError):
 
 class SinkRejected(SinkError):
     """The backend refused a document for good."""
+
+
+class ProvenanceError(MonitorError):
+    """A provenance query or index run cannot go on; the message names the node, file or key."""
+
+    exit_status = 2

@@ -1,0 +1,426 @@
+"""The one-host store: a DuckDB file built from events.jsonl and its rotated (gzipped) files.
+
+All SQL of this backend lives here, parameterised. Tables:
+
+    flows(src, dst, action, ts, cnt, bytes)   one row per flow instance (extract.py)
+    procs(entity PK, host, pid, ppid, start_ns, first_ns, name, executable, user_name,
+          end_ns, exit_code, parent)           one row per process entity
+    execs(entity, ts, executable, args, user_name)
+    sources(fingerprint PK, path, consumed, documents)   how far each file was read
+    pending(entity, fd, obj, dir, cnt, bytes) read/write counts awaiting their close record
+    listening(host, port)                     server ports seen in listen/accept
+    meta(key PK, value)                       documents and skipped lines in all
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gzip
+import hashlib
+import io
+import os
+import re
+import sys
+import tempfile
+import time
+from collections import defaultdict
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import orjson
+
+from ...errors import ProvenanceError
+from ..extract import Extractor
+from ..graphdata import make_node, pick_parent
+from ..model import Edge, Node
+from ..source import ProcessRow
+
+__all__ = ["LocalStore", "default_files"]
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS flows(src VARCHAR, dst VARCHAR, action VARCHAR, ts BIGINT,
+    cnt BIGINT, bytes BIGINT);
+CREATE TABLE IF NOT EXISTS procs(entity VARCHAR PRIMARY KEY, host VARCHAR, pid BIGINT,
+    ppid BIGINT, start_ns BIGINT, first_ns BIGINT, name VARCHAR, executable VARCHAR,
+    user_name VARCHAR, end_ns BIGINT, exit_code BIGINT, parent VARCHAR);
+CREATE TABLE IF NOT EXISTS execs(entity VARCHAR, ts BIGINT, executable VARCHAR,
+    args VARCHAR, user_name VARCHAR);
+CREATE TABLE IF NOT EXISTS sources(fingerprint VARCHAR PRIMARY KEY, path VARCHAR,
+    consumed BIGINT, documents BIGINT);
+CREATE TABLE IF NOT EXISTS pending(entity VARCHAR, fd BIGINT, obj VARCHAR, dir VARCHAR,
+    cnt BIGINT, bytes BIGINT);
+CREATE TABLE IF NOT EXISTS listening(host VARCHAR, port BIGINT);
+CREATE TABLE IF NOT EXISTS meta(key VARCHAR PRIMARY KEY, value BIGINT);
+"""
+
+_CHUNK = 8 * 1024 * 1024
+_ROTATED = re.compile(r"^events\.jsonl\.(\d+)(\.gz)?$")
+
+
+def default_files(events_dir: Path) -> list[Path]:
+    """events.jsonl and its rotations, oldest first (events.jsonl.3.gz, .2.gz, .1, then live)."""
+    try:
+        names = os.listdir(events_dir)
+    except FileNotFoundError:
+        raise ProvenanceError(f"events_dir {events_dir}: no such directory") from None
+    except OSError as exc:
+        raise ProvenanceError(f"events_dir {events_dir}: {exc.strerror}") from None
+    rotated = sorted(((int(m.group(1)), n) for n in names if (m := _ROTATED.match(n))),
+                     reverse=True)
+    files = [events_dir / n for _, n in rotated]
+    if "events.jsonl" in names:
+        files.append(events_dir / "events.jsonl")
+    return files
+
+
+def _open(path: Path) -> io.BufferedIOBase:
+    try:
+        fh = open(path, "rb")  # noqa: SIM115
+    except OSError as exc:
+        raise ProvenanceError(f"{path}: cannot read: {exc.strerror}") from None
+    if fh.read(2) == b"\x1f\x8b":
+        fh.close()
+        return gzip.GzipFile(path, "rb")
+    fh.seek(0)
+    return fh
+
+
+class _Progress:
+    """A progress bar on stderr, only when it is a terminal and the run is long."""
+
+    def __init__(self, total: int) -> None:
+        self.total = max(total, 1)
+        self.tty = sys.stderr.isatty()
+        self.start = self.last = time.monotonic()
+        self.shown = False
+
+    def update(self, done: int, docs: int, *, final: bool = False) -> None:
+        now = time.monotonic()
+        if not self.tty or (not final and (now - self.last < 0.2 or now - self.start < 1.0)):
+            return
+        if final and not self.shown:
+            return
+        self.last = now
+        self.shown = True
+        frac = min(done / self.total, 1.0)
+        rate = docs / max(now - self.start, 1e-9)
+        sys.stderr.write(f"\rindexing [{'#' * int(frac * 30):<30}] {frac:6.1%}"
+                         f" {docs} events {rate:,.0f}/s" + ("\n" if final else ""))
+        sys.stderr.flush()
+
+
+class LocalStore:
+    """DuckDB-backed EdgeSource; `index()` brings it up to date with the event files."""
+
+    def __init__(self, db: Path, *, create: bool = True) -> None:
+        if not create and not db.exists():
+            raise ProvenanceError(f"index {db}: not found; run: ebpf-monitor index")
+        try:
+            db.parent.mkdir(parents=True, exist_ok=True)
+            self.con = duckdb.connect(str(db))
+        except duckdb.IOException as exc:
+            first = str(exc).splitlines()[0]
+            raise ProvenanceError(f"index {db}: cannot open: {first}") from None
+        except OSError as exc:
+            raise ProvenanceError(f"index {db}: cannot open: {exc.strerror}") from None
+        self.db = db
+        self.con.execute(_SCHEMA)
+        self.events_read = self._meta("documents")
+        self.skipped = self._meta("skipped")
+
+    def close(self) -> None:
+        self.con.close()
+
+    def _meta(self, key: str) -> int:
+        row = self.con.execute("SELECT value FROM meta WHERE key = ?", [key]).fetchone()
+        return int(row[0]) if row else 0
+
+    def _add_meta(self, key: str, delta: int) -> None:
+        self.con.execute("INSERT INTO meta VALUES (?, ?) ON CONFLICT (key) DO UPDATE"
+                         " SET value = meta.value + excluded.value", [key, delta])
+
+    # ---- indexing ----------------------------------------------------------------------
+
+    def index(self, files: list[Path]) -> tuple[int, int]:
+        """Read what was appended to `files` since the last run; (documents, skipped)."""
+        listening = {(str(h), int(p)) for h, p in
+                     self.con.execute("SELECT host, port FROM listening").fetchall()}
+        pending: dict[tuple[str, int, str, str], list[int]] = {
+            (str(e), int(fd), str(o), str(d)): [int(c), int(b)] for e, fd, o, d, c, b in
+            self.con.execute("SELECT * FROM pending").fetchall()}
+        known_listening = set(listening)
+        total = 0
+        plan: list[tuple[Path, str, int]] = []
+        for path in files:
+            fingerprint, size = self._fingerprint(path)
+            if fingerprint is None:
+                continue
+            row = self.con.execute("SELECT consumed FROM sources WHERE fingerprint = ?",
+                                   [fingerprint]).fetchone()
+            done = int(row[0]) if row else 0
+            plan.append((path, fingerprint, done))
+            total += max(size - done, 0)
+        progress = _Progress(total)
+        docs = skipped = 0
+        progressed = 0
+        with tempfile.TemporaryDirectory(prefix="ebpf-monitor-index-") as tmp:
+            for path, fingerprint, done in plan:
+                live = path.name.endswith(".jsonl")
+                for consumed, lines in self._chunks(path, done, live=live):
+                    ex = Extractor(listening=listening, pending=pending)
+                    for line in lines:
+                        if not line.strip():
+                            continue
+                        try:
+                            doc = orjson.loads(line)
+                        except orjson.JSONDecodeError:
+                            ex.skipped += 1
+                            continue
+                        ex.feed(doc)
+                    self._store(ex, Path(tmp), fingerprint, path, consumed,
+                                listening - known_listening)
+                    known_listening |= listening
+                    docs += ex.documents
+                    skipped += ex.skipped
+                    progressed += sum(len(x) + 1 for x in lines)
+                    progress.update(progressed, docs)
+            self._resolve_parents(Path(tmp))
+            self._save_pending(pending, Path(tmp))
+        progress.update(total, docs, final=True)
+        self.events_read = self._meta("documents")
+        self.skipped = self._meta("skipped")
+        return docs, skipped
+
+    def _fingerprint(self, path: Path) -> tuple[str | None, int]:
+        """A file is known by its first line (event ids make it unique), so a rename by
+        logrotate, or gzip, does not make us read it again."""
+        with contextlib.closing(_open(path)) as fh:
+            try:
+                first = fh.readline()
+            except (OSError, EOFError) as exc:
+                raise ProvenanceError(f"{path}: cannot read: {exc}") from None
+        if not first.endswith(b"\n"):
+            return None, 0
+        size = path.stat().st_size
+        if path.suffix == ".gz":
+            size *= 8  # a rough guess of the inflated size, for the progress bar only
+        return hashlib.blake2b(first, digest_size=16).hexdigest(), size
+
+    def _chunks(self, path: Path, start: int, *, live: bool) -> Iterator[tuple[int, list[bytes]]]:
+        """(bytes consumed so far, complete lines) per chunk, from `start`."""
+        with contextlib.closing(_open(path)) as fh:
+            try:
+                fh.seek(start)
+                rest = b""
+                while True:
+                    data = fh.read(_CHUNK)
+                    if not data:
+                        break
+                    data = rest + data
+                    cut = data.rfind(b"\n")
+                    if cut < 0:
+                        rest = data
+                        continue
+                    rest = data[cut + 1:]
+                    consumed = fh.tell() - len(rest)
+                    yield consumed, data[:cut].split(b"\n")
+                if rest and not live:
+                    # A rotated file is complete: a last line without newline is still read
+                    # (and counted as skipped when it is cut short).
+                    yield fh.tell(), [rest]
+            except (OSError, EOFError, gzip.BadGzipFile) as exc:
+                raise ProvenanceError(f"{path}: cannot read: {exc}") from None
+
+    def _bulk(self, tmp: Path, table: str, columns: str, rows: list[Any]) -> None:
+        """Insert many rows through a JSON file: DuckDB reads it natively, any text is safe."""
+        if not rows:
+            return
+        name = tmp / f"{table}.json"
+        name.write_bytes(orjson.dumps(rows))
+        self.con.execute(f"INSERT INTO {table} SELECT {columns} FROM read_json(?,"
+                         " format='array', columns={'j': 'JSON'}, records=false) t(j)",
+                         [str(name)])
+
+    def _store(self, ex: Extractor, tmp: Path, fingerprint: str, path: Path, consumed: int,
+               new_listening: set[tuple[str, int]]) -> None:
+        con = self.con
+        con.execute("BEGIN")
+        try:
+            self._bulk(tmp, "flows", "j->>0, j->>1, j->>2, (j->>3)::BIGINT, (j->>4)::BIGINT,"
+                       " (j->>5)::BIGINT", ex.flows)
+            execs = [[p.entity, e["time_ns"], e["executable"], orjson.dumps(e["args"]).decode(),
+                      e["user"]] for p in ex.procs.values() for e in p.execs]
+            self._bulk(tmp, "execs", "j->>0, (j->>1)::BIGINT, j->>2, j->>3, j->>4", execs)
+            procs = [[p.entity, p.host, p.pid, p.ppid, p.start_ns, p.first_ns, p.name,
+                      p.executable, p.user, p.end_ns, p.exit_code] for p in ex.procs.values()]
+            if procs:
+                name = tmp / "procs.json"
+                name.write_bytes(orjson.dumps(procs))
+                con.execute(
+                    "INSERT INTO procs SELECT j->>0, j->>1, (j->>2)::BIGINT, (j->>3)::BIGINT,"
+                    " (j->>4)::BIGINT, (j->>5)::BIGINT, j->>6, j->>7, j->>8, (j->>9)::BIGINT,"
+                    " (j->>10)::BIGINT, NULL FROM read_json(?, format='array',"
+                    " columns={'j': 'JSON'}, records=false) t(j)"
+                    " ON CONFLICT (entity) DO UPDATE SET"
+                    " first_ns = least(procs.first_ns, excluded.first_ns),"
+                    " name = coalesce(nullif(excluded.name, ''), procs.name),"
+                    " executable = coalesce(nullif(excluded.executable, ''), procs.executable),"
+                    " user_name = coalesce(nullif(excluded.user_name, ''), procs.user_name),"
+                    " end_ns = coalesce(excluded.end_ns, procs.end_ns),"
+                    " exit_code = coalesce(excluded.exit_code, procs.exit_code)",
+                    [str(name)])
+            for host, port in new_listening:
+                con.execute("INSERT INTO listening VALUES (?, ?)", [host, port])
+            con.execute("INSERT INTO sources VALUES (?, ?, ?, ?) ON CONFLICT (fingerprint)"
+                        " DO UPDATE SET path = excluded.path, consumed = excluded.consumed,"
+                        " documents = sources.documents + excluded.documents",
+                        [fingerprint, str(path), consumed, ex.documents])
+            self._add_meta("documents", ex.documents)
+            self._add_meta("skipped", ex.skipped)
+            con.execute("COMMIT")
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+
+    def _resolve_parents(self, tmp: Path) -> None:
+        """Give each process without a parent yet its parent entity and a fork flow."""
+        rows = [ProcessRow(e, h, p, pp, s, en, par) for e, h, p, pp, s, en, par in
+                self.con.execute("SELECT entity, host, pid, ppid, start_ns, end_ns, parent"
+                                 " FROM procs").fetchall()]
+        by_pid: dict[tuple[str, int], list[ProcessRow]] = defaultdict(list)
+        for r in rows:
+            by_pid[r.host, r.pid].append(r)
+        found = []
+        for r in rows:
+            if r.parent is None:
+                parent = pick_parent(r, by_pid.get((r.host, r.ppid), []))
+                if parent is not None:
+                    found.append([r.entity, parent, r.start_ns])
+        if not found:
+            return
+        self.con.execute("BEGIN")
+        self._bulk(tmp, "flows", "'process:' || (j->>1), 'process:' || (j->>0), 'fork',"
+                   " (j->>2)::BIGINT, 1, 0", found)
+        name = tmp / "parents.json"
+        name.write_bytes(orjson.dumps(found))
+        self.con.execute("UPDATE procs SET parent = t.parent FROM (SELECT j->>0 AS entity,"
+                         " j->>1 AS parent FROM read_json(?, format='array',"
+                         " columns={'j': 'JSON'}, records=false) x(j)) t"
+                         " WHERE procs.entity = t.entity", [str(name)])
+        self.con.execute("COMMIT")
+
+    def _save_pending(self, pending: dict[tuple[str, int, str, str], list[int]],
+                      tmp: Path) -> None:
+        # Counts of processes gone for over a minute will get no close record any more.
+        exited = {str(e) for (e,) in self.con.execute(
+            "SELECT entity FROM procs WHERE end_ns IS NOT NULL AND end_ns <"
+            " (SELECT max(ts) FROM flows) - 60000000000").fetchall()}
+        rows = [[*k, *v] for k, v in pending.items() if k[0] not in exited]
+        self.con.execute("BEGIN")
+        self.con.execute("DELETE FROM pending")
+        self._bulk(tmp, "pending", "j->>0, (j->>1)::BIGINT, j->>2, j->>3, (j->>4)::BIGINT,"
+                   " (j->>5)::BIGINT", rows)
+        self.con.execute("COMMIT")
+
+    def indexed_files(self) -> int:
+        row = self.con.execute("SELECT count(*) FROM sources").fetchone()
+        return int(row[0]) if row else 0
+
+    # ---- EdgeSource ----------------------------------------------------------------------
+
+    def _edges(self, bounds: dict[str, int], since: int, until: int, *, into: bool) -> list[Edge]:
+        if not bounds:
+            return []
+        side, cmp = ("dst", "<=") if into else ("src", ">=")
+        rows = self.con.execute(
+            "SELECT f.src, f.dst, f.action, min(f.ts), max(f.ts), sum(f.cnt), sum(f.bytes)"
+            " FROM flows f JOIN (SELECT unnest(?::VARCHAR[]) AS node,"
+            " unnest(?::BIGINT[]) AS bound) q"
+            f" ON f.{side} = q.node WHERE f.ts {cmp} q.bound AND f.ts >= ? AND f.ts <= ?"
+            " GROUP BY f.src, f.dst, f.action",
+            [list(bounds), list(bounds.values()), since, until]).fetchall()
+        return [Edge(src=s, dst=d, action=a, first_ns=int(lo), last_ns=int(hi), count=int(c),
+                     bytes=int(b)) for s, d, a, lo, hi, c, b in rows]
+
+    def edges_in(self, bounds: dict[str, int], since: int, until: int) -> list[Edge]:
+        return self._edges(bounds, since, until, into=True)
+
+    def edges_out(self, bounds: dict[str, int], since: int, until: int) -> list[Edge]:
+        return self._edges(bounds, since, until, into=False)
+
+    def readers(self, file_ids: list[str]) -> dict[str, int]:
+        rows = self.con.execute(
+            "SELECT src, count(DISTINCT dst) FROM flows WHERE action IN ('read', 'exec')"
+            " AND src IN (SELECT unnest(?::VARCHAR[])) GROUP BY src", [file_ids]).fetchall()
+        return {str(s): int(n) for s, n in rows}
+
+    def describe(self, ids: list[str], sample: int) -> dict[str, Node]:
+        if not ids:
+            return {}
+        con = self.con
+        entities = [i[8:] for i in ids if i.startswith("process:")]
+        procs: dict[str, dict[str, Any]] = {}
+        execs: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        if entities:
+            cur = con.execute("SELECT * FROM procs WHERE entity IN (SELECT unnest(?::VARCHAR[]))",
+                              [entities])
+            names = [d[0] for d in cur.description or []]
+            for row in cur.fetchall():
+                rec = dict(zip(names, row, strict=True))
+                rec["user"] = rec.pop("user_name")
+                procs[rec["entity"]] = rec
+            for e, ts, exe, args, user in con.execute(
+                    "SELECT entity, ts, executable, args, user_name FROM execs WHERE entity IN"
+                    " (SELECT unnest(?::VARCHAR[])) ORDER BY ts", [entities]).fetchall():
+                execs[e].append({"time_ns": int(ts), "executable": exe,
+                                 "args": orjson.loads(args), "user": user})
+        actions: dict[str, dict[str, int]] = defaultdict(dict)
+        events: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        aliases: dict[str, list[str]] = defaultdict(list)
+        for node, action, n in con.execute(
+                "SELECT node, action, sum(cnt) FROM (SELECT src AS node, action, cnt FROM flows"
+                " WHERE src IN (SELECT unnest($1::VARCHAR[])) UNION ALL SELECT dst, action, cnt"
+                " FROM flows WHERE dst IN (SELECT unnest($1::VARCHAR[]))) GROUP BY ALL",
+                [ids]).fetchall():
+            actions[node][action] = int(n)
+        for node, action, ts, other, nbytes in con.execute(
+                "SELECT node, action, ts, other, bytes FROM (SELECT src AS node, action, ts,"
+                " dst AS other, bytes FROM flows WHERE src IN (SELECT unnest($1::VARCHAR[]))"
+                " UNION ALL SELECT dst, action, ts, src, bytes FROM flows"
+                " WHERE dst IN (SELECT unnest($1::VARCHAR[])))"
+                " QUALIFY row_number() OVER (PARTITION BY node ORDER BY ts, action, other)"
+                " <= $2", [ids, sample]).fetchall():
+            detail = str(other) + (f" {nbytes} B" if nbytes else "")
+            events[node].append({"time_ns": int(ts), "action": action, "detail": detail})
+            if action == "rename":
+                aliases[node].append(str(other)[5:])
+        return {i: make_node(i, proc=procs.get(i[8:]), execs=execs.get(i[8:], []),
+                             aliases=aliases.get(i, []), actions=actions.get(i, {}),
+                             events=events.get(i, []), sample=sample)
+                for i in ids if i in actions or i[8:] in procs}
+
+    def _rows(self, where: str, params: list[Any]) -> list[ProcessRow]:
+        return [ProcessRow(str(e), str(h), int(p), int(pp), int(s),
+                           None if en is None else int(en), par)
+                for e, h, p, pp, s, en, par in self.con.execute(
+                    "SELECT entity, host, pid, ppid, start_ns, end_ns, parent FROM procs"
+                    f" WHERE {where} ORDER BY start_ns, entity", params).fetchall()]
+
+    def process(self, entity: str) -> ProcessRow | None:
+        rows = self._rows("entity = ?", [entity])
+        return rows[0] if rows else None
+
+    def processes_by_pid(self, pid: int) -> list[ProcessRow]:
+        return self._rows("pid = ?", [pid])
+
+    def children(self, entities: list[str]) -> list[ProcessRow]:
+        return self._rows("parent IN (SELECT unnest(?::VARCHAR[]))", [entities])
+
+    def exists(self, node_id: str) -> bool:
+        if node_id.startswith("process:"):
+            return self.process(node_id[8:]) is not None
+        row = self.con.execute("SELECT 1 FROM flows WHERE src = ? OR dst = ? LIMIT 1",
+                               [node_id, node_id]).fetchone()
+        return row is not None

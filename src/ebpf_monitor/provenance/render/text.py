@@ -1,0 +1,102 @@
+"""A pstree-like tree for the terminal: one node a line, indentation for depth, < 80 columns.
+
+Lineage and ancestry hang each node's sources under it ("came from"); impact, descendants
+and path hang each node's destinations under it ("went to"). A node already printed is
+shown again as a one-line reference with "^" instead of its subtree.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+from collections import defaultdict
+
+from ..model import Edge, Node, Slice
+
+__all__ = ["render"]
+
+WIDTH = 79
+
+
+def _clock(ns: int) -> str:
+    t = _dt.datetime.fromtimestamp(ns // 1_000_000_000, _dt.UTC)
+    return t.strftime("%H:%M:%S") + f".{ns % 1_000_000_000 // 1_000_000:03d}"
+
+
+def _size(n: int) -> str:
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if n < 1024 or unit == "GiB":
+            return f"{n} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024  # type: ignore[assignment]
+    return f"{n} B"
+
+
+def _node_text(node: Node | None, node_id: str) -> str:
+    if node is None:
+        return node_id
+    if node.kind == "process":
+        a = node.attrs
+        parts = [node.label]
+        if a.get("user"):
+            parts.append(str(a["user"]))
+        args = a.get("args") or []
+        if args:
+            parts.append(" ".join(str(x) for x in args))
+        elif a.get("executable"):
+            parts.append(str(a["executable"]))
+        return " ".join(parts)
+    if node.kind == "file":
+        return node.label
+    return node.label
+
+
+def _edge_text(e: Edge) -> str:
+    text = f"{e.action} {_clock(e.first_ns)}"
+    if e.last_ns != e.first_ns:
+        text += f"..{_clock(e.last_ns)}"
+    if e.count > 1:
+        text += f" x{e.count}"
+    if e.bytes:
+        text += f" {_size(e.bytes)}"
+    return text
+
+
+def _cut(line: str) -> str:
+    return line if len(line) <= WIDTH else line[: WIDTH - 1] + "…"
+
+
+def render(s: Slice) -> str:
+    backward = s.query.split(" ", 1)[0] in ("lineage", "ancestry")
+    kids: dict[str, list[Edge]] = defaultdict(list)
+    for e in s.edges:
+        kids[e.dst if backward else e.src].append(e)
+    for lst in kids.values():
+        lst.sort(key=lambda e: (e.first_ns, e.src, e.dst, e.action),
+                 reverse=backward)
+    out = [_cut(f"# {s.query}")]
+    if not s.nodes:
+        out.append("(nothing found)")
+        return "\n".join(out) + "\n"
+    printed: set[str] = set()
+
+    def walk(node_id: str, prefix: str) -> None:
+        printed.add(node_id)
+        edges = kids.get(node_id, [])
+        for i, e in enumerate(edges):
+            last = i == len(edges) - 1
+            other = e.src if backward else e.dst
+            seen = other in printed
+            mark = "^ " if seen else ""
+            line = (prefix + ("└─ " if last else "├─ ") + _edge_text(e) + "  " + mark
+                    + _node_text(s.nodes.get(other), other))
+            out.append(_cut(line))
+            if not seen:
+                walk(other, prefix + ("   " if last else "│  "))
+
+    roots = s.roots[:1] if s.query.startswith("path") else s.roots
+    for root in roots:
+        out.append(_cut(_node_text(s.nodes.get(root), root)))
+        walk(root, "")
+    rest = [n for n in s.nodes if n not in printed]
+    if rest:
+        out.append(f"({len(rest)} more node(s) not reached from the root: see --format json)")
+    return "\n".join(out) + "\n"
