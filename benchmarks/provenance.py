@@ -324,7 +324,7 @@ def targets(mix: Mix, k: int) -> Targets:
 
 
 def query_commands(t: Targets, backend: list[str]) -> dict[str, list[str]]:
-    fmt = ["--format", "json"]
+    fmt = ["--format", "json", "--no-index"] if "--db" in backend else ["--format", "json"]
     return {
         "ancestry": ["ancestry", t.ancestry, *backend, *fmt],
         "lineage": ["lineage", t.lineage, *backend, *fmt],
@@ -364,6 +364,41 @@ def measure_queries(mix: Mix, copies: int, backend: list[str], runs: int) -> dic
         out[name] = {"median_s": statistics.median(secs), "min_s": min(secs), "max_s": max(secs),
                      "runs": rows}
     return out
+
+
+def inproc_queries(db: Path, plan: list[dict[str, Any]]) -> dict[str, Any]:
+    """In this process: open the index once, then time each query alone (no interpreter start,
+    no imports, no index open): what an API user or a server would see."""
+    from ebpf_monitor.provenance.backends.local import LocalStore
+    from ebpf_monitor.provenance.spec import resolve_node
+    from ebpf_monitor.provenance.walk import Options, ancestry, impact, lineage, path
+
+    t0 = time.perf_counter()
+    store = LocalStore(db, create=False)
+    opened = time.perf_counter() - t0
+    opts = Options()
+    rows: dict[str, list[float]] = {}
+    try:
+        for t in plan:
+            for name, run in (
+                ("ancestry", lambda t=t: ancestry(store, resolve_node(store, t["ancestry"]))),
+                ("lineage", lambda t=t: lineage(store, resolve_node(store, t["lineage"]), opts)),
+                ("impact", lambda t=t: impact(store, resolve_node(store, t["impact"]), opts)),
+                ("path", lambda t=t: path(store, resolve_node(store, t["path"][0]),
+                                          resolve_node(store, t["path"][1]), opts)),
+                ("path (attack)", lambda t=t: path(store, resolve_node(store, t["attack"][0]),
+                                                   resolve_node(store, t["attack"][1]), opts)),
+            ):
+                q0 = time.perf_counter()
+                run()
+                rows.setdefault(name, []).append(time.perf_counter() - q0)
+    finally:
+        store.close()
+    with open("/proc/self/status") as f:
+        hwm = next(int(line.split()[1]) for line in f if line.startswith("VmHWM:"))
+    return {"open_s": opened, "rss_mb": hwm / 1024,
+            "queries": {n: {"median_s": statistics.median(v), "min_s": min(v), "max_s": max(v),
+                            "all_s": v} for n, v in rows.items()}}
 
 
 def index_files(events_dir: Path) -> list[Path]:
@@ -451,6 +486,15 @@ def measure_size(mix: Mix, n: int, work: Path, runs: int, es: Any | None) -> dic
             for args in query_commands(targets(mix, gen["copies"] - 3), ["--db", str(db)]).values())
         for name, q in result["queries"].items():
             log(f"{name}: median {q['median_s']:.3f} s")
+        plan = [vars(targets(mix, max(gen["copies"] - 2 - r, 0))) for r in range(runs)]
+        res = _run([sys.executable, __file__, "--inproc", str(db), json.dumps(plan)])
+        if res["rc"] == 0:
+            result["inproc"] = json.loads(res["stdout"])
+            for name, q in result["inproc"]["queries"].items():
+                log(f"{name} in-process: median {q['median_s']:.3f} s")
+        else:
+            result["inproc_error"] = res["stderr"][-2000:]
+            log(f"in-process queries failed: {res['stderr'][-500:]}")
     if es is not None:
         result["elasticsearch"] = es(events_dir, gen)
     return result
@@ -567,6 +611,23 @@ def render(results: dict[str, Any], command: str = "") -> list[str]:
                 cells.append(f"{q['median_s']:.3f} s ({q['min_s']:.3f}-{q['max_s']:.3f})"
                              f"{size}" + (f"; exit {sorted(rcs)}" if rcs != {0} else ""))
             out.append(f"| {name} | " + " | ".join(cells) + " |")
+        if any(s.get("inproc") for s in results["sizes"]):
+            out += ["", "The same queries in one process (index opened once, then each query"
+                    " timed alone: the walk and its SQL, no interpreter start-up): median"
+                    " (min-max).", "",
+                    "| query | " + " | ".join(f"{s['events']:,} events"
+                                             for s in results["sizes"]) + " |",
+                    "|---|" + "---|" * len(results["sizes"])]
+            for name in names:
+                cells = []
+                for s in results["sizes"]:
+                    q = (s.get("inproc") or {}).get("queries", {}).get(name)
+                    cells.append(f"{q['median_s']:.3f} s ({q['min_s']:.3f}-{q['max_s']:.3f})"
+                                 if q else "-")
+                out.append(f"| {name} | " + " | ".join(cells) + " |")
+            out.append("| (opening the index) | " + " | ".join(
+                f"{s['inproc']['open_s']:.3f} s" if s.get("inproc") else "-"
+                for s in results["sizes"]) + " |")
         rss = [s.get("query_rss_mb") for s in results["sizes"] if s.get("query_rss_mb")]
         if rss:
             out += ["", "Peak RSS of a query process: " + ", ".join(
@@ -600,7 +661,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--output", type=Path, default=BENCH_DIR / "provenance.json")
     p.add_argument("--render-from", type=Path, metavar="JSON",
                    help="print the markdown section of an earlier run and exit")
+    p.add_argument("--inproc", nargs=2, metavar=("DB", "PLAN"), help=argparse.SUPPRESS)
     args = p.parse_args(argv)
+    if args.inproc:  # the child that times queries in-process (see inproc_queries)
+        print(json.dumps(inproc_queries(Path(args.inproc[0]), json.loads(args.inproc[1]))))
+        return 0
     if args.render_from:
         raw = json.loads(args.render_from.read_text())
         print("\n".join(render(raw["results"], raw.get("command", ""))))
