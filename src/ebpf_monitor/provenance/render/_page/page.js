@@ -32,8 +32,11 @@
 
   // --- graph ---
   const elements = [];
+  // A file is drawn by its last name (a full path would not fit); the panel shows the whole.
+  const short = (n) => (n.kind === "file" && n.label.includes("/") && !n.label.endsWith("/")
+    ? n.label.slice(n.label.lastIndexOf("/") + 1) : n.label);
   for (const n of data.nodes) {
-    elements.push({ group: "nodes", data: { id: n.id, label: n.label, kind: n.kind },
+    elements.push({ group: "nodes", data: { id: n.id, label: short(n), kind: n.kind },
                     classes: n.kind + (n.root ? " root" : "") });
   }
   data.edges.forEach((e, i) => {
