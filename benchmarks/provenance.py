@@ -31,7 +31,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -523,7 +523,7 @@ def run(work: Path, *, smoke: bool = False, sizes: tuple[int, ...] | None = None
                 "processes": len({d["process"]["entity_id"] for d in mix.docs})},
         "sizes": [],
     }
-    es = _es_runner(work) if with_es and not smoke else None
+    es = _es_runner(work, mix) if with_es and not smoke else None
     try:
         for n in sizes or (SMOKE_SIZES if smoke else FULL_SIZES):
             results["sizes"].append(measure_size(mix, n, work, 2 if smoke else runs,
@@ -541,16 +541,63 @@ def _counts(items: Iterator[str]) -> dict[str, int]:
     return dict(sorted(out.items(), key=lambda kv: -kv[1]))
 
 
-class _NoEs:
-    measure: Callable[[Path, dict[str, Any]], dict[str, Any]] | None = None
+ES_MAX_EVENTS = 1_000_000  # loading 10M through bulk requests takes longer than the rest
+ES_INDEX = "provbench"
+
+
+class _EsRunner:
+    """A local node (scripts/elasticsearch.py), the events loaded with `ebpf-monitor replay`,
+    then the same CLI queries with `--backend elasticsearch`."""
+
+    def __init__(self, work: Path) -> None:
+        import importlib.util
+
+        spec = importlib.util.spec_from_file_location(
+            "ebpf_monitor_es_script", REPO / "scripts" / "elasticsearch.py")
+        assert spec is not None and spec.loader is not None
+        self.script = importlib.util.module_from_spec(spec)
+        sys.modules[spec.name] = self.script  # its dataclasses look their module up here
+        spec.loader.exec_module(self.script)
+        self.server = self.script.start(tls=False)
+        self.work = work
+        self.mix: Mix | None = None
+
+    def config(self, n: int) -> Path:
+        path = self.work / f"es-{n}.json"
+        path.write_text(json.dumps({
+            "storage_type": "elasticsearch", "events_dir": str(self.work / "no-local-events"),
+            "es_config": {"es_host": "127.0.0.1", "es_port": self.server.port,
+                          "es_index": f"{ES_INDEX}-{n}", "batch_size": 1000}}))
+        path.chmod(0o600)
+        return path
+
+    def measure(self, events_dir: Path, gen: dict[str, Any]) -> dict[str, Any]:
+        n = gen["events"]
+        if n > ES_MAX_EVENTS:
+            return {"note": f"not loaded: above {ES_MAX_EVENTS:,} events the bulk load alone"
+                            " outlasts the run"}
+        assert self.mix is not None
+        cfg = self.config(n)
+        load = _run([*CLI, "replay", "--config", str(cfg), *map(str, index_files(events_dir))])
+        load.pop("stdout")
+        load["rate"] = n / load["secs"]
+        log(f"elasticsearch: replay of {n:,} events {load['secs']:.0f} s rc {load['rc']}")
+        if load["rc"] != 0:
+            return {"load": load, "note": "replay failed: " + load["stderr"][-300:]}
+        queries = measure_queries(self.mix, gen["copies"] - 1,
+                                  ["--backend", "elasticsearch", "--config", str(cfg)], 3)
+        for name, q in queries.items():
+            log(f"{name} via elasticsearch: median {q['median_s']:.3f} s")
+        return {"load": load, "queries": queries, "server": "8.19, 512 MB heap, one node"}
 
     def close(self) -> None:
-        pass
+        self.script.stop(self.server)
 
 
-def _es_runner(work: Path) -> Any:
-    """Elasticsearch measurements need the fleet backend (`--backend elasticsearch`)."""
-    return None
+def _es_runner(work: Path, mix: Mix) -> _EsRunner:
+    runner = _EsRunner(work)
+    runner.mix = mix
+    return runner
 
 
 def _cell(v: float, unit: str = "s") -> str:
@@ -638,8 +685,14 @@ def render(results: dict[str, Any], command: str = "") -> list[str]:
         "see below." if es_rows else "not measured in this run.")]
     for s in es_rows:
         e = s["elasticsearch"]
-        out.append(f"- {s['events']:,} events: " + ", ".join(
-            f"{n} {q['median_s']:.3f} s" for n, q in e.get("queries", {}).items())
+        load = e.get("load")
+        out.append(f"- {s['events']:,} events: " + (
+            f"loaded with `ebpf-monitor replay` in {load['secs']:,.0f} s"
+            f" ({load['rate']:,.0f} docs/s); " if load and load["rc"] == 0 else "")
+            + ", ".join(f"{n} {q['median_s']:.3f} s (min {q['min_s']:.3f})"
+                        + ("" if {r["rc"] for r in q["runs"]} == {0} else
+                           f" exit {sorted({r['rc'] for r in q['runs']})}")
+                        for n, q in e.get("queries", {}).items())
             + (f" ({e['note']})" if e.get("note") else ""))
     t = TARGETS
     out += ["", f"Targets (issue 13): index >= {t['index_rate']:,} events/s, every query"
