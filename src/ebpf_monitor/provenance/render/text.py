@@ -1,5 +1,8 @@
 """A pstree-like tree for the terminal: one node a line, indentation for depth, < 80 columns.
 
+Each line: the edge (action, time, xcount, bytes), then the node it leads to. The time is the
+edge's latest instance in lineage and ancestry trees, its first in the others: the instant
+the time rule used.
 Lineage and ancestry hang each node's sources under it ("came from"); impact, descendants
 and path hang each node's destinations under it ("went to"). A node already printed is
 shown again as a one-line reference with "^" instead of its subtree.
@@ -38,9 +41,10 @@ def _node_text(node: Node | None, node_id: str) -> str:
         parts = [node.label]
         if a.get("user"):
             parts.append(str(a["user"]))
-        args = a.get("args") or []
+        args = [str(x) for x in a.get("args") or []]
         if args:
-            parts.append(" ".join(str(x) for x in args))
+            args[0] = args[0].rsplit("/", 1)[-1]  # the label already says which program
+            parts.append(" ".join(args))
         elif a.get("executable"):
             parts.append(str(a["executable"]))
         return " ".join(parts)
@@ -49,10 +53,9 @@ def _node_text(node: Node | None, node_id: str) -> str:
     return node.label
 
 
-def _edge_text(e: Edge) -> str:
-    text = f"{e.action} {_clock(e.first_ns)}"
-    if e.last_ns != e.first_ns:
-        text += f"..{_clock(e.last_ns)}"
+def _edge_text(e: Edge, backward: bool) -> str:
+    # The time that matters to the walk: the latest instance looking back, else the first.
+    text = f"{e.action} {_clock(e.last_ns if backward else e.first_ns)}"
     if e.count > 1:
         text += f" x{e.count}"
     if e.bytes:
@@ -62,6 +65,18 @@ def _edge_text(e: Edge) -> str:
 
 def _cut(line: str) -> str:
     return line if len(line) <= WIDTH else line[: WIDTH - 1] + "…"
+
+
+def _fit(head: str, node: Node | None, node_id: str) -> str:
+    """`head` plus the node's text; a long path keeps its end (the file name), anything
+    else its start."""
+    body = _node_text(node, node_id)
+    room = WIDTH - len(head)
+    if len(body) <= room or room < 12:
+        return _cut(head + body)
+    if node is not None and node.kind == "file":
+        return head + "…" + body[len(body) - room + 1:]
+    return head + body[: room - 1] + "…"
 
 
 def render(s: Slice) -> str:
@@ -86,15 +101,14 @@ def render(s: Slice) -> str:
             other = e.src if backward else e.dst
             seen = other in printed
             mark = "^ " if seen else ""
-            line = (prefix + ("└─ " if last else "├─ ") + _edge_text(e) + "  " + mark
-                    + _node_text(s.nodes.get(other), other))
-            out.append(_cut(line))
+            head = prefix + ("└─ " if last else "├─ ") + _edge_text(e, backward) + "  " + mark
+            out.append(_fit(head, s.nodes.get(other), other))
             if not seen:
                 walk(other, prefix + ("   " if last else "│  "))
 
     roots = s.roots[:1] if s.query.startswith("path") else s.roots
     for root in roots:
-        out.append(_cut(_node_text(s.nodes.get(root), root)))
+        out.append(_fit("", s.nodes.get(root), root))
         walk(root, "")
     rest = [n for n in s.nodes if n not in printed]
     if rest:

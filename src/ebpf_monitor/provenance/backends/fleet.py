@@ -1,0 +1,356 @@
+"""The fleet store: the same questions asked of Elasticsearch, where a fleet's events live.
+
+Each walk step fetches the documents that name the frontier's nodes (one terms query per
+node kind, paged with a point in time and search_after, no cap), runs them through the same
+`Extractor` the local index uses, and keeps the flows that touch the frontier. Process
+parents are resolved by the same rule (`pick_parent`) over the candidates' first documents.
+All query bodies live in this module.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections import defaultdict
+from collections.abc import Iterator
+from typing import Any
+
+from elasticsearch import ApiError, Elasticsearch, TransportError
+
+from ...config import ElasticsearchConfig
+from ...errors import ProvenanceError
+from ..extract import EXECS, READS, RELEVANT, Extractor, parse_time_ns
+from ..graphdata import make_node, pick_parent
+from ..model import Edge, Node
+from ..source import ProcessRow
+
+__all__ = ["FleetSource"]
+
+log = logging.getLogger(__name__)
+
+PAGE = 5000
+KEEP_ALIVE = "2m"
+_SORT = [{"@timestamp": {"order": "asc", "format": "strict_date_optional_time_nanos"}},
+         {"_shard_doc": "asc"}]
+
+
+def _terms(field: str, values: list[Any]) -> dict[str, Any]:
+    return {"terms": {field: values}}
+
+
+class FleetSource:
+    """EdgeSource over an Elasticsearch index (pattern `<es_index>*`)."""
+
+    def __init__(self, client: Elasticsearch, index: str) -> None:
+        self.client = client
+        self.index = f"{index}*"
+        self.events_read = 0
+        self.skipped = 0
+        self._procs: dict[str, ProcessRow | None] = {}
+        self._info: dict[str, dict[str, Any]] = {}
+        self._execs: dict[str, list[dict[str, Any]]] = {}
+        try:
+            self.pit = self.client.open_point_in_time(index=self.index,
+                                                      keep_alive=KEEP_ALIVE)["id"]
+        except (ApiError, TransportError) as exc:
+            raise ProvenanceError(f"elasticsearch {self.index}: {_why(exc)}") from None
+        self.listening = self._listening()
+
+    @classmethod
+    def from_config(cls, es: ElasticsearchConfig) -> FleetSource:
+        from ...sinks.elasticsearch import ElasticsearchSink
+
+        client = ElasticsearchSink._make_client(es)
+        return cls(client, es.es_index)
+
+    def close(self) -> None:
+        with contextlib.suppress(ApiError, TransportError):  # else it expires on its own
+            self.client.close_point_in_time(id=self.pit)
+        self.client.close()
+
+    # ---- paging --------------------------------------------------------------------------
+
+    def _search(self, query: dict[str, Any]) -> Iterator[dict[str, Any]]:
+        """Every matching document in time order, page by page; no cap."""
+        after: list[Any] | None = None
+        while True:
+            body: dict[str, Any] = {"query": query, "size": PAGE, "sort": _SORT,
+                                    "pit": {"id": self.pit, "keep_alive": KEEP_ALIVE},
+                                    "track_total_hits": False}
+            if after is not None:
+                body["search_after"] = after
+            try:
+                resp = self.client.search(body=body)
+            except (ApiError, TransportError) as exc:
+                raise ProvenanceError(f"elasticsearch {self.index}: {_why(exc)}") from None
+            self.pit = resp.get("pit_id", self.pit)
+            hits = resp["hits"]["hits"]
+            for hit in hits:
+                self.events_read += 1
+                yield hit["_source"]
+            if len(hits) < PAGE:
+                return
+            after = hits[-1]["sort"]
+
+    def _composite(self, query: dict[str, Any], sources: list[dict[str, Any]],
+                   aggs: dict[str, Any] | None = None) -> Iterator[dict[str, Any]]:
+        after: dict[str, Any] | None = None
+        while True:
+            comp: dict[str, Any] = {"size": 1000, "sources": sources}
+            if after is not None:
+                comp["after"] = after
+            agg: dict[str, Any] = {"composite": comp}
+            if aggs:
+                agg["aggs"] = aggs
+            try:
+                resp = self.client.search(body={
+                    "query": query, "size": 0, "aggs": {"c": agg},
+                    "pit": {"id": self.pit, "keep_alive": KEEP_ALIVE}})
+            except (ApiError, TransportError) as exc:
+                raise ProvenanceError(f"elasticsearch {self.index}: {_why(exc)}") from None
+            self.pit = resp.get("pit_id", self.pit)
+            c = resp["aggregations"]["c"]
+            yield from c["buckets"]
+            after = c.get("after_key")
+            if not c["buckets"] or after is None:
+                return
+
+    def _listening(self) -> set[tuple[str, int]]:
+        found: set[tuple[str, int]] = set()
+        for field, actions in (("source.port", ["listen"]),
+                               ("destination.port", ["accept", "accept4"])):
+            q = {"bool": {"filter": [_terms("event.action", actions),
+                                     {"term": {"event.outcome": "success"}}]}}
+            for b in self._composite(q, [{"h": {"terms": {"field": "host.name"}}},
+                                         {"p": {"terms": {"field": field}}}]):
+                found.add((str(b["key"]["h"]), int(b["key"]["p"])))
+        return found
+
+    # ---- documents of nodes ----------------------------------------------------------------
+
+    def _node_query(self, ids: list[str], since: int, until: int) -> dict[str, Any] | None:
+        should: list[dict[str, Any]] = []
+        entities = [i[8:] for i in ids if i.startswith("process:")]
+        paths = [i[5:] for i in ids if i.startswith("file:")]
+        ports = [int(i[7:]) for i in ids if i.startswith("listen:")]
+        if entities:
+            should.append(_terms("process.entity_id", entities))
+        if paths:
+            should += [_terms("file.path", paths), _terms("file.target_path", paths),
+                       {"bool": {"filter": [_terms("process.executable", paths),
+                                            _terms("event.action", sorted(EXECS))]}}]
+        for i in ids:
+            if i.startswith("endpoint:"):
+                ip, _, port = i[9:].rpartition(":")
+                should.append({"bool": {"filter": [{"term": {"destination.ip": ip}},
+                                                   {"term": {"destination.port": int(port)}}]}})
+        if ports:
+            should += [_terms("source.port", ports),
+                       {"bool": {"filter": [_terms("destination.port", ports),
+                                            _terms("event.action", ["accept", "accept4"])]}}]
+        if not should:
+            return None
+        return {"bool": {"should": should, "minimum_should_match": 1, "filter": [
+            _terms("event.action", sorted(RELEVANT)),
+            {"range": {"@timestamp": {"gte": since, "lte": until,
+                                      "format": "epoch_millis"}}}]}}
+
+    def _flows(self, ids: list[str], since: int, until: int) -> Extractor:
+        ex = Extractor(listening=set(self.listening))
+        # ES compares dates in ms here: widen by 1 ms and cut exactly below.
+        query = self._node_query(ids, since // 1_000_000, -(-until // 1_000_000))
+        if query is not None:
+            ex.feed_all(self._search(query))
+        self.skipped += ex.skipped
+        for info in ex.procs.values():
+            self._execs.setdefault(info.entity, []).extend(
+                e for e in info.execs if e not in self._execs.get(info.entity, []))
+        return ex
+
+    def _fork_edges(self, entities: list[str], *, parents: bool) -> list[tuple[str, str, int]]:
+        """(parent, child, child start) for the parents or the children of `entities`."""
+        out = []
+        if parents:
+            for e in entities:
+                row = self.process(e)
+                if row is not None and row.parent:
+                    out.append((row.parent, e, row.start_ns))
+        else:
+            for kid in self.children(entities):
+                out.append((str(kid.parent), kid.entity, kid.start_ns))
+        return out
+
+    def _edges(self, bounds: dict[str, int], since: int, until: int, *, into: bool) -> list[Edge]:
+        if not bounds:
+            return []
+        ex = self._flows(list(bounds), since, until)
+        flows = list(ex.flows)
+        procs = [i[8:] for i in bounds if i.startswith("process:")]
+        for parent, child, start in self._fork_edges(procs, parents=into):
+            flows.append(("process:" + parent, "process:" + child, "fork", start, 1, 0))
+        agg: dict[tuple[str, str, str], list[int]] = {}
+        for src, dst, action, ts, cnt, nbytes in flows:
+            node = dst if into else src
+            bound = bounds.get(node)
+            if bound is None or ts < since or ts > until:
+                continue
+            if (into and ts > bound) or (not into and ts < bound):
+                continue
+            cur = agg.get((src, dst, action))
+            if cur is None:
+                agg[src, dst, action] = [ts, ts, cnt, nbytes]
+            else:
+                cur[0] = min(cur[0], ts)
+                cur[1] = max(cur[1], ts)
+                cur[2] += cnt
+                cur[3] += nbytes
+        return [Edge(src=s, dst=d, action=a, first_ns=v[0], last_ns=v[1], count=v[2],
+                     bytes=v[3]) for (s, d, a), v in agg.items()]
+
+    def edges_in(self, bounds: dict[str, int], since: int, until: int) -> list[Edge]:
+        return self._edges(bounds, since, until, into=True)
+
+    def edges_out(self, bounds: dict[str, int], since: int, until: int) -> list[Edge]:
+        return self._edges(bounds, since, until, into=False)
+
+    def readers(self, file_ids: list[str]) -> dict[str, int]:
+        paths = [i[5:] for i in file_ids]
+        counts: dict[str, int] = defaultdict(int)
+        seen: dict[str, set[str]] = defaultdict(set)
+        for field, actions in (("file.path", sorted(READS)), ("process.executable",
+                                                               sorted(EXECS))):
+            q = {"bool": {"filter": [_terms(field, paths), _terms("event.action", actions)]}}
+            if field == "process.executable":
+                q["bool"]["filter"].append({"term": {"event.outcome": "success"}})
+            for b in self._composite(q, [{"f": {"terms": {"field": field}}},
+                                         {"e": {"terms": {"field": "process.entity_id"}}}]):
+                seen[str(b["key"]["f"])].add(str(b["key"]["e"]))
+        for path, ents in seen.items():
+            counts["file:" + path] = len(ents)
+        return dict(counts)
+
+    # ---- processes ---------------------------------------------------------------------------
+
+    def _process_rows(self, query: dict[str, Any]) -> list[ProcessRow]:
+        """One row per entity matching `query`, from its first document and its exit."""
+        rows = []
+        aggs = {"first": {"top_hits": {"size": 1, "sort": [{"@timestamp": "asc"}],
+                                       "_source": ["@timestamp", "host", "process", "user"]}},
+                "exit": {"filter": {"term": {"event.action": "exit"}}, "aggs": {
+                    "doc": {"top_hits": {"size": 1, "sort": [{"@timestamp": "desc"}],
+                                         "_source": ["@timestamp", "process.exit_code"]}}}}}
+        for b in self._composite(query, [{"e": {"terms": {"field": "process.entity_id"}}}],
+                                 aggs):
+            entity = str(b["key"]["e"])
+            first = b["first"]["hits"]["hits"][0]["_source"]
+            proc = first.get("process") or {}
+            ts = parse_time_ns(first["@timestamp"])
+            start = proc.get("start")
+            exits = b["exit"]["doc"]["hits"]["hits"]
+            end = parse_time_ns(exits[0]["_source"]["@timestamp"]) if exits else None
+            row = ProcessRow(entity=entity, host=str((first.get("host") or {}).get("name") or ""),
+                             pid=int(proc.get("pid") or 0),
+                             ppid=int((proc.get("parent") or {}).get("pid") or 0),
+                             start_ns=parse_time_ns(start) if isinstance(start, str) else ts,
+                             end_ns=end, parent=None)
+            self._info[entity] = {
+                "entity": entity, "host": row.host, "pid": row.pid, "ppid": row.ppid,
+                "start_ns": row.start_ns, "first_ns": ts, "name": proc.get("name") or "",
+                "executable": proc.get("executable") or "", "end_ns": end,
+                "exit_code": (exits[0]["_source"].get("process") or {}).get("exit_code")
+                if exits else None}
+            rows.append(row)
+        return rows
+
+    def _with_parent(self, row: ProcessRow) -> ProcessRow:
+        cands = self._process_rows({"bool": {"filter": [
+            {"term": {"host.name": row.host}}, {"term": {"process.pid": row.ppid}},
+            {"range": {"process.start": {"lte": row.start_ns // 1_000_000 + 1,
+                                         "format": "epoch_millis"}}}]}})
+        row.parent = pick_parent(row, cands)
+        return row
+
+    def process(self, entity: str) -> ProcessRow | None:
+        if entity not in self._procs:
+            rows = self._process_rows(_terms("process.entity_id", [entity]))
+            self._procs[entity] = self._with_parent(rows[0]) if rows else None
+        return self._procs[entity]
+
+    def processes_by_pid(self, pid: int) -> list[ProcessRow]:
+        rows = self._process_rows({"term": {"process.pid": pid}})
+        return sorted(rows, key=lambda r: (r.start_ns, r.entity))
+
+    def children(self, entities: list[str]) -> list[ProcessRow]:
+        kids: list[ProcessRow] = []
+        for e in entities:
+            me = self.process(e)
+            if me is None:
+                continue
+            cands = self._process_rows({"bool": {"filter": [
+                {"term": {"host.name": me.host}}, {"term": {"process.parent.pid": me.pid}},
+                {"range": {"process.start": {"gte": me.start_ns // 1_000_000,
+                                             "format": "epoch_millis"}}}]}})
+            for kid in cands:
+                if kid.ppid != me.pid:
+                    continue  # its first document names another parent (reparented later)
+                full = self.process(kid.entity)
+                if full is not None and full.parent == e:
+                    kids.append(full)
+        return sorted(kids, key=lambda r: (r.start_ns, r.entity))
+
+    def exists(self, node_id: str) -> bool:
+        if node_id.startswith("process:"):
+            return self.process(node_id[8:]) is not None
+        ex = self._flows([node_id], 0, 2**62)
+        return any(node_id in (f[0], f[1]) for f in ex.flows)
+
+    def describe(self, ids: list[str], sample: int) -> dict[str, Node]:
+        if not ids:
+            return {}
+        ex = self._flows(ids, 0, 2**62)
+        flows = list(ex.flows)
+        procs = [i[8:] for i in ids if i.startswith("process:")]
+        for parent, child, start in (self._fork_edges(procs, parents=True)
+                                     + self._fork_edges(procs, parents=False)):
+            flows.append(("process:" + parent, "process:" + child, "fork", start, 1, 0))
+        wanted = set(ids)
+        actions: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+        events: dict[str, list[tuple[int, str, str, int]]] = defaultdict(list)
+        seen_fork: set[tuple[str, str]] = set()
+        for src, dst, action, ts, cnt, nbytes in flows:
+            if action == "fork":
+                if (src, dst) in seen_fork:
+                    continue
+                seen_fork.add((src, dst))
+            for node, other in ((src, dst), (dst, src)):
+                if node in wanted:
+                    actions[node][action] += cnt
+                    events[node].append((ts, action, other, nbytes))
+        out: dict[str, Node] = {}
+        for i in ids:
+            entity = i[8:] if i.startswith("process:") else None
+            if entity is not None:
+                self.process(entity)
+            info = self._info.get(entity) if entity else None
+            if i not in actions and info is None:
+                continue
+            evs = sorted(events.get(i, []), key=lambda e: (e[0], e[1], e[2]))[:sample]
+            aliases = [o[5:] for _, a, o, _ in events.get(i, []) if a == "rename"]
+            proc = None
+            if info is not None:
+                upd = ex.procs.get(str(entity))
+                proc = upd.as_row() if upd is not None else dict(info)
+            out[i] = make_node(
+                i, proc=proc, execs=sorted(self._execs.get(str(entity), []),
+                                           key=lambda e: e["time_ns"]) if entity else [],
+                aliases=aliases, actions=dict(actions.get(i, {})),
+                events=[{"time_ns": ts, "action": a,
+                         "detail": str(o) + (f" {b} B" if b else "")} for ts, a, o, b in evs],
+                sample=sample)
+        return out
+
+
+def _why(exc: Exception) -> str:
+    if isinstance(exc, ApiError):
+        return f"{exc.status_code} {exc.error}"
+    return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
