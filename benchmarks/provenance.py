@@ -517,6 +517,7 @@ def run(work: Path, *, smoke: bool = False, sizes: tuple[int, ...] | None = None
         record_mix(mix_file)
     mix = load_mix(mix_file)
     results: dict[str, Any] = {
+        "run": _machine(),
         "mix": {"file": str(mix_file), "documents": len(mix.docs),
                 "span_s": mix.span_ns / 1e9,
                 "actions": _counts(d["event"]["action"] for d in mix.docs),
@@ -531,7 +532,23 @@ def run(work: Path, *, smoke: bool = False, sizes: tuple[int, ...] | None = None
     finally:
         if es is not None:
             es.close()
+    results["run"]["loadavg_end"] = _loadavg()
     return results
+
+
+def _loadavg() -> str:
+    with open("/proc/loadavg") as f:
+        return " ".join(f.read().split()[:3])
+
+
+def _machine() -> dict[str, Any]:
+    """Where and when: the host is shared, so the load average is part of every figure."""
+    git = subprocess.run(["git", "-C", str(REPO), "describe", "--always", "--dirty"],
+                         capture_output=True, text=True, check=False).stdout.strip()
+    with open("/proc/meminfo") as f:
+        mem = int(f.readline().split()[1]) // 1024
+    return {"date": time.strftime("%Y-%m-%d %H:%M %Z"), "git": git, "cpus": os.cpu_count(),
+            "memory_mib": mem, "kernel": os.uname().release, "loadavg_start": _loadavg()}
 
 
 def _counts(items: Iterator[str]) -> dict[str, int]:
@@ -610,6 +627,13 @@ def render(results: dict[str, Any], command: str = "") -> list[str]:
     out = ["## 6. Provenance analysis (index build, queries)", ""]
     if command:
         out += [f"`{command}`", ""]
+    run_info = results.get("run")
+    if run_info:
+        out += [f"Run {run_info['date']} at git {run_info['git']}, kernel {run_info['kernel']},"
+                f" {run_info['cpus']} CPUs, {run_info['memory_mib']:,} MiB; load average"
+                f" {run_info['loadavg_start']} at the start, {run_info.get('loadavg_end', '?')}"
+                " at the end (the host is shared with other jobs: absolute times are noisy,"
+                " the same-run baselines below are the reference).", ""]
     acts = ", ".join(f"{a} {n:,}" for a, n in list(mix["actions"].items())[:8])
     out += [f"Events: copies of a recorded real mix (benchmarks/provenance_workload.sh under the"
             f" monitor: {mix['documents']:,} documents of {mix['processes']} processes over"
