@@ -527,7 +527,7 @@ def run(work: Path, *, smoke: bool = False, sizes: tuple[int, ...] | None = None
     es = _es_runner(work, mix) if with_es and not smoke else None
     try:
         for n in sizes or (SMOKE_SIZES if smoke else FULL_SIZES):
-            results["sizes"].append(measure_size(mix, n, work, 2 if smoke else runs,
+            results["sizes"].append(measure_size(mix, n, work, 1 if smoke else runs,
                                                  es.measure if es else None))
     finally:
         if es is not None:
@@ -729,7 +729,7 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--sizes", default=",".join(map(str, FULL_SIZES)),
                    help="comma-separated event counts (default 1M and 10M)")
-    p.add_argument("--smoke", action="store_true", help="20k events, two runs per query")
+    p.add_argument("--smoke", action="store_true", help="20k events, one run per query")
     p.add_argument("--mix", type=Path, help="replay this recorded mix instead of recording one")
     p.add_argument("--runs", type=int, default=5, help="runs per query (median)")
     p.add_argument("--work", type=Path,
