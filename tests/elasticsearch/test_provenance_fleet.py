@@ -3,8 +3,11 @@ into the local DuckDB index give the same answer to every query."""
 
 from __future__ import annotations
 
+import json
+import subprocess
 from collections.abc import Iterator
 from dataclasses import asdict
+from pathlib import Path
 from typing import Any
 
 import orjson
@@ -21,6 +24,7 @@ from ebpf_monitor.provenance.noise import NoiseRules
 from ebpf_monitor.provenance.spec import resolve_node
 from ebpf_monitor.provenance.walk import Options, ancestry, descendants, impact, lineage, path
 from ebpf_monitor.sinks.elasticsearch import index_template
+from tests.monitor_harness import MONITOR
 from tests.unit.provenance_docs import Doc, Proc, at
 
 
@@ -165,3 +169,38 @@ class TestSameAnswer:
         with pytest.raises(ProvenanceError) as info:
             FleetSource(Elasticsearch("http://127.0.0.1:9", request_timeout=2), "nothing")
         assert "\n" not in str(info.value)
+
+
+class TestCommandLine:
+    """`--backend elasticsearch` through the real command line."""
+
+    def test_cli_lineage_json(self, stores: tuple[LocalStore, FleetSource], es_plain: Any,
+                              tmp_path: Path) -> None:
+        """The CLI answers from the cluster with the same slice as the local index."""
+        local, _ = stores
+        config = tmp_path / "config.json"
+        config.write_text(json.dumps({"events_dir": str(tmp_path), "es_config": {
+            "es_host": "127.0.0.1", "es_port": es_plain.port, "es_index": "prov-test"}}))
+        config.chmod(0o600)
+        proc = subprocess.run([*MONITOR, "lineage", "/d/run.sh", "--backend", "elasticsearch",
+                               "--config", str(config), "--format", "json"],
+                              capture_output=True, text=True, timeout=120)
+        assert proc.returncode == 0, proc.stderr
+        got = json.loads(proc.stdout)
+        want = lineage(local, "file:/d/run.sh", Options())
+        assert {n["id"] for n in got["nodes"]} == set(want.nodes)
+        assert len(got["edges"]) == len(want.edges)
+        assert "hid 1 node(s)" in proc.stderr or "hid nothing" in proc.stderr
+
+    def test_cli_unknown_node(self, stores: tuple[LocalStore, FleetSource], es_plain: Any,
+                              tmp_path: Path) -> None:
+        """An unknown node on the cluster is exit 2 and one line."""
+        config = tmp_path / "config.json"
+        config.write_text(json.dumps({"es_config": {
+            "es_host": "127.0.0.1", "es_port": es_plain.port, "es_index": "prov-test"}}))
+        config.chmod(0o600)
+        proc = subprocess.run([*MONITOR, "impact", "/no/such", "--backend", "elasticsearch",
+                               "--config", str(config)], capture_output=True, text=True,
+                              timeout=120)
+        assert proc.returncode == 2
+        assert proc.stderr.count("\n") == 1 and "not found" in proc.stderr

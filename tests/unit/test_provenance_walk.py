@@ -140,6 +140,20 @@ class TestEdges:
             assert edge(got, "file:/d/f", P + "r", "read") == (5, 33)
             assert edge(got, P + "r", "file:/d/g", "write") == (2, 7)
 
+    def test_carried_counts_end_with_the_process(self) -> None:
+        """Counts waiting for a close record are dropped at the process's exit (the kernel
+        sends close records first), so full capture does not grow them without bound."""
+        from ebpf_monitor.provenance.extract import Extractor
+
+        r = Proc("r", 11, 1, 0)
+        ex = Extractor()
+        ex.feed_all([r.read(1, "/d/a"), r.read(2, "/d/b", fd=4), r.write(3, "/d/c", fd=5)])
+        assert len(ex.pending["r"]) == 3
+        ex.feed_all([r.close(4, "/d/a", reads=1, bytes_read=10), r.exit(5)])
+        assert "r" not in ex.pending
+        assert [f[2:] for f in ex.flows] == [("read", at(1), 1, 10), ("read", at(2), 1, 10),
+                                             ("write", at(3), 1, 10)]
+
     def test_rename_joins_old_and_new_names(self, store_of) -> None:  # type: ignore[no-untyped-def]
         """The writer of the old name is in the new name's lineage; a later writer of the
         old name (a new file) is not."""
@@ -291,6 +305,22 @@ class TestInput:
         assert edge(got, "file:/d/f", P + "r", "read") == (4, 40)
         store.close()
 
+    def test_parent_seen_in_a_later_run(self, tmp_path: Path) -> None:
+        """A child indexed before its (older, quiet) parent says anything gets its parent
+        when a later run sees the parent's first document."""
+        parent, child = Proc("par", 50, 1, 0), Proc("kid", 60, 50, 5)
+        live = tmp_path / "events.jsonl"
+        write_docs(live, [child.read(6, "/d/f")])
+        store = LocalStore(tmp_path / "p.duckdb")
+        store.index([live])
+        assert set(ancestry(store, P + "kid").nodes) == {P + "kid"}
+        write_docs(live, [parent.write(7, "/d/g")], mode="ab")
+        store.index([live])
+        got = ancestry(store, P + "kid")
+        assert set(got.nodes) == {P + "kid", P + "par"}
+        assert got.edges[0].first_ns == at(5)
+        store.close()
+
     def test_unknown_node_is_one_line_error(self, store_of) -> None:  # type: ignore[no-untyped-def]
         """Unknown nodes and bad specs raise ProvenanceError naming them."""
         s = store_of([Proc("r", 11, 1, 0).read(1, "/d/f")])
@@ -299,6 +329,12 @@ class TestInput:
             with pytest.raises(ProvenanceError) as info:
                 resolve_node(s, spec)
             assert "\n" not in str(info.value)
+
+    def test_ipv6_endpoint_with_brackets(self, store_of) -> None:  # type: ignore[no-untyped-def]
+        """endpoint:[::1]:80 and endpoint:::1:80 name the same node."""
+        s = store_of([Proc("c", 11, 1, 0).connect(1, "::1", 80)])
+        assert resolve_node(s, "endpoint:[::1]:80") == "endpoint:::1:80"
+        assert resolve_node(s, "endpoint:::1:80") == "endpoint:::1:80"
 
     def test_times(self) -> None:
         """TIME is ISO 8601 (nanoseconds kept) or epoch seconds."""
@@ -324,3 +360,12 @@ class TestRender:
         data = json.loads(render_json.render(got))
         assert data["roots"] == ["file:/d/out"]
         assert len(data["edges"]) == 3 and data["events_read"] == 3
+
+    def test_ancestry_and_descendants_text(self, store_of) -> None:  # type: ignore[no-untyped-def]
+        """Ancestry lists every exec of each process; descendants say what each did."""
+        docs, *_ = TestProcesses().docs()
+        s = store_of(docs)
+        text = render_text.render(ancestry(s, P + "kid"))
+        assert "exec" in text and "--flag" in text and "/sbin/init" in text
+        text = render_text.render(descendants(s, P + "init", Options()))
+        assert text.count("did: ") == 4

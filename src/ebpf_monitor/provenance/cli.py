@@ -4,6 +4,7 @@ impact, path. Exit status: 0 found something, 1 found nothing, 2 bad input (one 
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -218,6 +219,10 @@ def _query(args: argparse.Namespace, config: Config) -> int:
 
 def run(args: argparse.Namespace, config: Config) -> int:
     """Run one provenance subcommand."""
+    if not getattr(args, "verbose", False):
+        # An answer is the output plus one summary line; the client's per-request log is
+        # for -v only.
+        logging.getLogger("elastic_transport").setLevel(logging.WARNING)
     if args.command == "index":
         return _index(args, config)
     return _query(args, config)

@@ -18,8 +18,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 __all__ = [
+    "EXECS",
+    "READS",
+    "RELEVANT",
     "Extractor",
     "Flow",
+    "Pending",
     "ProcInfo",
     "endpoint_id",
     "file_id",
@@ -30,6 +34,9 @@ __all__ = [
 
 Flow = tuple[str, str, str, int, int, int]
 """(src node id, dst node id, action, time ns since the epoch, count, bytes)."""
+
+Pending = dict[str, dict[tuple[int, str, str], list[int]]]
+"""entity -> (fd, object node, "r"/"w") -> [calls, bytes] counted before the close record."""
 
 EXECS = frozenset(("execve", "execveat"))
 OPENS = frozenset(("open", "openat", "openat2", "creat"))
@@ -115,17 +122,18 @@ def _user(doc: dict[str, Any]) -> str:
 class Extractor:
     """Feed documents in time order; collects flows, process facts and listening ports.
 
-    `pending` carries read/write counts across calls (and across index runs: the DuckDB
-    backend saves it) until the fd's `close` record comes.
+    `pending` carries read/write counts per process, per (fd, object, direction), across
+    calls (and across index runs: the DuckDB backend saves it) until the fd's `close` record
+    comes; a process's exit drops its entries (the kernel sends close records before the exit
+    record), which keeps it bounded under full capture too.
     """
 
     def __init__(self, *, listening: set[tuple[str, int]] | None = None,
-                 pending: dict[tuple[str, int, str, str], list[int]] | None = None) -> None:
+                 pending: Pending | None = None) -> None:
         self.flows: list[Flow] = []
         self.procs: dict[str, ProcInfo] = {}
         self.listening: set[tuple[str, int]] = listening if listening is not None else set()
-        self.pending: dict[tuple[str, int, str, str], list[int]] = (
-            pending if pending is not None else {})
+        self.pending: Pending = pending if pending is not None else {}
         self.documents = 0
         self.skipped = 0
         self.max_ns = 0
@@ -165,15 +173,13 @@ class Extractor:
     def _feed(self, doc: dict[str, Any]) -> None:
         event = doc["event"]
         action = event.get("action")
-        if action not in RELEVANT:
-            self.documents += 1
-            return
         ts = parse_time_ns(doc["@timestamp"])
         self.documents += 1
         if ts > self.max_ns:
             self.max_ns = ts
+        # Every document names its process: one that only forks is still a parent.
         info = self._proc(doc, ts)
-        if info is None:
+        if info is None or action not in RELEVANT:
             return
         me = process_id(info.entity)
         outcome = event.get("outcome")
@@ -195,6 +201,7 @@ class Extractor:
             if exe:
                 self.flows.append((file_id(exe), me, "exec", ts, 1, 0))
         elif action == "exit":
+            self.pending.pop(info.entity, None)
             info.end_ns = ts
             code = doc["process"].get("exit_code")
             info.exit_code = int(code) if code is not None else None
@@ -251,10 +258,13 @@ class Extractor:
             return
         nbytes = int(ebpf.get("bytes") or 0)
         fd = int(ebpf.get("fd", -1))
-        key = (info.entity, fd, obj, "r" if read else "w")
-        seen = self.pending.get(key)
+        key = (fd, obj, "r" if read else "w")
+        mine = self.pending.get(info.entity)
+        if mine is None:
+            mine = self.pending[info.entity] = {}
+        seen = mine.get(key)
         if seen is None:
-            self.pending[key] = [1, nbytes]
+            mine[key] = [1, nbytes]
         else:
             seen[0] += 1
             seen[1] += nbytes
@@ -276,16 +286,9 @@ class Extractor:
         fd = int(ebpf.get("fd", -1))
         for read, calls, total in ((True, io.get("reads"), io.get("bytes_read")),
                                    (False, io.get("writes"), io.get("bytes_written"))):
-            seen = self.pending.pop((info.entity, fd, obj, "r" if read else "w"), [0, 0])
+            mine = self.pending.get(info.entity) or {}
+            seen = mine.pop((fd, obj, "r" if read else "w"), [0, 0])
             count = max(int(calls or 0) - seen[0], 0)
             nbytes = max(int(total or 0) - seen[1], 0)
             if count or nbytes:
                 self._emit(me, obj, read, sock, ts, count, nbytes)
-
-    def forget_exited(self, before_ns: int) -> None:
-        """Drop carried counts of processes that exited before `before_ns` (their close
-        records have come by then); keeps `pending` bounded under full capture."""
-        gone = {e for e, p in self.procs.items() if p.end_ns is not None and p.end_ns < before_ns}
-        if gone:
-            for key in [k for k in self.pending if k[0] in gone]:
-                del self.pending[key]

@@ -16,6 +16,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+__all__ = ["ACTIONS", "Edge", "Node", "NodeKind", "Slice"]
+
 NodeKind = Literal["process", "file", "endpoint"]
 
 #: Edge actions the graph builder emits (see docs/provenance.md for each one's direction).

@@ -82,8 +82,11 @@ def resolve_node(source: EdgeSource, text: str, at: int | None = None) -> str:
         raise ProvenanceError(
             f"node {text!r}: expected an entity id, process:ID, pid:N, /path, file:/path,"
             " endpoint:IP:PORT or listen:PORT")
-    if node.startswith("endpoint:") and not re.match(r"^endpoint:.+:\d+$", node):
-        raise ProvenanceError(f"node {text!r}: an endpoint is endpoint:IP:PORT")
+    if node.startswith("endpoint:"):
+        match = re.match(r"^endpoint:\[?(.+?)\]?:(\d+)$", node)
+        if not match:
+            raise ProvenanceError(f"node {text!r}: an endpoint is endpoint:IP:PORT")
+        node = f"endpoint:{match.group(1)}:{match.group(2)}"  # [::1]:80 is stored as ::1:80
     if node.startswith("listen:") and not node[7:].isdigit():
         raise ProvenanceError(f"node {text!r}: a listening port is listen:PORT")
     if not source.exists(node):

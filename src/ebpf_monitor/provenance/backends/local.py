@@ -2,7 +2,8 @@
 
 All SQL of this backend lives here, parameterised. Tables:
 
-    flows(src, dst, action, ts, cnt, bytes)   one row per flow instance (extract.py)
+    nodes(id, key)                            node ids ("file:/x") as small integers
+    flows(src, dst, action, ts, cnt, bytes)   one row per flow instance (extract.py), by node id
     procs(entity PK, host, pid, ppid, start_ns, first_ns, name, executable, user_name,
           end_ns, exit_code, parent)           one row per process entity
     execs(entity, ts, executable, args, user_name)
@@ -32,7 +33,7 @@ import duckdb
 import orjson
 
 from ...errors import ProvenanceError
-from ..extract import Extractor
+from ..extract import RELEVANT, Extractor, Pending
 from ..graphdata import make_node, pick_parent
 from ..model import Edge, Node
 from ..source import ProcessRow
@@ -40,7 +41,9 @@ from ..source import ProcessRow
 __all__ = ["LocalStore", "default_files"]
 
 _SCHEMA = """
-CREATE TABLE IF NOT EXISTS flows(src VARCHAR, dst VARCHAR, action VARCHAR, ts BIGINT,
+CREATE SEQUENCE IF NOT EXISTS node_ids START 1;
+CREATE TABLE IF NOT EXISTS nodes(id INTEGER, key VARCHAR);
+CREATE TABLE IF NOT EXISTS flows(src INTEGER, dst INTEGER, action VARCHAR, ts BIGINT,
     cnt BIGINT, bytes BIGINT);
 CREATE TABLE IF NOT EXISTS procs(entity VARCHAR PRIMARY KEY, host VARCHAR, pid BIGINT,
     ppid BIGINT, start_ns BIGINT, first_ns BIGINT, name VARCHAR, executable VARCHAR,
@@ -55,8 +58,11 @@ CREATE TABLE IF NOT EXISTS listening(host VARCHAR, port BIGINT);
 CREATE TABLE IF NOT EXISTS meta(key VARCHAR PRIMARY KEY, value BIGINT);
 """
 
-_CHUNK = 8 * 1024 * 1024
+_CHUNK = 32 * 1024 * 1024
 _ROTATED = re.compile(r"^events\.jsonl\.(\d+)(\.gz)?$")
+_PLAIN_OPENS = frozenset(("open", "openat", "openat2"))  # a flow only with O_CREAT
+_ACTION = re.compile(rb'"action":"([a-z0-9_]+)"')
+_ENTITY = re.compile(rb'"entity_id":"([^"\\]+)"')
 
 
 def default_files(events_dir: Path) -> list[Path]:
@@ -120,13 +126,19 @@ class LocalStore:
         try:
             db.parent.mkdir(parents=True, exist_ok=True)
             self.con = duckdb.connect(str(db))
-        except duckdb.IOException as exc:
-            first = str(exc).splitlines()[0]
+        except duckdb.Error as exc:  # locked by another run, not a DuckDB file, ...
+            first = (str(exc).splitlines() or [type(exc).__name__])[0]
             raise ProvenanceError(f"index {db}: cannot open: {first}") from None
         except OSError as exc:
             raise ProvenanceError(f"index {db}: cannot open: {exc.strerror}") from None
         self.db = db
         self.con.execute(_SCHEMA)
+        kind = self.con.execute("SELECT data_type FROM information_schema.columns WHERE"
+                                " table_name = 'flows' AND column_name = 'src'").fetchone()
+        if kind is not None and kind[0] != "INTEGER":
+            self.con.close()
+            raise ProvenanceError(f"index {db}: built by an older version; delete it and run:"
+                                  " ebpf-monitor index")
         self.events_read = self._meta("documents")
         self.skipped = self._meta("skipped")
 
@@ -147,10 +159,11 @@ class LocalStore:
         """Read what was appended to `files` since the last run; (documents, skipped)."""
         listening = {(str(h), int(p)) for h, p in
                      self.con.execute("SELECT host, port FROM listening").fetchall()}
-        pending: dict[tuple[str, int, str, str], list[int]] = {
-            (str(e), int(fd), str(o), str(d)): [int(c), int(b)] for e, fd, o, d, c, b in
-            self.con.execute("SELECT * FROM pending").fetchall()}
+        pending: Pending = {}
+        for e, fd, o, d, c, b in self.con.execute("SELECT * FROM pending").fetchall():
+            pending.setdefault(str(e), {})[int(fd), str(o), str(d)] = [int(c), int(b)]
         known_listening = set(listening)
+        known = {str(e) for (e,) in self.con.execute("SELECT entity FROM procs").fetchall()}
         total = 0
         plan: list[tuple[Path, str, int]] = []
         for path in files:
@@ -167,11 +180,13 @@ class LocalStore:
         progressed = 0
         with tempfile.TemporaryDirectory(prefix="ebpf-monitor-index-") as tmp:
             for path, fingerprint, done in plan:
-                live = path.name.endswith(".jsonl")
-                for consumed, lines in self._chunks(path, done, live=live):
+                for consumed, lines in self._chunks(path, done):
                     ex = Extractor(listening=listening, pending=pending)
                     for line in lines:
                         if not line.strip():
+                            continue
+                        if self._uninteresting(line, known, ex.procs):
+                            ex.documents += 1
                             continue
                         try:
                             doc = orjson.loads(line)
@@ -181,17 +196,35 @@ class LocalStore:
                         ex.feed(doc)
                     self._store(ex, Path(tmp), fingerprint, path, consumed,
                                 listening - known_listening)
+                    known.update(ex.procs)
                     known_listening |= listening
                     docs += ex.documents
                     skipped += ex.skipped
                     progressed += sum(len(x) + 1 for x in lines)
                     progress.update(progressed, docs)
-            self._resolve_parents(Path(tmp))
-            self._save_pending(pending, Path(tmp))
+            if docs:  # nothing new: nothing to resolve or carry
+                self._resolve_parents(Path(tmp))
+                self._save_pending(pending, Path(tmp))
         progress.update(total, docs, final=True)
         self.events_read = self._meta("documents")
         self.skipped = self._meta("skipped")
         return docs, skipped
+
+    @staticmethod
+    def _uninteresting(line: bytes, known: set[str], fresh: dict[str, Any]) -> bool:
+        """A whole document whose action yields no flow, of a process already recorded:
+        counted without parsing (most are opens; parsing is most of the indexing time)."""
+        m = _ACTION.search(line)
+        if m is None or not line.endswith(b"}"):
+            return False
+        action = m.group(1).decode()
+        if action in RELEVANT and (action not in _PLAIN_OPENS or b'"O_CREAT"' in line):
+            return False
+        ent = _ENTITY.search(line)
+        if ent is None:
+            return False
+        entity = ent.group(1).decode()
+        return entity in known or entity in fresh
 
     def _fingerprint(self, path: Path) -> tuple[str | None, int]:
         """A file is known by its first line (event ids make it unique), so a rename by
@@ -208,9 +241,12 @@ class LocalStore:
             size *= 8  # a rough guess of the inflated size, for the progress bar only
         return hashlib.blake2b(first, digest_size=16).hexdigest(), size
 
-    def _chunks(self, path: Path, start: int, *, live: bool) -> Iterator[tuple[int, list[bytes]]]:
+    def _chunks(self, path: Path, start: int) -> Iterator[tuple[int, list[bytes]]]:
         """(bytes consumed so far, complete lines) per chunk, from `start`."""
         with contextlib.closing(_open(path)) as fh:
+            # Only a compressed file is finished: the monitor may still be writing the last
+            # batch to events.jsonl.1 (logrotate's delaycompress) as well as to the live file.
+            finished = isinstance(fh, gzip.GzipFile)
             try:
                 fh.seek(start)
                 rest = b""
@@ -226,9 +262,9 @@ class LocalStore:
                     rest = data[cut + 1:]
                     consumed = fh.tell() - len(rest)
                     yield consumed, data[:cut].split(b"\n")
-                if rest and not live:
-                    # A rotated file is complete: a last line without newline is still read
-                    # (and counted as skipped when it is cut short).
+                if rest and finished:
+                    # A last line without newline is still read (and counted as skipped when
+                    # it is cut short).
                     yield fh.tell(), [rest]
             except (OSError, EOFError, gzip.BadGzipFile) as exc:
                 raise ProvenanceError(f"{path}: cannot read: {exc}") from None
@@ -243,13 +279,30 @@ class LocalStore:
                          " format='array', columns={'j': 'JSON'}, records=false) t(j)",
                          [str(name)])
 
+    def _insert_flows(self, tmp: Path, columns: str, rows: list[Any]) -> None:
+        """Flows with node keys: new keys get ids, then the rows go in by id (a scan of
+        integers is what makes a walk step fast)."""
+        if not rows:
+            return
+        con = self.con
+        con.execute("CREATE OR REPLACE TEMP TABLE stage(src VARCHAR, dst VARCHAR,"
+                    " action VARCHAR, ts BIGINT, cnt BIGINT, bytes BIGINT)")
+        self._bulk(tmp, "stage", columns, rows)
+        con.execute("INSERT INTO nodes SELECT nextval('node_ids'), k FROM (SELECT DISTINCT k"
+                    " FROM (SELECT src AS k FROM stage UNION SELECT dst FROM stage) u"
+                    " WHERE NOT EXISTS (SELECT 1 FROM nodes n WHERE n.key = u.k))")
+        con.execute("INSERT INTO flows SELECT s.id, d.id, t.action, t.ts, t.cnt, t.bytes"
+                    " FROM stage t JOIN nodes s ON s.key = t.src JOIN nodes d ON d.key = t.dst"
+                    " ORDER BY t.ts")
+        con.execute("DROP TABLE stage")
+
     def _store(self, ex: Extractor, tmp: Path, fingerprint: str, path: Path, consumed: int,
                new_listening: set[tuple[str, int]]) -> None:
         con = self.con
         con.execute("BEGIN")
         try:
-            self._bulk(tmp, "flows", "j->>0, j->>1, j->>2, (j->>3)::BIGINT, (j->>4)::BIGINT,"
-                       " (j->>5)::BIGINT", ex.flows)
+            self._insert_flows(tmp, "j->>0, j->>1, j->>2, (j->>3)::BIGINT, (j->>4)::BIGINT,"
+                               " (j->>5)::BIGINT", ex.flows)
             execs = [[p.entity, e["time_ns"], e["executable"], orjson.dumps(e["args"]).decode(),
                       e["user"]] for p in ex.procs.values() for e in p.execs]
             self._bulk(tmp, "execs", "j->>0, (j->>1)::BIGINT, j->>2, j->>3, j->>4", execs)
@@ -286,23 +339,26 @@ class LocalStore:
 
     def _resolve_parents(self, tmp: Path) -> None:
         """Give each process without a parent yet its parent entity and a fork flow."""
-        rows = [ProcessRow(e, h, p, pp, s, en, par) for e, h, p, pp, s, en, par in
-                self.con.execute("SELECT entity, host, pid, ppid, start_ns, end_ns, parent"
-                                 " FROM procs").fetchall()]
-        by_pid: dict[tuple[str, int], list[ProcessRow]] = defaultdict(list)
-        for r in rows:
-            by_pid[r.host, r.pid].append(r)
+        # Only the unresolved children and the processes that could be their parents.
+        children: dict[str, ProcessRow] = {}
+        cands: dict[str, list[ProcessRow]] = defaultdict(list)
+        for row in self.con.execute(
+                "SELECT c.entity, c.host, c.pid, c.ppid, c.start_ns, c.end_ns, p.entity, p.host,"
+                " p.pid, p.ppid, p.start_ns, p.end_ns FROM procs c JOIN procs p"
+                " ON p.host = c.host AND p.pid = c.ppid WHERE c.parent IS NULL").fetchall():
+            ce, ch, cp, cpp, cs, cen, pe, ph, pp, ppp, ps, pen = row
+            child = children.setdefault(ce, ProcessRow(ce, ch, cp, cpp, cs, cen, None))
+            cands[ce].append(ProcessRow(pe, ph, pp, ppp, ps, pen, None))
         found = []
-        for r in rows:
-            if r.parent is None:
-                parent = pick_parent(r, by_pid.get((r.host, r.ppid), []))
-                if parent is not None:
-                    found.append([r.entity, parent, r.start_ns])
+        for child in children.values():
+            parent = pick_parent(child, cands[child.entity])
+            if parent is not None:
+                found.append([child.entity, parent, child.start_ns])
         if not found:
             return
         self.con.execute("BEGIN")
-        self._bulk(tmp, "flows", "'process:' || (j->>1), 'process:' || (j->>0), 'fork',"
-                   " (j->>2)::BIGINT, 1, 0", found)
+        self._insert_flows(tmp, "'process:' || (j->>1), 'process:' || (j->>0), 'fork',"
+                           " (j->>2)::BIGINT, 1::BIGINT, 0::BIGINT", found)
         name = tmp / "parents.json"
         name.write_bytes(orjson.dumps(found))
         self.con.execute("UPDATE procs SET parent = t.parent FROM (SELECT j->>0 AS entity,"
@@ -311,13 +367,8 @@ class LocalStore:
                          " WHERE procs.entity = t.entity", [str(name)])
         self.con.execute("COMMIT")
 
-    def _save_pending(self, pending: dict[tuple[str, int, str, str], list[int]],
-                      tmp: Path) -> None:
-        # Counts of processes gone for over a minute will get no close record any more.
-        exited = {str(e) for (e,) in self.con.execute(
-            "SELECT entity FROM procs WHERE end_ns IS NOT NULL AND end_ns <"
-            " (SELECT max(ts) FROM flows) - 60000000000").fetchall()}
-        rows = [[*k, *v] for k, v in pending.items() if k[0] not in exited]
+    def _save_pending(self, pending: Pending, tmp: Path) -> None:
+        rows = [[e, *k, *v] for e, mine in pending.items() for k, v in mine.items()]
         self.con.execute("BEGIN")
         self.con.execute("DELETE FROM pending")
         self._bulk(tmp, "pending", "j->>0, (j->>1)::BIGINT, j->>2, j->>3, (j->>4)::BIGINT,"
@@ -335,11 +386,14 @@ class LocalStore:
             return []
         side, cmp = ("dst", "<=") if into else ("src", ">=")
         rows = self.con.execute(
-            "SELECT f.src, f.dst, f.action, min(f.ts), max(f.ts), sum(f.cnt), sum(f.bytes)"
-            " FROM flows f JOIN (SELECT unnest(?::VARCHAR[]) AS node,"
-            " unnest(?::BIGINT[]) AS bound) q"
+            "WITH q AS (SELECT n.id AS node, b.bound FROM (SELECT unnest(?::VARCHAR[]) AS key,"
+            " unnest(?::BIGINT[]) AS bound) b JOIN nodes n ON n.key = b.key),"
+            " e AS (SELECT f.src, f.dst, f.action, min(f.ts) AS lo, max(f.ts) AS hi,"
+            " sum(f.cnt) AS c, sum(f.bytes) AS b FROM flows f JOIN q"
             f" ON f.{side} = q.node WHERE f.ts {cmp} q.bound AND f.ts >= ? AND f.ts <= ?"
-            " GROUP BY f.src, f.dst, f.action",
+            " GROUP BY f.src, f.dst, f.action)"
+            " SELECT s.key, d.key, e.action, e.lo, e.hi, e.c, e.b FROM e"
+            " JOIN nodes s ON s.id = e.src JOIN nodes d ON d.id = e.dst",
             [list(bounds), list(bounds.values()), since, until]).fetchall()
         return [Edge(src=s, dst=d, action=a, first_ns=int(lo), last_ns=int(hi), count=int(c),
                      bytes=int(b)) for s, d, a, lo, hi, c, b in rows]
@@ -352,8 +406,9 @@ class LocalStore:
 
     def readers(self, file_ids: list[str]) -> dict[str, int]:
         rows = self.con.execute(
-            "SELECT src, count(DISTINCT dst) FROM flows WHERE action IN ('read', 'exec')"
-            " AND src IN (SELECT unnest(?::VARCHAR[])) GROUP BY src", [file_ids]).fetchall()
+            "SELECT n.key, count(DISTINCT f.dst) FROM flows f JOIN (SELECT id, key FROM nodes"
+            " WHERE key IN (SELECT unnest(?::VARCHAR[]))) n ON f.src = n.id"
+            " WHERE f.action IN ('read', 'exec') GROUP BY n.key", [file_ids]).fetchall()
         return {str(s): int(n) for s, n in rows}
 
     def describe(self, ids: list[str], sample: int) -> dict[str, Node]:
@@ -380,18 +435,21 @@ class LocalStore:
         events: dict[str, list[dict[str, Any]]] = defaultdict(list)
         aliases: dict[str, list[str]] = defaultdict(list)
         for node, action, n in con.execute(
-                "SELECT node, action, sum(cnt) FROM (SELECT src AS node, action, cnt FROM flows"
-                " WHERE src IN (SELECT unnest($1::VARCHAR[])) UNION ALL SELECT dst, action, cnt"
-                " FROM flows WHERE dst IN (SELECT unnest($1::VARCHAR[]))) GROUP BY ALL",
-                [ids]).fetchall():
+                "WITH i AS (SELECT id, key FROM nodes WHERE key IN"
+                " (SELECT unnest($1::VARCHAR[])))"
+                " SELECT node, action, sum(cnt) FROM (SELECT i.key AS node, f.action, f.cnt"
+                " FROM flows f JOIN i ON f.src = i.id UNION ALL SELECT i.key, f.action, f.cnt"
+                " FROM flows f JOIN i ON f.dst = i.id) GROUP BY ALL", [ids]).fetchall():
             actions[node][action] = int(n)
         for node, action, ts, other, nbytes in con.execute(
-                "SELECT node, action, ts, other, bytes FROM (SELECT src AS node, action, ts,"
-                " dst AS other, bytes FROM flows WHERE src IN (SELECT unnest($1::VARCHAR[]))"
-                " UNION ALL SELECT dst, action, ts, src, bytes FROM flows"
-                " WHERE dst IN (SELECT unnest($1::VARCHAR[])))"
-                " QUALIFY row_number() OVER (PARTITION BY node ORDER BY ts, action, other)"
-                " <= $2", [ids, sample]).fetchall():
+                "WITH i AS (SELECT id, key FROM nodes WHERE key IN"
+                " (SELECT unnest($1::VARCHAR[]))),"
+                " t AS (SELECT i.key AS node, f.action, f.ts, f.dst AS other, f.bytes"
+                " FROM flows f JOIN i ON f.src = i.id UNION ALL SELECT i.key, f.action, f.ts,"
+                " f.src, f.bytes FROM flows f JOIN i ON f.dst = i.id)"
+                " SELECT t.node, t.action, t.ts, o.key, t.bytes FROM t JOIN nodes o"
+                " ON o.id = t.other QUALIFY row_number() OVER (PARTITION BY t.node"
+                " ORDER BY t.ts, t.action, o.key) <= $2", [ids, sample]).fetchall():
             detail = str(other) + (f" {nbytes} B" if nbytes else "")
             events[node].append({"time_ns": int(ts), "action": action, "detail": detail})
             if action == "rename":
@@ -421,6 +479,7 @@ class LocalStore:
     def exists(self, node_id: str) -> bool:
         if node_id.startswith("process:"):
             return self.process(node_id[8:]) is not None
-        row = self.con.execute("SELECT 1 FROM flows WHERE src = ? OR dst = ? LIMIT 1",
-                               [node_id, node_id]).fetchone()
+        # A key is in `nodes` only once a flow named it.
+        row = self.con.execute("SELECT 1 FROM nodes WHERE key = ? LIMIT 1",
+                               [node_id]).fetchone()
         return row is not None

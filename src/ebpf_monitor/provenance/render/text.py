@@ -33,7 +33,14 @@ def _size(n: int) -> str:
     return f"{n} B"
 
 
-def _node_text(node: Node | None, node_id: str) -> str:
+def _actions(node: Node) -> str:
+    """What a process did, for descendants: 'did: read 12, write 3' (fork, exec too)."""
+    acts = node.attrs.get("actions") or {}
+    return "did: " + ", ".join(f"{a} {n}" for a, n in sorted(acts.items(),
+                                                              key=lambda x: (-x[1], x[0])))
+
+
+def _node_text(node: Node | None, node_id: str, *, did: bool = False) -> str:
     if node is None:
         return node_id
     if node.kind == "process":
@@ -67,10 +74,10 @@ def _cut(line: str) -> str:
     return line if len(line) <= WIDTH else line[: WIDTH - 1] + "…"
 
 
-def _fit(head: str, node: Node | None, node_id: str) -> str:
+def _fit(head: str, node: Node | None, node_id: str, *, did: bool = False) -> str:
     """`head` plus the node's text; a long path keeps its end (the file name), anything
     else its start."""
-    body = _node_text(node, node_id)
+    body = _node_text(node, node_id, did=did)
     room = WIDTH - len(head)
     if len(body) <= room or room < 12:
         return _cut(head + body)
@@ -81,6 +88,8 @@ def _fit(head: str, node: Node | None, node_id: str) -> str:
 
 def render(s: Slice) -> str:
     backward = s.query.split(" ", 1)[0] in ("lineage", "ancestry")
+    ancestry = s.query.startswith("ancestry")
+    did = s.query.startswith("descendants")
     kids: dict[str, list[Edge]] = defaultdict(list)
     for e in s.edges:
         kids[e.dst if backward else e.src].append(e)
@@ -102,13 +111,31 @@ def render(s: Slice) -> str:
             seen = other in printed
             mark = "^ " if seen else ""
             head = prefix + ("└─ " if last else "├─ ") + _edge_text(e, backward) + "  " + mark
-            out.append(_fit(head, s.nodes.get(other), other))
+            out.append(_fit(head, s.nodes.get(other), other, did=did))
             if not seen:
-                walk(other, prefix + ("   " if last else "│  "))
+                inner = prefix + ("   " if last else "│  ")
+                execs(other, inner)
+                walk(other, inner)
+
+    def execs(node_id: str, prefix: str) -> None:
+        # Ancestry: every exec of each process, not only the last one the label names;
+        # descendants: what each did.
+        node = s.nodes.get(node_id)
+        if node is None or node.kind != "process":
+            return
+        if did:
+            out.append(_cut(f"{prefix}   {_actions(node)}"))
+        if not ancestry:
+            return
+        for ex in node.attrs.get("execs") or []:
+            args = " ".join(str(a) for a in ex.get("args") or []) or ex.get("executable", "")
+            out.append(_cut(f"{prefix}   exec {_clock(ex['time_ns'])} {ex.get('user', '')}"
+                            f" {args}"))
 
     roots = s.roots[:1] if s.query.startswith("path") else s.roots
     for root in roots:
-        out.append(_fit("", s.nodes.get(root), root))
+        out.append(_fit("", s.nodes.get(root), root, did=did))
+        execs(root, "")
         walk(root, "")
     rest = [n for n in s.nodes if n not in printed]
     if rest:
