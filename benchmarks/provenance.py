@@ -271,18 +271,36 @@ def _run(cmd: list[str]) -> dict[str, Any]:
             "stderr": err.decode(errors="replace")}
 
 
+RSS_LIMIT_MB = 6144  # a build past this is stopped: the host is shared (--rss-limit-mb)
+
+
 def _rss_of(cmd: list[str]) -> dict[str, Any]:
-    """Like _run, plus the child's own peak RSS from wait4 (not this process's)."""
+    """Like _run, plus the child's own peak RSS from wait4 (not this process's); the child is
+    killed if its RSS passes RSS_LIMIT_MB, and the result says so."""
     t0 = time.perf_counter()
+    killed = None
     with open(os.devnull, "wb") as devnull, tempfile.TemporaryFile() as err:
         proc = subprocess.Popen(cmd, stdout=devnull, stderr=err)
-        _, status, usage = os.wait4(proc.pid, 0)
+        while True:
+            pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
+            if pid:
+                break
+            rss_kb = 0
+            with contextlib.suppress(OSError), open(f"/proc/{proc.pid}/status") as f:
+                rss_kb = next((int(x.split()[1]) for x in f if x.startswith("VmRSS:")), 0)
+            if rss_kb > RSS_LIMIT_MB * 1024 and killed is None:
+                killed = f"killed at {rss_kb // 1024} MB RSS (limit {RSS_LIMIT_MB} MB)"
+                proc.kill()
+            time.sleep(0.2)
         proc.returncode = os.waitstatus_to_exitcode(status)
         secs = time.perf_counter() - t0
         err.seek(0)
         stderr = err.read().decode(errors="replace")
+    if killed:
+        log(killed)
+        stderr += killed
     return {"secs": secs, "rc": proc.returncode, "rss_mb": usage.ru_maxrss / 1024,
-            "stderr": stderr[-2000:]}
+            "stderr": stderr[-2000:], **({"killed": killed} if killed else {})}
 
 
 def _disk_bytes(db: Path) -> int:
@@ -726,6 +744,7 @@ def render(results: dict[str, Any], command: str = "") -> list[str]:
 
 
 def main(argv: list[str] | None = None) -> int:
+    global RSS_LIMIT_MB
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--sizes", default=",".join(map(str, FULL_SIZES)),
                    help="comma-separated event counts (default 1M and 10M)")
@@ -738,8 +757,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--output", type=Path, default=BENCH_DIR / "provenance.json")
     p.add_argument("--render-from", type=Path, metavar="JSON",
                    help="print the markdown section of an earlier run and exit")
+    p.add_argument("--rss-limit-mb", type=int, default=RSS_LIMIT_MB,
+                   help=f"stop an index build past this RSS (default {RSS_LIMIT_MB})")
     p.add_argument("--inproc", nargs=2, metavar=("DB", "PLAN"), help=argparse.SUPPRESS)
     args = p.parse_args(argv)
+    RSS_LIMIT_MB = args.rss_limit_mb
     if args.inproc:  # the child that times queries in-process (see inproc_queries)
         print(json.dumps(inproc_queries(Path(args.inproc[0]), json.loads(args.inproc[1]))))
         return 0
