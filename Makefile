@@ -4,23 +4,36 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 APT_PACKAGES := clang llvm bpftool libbpf-dev libbpf1 logrotate openssl maven systemd \
-	systemd-container mmdebstrap
+	systemd-container mmdebstrap chromium graphviz
 STAMP := build/.stamp
 
-.PHONY: setup deps venv bpf run test test-unit lint bench clean
+.PHONY: setup deps venv bpf js run test test-unit lint bench clean
 
-setup: deps venv bpf
+setup: deps venv bpf js
 
 # Debian packages: compiler and bpftool for the BPF build, logrotate and openssl for the tests,
-# systemd-nspawn and mmdebstrap for the container tier.
+# systemd-nspawn and mmdebstrap for the container tier, chromium and graphviz to check the
+# provenance HTML page and DOT output. npm comes with Debian's nodejs, or with an already
+# installed nodejs that bundles it (checked by command, not package).
 deps: build/.deps
 build/.deps: Makefile
 	@mkdir -p build
 	@missing=$$(for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	command -v npm >/dev/null 2>&1 || missing="$$missing nodejs npm"; \
 	if [ -n "$$missing" ]; then \
 		apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$missing; \
 	fi
 	@touch $@
+
+# The graph library of the provenance HTML page: the npm package pinned in package-lock.json,
+# copied into the Python package (build output, gitignored) so wheels and the .deb carry it.
+JS_VENDOR := src/ebpf_monitor/provenance/render/_vendor
+js: $(JS_VENDOR)/cytoscape.min.js
+node_modules/.package-lock.json: package.json package-lock.json | build/.deps
+	npm ci --no-audit --no-fund --ignore-scripts
+$(JS_VENDOR)/cytoscape.min.js: node_modules/.package-lock.json
+	install -D -m 0644 node_modules/cytoscape/LICENSE $(JS_VENDOR)/cytoscape.LICENSE
+	install -D -m 0644 node_modules/cytoscape/dist/cytoscape.min.js $@
 
 venv: $(VENV)/.installed
 $(VENV)/.installed: pyproject.toml
@@ -39,7 +52,7 @@ test: setup
 	$(PY) scripts/elasticsearch.py fetch
 	$(PY) -m pytest
 
-test-unit: venv
+test-unit: venv js
 	$(PY) -m pytest tests/unit
 
 lint: venv
@@ -51,7 +64,7 @@ bench: setup
 
 clean:
 	$(MAKE) -C bpf clean
-	rm -rf build
+	rm -rf build node_modules $(JS_VENDOR)
 
 # --- service: install, uninstall, deb ---
 # `make install` puts the monitor into its own venv under $(PREFIX) (built with the system
@@ -73,8 +86,8 @@ SYSTEMD_LIVE = [ -z "$(DESTDIR)" ] && [ -d /run/systemd/system ]
 
 .PHONY: wheel install uninstall deb
 
-# Our wheel, with the BPF object inside as package data.
-wheel: venv
+# Our wheel, with the BPF object and the page's JavaScript inside as package data.
+wheel: venv js
 	@test -f $(BPF_OBJ) || { echo "$(BPF_OBJ) missing: run make bpf first" >&2; exit 1; }
 	rm -rf build/dist
 	$(PY) -m pip wheel -q --no-deps -w build/dist .

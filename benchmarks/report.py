@@ -178,6 +178,10 @@ def render(results: dict[str, Any], args: argparse.Namespace) -> str:
                    + (f" (at the end of the burst: RssAnon {r['RssAnon']:.0f} MB, RssFile"
                       f" {r['RssFile']:.0f} MB)" if "RssAnon" in r else "") + ".")
     out.append("")
+    if results.get("provenance"):
+        from benchmarks import provenance as provenance_bench
+
+        out += provenance_bench.render(results["provenance"])
     notes = REPO / "benchmarks" / "findings.md"
     if notes.exists() and not args.smoke:
         out += [notes.read_text()]

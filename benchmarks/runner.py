@@ -345,7 +345,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--output", type=Path, default=REPO / "BENCHMARKS.md")
     p.add_argument("--skip-peers", action="store_true", help="no auditd/bpftrace columns")
     p.add_argument("--skip-es", action="store_true")
-    p.add_argument("--only", choices=["overhead", "capacity", "es"], action="append")
+    p.add_argument("--only", choices=["overhead", "capacity", "es", "provenance"],
+                   action="append")
     p.add_argument("--render-from", type=Path, metavar="JSON",
                    help="only rewrite the report from the raw results of an earlier run")
     args = p.parse_args(argv)
@@ -361,7 +362,7 @@ def main(argv: list[str] | None = None) -> int:
     sizes = SMOKE if args.smoke else FULL
     if args.rounds:
         sizes = Sizes(**{**sizes.__dict__, "rounds": args.rounds})
-    parts = set(args.only or ["overhead", "capacity", "es"])
+    parts = set(args.only or ["overhead", "capacity", "es", "provenance"])
     results: dict[str, Any] = {
         "command": " ".join(["benchmarks/run.py", *(argv if argv is not None else sys.argv[1:])]),
         "date": time.strftime("%Y-%m-%d %H:%M %Z"), "machine": machine(),
@@ -376,6 +377,11 @@ def main(argv: list[str] | None = None) -> int:
             results["capacity"] = capacity(work, sizes, wl)
         if "es" in parts and not (args.smoke or args.skip_es):
             results["elasticsearch"] = elasticsearch(work, sizes, wl)
+        if "provenance" in parts:  # issue 13's analysis side: benchmarks/provenance.py
+            from benchmarks import provenance as provenance_bench
+
+            results["provenance"] = provenance_bench.run(
+                work, smoke=args.smoke, with_es=not (args.smoke or args.skip_es))
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(render(results, args))
     raw = {k: v for k, v in results.items() if k != "sizes_obj"}

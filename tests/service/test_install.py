@@ -69,6 +69,19 @@ class TestInstall:
                                  capture_output=True, text=True, timeout=60, cwd="/")
         assert version.stdout.strip() == "ebpf-monitor 0.1.0"
 
+    def test_html_output_has_its_library(self, staged: Path) -> None:
+        """The installed package renders the provenance HTML page with cytoscape.js inlined."""
+        python = staged / PREFIX.lstrip("/") / "venv/bin/python"
+        code = ("import re; from ebpf_monitor.provenance.model import Slice;"
+                " from ebpf_monitor.provenance.render import render;"
+                " page = render(Slice('q', [], {}, []), 'html');"
+                " print('Cytoscape Consortium' in page,"
+                " bool(re.search(r'<(script|link|img)[^>]+(src|href)=', page)))")
+        result = subprocess.run([str(python), "-c", code], capture_output=True, text=True,
+                                timeout=60, cwd="/")
+        assert result.returncode == 0, result.stderr
+        assert result.stdout.split() == ["True", "False"]
+
     def test_final_paths_only(self, staged: Path) -> None:
         """No file mentions the staging dir: scripts and bytecode name the final path."""
         venv = staged / PREFIX.lstrip("/") / "venv"
