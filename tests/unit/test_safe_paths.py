@@ -155,6 +155,48 @@ class TestDirectoryWalk:
             SafeDir(tmp_path / "open" / "ev", what="events_dir")
         assert not (tmp_path / "open" / "ev").exists()
 
+    def test_group_writable_ancestor_refused(self, tmp_path: Path) -> None:
+        """A directory on the way that a group other than root's can write (/var/mail, root:mail
+        2775) is refused: a member could swap the next component for a link."""
+        shared = tmp_path / "mail"
+        shared.mkdir()
+        os.chown(shared, 0, 65534)
+        shared.chmod(0o2775)
+        with pytest.raises(UnsafePathError, match=r"mail is writable by group 65534 .* not"
+                           r" sticky: run chmod g-w"):
+            SafeDir(shared / "ev", what="events_dir")
+        with pytest.raises(UnsafePathError, match="writable by group 65534"):
+            check_dir(shared / "ev", what="events_dir")
+        assert not (shared / "ev").exists()
+
+    def test_root_group_writable_ancestor_accepted(self, tmp_path: Path) -> None:
+        """Group write for root's own group (gid 0) gives nobody else a way in."""
+        shared = tmp_path / "rootgroup"
+        shared.mkdir()
+        os.chown(shared, 0, 0)
+        shared.chmod(0o775)
+        SafeDir(shared / "ev", what="events_dir").close()
+
+    def test_group_link_in_sticky_group_dir_refused(self, tmp_path: Path) -> None:
+        """In a sticky directory a group can write, a link of a group member is not followed;
+        root's own link there is."""
+        shared = tmp_path / "shared"
+        shared.mkdir()
+        os.chown(shared, 0, 65534)
+        shared.chmod(0o1775)
+        real = tmp_path / "real"
+        real.mkdir(mode=0o750)
+        (shared / "planted").symlink_to(real)
+        os.chown(shared / "planted", 65534, 65534, follow_symlinks=False)
+        with pytest.raises(UnsafePathError, match="symbolic link of uid 65534"):
+            SafeDir(shared / "planted", what="events_dir")
+        (shared / "mine").symlink_to(real)
+        directory = SafeDir(shared / "mine", what="events_dir")
+        try:
+            assert os.fstat(directory.fd).st_ino == real.stat().st_ino
+        finally:
+            directory.close()
+
     def test_nul_byte(self, tmp_path: Path) -> None:
         """A NUL byte in a path is a one-line config error, not a ValueError."""
         with pytest.raises(ConfigError, match="NUL byte"):
