@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import stat
+from contextlib import ExitStack
 from pathlib import Path
 
 import pytest
@@ -249,3 +250,17 @@ class TestLock:
         first.close()
         second.lock()
         second.close()
+
+    def test_two_names_for_one_directory(self, tmp_path: Path) -> None:
+        """output_dir a link to events_dir: the monitor locks that directory once, not
+        against itself; a second monitor is still refused."""
+        from ebpf_monitor.cli import _lock_dirs
+        from ebpf_monitor.config import Config
+
+        (tmp_path / "real").mkdir(mode=0o750)
+        (tmp_path / "alias").symlink_to(tmp_path / "real")
+        config = Config(events_dir=tmp_path / "real", output_dir=tmp_path / "alias")
+        with ExitStack() as stack:
+            _lock_dirs(config, stack)
+            with ExitStack() as other, pytest.raises(HostError, match="another ebpf-monitor"):
+                _lock_dirs(config, other)
