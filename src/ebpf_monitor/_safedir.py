@@ -31,7 +31,7 @@ import struct
 from pathlib import Path
 
 from ._fileio import write_all
-from .errors import ConfigError, HostError, UnsafePathError
+from .errors import ConfigError, HostError, MonitorError, UnsafePathError
 
 __all__ = ["SafeDir", "check_dir", "check_file", "host_error"]
 
@@ -141,11 +141,21 @@ def _walk(path: Path, *, create: bool, what: str) -> tuple[int, str, bool]:
         raise
 
 
-def host_error(what: str, path: Path, exc: OSError) -> HostError:
-    """One line for an OSError on a path the monitor writes (a host problem: exit 1)."""
+# The path as configured cannot work, whoever runs it: the config must change (exit 2), as for
+# an unsafe path; any other errno is the host's (permissions, read-only, I/O: exit 1).
+_CONFIG_ERRNOS = frozenset({errno.ENAMETOOLONG, errno.ELOOP, errno.ENOTDIR, errno.EISDIR})
+
+
+def host_error(what: str, path: Path, exc: OSError) -> MonitorError:
+    """One line for an OSError on a path the monitor writes: a ConfigError (exit 2) when the
+    path itself cannot work, else a HostError (exit 1); the same at start and in
+    check-config."""
+    message = f"{what}: {path}: {exc.strerror or exc}"
+    if exc.errno in _CONFIG_ERRNOS:
+        return ConfigError(message)
     hint = {errno.EPERM: " (immutable or append-only? see lsattr)",
             errno.EACCES: "" if os.geteuid() == 0 else " (run as root)"}.get(exc.errno or 0, "")
-    return HostError(f"{what}: {path}: {exc.strerror or exc}{hint}")
+    return HostError(message + hint)
 
 
 def check_file(path: Path, *, what: str) -> None:

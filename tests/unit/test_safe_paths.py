@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import stat
 from contextlib import ExitStack
@@ -197,6 +198,22 @@ class TestDirectoryWalk:
             assert os.fstat(directory.fd).st_ino == real.stat().st_ino
         finally:
             directory.close()
+
+    def test_unusable_name_is_a_config_error(self, tmp_path: Path) -> None:
+        """A path that cannot work as configured (a name past NAME_MAX) exits 2, from the
+        start's open as from check-config, like an unsafe path; it is not a host problem."""
+        from ebpf_monitor.cli import main
+
+        long = tmp_path / ("x" * 300) / "ev"
+        with pytest.raises(ConfigError, match="File name too long") as started:
+            SafeDir(long, what="events_dir")
+        with pytest.raises(ConfigError, match="File name too long") as checked:
+            check_dir(long, what="events_dir")
+        assert started.value.exit_status == checked.value.exit_status == 2
+        config = tmp_path / "config.json"
+        config.write_text(json.dumps({"events_dir": str(long)}))
+        config.chmod(0o600)
+        assert main(["check-config", "--config", str(config)]) == 2
 
     def test_nul_byte(self, tmp_path: Path) -> None:
         """A NUL byte in a path is a one-line config error, not a ValueError."""
