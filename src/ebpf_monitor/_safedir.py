@@ -4,10 +4,10 @@ A root process writing where others can write is a tool for them: `ln -s /etc/sh
 events.jsonl` in a world-writable events_dir would have the monitor truncate and append to that
 file. So a directory the monitor writes into is opened once, one component at a time from `/`:
 
-- a directory on the way must be owned by root (or by us) and not writable by others unless it
-  is sticky (/tmp); a symbolic link on the way is followed only if the directory holding it
-  passes that rule and, when the directory is world-writable, the link is root's (the kernel's
-  fs.protected_symlinks rule);
+- a directory on the way must be owned by root (or by us) and not writable by others, nor by
+  a group other than root's, unless it is sticky (/tmp); a symbolic link on the way is followed
+  only if the directory holding it passes that rule and, when others or such a group can write
+  that directory, the link is root's (the kernel's fs.protected_symlinks rule);
 - the directory itself must be owned by root (or by us) and writable by nobody else: refused
   otherwise (a one-line `UnsafePathError` naming the path and the fix); created with mode 0750
   when missing;
@@ -31,7 +31,7 @@ import struct
 from pathlib import Path
 
 from ._fileio import write_all
-from .errors import ConfigError, HostError, UnsafePathError
+from .errors import ConfigError, HostError, MonitorError, UnsafePathError
 
 __all__ = ["SafeDir", "check_dir", "check_file", "host_error"]
 
@@ -51,15 +51,25 @@ def _trusted(uid: int) -> bool:
     return uid == 0 or uid == os.geteuid()
 
 
+def _shared(st: os.stat_result) -> bool:
+    """Writable by someone other than root (or us): others, or a group other than root's
+    (/var/mail is root:mail 2775)."""
+    return bool(st.st_mode & stat.S_IWOTH or (st.st_mode & stat.S_IWGRP and st.st_gid != 0))
+
+
 def _check_container(where: str, st: os.stat_result, what: str) -> None:
     """A directory we look a name up in: nobody but root (or us) may swap that name."""
     if not _trusted(st.st_uid):
         raise UnsafePathError(f"{what}: {where} is owned by uid {st.st_uid}, who could redirect"
                               f" the monitor's files: use a directory owned by root")
-    if st.st_mode & stat.S_IWOTH and not st.st_mode & stat.S_ISVTX:
-        raise UnsafePathError(f"{what}: {where} is writable by others (mode"
-                              f" {stat.S_IMODE(st.st_mode):o}) and not sticky: run chmod o-w"
-                              f" {where}")
+    if _shared(st) and not st.st_mode & stat.S_ISVTX:
+        if st.st_mode & stat.S_IWOTH:
+            raise UnsafePathError(f"{what}: {where} is writable by others (mode"
+                                  f" {stat.S_IMODE(st.st_mode):o}) and not sticky: run chmod"
+                                  f" o-w {where}")
+        raise UnsafePathError(f"{what}: {where} is writable by group {st.st_gid} (mode"
+                              f" {stat.S_IMODE(st.st_mode):o}) and not sticky: run chmod g-w"
+                              f" {where}, or use a directory outside it")
 
 
 def _check_final(where: str, st: os.stat_result, what: str) -> None:
@@ -106,7 +116,7 @@ def _walk(path: Path, *, create: bool, what: str) -> tuple[int, str, bool]:
                 st = os.stat(name, dir_fd=fd, follow_symlinks=False)
                 if not stat.S_ISLNK(st.st_mode):
                     raise UnsafePathError(f"{what}: {here} is not a directory") from None
-                if parent.st_mode & stat.S_IWOTH and not _trusted(st.st_uid):
+                if _shared(parent) and not _trusted(st.st_uid):
                     raise UnsafePathError(
                         f"{what}: {here} is a symbolic link of uid {st.st_uid} in a directory"
                         f" others can write: the monitor does not follow it; remove it or name"
@@ -131,11 +141,21 @@ def _walk(path: Path, *, create: bool, what: str) -> tuple[int, str, bool]:
         raise
 
 
-def host_error(what: str, path: Path, exc: OSError) -> HostError:
-    """One line for an OSError on a path the monitor writes (a host problem: exit 1)."""
+# The path as configured cannot work, whoever runs it: the config must change (exit 2), as for
+# an unsafe path; any other errno is the host's (permissions, read-only, I/O: exit 1).
+_CONFIG_ERRNOS = frozenset({errno.ENAMETOOLONG, errno.ELOOP, errno.ENOTDIR, errno.EISDIR})
+
+
+def host_error(what: str, path: Path, exc: OSError) -> MonitorError:
+    """One line for an OSError on a path the monitor writes: a ConfigError (exit 2) when the
+    path itself cannot work, else a HostError (exit 1); the same at start and in
+    check-config."""
+    message = f"{what}: {path}: {exc.strerror or exc}"
+    if exc.errno in _CONFIG_ERRNOS:
+        return ConfigError(message)
     hint = {errno.EPERM: " (immutable or append-only? see lsattr)",
             errno.EACCES: "" if os.geteuid() == 0 else " (run as root)"}.get(exc.errno or 0, "")
-    return HostError(f"{what}: {path}: {exc.strerror or exc}{hint}")
+    return HostError(message + hint)
 
 
 def check_file(path: Path, *, what: str) -> None:

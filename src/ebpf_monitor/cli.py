@@ -132,10 +132,16 @@ def _lock_dirs(config: Config, stack: ExitStack) -> None:
     race the first over the spool's files."""
     from .preflight import written_dirs
 
+    locked: set[tuple[int, int]] = set()
     for path, what in written_dirs(config).items():
         directory = SafeDir(path, what=what)
         stack.callback(directory.close)
-        directory.lock()
+        # Two names for one directory (a link, or spool.dir naming events_dir another way):
+        # a second flock of its lock file would fail against our own.
+        st = os.fstat(directory.fd)
+        if (st.st_dev, st.st_ino) not in locked:
+            locked.add((st.st_dev, st.st_ino))
+            directory.lock()
 
 
 def _keep_heap() -> None:

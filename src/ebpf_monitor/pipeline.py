@@ -152,11 +152,10 @@ class Pipeline:
 
     def report_sink_losses(self, *, final: bool = False) -> None:
         """Once a sink writes again after failing (disk full), record what it could not write:
-        a `loss` record, to every sink, in order with the events. A sink's "failed" counts only
-        failing spells that ended (and were logged); at shutdown an open one counts too."""
+        a `loss` record, to every sink, in order with the events. A sink counts only failing
+        spells that ended (and were logged); at shutdown an open one counts too."""
         for sink in self.sinks:
-            stats = sink.stats()
-            failed = stats.get("failed", 0) + (stats.get("failing_lost", 0) if final else 0)
+            failed = sink.losses_to_record(final=final)
             new = failed - self.sink_lost_reported.get(sink.name, 0)
             if new <= 0:
                 continue

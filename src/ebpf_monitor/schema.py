@@ -630,6 +630,9 @@ def _net_builder() -> Builder:
 def builders(*, ignored_prefixes: tuple[str, ...] = ()) -> dict[int, Builder]:
     """Builder per record kind (enum event_kind value)."""
     _bind_abi()
+    # Paths reach the prefix test as text() (a backslash doubled); the kernel matched the raw
+    # bytes. The prefixes get the same escaping, once, so both filter the same paths.
+    ignored_prefixes = tuple(text(p.encode()) for p in ignored_prefixes)
     kinds = enum_values("event_kind")
     return {
         kinds["EK_EXEC"]: _exec_builder(),

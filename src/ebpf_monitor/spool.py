@@ -71,6 +71,7 @@ class Spool:
         self._acked_in_first = 0  # records of the first segment before _acked
         self._read = Cursor(1, 0)  # where the sender's next read starts
         self._pending = 0
+        self._closed = False  # the sender may outlive close() (a join that timed out)
         try:
             self._recover()
         except OSError as exc:
@@ -185,29 +186,33 @@ class Spool:
                                                             self._segments[-1].size)
 
     def read(self, max_records: int) -> tuple[list[bytes], Cursor]:
-        """Up to max_records unread records of one segment, and the cursor past them."""
+        """Up to max_records unread records of one segment, and the cursor past them; none
+        once the spool is closed.
+
+        The segment is opened under the lock: close() closes the directory under it, and a
+        directory descriptor used after that could be another file's by then."""
         with self._lock:
             pos = self._read
-            todo = [(s.number, s.name, s.size) for s in self._segments
-                    if s.number >= pos.segment]
-        for number, name, size in todo:
-            start = pos.offset if number == pos.segment else 0
-            if start >= size:
-                continue
-            fd = self._dir.open(name, os.O_RDONLY)
-            try:
-                chunk = os.pread(fd, min(size - start, READ_BYTES), start)
-            finally:
-                os.close(fd)
-            chunk = chunk[: chunk.rfind(b"\n") + 1]  # whole records only
-            parts = chunk.split(b"\n", max_records)
-            lines = parts[:max_records] if len(parts) > max_records else parts[:-1]
-            consumed = sum(len(x) + 1 for x in lines)
-            end = Cursor(number, start + consumed)
-            with self._lock:
-                self._read = end
-            return lines, end
-        return [], pos
+            for seg in self._segments if not self._closed else ():
+                start = pos.offset if seg.number == pos.segment else 0
+                if seg.number >= pos.segment and start < seg.size:
+                    number, size = seg.number, seg.size
+                    fd = self._dir.open(seg.name, os.O_RDONLY)
+                    break
+            else:
+                return [], pos
+        try:
+            chunk = os.pread(fd, min(size - start, READ_BYTES), start)
+        finally:
+            os.close(fd)
+        chunk = chunk[: chunk.rfind(b"\n") + 1]  # whole records only
+        parts = chunk.split(b"\n", max_records)
+        lines = parts[:max_records] if len(parts) > max_records else parts[:-1]
+        consumed = sum(len(x) + 1 for x in lines)
+        end = Cursor(number, start + consumed)
+        with self._lock:
+            self._read = end
+        return lines, end
 
     def rewind(self) -> None:
         """Read again from the first unacknowledged record (the send failed)."""
@@ -217,6 +222,8 @@ class Spool:
     def ack(self, cursor: Cursor, count: int) -> None:
         """The `count` records before `cursor` reached the backend: forget them, durably."""
         with self._lock:
+            if self._closed:
+                return  # they stay in the spool, sent again at the next start
             if cursor <= self._acked:
                 return  # its segment was dropped meanwhile; already counted
             while len(self._segments) > 1 and self._segments[0].number < cursor.segment:
@@ -241,6 +248,7 @@ class Spool:
 
     def close(self) -> None:
         with self._lock:
+            self._closed = True
             if self._fd >= 0:
                 os.close(self._fd)
                 self._fd = -1

@@ -222,6 +222,25 @@ class TestDecode:
             os.close(master)
             os.close(slave)
 
+    def test_ignored_prefix_with_backslash(self, tmp_path: Path) -> None:
+        """A configured prefix holding a backslash filters the paths the kernel's filter
+        would (raw bytes), though user space sees them as text with the backslash doubled."""
+        odd = tmp_path / "a\\b"
+        odd.mkdir()
+        fd = os.open(odd / "f", os.O_WRONLY | os.O_CREAT, 0o600)
+        try:
+            rec = record("io_summary_event", h_kind=KINDS["EK_IO_SUMMARY"], h_pid=os.getpid(),
+                         h_action=ACTIONS["EA_CLOSE"], h_flags=FLAGS["EF_FD_UNTRACKED"], fd=fd,
+                         writes=1, ino=os.fstat(fd).st_ino, imode=0o100600)
+            data = rec + b"\0" * (-len(rec) % 8)
+            en = Enricher(host_name="testhost")
+            kept = Decoder(en).decode(Batch(data, [(0, len(rec))]))
+            assert orjson.loads(kept[0])["file"]["path"] == f"{tmp_path}/a\\\\b/f"
+            decoder = Decoder(en, ignored_prefixes=(f"{odd}/",))
+            assert decoder.decode(Batch(data, [(0, len(rec))])) == []
+        finally:
+            os.close(fd)
+
     def test_bad_record_counted_not_raised(self) -> None:
         """An unknown kind is counted; the rest of the batch still decodes."""
         good = record("exit_event", h_kind=KINDS["EK_EXIT"], h_action=ACTIONS["EA_EXIT"],

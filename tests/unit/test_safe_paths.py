@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import os
 import stat
+from contextlib import ExitStack
 from pathlib import Path
 
 import pytest
@@ -155,6 +157,64 @@ class TestDirectoryWalk:
             SafeDir(tmp_path / "open" / "ev", what="events_dir")
         assert not (tmp_path / "open" / "ev").exists()
 
+    def test_group_writable_ancestor_refused(self, tmp_path: Path) -> None:
+        """A directory on the way that a group other than root's can write (/var/mail, root:mail
+        2775) is refused: a member could swap the next component for a link."""
+        shared = tmp_path / "mail"
+        shared.mkdir()
+        os.chown(shared, 0, 65534)
+        shared.chmod(0o2775)
+        with pytest.raises(UnsafePathError, match=r"mail is writable by group 65534 .* not"
+                           r" sticky: run chmod g-w"):
+            SafeDir(shared / "ev", what="events_dir")
+        with pytest.raises(UnsafePathError, match="writable by group 65534"):
+            check_dir(shared / "ev", what="events_dir")
+        assert not (shared / "ev").exists()
+
+    def test_root_group_writable_ancestor_accepted(self, tmp_path: Path) -> None:
+        """Group write for root's own group (gid 0) gives nobody else a way in."""
+        shared = tmp_path / "rootgroup"
+        shared.mkdir()
+        os.chown(shared, 0, 0)
+        shared.chmod(0o775)
+        SafeDir(shared / "ev", what="events_dir").close()
+
+    def test_group_link_in_sticky_group_dir_refused(self, tmp_path: Path) -> None:
+        """In a sticky directory a group can write, a link of a group member is not followed;
+        root's own link there is."""
+        shared = tmp_path / "shared"
+        shared.mkdir()
+        os.chown(shared, 0, 65534)
+        shared.chmod(0o1775)
+        real = tmp_path / "real"
+        real.mkdir(mode=0o750)
+        (shared / "planted").symlink_to(real)
+        os.chown(shared / "planted", 65534, 65534, follow_symlinks=False)
+        with pytest.raises(UnsafePathError, match="symbolic link of uid 65534"):
+            SafeDir(shared / "planted", what="events_dir")
+        (shared / "mine").symlink_to(real)
+        directory = SafeDir(shared / "mine", what="events_dir")
+        try:
+            assert os.fstat(directory.fd).st_ino == real.stat().st_ino
+        finally:
+            directory.close()
+
+    def test_unusable_name_is_a_config_error(self, tmp_path: Path) -> None:
+        """A path that cannot work as configured (a name past NAME_MAX) exits 2, from the
+        start's open as from check-config, like an unsafe path; it is not a host problem."""
+        from ebpf_monitor.cli import main
+
+        long = tmp_path / ("x" * 300) / "ev"
+        with pytest.raises(ConfigError, match="File name too long") as started:
+            SafeDir(long, what="events_dir")
+        with pytest.raises(ConfigError, match="File name too long") as checked:
+            check_dir(long, what="events_dir")
+        assert started.value.exit_status == checked.value.exit_status == 2
+        config = tmp_path / "config.json"
+        config.write_text(json.dumps({"events_dir": str(long)}))
+        config.chmod(0o600)
+        assert main(["check-config", "--config", str(config)]) == 2
+
     def test_nul_byte(self, tmp_path: Path) -> None:
         """A NUL byte in a path is a one-line config error, not a ValueError."""
         with pytest.raises(ConfigError, match="NUL byte"):
@@ -207,3 +267,17 @@ class TestLock:
         first.close()
         second.lock()
         second.close()
+
+    def test_two_names_for_one_directory(self, tmp_path: Path) -> None:
+        """output_dir a link to events_dir: the monitor locks that directory once, not
+        against itself; a second monitor is still refused."""
+        from ebpf_monitor.cli import _lock_dirs
+        from ebpf_monitor.config import Config
+
+        (tmp_path / "real").mkdir(mode=0o750)
+        (tmp_path / "alias").symlink_to(tmp_path / "real")
+        config = Config(events_dir=tmp_path / "real", output_dir=tmp_path / "alias")
+        with ExitStack() as stack:
+            _lock_dirs(config, stack)
+            with ExitStack() as other, pytest.raises(HostError, match="another ebpf-monitor"):
+                _lock_dirs(config, other)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -95,3 +96,20 @@ class TestSpool:
         assert sp.dropped + len(left) == 100
         assert left == recs(100 - len(left), len(left))  # the newest survive, in order
         assert sp.pending_bytes() == 0
+
+    def test_sender_after_close(self, tmp_path: Path) -> None:
+        """A sender that outlives close() (its join timed out) reads nothing and acknowledges
+        nothing: no use of the closed directory's descriptor, whose number may be another
+        file's by then; the records stay for the next start."""
+        sp = Spool(tmp_path, max_bytes=1 << 30)
+        sp.append(recs(0, 5))
+        got, cur = sp.read(3)
+        sp.close()
+        reused = os.open(tmp_path, os.O_RDONLY | os.O_DIRECTORY)  # likely the same number
+        try:
+            sp.ack(cur, len(got))
+            assert sp.read(3) == ([], cur)
+        finally:
+            os.close(reused)
+        sp2 = Spool(tmp_path, max_bytes=1 << 30)
+        assert drain(sp2) == recs(0, 5)

@@ -14,6 +14,13 @@ class SinkContext:
     def close(self) -> None:
         raise NotImplementedError
 
+    def stats(self) -> dict[str, int]:
+        raise NotImplementedError
+
+    def losses_to_record(self, *, final: bool = False) -> int:
+        """Events lost so far that `loss` records should carry: by default all "failed"."""
+        return self.stats().get("failed", 0)
+
     def __enter__(self) -> Self:
         return self
 

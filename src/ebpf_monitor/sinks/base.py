@@ -36,7 +36,11 @@ class Sink(Protocol):
         """Flush and release resources; within a bounded time."""
 
     def stats(self) -> dict[str, int]:
-        """Counters for the periodic stats line (e.g. written, failed, pending)."""
+        """Counters for the periodic stats line (e.g. written, failed, pending); no side
+        effect."""
+
+    def losses_to_record(self, *, final: bool = False) -> int:
+        """Events lost so far that `loss` records should carry (`final`: at shutdown)."""
 
     def __enter__(self) -> Sink: ...
 

@@ -3,9 +3,9 @@
 Lines are never torn: a batch goes out in as few write(2) calls as the kernel allows, and a failed
 write (disk full) is cut back to the last whole line with ftruncate and counted. A failing spell
 is logged when it starts and when it ends, with its count; it ends once writes have worked for
-a second, when the pipeline asks for the stats that go into the `loss` record, so the log line
-and the record agree. SIGHUP makes the pipeline call `reopen()` between batches, so logrotate's
-rename leaves every line in exactly one file.
+a second, when the pipeline asks for the count that goes into the `loss` record
+(`losses_to_record`), so the log line and the record agree. SIGHUP makes the pipeline call
+`reopen()` between batches, so logrotate's rename leaves every line in exactly one file.
 """
 
 from __future__ import annotations
@@ -175,12 +175,16 @@ class JsonlSink(SinkContext):
         self._dir.close()
 
     def stats(self) -> dict[str, int]:
-        # A spell ends here, where the pipeline reads the counts it puts in the loss record:
-        # the record and the "writing again" line carry the same numbers.
-        # "failed" counts the events of ended spells only; "failing_lost" those of an open one.
-        self._end_spell()
-        return {"written": self.written, "failed": self.failed - self._spell_lost,
+        """All events lost so far in "failed", an open spell's included; no side effect."""
+        return {"written": self.written, "failed": self.failed,
                 "failing": int(self._spell_open), "failing_lost": self._spell_lost}
+
+    def losses_to_record(self, *, final: bool = False) -> int:
+        # A spell ends here, where the pipeline reads the count it puts in the loss record:
+        # the record and the "writing again" line carry the same numbers. An open spell's
+        # events count once it ends, or at shutdown (`final`).
+        self._end_spell()
+        return self.failed if final else self.failed - self._spell_lost
 
 
 class StreamSink(SinkContext):
