@@ -39,6 +39,18 @@ class TestSelfRecognition:
         assert in_initial_pid_namespace()
         assert host_pid() == os.getpid()
 
+    def test_host_pid_on_the_host_needs_no_bpf(self) -> None:
+        """Without the capabilities to load a task iterator, the host side still gets getpid()."""
+        code = ("from ebpf_monitor.selfpid import host_pid; import os;"
+                " print(host_pid(), os.getpid())")
+        # Root without any capability after exec: loading BPF programs fails with EPERM.
+        out = subprocess.run(["setpriv", "--inh-caps=-all", "--bounding-set=-all",
+                              sys.executable, "-c", code], cwd=REPO, capture_output=True,
+                             text=True, timeout=60)
+        assert out.returncode == 0, out.stderr
+        host, pid = out.stdout.split()
+        assert host == pid
+
     def test_host_pid_found_inside_a_namespace(self) -> None:
         """selfpid.host_pid() inside `unshare --pid` is the host's pid of that process."""
         code = ("from ebpf_monitor.selfpid import host_pid; import os, sys;"
