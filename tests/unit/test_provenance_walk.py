@@ -371,6 +371,30 @@ class TestInput:
         assert got.edges[0].first_ns == at(5)
         store.close()
 
+    def test_executable_from_a_later_document(self, tmp_path: Path) -> None:
+        """A process first seen without process.executable gets it from a later document
+        the indexer would otherwise skip unparsed (a plain open), in the same run or later."""
+        p = Proc("p", 70, 1, 0, "/usr/bin/late")
+        first = p.write(1, "/d/x")
+        del first["process"]["executable"]
+        live = tmp_path / "events.jsonl"
+        write_docs(live, [first, p.open(2, "/d/y")])
+        store = LocalStore(tmp_path / "p.duckdb")
+        store.index([live])
+        assert ancestry(store, P + "p").nodes[P + "p"].attrs["executable"] == "/usr/bin/late"
+        store.close()
+        q = Proc("q", 71, 1, 0, "/usr/bin/later")
+        first = q.write(1, "/d/x")
+        del first["process"]["executable"]
+        write_docs(live, [first])
+        store = LocalStore(tmp_path / "p.duckdb")
+        store.index([live])
+        assert ancestry(store, P + "q").nodes[P + "q"].attrs["executable"] == ""
+        write_docs(live, [q.open(2, "/d/y"), q.open(3, "/d/z")], mode="ab")
+        store.index([live])
+        assert ancestry(store, P + "q").nodes[P + "q"].attrs["executable"] == "/usr/bin/later"
+        store.close()
+
     def test_unknown_node_is_one_line_error(self, store_of) -> None:  # type: ignore[no-untyped-def]
         """Unknown nodes and bad specs raise ProvenanceError naming them."""
         s = store_of([Proc("r", 11, 1, 0).read(1, "/d/f")])

@@ -34,7 +34,7 @@ import duckdb
 import orjson
 
 from ...errors import ProvenanceError
-from ..extract import RELEVANT, Extractor, Pending
+from ..extract import RELEVANT, Extractor, Pending, ProcInfo
 from ..graphdata import FORK_SKEW_NS, FORK_WINDOW_NS, make_node, pick_fork, pick_parent
 from ..model import Edge, Node
 from ..source import ProcessRow
@@ -167,6 +167,8 @@ class LocalStore:
             pending.setdefault(str(e), {})[int(fd), str(o), str(d)] = [int(c), int(b)]
         known_listening = set(listening)
         known = {str(e) for (e,) in self.con.execute("SELECT entity FROM procs").fetchall()}
+        bare = {str(e) for (e,) in self.con.execute(
+            "SELECT entity FROM procs WHERE coalesce(executable, '') = ''").fetchall()}
         total = 0
         plan: list[tuple[Path, str, int]] = []
         for path in files:
@@ -188,7 +190,7 @@ class LocalStore:
                     for line in lines:
                         if not line.strip():
                             continue
-                        if self._uninteresting(line, known, ex.procs):
+                        if self._uninteresting(line, known, ex.procs, bare):
                             ex.documents += 1
                             continue
                         try:
@@ -200,6 +202,11 @@ class LocalStore:
                     self._store(ex, Path(tmp), fingerprint, path, consumed,
                                 listening - known_listening)
                     known.update(ex.procs)
+                    for info in ex.procs.values():
+                        if info.executable:
+                            bare.discard(info.entity)
+                        else:
+                            bare.add(info.entity)
                     known_listening |= listening
                     docs += ex.documents
                     skipped += ex.skipped
@@ -214,9 +221,11 @@ class LocalStore:
         return docs, skipped
 
     @staticmethod
-    def _uninteresting(line: bytes, known: set[str], fresh: dict[str, Any]) -> bool:
+    def _uninteresting(line: bytes, known: set[str], fresh: dict[str, ProcInfo],
+                       bare: set[str]) -> bool:
         """A whole document whose action yields no flow, of a process already recorded:
-        counted without parsing (most are opens; parsing is most of the indexing time)."""
+        counted without parsing (most are opens; parsing is most of the indexing time).
+        Not when it may name the executable of a process recorded without one (`bare`)."""
         m = _ACTION.search(line)
         if m is None or not line.endswith(b"}"):
             return False
@@ -227,7 +236,12 @@ class LocalStore:
         if ent is None:
             return False
         entity = ent.group(1).decode()
-        return entity in known or entity in fresh
+        info = fresh.get(entity)
+        if info is not None:
+            return bool(info.executable) or b'"executable":' not in line
+        if entity in known:
+            return entity not in bare or b'"executable":' not in line
+        return False
 
     def _fingerprint(self, path: Path) -> tuple[str | None, int]:
         """A file is known by its first line (event ids make it unique), so a rename by
