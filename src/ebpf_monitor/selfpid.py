@@ -6,7 +6,9 @@ with it, the kernel side would not recognise the monitor and would record its ow
 events.jsonl, which make more writes, without end. So, once at start-up, a task iterator
 (selfpid.bpf.c) lists every process as (host pid, pid in its own namespace, namespace inode);
 ours is the row whose namespace is /proc/self/ns/pid and whose pid there is getpid(). The
-kernel side then compares a tgid per event, as before: no cost on the hot path.
+kernel side then compares a tgid per event, as before: no cost on the hot path. In the
+initial PID namespace getpid() already is the host pid: no iterator is loaded there, so a host
+that cannot create BPF iterators still runs the monitor outside containers.
 """
 
 from __future__ import annotations
@@ -36,6 +38,8 @@ def in_initial_pid_namespace() -> bool:
 def host_pid() -> int:
     """Our pid in the initial PID namespace (equal to os.getpid() outside containers)."""
     pid = os.getpid()
+    if in_initial_pid_namespace():
+        return pid
     try:
         pidns = os.stat("/proc/self/ns/pid").st_ino
     except OSError as exc:

@@ -20,17 +20,20 @@ UNIT = "ebpf-monitor.service"
 EVENTS = "/var/log/ebpf-monitor/events.jsonl"
 CONFIG = "/var/config.json"
 
-# The load for the rotation: an open per marker until told to stop, then the count.
+# The load for the rotation: an open per marker, up to each count read from stdin (the
+# test's grants: what is in flight is bounded by counts, not by pacing); at EOF, the count.
 MARKERS = """
-import os, sys, time
+import sys
 d = sys.argv[1]
 i = 0
-while not os.path.exists(d + "/stop"):
-    open(f"{d}/m{i}", "w").close()
-    i += 1
-    time.sleep(0.002)
+while line := sys.stdin.readline():
+    upto = int(line)
+    while i < upto:
+        open(f"{d}/m{i}", "w").close()
+        i += 1
 print(i)
 """
+BATCH = 500  # markers granted at once: in flight while the file rotates
 
 
 class Tail:
@@ -147,25 +150,46 @@ class TestService:
         load = subprocess.Popen(
             ["nsenter", "-t", str(c.init_pid), "-a", "--", "env", "-i", f"PATH={PATH}",
              "systemd-run", "--wait", "--pipe", "--quiet", "--", "python3", "-c", MARKERS, d],
-            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        assert load.stdin is not None
+        stdin = load.stdin
+
+        def grant(upto: int) -> None:
+            stdin.write(f"{upto}\n")
+            stdin.flush()
+
         try:
             old = Tail(c.path(EVENTS))
             old_ino = c.path(EVENTS).stat().st_ino
+            grant(1)
             _wait(lambda: _opened(old.docs(d), f"{d}/m0"), "first marker before rotation")
+            granted = 1 + BATCH
+            grant(granted)  # written while logrotate renames the file
             c.run("logrotate", "-f", "/etc/logrotate.d/ebpf-provenance")
+            rotated = Tail(c.path(EVENTS + ".1"))
             new = Tail(c.path(EVENTS))
-            # The HUP is asynchronous: wait until the reopened file gets a run of markers too.
-            _wait(lambda: c.path(EVENTS).stat().st_ino != old_ino
-                  and len(new.docs(f"{d}/m")) >= 100, "markers in the new events.jsonl")
+            # The HUP is asynchronous: grant batch after batch, each seen (in either file)
+            # before the next, until the reopened file holds a run of markers too.
+            for _ in range(100):
+                last = f"{d}/m{granted - 1}"
+                _wait(lambda m=last: _opened(rotated.docs(m), m) or _opened(new.docs(m), m),
+                      f"marker {granted - 1}")
+                if (c.path(EVENTS).stat().st_ino != old_ino
+                        and len(new.docs(f"{d}/m")) >= 100):
+                    break
+                granted += BATCH
+                grant(granted)
+            else:
+                raise AssertionError(f"{granted} markers, none 100 in the new events.jsonl")
         finally:
-            c.run("touch", f"{d}/stop")
-            out, err = load.communicate(timeout=120)
+            out, err = load.communicate(timeout=120)  # EOF on stdin: the load ends
         assert load.returncode == 0, err
         count = int(out.split()[0])
         print(f"logrotate under load: {count} markers")
+        assert count == granted
         last = f"{d}/m{count - 1}"
-        rotated = Tail(c.path(EVENTS + ".1"))
-        _wait(lambda: _opened(new.docs(last), last), "the last marker")
+        _wait(lambda: _opened(rotated.docs(last), last) or _opened(new.docs(last), last),
+              "the last marker")
         docs = rotated.docs(f"{d}/m") + new.docs(f"{d}/m")
         seen: dict[str, int] = {}
         for doc in docs:

@@ -30,13 +30,16 @@ from tests.unit.provenance_docs import Doc, Proc, at
 
 def scenario() -> list[Doc]:
     """A download-rename-exec-exfiltrate story with a reused pid, a library, capture
-    mode "first" close records and a server, on one host."""
+    mode "first" close records and a server, on one host; and a double fork: a dropper
+    that exits before its payload's first event (the payload reports ppid 1)."""
     init = Proc("init", 1, 0, 0, "/sbin/init")
     shell = Proc("shell", 100, 1, 1, "/bin/bash")
     victim = Proc("victim", 200, 100, 2, "/usr/bin/python3")
     child = Proc("child", 300, 200, 6, "/usr/bin/python3")
     reuse = Proc("reuse", 200, 100, 20, "/usr/bin/other")  # pid 200 again
     srv = Proc("srv", 400, 1, 0.5, "/usr/sbin/httpd")
+    dropper = Proc("dropper", 500, 1, 30, "/bin/sh")
+    payload = Proc("payload", 600, 1, 30.5, "/tmp/payload")
     docs = [
         init.exec(0.1, "/sbin/init"), srv.exec(0.6, "/usr/sbin/httpd"), srv.listen(0.7, 8080),
         shell.exec(1.1, "/bin/bash"), shell.fork(1.9, 200),
@@ -56,6 +59,8 @@ def scenario() -> list[Doc]:
         shell.fork(19.9, 200), reuse.exec(20.1, "/usr/bin/other"),
         reuse.read(20.5, "/d/secret", 17), reuse.write(21, "/d/other.out", 17),
         reuse.exit(22),
+        dropper.exec(30.1, "/bin/sh"), dropper.fork(30.5001, 600), dropper.exit(30.6),
+        payload.write(31, "/tmp/out"), payload.exit(32),
     ]
     docs.append({"event": {"action": "read"}, "@timestamp": "not a time"})  # skipped by both
     return docs
@@ -139,6 +144,11 @@ class TestSameAnswer:
             (ancestry(local, "process:child"), ancestry(remote, "process:child")),
             (descendants(local, "process:shell", Options()),
              descendants(remote, "process:shell", Options())),
+            (ancestry(local, "process:payload"), ancestry(remote, "process:payload")),
+            (descendants(local, "process:dropper", Options()),
+             descendants(remote, "process:dropper", Options())),
+            (descendants(local, "process:init", Options(depth=1)),
+             descendants(remote, "process:init", Options(depth=1))),
         ]
         for a, b in pairs:
             assert a.nodes and comparable(a) == comparable(b)
@@ -146,6 +156,10 @@ class TestSameAnswer:
                                           "process:init"}
         assert set(pairs[2][1].nodes) == {"process:shell", "process:victim", "process:child",
                                           "process:reuse"}
+        # The orphaned payload's parent is the dropper (its fork record), not init.
+        assert set(pairs[3][1].nodes) == {"process:payload", "process:dropper", "process:init"}
+        assert set(pairs[4][1].nodes) == {"process:dropper", "process:payload"}
+        assert "process:payload" not in pairs[5][1].nodes
 
     def test_pid_resolution_agrees(self, stores: tuple[LocalStore, FleetSource]) -> None:
         """pid:200 is ambiguous on both; --at picks the same entity on both."""

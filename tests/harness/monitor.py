@@ -129,6 +129,10 @@ class Monitor:
             try:
                 return self.proc.wait(timeout)
             except subprocess.TimeoutExpired:
+                if self.prefix:
+                    # The wrapper's death may not reach the monitor: kill the monitor itself.
+                    with contextlib.suppress(AssertionError, OSError):
+                        os.kill(self.pid, signal.SIGKILL)
                 self.proc.kill()
                 rc = self.proc.wait()
                 if strict:

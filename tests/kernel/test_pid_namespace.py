@@ -8,9 +8,10 @@ import sys
 from pathlib import Path
 
 from ebpf_monitor.selfpid import host_pid, in_initial_pid_namespace
-from tests.monitor_harness import REPO, Doc, Monitor, running_monitor
+from tests.monitor_harness import REPO, Doc, Monitor, running_monitor, wait_until
 
-UNSHARE = ("unshare", "--pid", "--fork", "--mount-proc")
+# --kill-child: the monitor dies with unshare (setpriv's pdeathsig reaches only unshare).
+UNSHARE = ("unshare", "--pid", "--fork", "--mount-proc", "--kill-child")
 
 # Prints its pid as it sees it, then opens a marker file (an event to find).
 WORKLOAD = """
@@ -38,6 +39,18 @@ class TestSelfRecognition:
         """In the initial namespace the host pid is getpid()."""
         assert in_initial_pid_namespace()
         assert host_pid() == os.getpid()
+
+    def test_host_pid_on_the_host_needs_no_bpf(self) -> None:
+        """Without the capabilities to load a task iterator, the host side still gets getpid()."""
+        code = ("from ebpf_monitor.selfpid import host_pid; import os;"
+                " print(host_pid(), os.getpid())")
+        # Root without any capability after exec: loading BPF programs fails with EPERM.
+        out = subprocess.run(["setpriv", "--inh-caps=-all", "--bounding-set=-all",
+                              sys.executable, "-c", code], cwd=REPO, capture_output=True,
+                             text=True, timeout=60)
+        assert out.returncode == 0, out.stderr
+        host, pid = out.stdout.split()
+        assert host == pid
 
     def test_host_pid_found_inside_a_namespace(self) -> None:
         """selfpid.host_pid() inside `unshare --pid` is the host's pid of that process."""
@@ -74,6 +87,59 @@ class TestSelfRecognition:
                    if d.get("file", {}).get("path") == str(mon.events_file)}
         assert touched <= {os.getpid()}
         assert mon.proc is not None and mon.proc.returncode == 0, mon.stderr()
+
+
+# Stands in for a monitor that hangs on stop: ignores SIGINT and SIGTERM.
+STUBBORN = ("import signal, sys; [signal.signal(s, signal.SIG_IGN) for s in"
+            " (signal.SIGINT, signal.SIGTERM)]; print('up', flush=True); signal.pause()")
+
+
+def _gone(pid: int) -> bool:
+    """No such process, or only its zombie left."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except (FileNotFoundError, ProcessLookupError):
+        return True
+    return stat.rsplit(")", 1)[1].split()[0] in ("Z", "X")
+
+
+class TestStopTimeout:
+    """A process under a forking wrapper that will not stop is killed, not only the wrapper."""
+
+    def test_killed_under_wrapper(self, tmp_path: Path) -> None:
+        """stop() past its timeout leaves no process of the wrapper's child running."""
+        # No --kill-child here: the harness alone must get the child.
+        mon = Monitor(tmp_path, {}, command=[sys.executable, "-c", STUBBORN],
+                      prefix=("unshare", "--pid", "--fork"))
+        mon.launch()
+        pid = 0
+        try:
+            wait_until(lambda: mon.stdout_path.read_text() == "up\n", timeout=30,
+                       what="the stand-in to start", seen=mon.stderr_tail)
+            pid = mon.pid
+            mon.stop(timeout=0.5, strict=False)
+            wait_until(lambda: _gone(pid), timeout=10, what=f"pid {pid} to be gone")
+        finally:
+            if pid and not _gone(pid):
+                os.kill(pid, 9)
+
+    def test_unshare_prefix_kills_its_child(self, tmp_path: Path) -> None:
+        """With UNSHARE, killing only the wrapper ends the process it forked as well."""
+        mon = Monitor(tmp_path, {}, command=[sys.executable, "-c", STUBBORN], prefix=UNSHARE)
+        mon.launch()
+        pid = 0
+        try:
+            wait_until(lambda: mon.stdout_path.read_text() == "up\n", timeout=30,
+                       what="the stand-in to start", seen=mon.stderr_tail)
+            pid = mon.pid
+            assert mon.proc is not None
+            mon.proc.kill()
+            mon.proc.wait()
+            wait_until(lambda: _gone(pid), timeout=10, what=f"pid {pid} to be gone")
+        finally:
+            if pid and not _gone(pid):
+                os.kill(pid, 9)
+            mon.stop(strict=False)
 
 
 def _marker_docs(mon: Monitor, marker: Path) -> list[Doc]:

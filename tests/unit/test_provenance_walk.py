@@ -233,6 +233,56 @@ class TestProcesses:
                                                                     P + "new"}
 
 
+class TestOrphans:
+    """A child whose parent exited first (double fork) keeps its real parent: the fork record."""
+
+    def docs(self) -> list[Doc]:
+        init = Proc("init", 1, 0, 0, "/sbin/init")
+        sh = Proc("sh", 100, 1, 1, "/bin/sh")
+        payload = Proc("payload", 200, 1, 2.0, "/tmp/payload")  # reparented: reports ppid 1
+        thread = sh.fork(1.5, 100)
+        thread["ebpf"]["thread"] = True  # a thread of sh: no new process
+        return [init.exec(0.1, "/sbin/init"), sh.exec(1.1, "/bin/sh"), thread,
+                sh.fork(2.0001, 200), sh.exit(2.001), payload.write(3, "/tmp/out"),
+                payload.exit(4)]
+
+    def test_ancestry_and_descendants(self, store_of) -> None:  # type: ignore[no-untyped-def]
+        """The payload's parent is sh, not init; sh's descendants include the payload."""
+        s = store_of(self.docs())
+        got = ancestry(s, P + "payload")
+        assert ids(got) == {P + "payload", P + "sh", P + "init"}
+        assert edge(got, P + "sh", P + "payload", "fork") == (1, 0)
+        assert ids(descendants(s, P + "sh", Options())) == {P + "sh", P + "payload"}
+        init_kids = ids(descendants(s, P + "init", Options(depth=1)))
+        assert init_kids == {P + "init", P + "sh"}
+
+    def test_fork_record_in_a_later_run(self, tmp_path: Path) -> None:
+        """A parent taken from ppid gives way to the fork record read by a later run."""
+        docs = self.docs()
+        fork = next(i for i, d in enumerate(docs) if d["ebpf"].get("child_pid") == 200)
+        live = tmp_path / "events.jsonl"
+        write_docs(live, [d for i, d in enumerate(docs) if i != fork])
+        store = LocalStore(tmp_path / "p.duckdb")
+        store.index([live])
+        assert ids(ancestry(store, P + "payload")) == {P + "payload", P + "init"}
+        write_docs(live, [docs[fork]], mode="ab")
+        store.index([live])
+        got = ancestry(store, P + "payload")
+        assert ids(got) == {P + "payload", P + "sh", P + "init"}
+        assert [e.src for e in got.edges if e.dst == P + "payload"] == [P + "sh"]
+        assert ids(descendants(store, P + "init", Options(depth=1))) == {P + "init", P + "sh"}
+        store.close()
+
+    def test_reused_pid_matches_the_nearest(self, store_of) -> None:  # type: ignore[no-untyped-def]
+        """Two fork records for one pid: each child gets the one made at its start."""
+        a, b = Proc("a", 10, 1, 0), Proc("b", 11, 1, 0)
+        first, second = Proc("first", 50, 1, 1.0), Proc("second", 50, 1, 1.5)
+        s = store_of([a.fork(1.0001, 50), first.exit(1.1), b.fork(1.5001, 50),
+                      second.write(1.6, "/x"), a.write(2, "/y"), b.write(2, "/z")])
+        assert ids(ancestry(s, P + "first")) == {P + "first", P + "a"}
+        assert ids(ancestry(s, P + "second")) == {P + "second", P + "b"}
+
+
 class TestNoise:
     """Libraries, /proc and popular files are hidden and counted, unless asked for."""
 
@@ -319,6 +369,30 @@ class TestInput:
         got = ancestry(store, P + "kid")
         assert set(got.nodes) == {P + "kid", P + "par"}
         assert got.edges[0].first_ns == at(5)
+        store.close()
+
+    def test_executable_from_a_later_document(self, tmp_path: Path) -> None:
+        """A process first seen without process.executable gets it from a later document
+        the indexer would otherwise skip unparsed (a plain open), in the same run or later."""
+        p = Proc("p", 70, 1, 0, "/usr/bin/late")
+        first = p.write(1, "/d/x")
+        del first["process"]["executable"]
+        live = tmp_path / "events.jsonl"
+        write_docs(live, [first, p.open(2, "/d/y")])
+        store = LocalStore(tmp_path / "p.duckdb")
+        store.index([live])
+        assert ancestry(store, P + "p").nodes[P + "p"].attrs["executable"] == "/usr/bin/late"
+        store.close()
+        q = Proc("q", 71, 1, 0, "/usr/bin/later")
+        first = q.write(1, "/d/x")
+        del first["process"]["executable"]
+        write_docs(live, [first])
+        store = LocalStore(tmp_path / "p.duckdb")
+        store.index([live])
+        assert ancestry(store, P + "q").nodes[P + "q"].attrs["executable"] == ""
+        write_docs(live, [q.open(2, "/d/y"), q.open(3, "/d/z")], mode="ab")
+        store.index([live])
+        assert ancestry(store, P + "q").nodes[P + "q"].attrs["executable"] == "/usr/bin/later"
         store.close()
 
     def test_unknown_node_is_one_line_error(self, store_of) -> None:  # type: ignore[no-untyped-def]

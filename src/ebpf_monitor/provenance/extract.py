@@ -8,6 +8,10 @@ writes under ``capture.read_write: "first"`` arrive as the fd's first call plus 
 record holding the fd's totals (first call included); the extractor remembers what it already
 counted per (process, fd, object, direction) and turns the close record into the remainder,
 so both capture modes give the same counts and bytes.
+
+Fork records (the parent's side of fork/vfork/clone/clone3) are kept as `Fork` tuples: they
+name a process's real parent even when that parent exited before the child's first event
+(the child then reports ppid 1). graphdata.pick_fork matches them to the child entity.
 """
 
 from __future__ import annotations
@@ -19,10 +23,12 @@ from typing import Any
 
 __all__ = [
     "EXECS",
+    "FORKS",
     "READS",
     "RELEVANT",
     "Extractor",
     "Flow",
+    "Fork",
     "Pending",
     "ProcInfo",
     "endpoint_id",
@@ -35,10 +41,14 @@ __all__ = [
 Flow = tuple[str, str, str, int, int, int]
 """(src node id, dst node id, action, time ns since the epoch, count, bytes)."""
 
+Fork = tuple[str, str, int, int]
+"""(parent entity, host, child pid, time ns of the parent's fork record)."""
+
 Pending = dict[str, dict[tuple[int, str, str], list[int]]]
 """entity -> (fd, object node, "r"/"w") -> [calls, bytes] counted before the close record."""
 
 EXECS = frozenset(("execve", "execveat"))
+FORKS = frozenset(("fork", "vfork", "clone", "clone3"))
 OPENS = frozenset(("open", "openat", "openat2", "creat"))
 READS = frozenset(("read", "readv", "pread64", "preadv", "preadv2", "recvfrom", "recvmsg"))
 WRITES = frozenset(("write", "writev", "pwrite64", "pwritev", "pwritev2", "sendto", "sendmsg"))
@@ -46,7 +56,7 @@ RENAMES = frozenset(("rename", "renameat", "renameat2"))
 UNLINKS = frozenset(("unlink", "unlinkat", "rmdir"))
 ACCEPTS = frozenset(("accept", "accept4"))
 #: Actions whose documents can carry a flow or process facts; the rest (socket, bind) are skipped.
-RELEVANT = EXECS | OPENS | READS | WRITES | RENAMES | UNLINKS | ACCEPTS | frozenset(
+RELEVANT = EXECS | FORKS | OPENS | READS | WRITES | RENAMES | UNLINKS | ACCEPTS | frozenset(
     ("connect", "listen", "close", "exit"))
 
 _EPOCH_CACHE: dict[str, int] = {}
@@ -131,6 +141,7 @@ class Extractor:
     def __init__(self, *, listening: set[tuple[str, int]] | None = None,
                  pending: Pending | None = None) -> None:
         self.flows: list[Flow] = []
+        self.forks: list[Fork] = []
         self.procs: dict[str, ProcInfo] = {}
         self.listening: set[tuple[str, int]] = listening if listening is not None else set()
         self.pending: Pending = pending if pending is not None else {}
@@ -200,6 +211,12 @@ class Extractor:
                                "args": list(proc.get("args") or []), "user": _user(doc)})
             if exe:
                 self.flows.append((file_id(exe), me, "exec", ts, 1, 0))
+        elif action in FORKS:
+            # A thread is no new process; inside a PID namespace child_pid is the
+            # namespace's pid, not the host's process.pid: no match possible (ppid it is).
+            child = ebpf.get("child_pid")
+            if child and not ebpf.get("thread") and "pid_ns" not in ebpf:
+                self.forks.append((info.entity, info.host, int(child), ts))
         elif action == "exit":
             self.pending.pop(info.entity, None)
             info.end_ns = ts

@@ -6,10 +6,39 @@ import os
 from collections.abc import Iterable
 from typing import Any
 
+from .extract import Fork
 from .model import Node, NodeKind
 from .source import ProcessRow
 
-__all__ = ["make_node", "pick_parent"]
+__all__ = ["FORK_SKEW_NS", "FORK_WINDOW_NS", "make_node", "pick_fork", "pick_parent"]
+
+#: A fork record is written when the parent's fork syscall returns, just after the child
+#: started; allowance for it to read earlier (the two times' conversion to wall clock is
+#: redone when NTP steps the clock).
+FORK_SKEW_NS = 1_000_000_000
+#: How long after the child's start its fork record may come (a vfork parent waits for the
+#: child's exec; a parent preempted under load returns late). Bounds a wrong match when the
+#: child's own record was lost and its pid was reused later.
+FORK_WINDOW_NS = 10_000_000_000
+
+
+def pick_fork(child: ProcessRow, forks: Iterable[Fork]) -> str | None:
+    """The parent entity a fork record names: for the child's host and pid, the record
+    nearest the child's start, from the skew before it to the window after it (and not
+    after its exit); None when there is none (the parent is then found by ppid)."""
+    best: Fork | None = None
+    latest = child.start_ns + FORK_WINDOW_NS
+    if child.end_ns is not None:
+        latest = min(latest, child.end_ns + FORK_SKEW_NS)
+    for fork in forks:
+        parent, host, pid, ts = fork
+        if (parent == child.entity or host != child.host or pid != child.pid
+                or ts < child.start_ns - FORK_SKEW_NS or ts > latest):
+            continue
+        if best is None or (abs(ts - child.start_ns), ts, parent) < (
+                abs(best[3] - child.start_ns), best[3], best[0]):
+            best = fork
+    return best[0] if best is not None else None
 
 
 def pick_parent(child: ProcessRow, candidates: Iterable[ProcessRow]) -> str | None:

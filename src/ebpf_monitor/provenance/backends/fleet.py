@@ -3,7 +3,8 @@
 Each walk step fetches the documents that name the frontier's nodes (one terms query per
 node kind, paged with a point in time and search_after, no cap), runs them through the same
 `Extractor` the local index uses, and keeps the flows that touch the frontier. Process
-parents are resolved by the same rule (`pick_parent`) over the candidates' first documents.
+parents are resolved by the same rules: the fork record naming the child (`pick_fork`), else
+`pick_parent` over the ppid candidates' first documents.
 All query bodies live in this module.
 """
 
@@ -19,8 +20,8 @@ from elasticsearch import ApiError, Elasticsearch, TransportError
 
 from ...config import ElasticsearchConfig
 from ...errors import ProvenanceError
-from ..extract import EXECS, READS, RELEVANT, Extractor, parse_time_ns
-from ..graphdata import make_node, pick_parent
+from ..extract import EXECS, FORKS, READS, RELEVANT, Extractor, Fork, parse_time_ns
+from ..graphdata import FORK_SKEW_NS, FORK_WINDOW_NS, make_node, pick_fork, pick_parent
 from ..model import Edge, Node
 from ..source import ProcessRow
 
@@ -262,7 +263,23 @@ class FleetSource:
             rows.append(row)
         return rows
 
+    def _forks(self, query: dict[str, Any]) -> list[Fork]:
+        """The fork records among the fork documents matching `query` (extract.py decides)."""
+        ex = Extractor()
+        ex.feed_all(self._search({"bool": {"filter": [
+            query, _terms("event.action", sorted(FORKS))]}}))
+        return ex.forks
+
     def _with_parent(self, row: ProcessRow) -> ProcessRow:
+        forks = self._forks({"bool": {"filter": [
+            {"term": {"host.name": row.host}}, {"term": {"ebpf.child_pid": row.pid}},
+            {"range": {"@timestamp": {
+                "gte": (row.start_ns - FORK_SKEW_NS) // 1_000_000,
+                "lte": (row.start_ns + FORK_WINDOW_NS) // 1_000_000 + 1,
+                "format": "epoch_millis"}}}]}})
+        row.parent = pick_fork(row, forks)
+        if row.parent is not None:
+            return row
         cands = self._process_rows({"bool": {"filter": [
             {"term": {"host.name": row.host}}, {"term": {"process.pid": row.ppid}},
             {"range": {"process.start": {"lte": row.start_ns // 1_000_000 + 1,
@@ -290,11 +307,18 @@ class FleetSource:
                 {"term": {"host.name": me.host}}, {"term": {"process.parent.pid": me.pid}},
                 {"range": {"process.start": {"gte": me.start_ns // 1_000_000,
                                              "format": "epoch_millis"}}}]}})
+            cands = [kid for kid in cands if kid.ppid == me.pid]  # else reparented later
+            # Children its fork records name, though they report another ppid (orphans).
+            for _, host, pid, ts in self._forks(_terms("process.entity_id", [e])):
+                cands += self._process_rows({"bool": {"filter": [
+                    {"term": {"host.name": host}}, {"term": {"process.pid": pid}},
+                    {"range": {"process.start": {
+                        "gte": (ts - FORK_WINDOW_NS) // 1_000_000,
+                        "lte": (ts + FORK_SKEW_NS) // 1_000_000 + 1,
+                        "format": "epoch_millis"}}}]}})
             for kid in cands:
-                if kid.ppid != me.pid:
-                    continue  # its first document names another parent (reparented later)
                 full = self.process(kid.entity)
-                if full is not None and full.parent == e:
+                if full is not None and full.parent == e and full not in kids:
                     kids.append(full)
         return sorted(kids, key=lambda r: (r.start_ns, r.entity))
 

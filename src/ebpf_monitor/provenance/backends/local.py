@@ -7,6 +7,7 @@ All SQL of this backend lives here, parameterised. Tables:
     procs(entity PK, host, pid, ppid, start_ns, first_ns, name, executable, user_name,
           end_ns, exit_code, parent)           one row per process entity
     execs(entity, ts, executable, args, user_name)
+    forks(parent, host, child_pid, ts, child) fork records; child: the entity matched to one
     sources(fingerprint PK, path, consumed, documents)   how far each file was read
     pending(entity, fd, obj, dir, cnt, bytes) read/write counts awaiting their close record
     listening(host, port)                     server ports seen in listen/accept
@@ -33,8 +34,8 @@ import duckdb
 import orjson
 
 from ...errors import ProvenanceError
-from ..extract import RELEVANT, Extractor, Pending
-from ..graphdata import make_node, pick_parent
+from ..extract import RELEVANT, Extractor, Pending, ProcInfo
+from ..graphdata import FORK_SKEW_NS, FORK_WINDOW_NS, make_node, pick_fork, pick_parent
 from ..model import Edge, Node
 from ..source import ProcessRow
 
@@ -50,6 +51,8 @@ CREATE TABLE IF NOT EXISTS procs(entity VARCHAR PRIMARY KEY, host VARCHAR, pid B
     user_name VARCHAR, end_ns BIGINT, exit_code BIGINT, parent VARCHAR);
 CREATE TABLE IF NOT EXISTS execs(entity VARCHAR, ts BIGINT, executable VARCHAR,
     args VARCHAR, user_name VARCHAR);
+CREATE TABLE IF NOT EXISTS forks(parent VARCHAR, host VARCHAR, child_pid BIGINT, ts BIGINT,
+    child VARCHAR);
 CREATE TABLE IF NOT EXISTS sources(fingerprint VARCHAR PRIMARY KEY, path VARCHAR,
     consumed BIGINT, documents BIGINT);
 CREATE TABLE IF NOT EXISTS pending(entity VARCHAR, fd BIGINT, obj VARCHAR, dir VARCHAR,
@@ -164,6 +167,8 @@ class LocalStore:
             pending.setdefault(str(e), {})[int(fd), str(o), str(d)] = [int(c), int(b)]
         known_listening = set(listening)
         known = {str(e) for (e,) in self.con.execute("SELECT entity FROM procs").fetchall()}
+        bare = {str(e) for (e,) in self.con.execute(
+            "SELECT entity FROM procs WHERE coalesce(executable, '') = ''").fetchall()}
         total = 0
         plan: list[tuple[Path, str, int]] = []
         for path in files:
@@ -185,7 +190,7 @@ class LocalStore:
                     for line in lines:
                         if not line.strip():
                             continue
-                        if self._uninteresting(line, known, ex.procs):
+                        if self._uninteresting(line, known, ex.procs, bare):
                             ex.documents += 1
                             continue
                         try:
@@ -197,6 +202,11 @@ class LocalStore:
                     self._store(ex, Path(tmp), fingerprint, path, consumed,
                                 listening - known_listening)
                     known.update(ex.procs)
+                    for info in ex.procs.values():
+                        if info.executable:
+                            bare.discard(info.entity)
+                        else:
+                            bare.add(info.entity)
                     known_listening |= listening
                     docs += ex.documents
                     skipped += ex.skipped
@@ -211,9 +221,11 @@ class LocalStore:
         return docs, skipped
 
     @staticmethod
-    def _uninteresting(line: bytes, known: set[str], fresh: dict[str, Any]) -> bool:
+    def _uninteresting(line: bytes, known: set[str], fresh: dict[str, ProcInfo],
+                       bare: set[str]) -> bool:
         """A whole document whose action yields no flow, of a process already recorded:
-        counted without parsing (most are opens; parsing is most of the indexing time)."""
+        counted without parsing (most are opens; parsing is most of the indexing time).
+        Not when it may name the executable of a process recorded without one (`bare`)."""
         m = _ACTION.search(line)
         if m is None or not line.endswith(b"}"):
             return False
@@ -224,7 +236,12 @@ class LocalStore:
         if ent is None:
             return False
         entity = ent.group(1).decode()
-        return entity in known or entity in fresh
+        info = fresh.get(entity)
+        if info is not None:
+            return bool(info.executable) or b'"executable":' not in line
+        if entity in known:
+            return entity not in bare or b'"executable":' not in line
+        return False
 
     def _fingerprint(self, path: Path) -> tuple[str | None, int]:
         """A file is known by its first line (event ids make it unique), so a rename by
@@ -306,6 +323,8 @@ class LocalStore:
             execs = [[p.entity, e["time_ns"], e["executable"], orjson.dumps(e["args"]).decode(),
                       e["user"]] for p in ex.procs.values() for e in p.execs]
             self._bulk(tmp, "execs", "j->>0, (j->>1)::BIGINT, j->>2, j->>3, j->>4", execs)
+            self._bulk(tmp, "forks", "j->>0, j->>1, (j->>2)::BIGINT, (j->>3)::BIGINT, NULL",
+                       ex.forks)
             procs = [[p.entity, p.host, p.pid, p.ppid, p.start_ns, p.first_ns, p.name,
                       p.executable, p.user, p.end_ns, p.exit_code] for p in ex.procs.values()]
             if procs:
@@ -338,7 +357,9 @@ class LocalStore:
             raise
 
     def _resolve_parents(self, tmp: Path) -> None:
-        """Give each process without a parent yet its parent entity and a fork flow."""
+        """Give each process its parent entity and a fork flow: from a fork record when one
+        names it (even over a parent found by ppid in an earlier run), else by ppid."""
+        self._resolve_forks(tmp)
         # Only the unresolved children and the processes that could be their parents.
         children: dict[str, ProcessRow] = {}
         cands: dict[str, list[ProcessRow]] = defaultdict(list)
@@ -365,6 +386,46 @@ class LocalStore:
                          " j->>1 AS parent FROM read_json(?, format='array',"
                          " columns={'j': 'JSON'}, records=false) x(j)) t"
                          " WHERE procs.entity = t.entity", [str(name)])
+        self.con.execute("COMMIT")
+
+    def _resolve_forks(self, tmp: Path) -> None:
+        """Parents from fork records, for the processes not yet matched to one."""
+        cands: dict[str, list[tuple[str, str, int, int]]] = defaultdict(list)
+        children: dict[str, ProcessRow] = {}
+        for row in self.con.execute(
+                "SELECT c.entity, c.host, c.pid, c.ppid, c.start_ns, c.end_ns, f.parent,"
+                " f.host, f.child_pid, f.ts FROM procs c JOIN forks f ON f.host = c.host"
+                " AND f.child_pid = c.pid AND f.ts >= c.start_ns - ? AND f.ts <= c.start_ns + ?"
+                " WHERE NOT EXISTS (SELECT 1 FROM forks g WHERE g.child = c.entity)",
+                [FORK_SKEW_NS, FORK_WINDOW_NS]).fetchall():
+            ce, ch, cp, cpp, cs, cen, fp, fh, fc, fts = row
+            children.setdefault(ce, ProcessRow(ce, ch, cp, cpp, cs, cen, None))
+            cands[ce].append((fp, fh, int(fc), int(fts)))
+        found = []
+        for child in children.values():
+            parent = pick_fork(child, cands[child.entity])
+            if parent is not None:
+                ts = min(f[3] for f in cands[child.entity] if f[0] == parent)
+                found.append([child.entity, parent, child.start_ns, ts, child.host, child.pid])
+        if not found:
+            return
+        name = tmp / "forked.json"
+        name.write_bytes(orjson.dumps(found))
+        rows = ("(SELECT j->>0 AS entity, j->>1 AS parent, (j->>3)::BIGINT AS ts, j->>4 AS host,"
+                " (j->>5)::BIGINT AS pid FROM read_json(?, format='array',"
+                " columns={'j': 'JSON'}, records=false) x(j))")
+        self.con.execute("BEGIN")
+        # A parent found by ppid before the fork record was read gives way.
+        self.con.execute(f"DELETE FROM flows WHERE action = 'fork' AND dst IN (SELECT n.id"
+                         f" FROM nodes n JOIN {rows} t ON n.key = 'process:' || t.entity)",
+                         [str(name)])
+        self._insert_flows(tmp, "'process:' || (j->>1), 'process:' || (j->>0), 'fork',"
+                           " (j->>2)::BIGINT, 1::BIGINT, 0::BIGINT", found)
+        self.con.execute(f"UPDATE procs SET parent = t.parent FROM {rows} t"
+                         " WHERE procs.entity = t.entity", [str(name)])
+        self.con.execute(f"UPDATE forks SET child = t.entity FROM {rows} t WHERE"
+                         " forks.parent = t.parent AND forks.host = t.host AND"
+                         " forks.child_pid = t.pid AND forks.ts = t.ts", [str(name)])
         self.con.execute("COMMIT")
 
     def _save_pending(self, pending: Pending, tmp: Path) -> None:
