@@ -237,14 +237,29 @@ class TestService:
         assert any(": in a PID namespace: no names from /proc" in line for line in lines)
         assert "Traceback" not in text
 
-    def test_upgrade_keeps_config_restarts(self, installed: Container, deb: Path) -> None:
-        """dpkg -i over a running service keeps the edited config and runs a new process."""
+    def test_upgrade_keeps_config_restarts(self, installed: Container, deb: Path,
+                                           tmp_path: Path) -> None:
+        """dpkg -i of a higher version over a running service keeps the edited config and
+        runs a new process."""
         c = installed
         c.run("systemctl", "start", UNIT)
         assert_running(c)
         config = c.path(CONFIG).read_text()
         before = main_pid(c)
-        c.run("dpkg", "-i", "/root/ebpf-monitor.deb")
+        old = c.run("dpkg-query", "-W", "-f=${Version}", "ebpf-monitor").stdout.strip()
+        # The same tree under a higher version: dpkg runs its real upgrade path (prerm upgrade,
+        # postinst configure <old version>), not a reinstall.
+        tree = tmp_path / "next"
+        subprocess.run(["dpkg-deb", "-R", str(deb), str(tree)], check=True)
+        control = tree / "DEBIAN" / "control"
+        control.write_text(control.read_text().replace(f"Version: {old}\n",
+                                                       f"Version: {old}+next1\n"))
+        subprocess.run(["dpkg-deb", "--root-owner-group", "--build", str(tree),
+                        str(c.path("/root/ebpf-monitor-next.deb"))], check=True,
+                       capture_output=True)
+        c.run("dpkg", "-i", "/root/ebpf-monitor-next.deb")
+        new = c.run("dpkg-query", "-W", "-f=${Version}", "ebpf-monitor").stdout.strip()
+        assert new == f"{old}+next1"
         assert c.path(CONFIG).read_text() == config
         assert_running(c)
         assert main_pid(c) != before
