@@ -19,7 +19,6 @@ import contextlib
 import functools
 import json
 import os
-import re
 import signal
 import subprocess
 import sys
@@ -29,11 +28,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from tests.harness import REPO, wait_until
+from tests.harness import REPO, metric, scrape_metrics, wait_until
 
 from .report import machine, render
 from .setups import (
-    STATS_RE,
     BenchMonitor,
     auditd_running,
     bpftrace_running,
@@ -175,7 +173,7 @@ def capacity(work: Path, sizes: Sizes, wl: Workloads) -> dict[str, Any]:
         drain = {"queued_events": drained, "drain_s": after[0] - t_cont,
                  "drops": after[2] - before[2], "cpu_s": big.cpu() - cpu0,
                  "ring_bytes": DRAIN_RING}
-        # Stats lines come every second: the drain time is an upper bound, the rate a floor.
+        # Sampled every 0.1 s: the drain time is an upper bound, the rate a floor.
         drain["rate_floor"] = drained / max(drain["drain_s"], 1e-3)
         log(f"drain: {drain}")
     return {"paced": rows, "flat": flat, "drain": drain, "final": res,
@@ -186,7 +184,6 @@ def capacity(work: Path, sizes: Sizes, wl: Workloads) -> dict[str, Any]:
 # Part 4: Elasticsearch
 
 ES_SCRIPT = REPO / "scripts" / "elasticsearch.py"
-ES_STATS_RE = re.compile(r"elasticsearch\.indexed=(\d+)\b.*\belasticsearch\.pending=(\d+)\b")
 ES_INDEX = "bench"  # the monitor's index (and template pattern bench*)
 PLAIN_INDEX = "plain-bulk"  # the plain loader's: outside bench*, same template content
 ES_BATCH = 1000
@@ -204,33 +201,29 @@ def load_es_script() -> Any:
     return module
 
 
-def es_stats(mon: BenchMonitor) -> list[tuple[float, int, int]]:
-    """(wall time, indexed, pending) of every stats line of the monitor's ES sink so far."""
-    out = []
-    for line in mon.stderr().splitlines():
-        m, e = STATS_RE.match(line), ES_STATS_RE.search(line)
-        if m and e:
-            stamp = time.mktime(time.strptime(m[1].split(",")[0], "%Y-%m-%d %H:%M:%S"))
-            out.append((stamp + int(m[1].split(",")[1]) / 1000, int(e[1]), int(e[2])))
-    return out
+def es_figures(mon: BenchMonitor, series: list[tuple[float, int, int]]) -> tuple[float, int, int]:
+    """(wall time, indexed, pending) of the monitor's Elasticsearch sink, scraped from its
+    Prometheus endpoint; also appended to `series`."""
+    s = scrape_metrics(mon)
+    now = (time.time(), int(metric(s, "ebpf_monitor_sink_written_total", sink="elasticsearch")),
+           int(metric(s, "ebpf_monitor_sink_pending", sink="elasticsearch")))
+    series.append(now)
+    return now
 
 
-def wait_es_idle(mon: BenchMonitor, min_indexed: int = 0, timeout: float = 60,
-                 ) -> tuple[float, int, int]:
-    """Wait for a fresh stats line with less than one batch pending (the background trickle,
-    e.g. this script's own reads of the monitor's stderr, is sent by flush_interval) and at
-    least `min_indexed` indexed."""
-    start = time.time()
+def wait_es_idle(mon: BenchMonitor, series: list[tuple[float, int, int]], min_indexed: int = 0,
+                 timeout: float = 60) -> tuple[float, int, int]:
+    """Wait for less than one batch pending (the background trickle, e.g. this script's own
+    reads, is sent by flush_interval) and at least `min_indexed` indexed; every sample taken
+    goes into `series`."""
 
     def idle() -> tuple[float, int, int] | None:
-        lines = [s for s in es_stats(mon) if s[0] >= start]
-        if lines and lines[-1][2] < ES_BATCH and lines[-1][1] >= min_indexed:
-            return lines[-1]
-        return None
+        now = es_figures(mon, series)
+        return now if now[2] < ES_BATCH and now[1] >= min_indexed else None
 
     return wait_until(idle, timeout=timeout, interval=0.1,
                       what=f"the elasticsearch sink idle with {min_indexed} indexed",
-                      seen=lambda: es_stats(mon)[-3:])
+                      seen=lambda: series[-3:])
 
 
 def plain_bulk(client: Any, docs: list[dict[str, Any]]) -> dict[str, Any]:
@@ -290,20 +283,21 @@ def elasticsearch(work: Path, sizes: Sizes, wl: Workloads) -> dict[str, Any]:
         })
         with mon.running():
             time.sleep(2)
-            before = wait_es_idle(mon)
+            samples: list[tuple[float, int, int]] = []
+            before = wait_es_idle(mon, samples)
             t0 = time.time()
             cpu0 = mon.cpu()
             sh([str(wl.bin), "count", str(sizes.es_docs), str(wl.target)])
             burst_s = time.time() - t0
-            after = wait_es_idle(mon, before[1] + sizes.es_docs, timeout=1800)
+            after = wait_es_idle(mon, samples, before[1] + sizes.es_docs, timeout=1800)
             cpu = mon.cpu() - cpu0
             rss = rss_parts_mb(mon.pid)
-            drops = mon.stats()[-1][2]
-            series = [s for s in es_stats(mon) if before[0] <= s[0] <= after[0]]
+            drops = mon.figures()[2]
+            series = [s for s in samples if before[0] <= s[0] <= after[0]]
         rss["VmHWM"] = mon.peak_rss
         indexed = after[1] - before[1]
         window = after[0] - t0
-        # Steady state: between the first and last stats line with a batch or more pending.
+        # Steady state: between the first and last sample with a batch or more pending.
         busy = [s for s in series if s[2] >= ES_BATCH]
         steady = ((busy[-1][1] - busy[0][1]) / (busy[-1][0] - busy[0][0])
                   if len(busy) >= 3 and busy[-1][0] > busy[0][0] else None)

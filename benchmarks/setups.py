@@ -1,7 +1,8 @@
 """The setups a benchmark compares: the monitor, auditd, bpftrace (bare needs nothing).
 
 The monitor is the tests' harness Monitor (ready at its READY=1), plus what a benchmark reads
-from it: CPU time, peak memory, and the figures of its stats lines.
+from it: CPU time, peak memory, and its figures, scraped from its Prometheus endpoint (never
+matched out of log lines).
 """
 
 from __future__ import annotations
@@ -17,18 +18,17 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from tests.harness import Monitor, WaitTimeout, wait_until
+import orjson
+from tests.harness import Monitor, WaitTimeout, metric, scrape_metrics, wait_until
 
 from .workloads import sh
 
-__all__ = ["AUDIT_SYSCALLS", "STATS_RE", "BenchMonitor", "auditd_running", "bpftrace_running",
+__all__ = ["AUDIT_SYSCALLS", "BenchMonitor", "auditd_running", "bpftrace_running",
            "cpu_seconds", "peak_rss_mb", "peers_available", "rss_parts_mb", "stop_process"]
 
 CLK_TCK = os.sysconf("SC_CLK_TCK")
-STATS_RE = re.compile(
-    r"^(\S+ \S+) INFO ebpf_monitor\.pipeline: stats: events=(\d+) rate=\d+/s drops=(\d+)"
-    r" backlog=(\d+)B"
-)
+# The monitor's Prometheus endpoint on a free loopback port: where its figures come from.
+METRICS = {"metrics": {"listen": "127.0.0.1:0"}}
 
 # Audit rules and bpftrace probes on the syscalls the loops make (what the monitor reports).
 AUDIT_SYSCALLS = ["openat", "execve", "connect", "accept", "accept4", "clone", "exit_group"]
@@ -89,56 +89,57 @@ class BenchMonitor(Monitor):
     def __init__(self, work: Path, config: dict[str, Any] | None = None) -> None:
         events_dir = work / "ev"
         shutil.rmtree(events_dir, ignore_errors=True)
-        super().__init__(work, {"events_dir": str(events_dir), **(config or {})})
+        super().__init__(work, {"events_dir": str(events_dir), **METRICS, **(config or {})})
         self.peak_rss = 0.0
         self.result: dict[str, Any] = {}
 
     def cpu(self) -> float:
         return cpu_seconds(self.pid)
 
-    def stats(self) -> list[tuple[float, int, int, int]]:
-        """(wall time, events, drops, backlog bytes) of every stats line so far."""
-        out = []
-        for line in self.stderr().splitlines():
-            m = STATS_RE.match(line)
-            if m:
-                stamp = time.mktime(time.strptime(m[1].split(",")[0], "%Y-%m-%d %H:%M:%S"))
-                stamp += int(m[1].split(",")[1]) / 1000
-                out.append((stamp, int(m[2]), int(m[3]), int(m[4])))
-        return out
+    def figures(self) -> tuple[float, int, int, int]:
+        """(wall time, documents written to events.jsonl, kernel drops, ring backlog bytes)."""
+        s = scrape_metrics(self)
+        return (time.time(), int(metric(s, "ebpf_monitor_sink_written_total", sink="jsonl")),
+                int(metric(s, "ebpf_monitor_kernel_drops_total")),
+                int(metric(s, "ebpf_monitor_ring_backlog_bytes")))
 
     def wait_drained(self, timeout: float = 30) -> tuple[float, int, int, int]:
-        """Wait for a fresh stats line with an empty ring; returns it (or the last line, when
-        the ring never empties in time)."""
-        start = time.time()
+        """Wait for the ring to be empty; returns the figures then (or the last ones, when the
+        ring never empties in time)."""
+        last: tuple[float, int, int, int] | None = None
 
         def drained() -> tuple[float, int, int, int] | None:
-            lines = [s for s in self.stats() if s[0] >= start]
-            return lines[-1] if lines and lines[-1][3] < 4096 else None
+            nonlocal last
+            last = self.figures()
+            return last if last[3] < 4096 else None
 
         try:
-            return wait_until(drained, timeout=timeout, what="a stats line with an empty ring",
-                              interval=0.1)
+            return wait_until(drained, timeout=timeout, what="an empty ring", interval=0.1)
         except WaitTimeout:
-            return self.stats()[-1]
+            assert last is not None
+            return last
 
     def finish(self) -> dict[str, Any]:
-        """Stop (killed after 60 s) and sum up the run: events, drops, lines, loss records."""
+        """Stop (killed after 60 s) and sum up the run from what it wrote: documents, kernel
+        drops (the last ring-buffer loss record's total), loss records."""
         assert self.proc is not None
         with contextlib.suppress(OSError):
             self.peak_rss = max(self.peak_rss, peak_rss_mb(self.pid))
         rc = self.stop(timeout=60, strict=False)
-        final = self.stats()
         losses = 0
         lines = 0
+        drops = 0
         if self.events_file.exists():
             with open(self.events_file, "rb") as f:
                 for line in f:
                     lines += 1
                     if b'"action":"loss"' in line:
                         losses += 1
-        return {"events": final[-1][1] if final else 0, "drops": final[-1][2] if final else 0,
-                "lines": lines, "loss_records": losses, "rc": rc}
+                        lost = orjson.loads(line)["ebpf"]["lost"]
+                        if lost.get("source") == "ring_buffer":
+                            drops = max(drops, int(lost.get("total", 0)))
+        return {"events": lines, "drops": drops, "lines": lines, "loss_records": losses,
+                "rc": rc}
 
     @contextlib.contextmanager
     def running(self) -> Iterator[BenchMonitor]:
