@@ -196,16 +196,9 @@ class BpfMonitor:
 
     def drops(self) -> dict[str, int]:
         """Failed ring-buffer writes so far, by record kind, summed over CPUs."""
-        fd = bpf.lib.bpf_map__fd(self._map("em_drops"))
-        ncpu = bpf.lib.libbpf_num_possible_cpus()
-        values = (ctypes.c_uint64 * ncpu)()
-        out = {}
-        for name, kind in enum_values("event_kind").items():
-            if name == "EK_MAX":
-                continue
-            key = ctypes.c_uint32(kind)
-            if bpf.lib.bpf_map_lookup_elem(fd, ctypes.byref(key), values) == 0:
-                out[name.removeprefix("EK_").lower()] = sum(values)
+        out: dict[str, int] = {}
+        for (_cpu, kind), n in self.drops_by_cpu().items():
+            out[kind] = out.get(kind, 0) + n
         return out
 
     def drops_by_cpu(self) -> dict[tuple[int, str], int]:
