@@ -34,7 +34,7 @@ import orjson
 
 from ...errors import ProvenanceError
 from ..extract import RELEVANT, Extractor, Pending
-from ..graphdata import make_node, pick_parent
+from ..graphdata import make_node
 from ..model import Edge, Node
 from ..source import ProcessRow
 
@@ -63,6 +63,17 @@ _ROTATED = re.compile(r"^events\.jsonl\.(\d+)(\.gz)?$")
 _PLAIN_OPENS = frozenset(("open", "openat", "openat2"))  # a flow only with O_CREAT
 _ACTION = re.compile(rb'"action":"([a-z0-9_]+)"')
 _ENTITY = re.compile(rb'"entity_id":"([^"\\]+)"')
+
+
+def _array(values: list[str] | list[int]) -> str:
+    """A list parameter as one JSON text, cast back in SQL (`?::JSON::VARCHAR[]`):
+    duckdb-python converts a Python list value by value, and tries to import pandas for
+    each one (a failed import searches all of sys.path), so a list of a few hundred keys
+    cost tens of milliseconds where one string costs a fraction of one."""
+    try:
+        return orjson.dumps(values).decode()
+    except TypeError as exc:  # a str with lone surrogates: not text DuckDB could hold either
+        raise ProvenanceError(f"not valid UTF-8 text: {exc}") from None
 
 
 def default_files(events_dir: Path) -> list[Path]:
@@ -164,6 +175,7 @@ class LocalStore:
             pending.setdefault(str(e), {})[int(fd), str(o), str(d)] = [int(c), int(b)]
         known_listening = set(listening)
         known = {str(e) for (e,) in self.con.execute("SELECT entity FROM procs").fetchall()}
+        fresh: set[str] = set()  # processes first seen in this run
         total = 0
         plan: list[tuple[Path, str, int]] = []
         for path in files:
@@ -196,6 +208,7 @@ class LocalStore:
                         ex.feed(doc)
                     self._store(ex, Path(tmp), fingerprint, path, consumed,
                                 listening - known_listening)
+                    fresh.update(e for e in ex.procs if e not in known)
                     known.update(ex.procs)
                     known_listening |= listening
                     docs += ex.documents
@@ -203,7 +216,7 @@ class LocalStore:
                     progressed += sum(len(x) + 1 for x in lines)
                     progress.update(progressed, docs)
             if docs:  # nothing new: nothing to resolve or carry
-                self._resolve_parents(Path(tmp))
+                self._resolve_parents(Path(tmp), fresh)
                 self._save_pending(pending, Path(tmp))
         progress.update(total, docs, final=True)
         self.events_read = self._meta("documents")
@@ -284,10 +297,16 @@ class LocalStore:
         integers is what makes a walk step fast)."""
         if not rows:
             return
-        con = self.con
-        con.execute("CREATE OR REPLACE TEMP TABLE stage(src VARCHAR, dst VARCHAR,"
-                    " action VARCHAR, ts BIGINT, cnt BIGINT, bytes BIGINT)")
+        self._stage_flows()
         self._bulk(tmp, "stage", columns, rows)
+        self._flows_from_stage()
+
+    def _stage_flows(self) -> None:
+        self.con.execute("CREATE OR REPLACE TEMP TABLE stage(src VARCHAR, dst VARCHAR,"
+                         " action VARCHAR, ts BIGINT, cnt BIGINT, bytes BIGINT)")
+
+    def _flows_from_stage(self) -> None:
+        con = self.con
         con.execute("INSERT INTO nodes SELECT nextval('node_ids'), k FROM (SELECT DISTINCT k"
                     " FROM (SELECT src AS k FROM stage UNION SELECT dst FROM stage) u"
                     " WHERE NOT EXISTS (SELECT 1 FROM nodes n WHERE n.key = u.k))")
@@ -337,35 +356,44 @@ class LocalStore:
             con.execute("ROLLBACK")
             raise
 
-    def _resolve_parents(self, tmp: Path) -> None:
-        """Give each process without a parent yet its parent entity and a fork flow."""
-        # Only the unresolved children and the processes that could be their parents.
-        children: dict[str, ProcessRow] = {}
-        cands: dict[str, list[ProcessRow]] = defaultdict(list)
-        for row in self.con.execute(
-                "SELECT c.entity, c.host, c.pid, c.ppid, c.start_ns, c.end_ns, p.entity, p.host,"
-                " p.pid, p.ppid, p.start_ns, p.end_ns FROM procs c JOIN procs p"
-                " ON p.host = c.host AND p.pid = c.ppid WHERE c.parent IS NULL").fetchall():
-            ce, ch, cp, cpp, cs, cen, pe, ph, pp, ppp, ps, pen = row
-            child = children.setdefault(ce, ProcessRow(ce, ch, cp, cpp, cs, cen, None))
-            cands[ce].append(ProcessRow(pe, ph, pp, ppp, ps, pen, None))
-        found = []
-        for child in children.values():
-            parent = pick_parent(child, cands[child.entity])
-            if parent is not None:
-                found.append([child.entity, parent, child.start_ns])
-        if not found:
+    def _resolve_parents(self, tmp: Path, fresh: set[str]) -> None:
+        """Give each process without a parent yet its parent entity and a fork flow.
+
+        The parent is picked in SQL (on the child's host, pid = the child's ppid, started at
+        or before the child and not exited before it; the latest such, as
+        graphdata.pick_parent): one row per child, where fetching every process that ever had
+        the parent's pid grew to 10^8 rows at 10M events. Only children new in this run, or
+        whose ppid a new process took, are tried, so parentless roots do not rejoin on every
+        run."""
+        if not fresh:
             return
-        self.con.execute("BEGIN")
-        self._insert_flows(tmp, "'process:' || (j->>1), 'process:' || (j->>0), 'fork',"
-                           " (j->>2)::BIGINT, 1::BIGINT, 0::BIGINT", found)
-        name = tmp / "parents.json"
-        name.write_bytes(orjson.dumps(found))
-        self.con.execute("UPDATE procs SET parent = t.parent FROM (SELECT j->>0 AS entity,"
-                         " j->>1 AS parent FROM read_json(?, format='array',"
-                         " columns={'j': 'JSON'}, records=false) x(j)) t"
-                         " WHERE procs.entity = t.entity", [str(name)])
-        self.con.execute("COMMIT")
+        con = self.con
+        con.execute("CREATE OR REPLACE TEMP TABLE fresh(entity VARCHAR)")
+        self._bulk(tmp, "fresh", "j->>0", [[e] for e in fresh])
+        con.execute(
+            "CREATE OR REPLACE TEMP TABLE found AS SELECT c.entity, p.entity AS parent,"
+            " c.start_ns FROM procs c JOIN procs p ON p.host = c.host AND p.pid = c.ppid"
+            " AND p.entity <> c.entity AND p.start_ns <= c.start_ns"
+            " AND (p.end_ns IS NULL OR p.end_ns >= c.start_ns)"
+            " WHERE c.parent IS NULL AND (c.entity IN (SELECT entity FROM fresh)"
+            " OR (c.host, c.ppid) IN (SELECT host, pid FROM procs"
+            " WHERE entity IN (SELECT entity FROM fresh)))"
+            " QUALIFY row_number() OVER (PARTITION BY c.entity"
+            " ORDER BY p.start_ns DESC, p.entity DESC) = 1")
+        con.execute("BEGIN")
+        try:
+            self._stage_flows()
+            con.execute("INSERT INTO stage SELECT 'process:' || parent, 'process:' || entity,"
+                        " 'fork', start_ns, 1, 0 FROM found")
+            self._flows_from_stage()
+            con.execute("UPDATE procs SET parent = found.parent FROM found"
+                        " WHERE procs.entity = found.entity")
+            con.execute("COMMIT")
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+        con.execute("DROP TABLE found")
+        con.execute("DROP TABLE fresh")
 
     def _save_pending(self, pending: Pending, tmp: Path) -> None:
         rows = [[e, *k, *v] for e, mine in pending.items() for k, v in mine.items()]
@@ -386,15 +414,16 @@ class LocalStore:
             return []
         side, cmp = ("dst", "<=") if into else ("src", ">=")
         rows = self.con.execute(
-            "WITH q AS (SELECT n.id AS node, b.bound FROM (SELECT unnest(?::VARCHAR[]) AS key,"
-            " unnest(?::BIGINT[]) AS bound) b JOIN nodes n ON n.key = b.key),"
+            "WITH q AS (SELECT n.id AS node, b.bound FROM"
+            " (SELECT unnest(?::JSON::VARCHAR[]) AS key, unnest(?::JSON::BIGINT[]) AS bound) b"
+            " JOIN nodes n ON n.key = b.key),"
             " e AS (SELECT f.src, f.dst, f.action, min(f.ts) AS lo, max(f.ts) AS hi,"
             " sum(f.cnt) AS c, sum(f.bytes) AS b FROM flows f JOIN q"
             f" ON f.{side} = q.node WHERE f.ts {cmp} q.bound AND f.ts >= ? AND f.ts <= ?"
             " GROUP BY f.src, f.dst, f.action)"
             " SELECT s.key, d.key, e.action, e.lo, e.hi, e.c, e.b FROM e"
             " JOIN nodes s ON s.id = e.src JOIN nodes d ON d.id = e.dst",
-            [list(bounds), list(bounds.values()), since, until]).fetchall()
+            [_array(list(bounds)), _array(list(bounds.values())), since, until]).fetchall()
         return [Edge(src=s, dst=d, action=a, first_ns=int(lo), last_ns=int(hi), count=int(c),
                      bytes=int(b)) for s, d, a, lo, hi, c, b in rows]
 
@@ -407,8 +436,8 @@ class LocalStore:
     def readers(self, file_ids: list[str]) -> dict[str, int]:
         rows = self.con.execute(
             "SELECT n.key, count(DISTINCT f.dst) FROM flows f JOIN (SELECT id, key FROM nodes"
-            " WHERE key IN (SELECT unnest(?::VARCHAR[]))) n ON f.src = n.id"
-            " WHERE f.action IN ('read', 'exec') GROUP BY n.key", [file_ids]).fetchall()
+            " WHERE key IN (SELECT unnest(?::JSON::VARCHAR[]))) n ON f.src = n.id"
+            " WHERE f.action IN ('read', 'exec') GROUP BY n.key", [_array(file_ids)]).fetchall()
         return {str(s): int(n) for s, n in rows}
 
     def describe(self, ids: list[str], sample: int) -> dict[str, Node]:
@@ -419,8 +448,8 @@ class LocalStore:
         procs: dict[str, dict[str, Any]] = {}
         execs: dict[str, list[dict[str, Any]]] = defaultdict(list)
         if entities:
-            cur = con.execute("SELECT * FROM procs WHERE entity IN (SELECT unnest(?::VARCHAR[]))",
-                              [entities])
+            cur = con.execute("SELECT * FROM procs WHERE entity IN"
+                              " (SELECT unnest(?::JSON::VARCHAR[]))", [_array(entities)])
             names = [d[0] for d in cur.description or []]
             for row in cur.fetchall():
                 rec = dict(zip(names, row, strict=True))
@@ -428,7 +457,8 @@ class LocalStore:
                 procs[rec["entity"]] = rec
             for e, ts, exe, args, user in con.execute(
                     "SELECT entity, ts, executable, args, user_name FROM execs WHERE entity IN"
-                    " (SELECT unnest(?::VARCHAR[])) ORDER BY ts", [entities]).fetchall():
+                    " (SELECT unnest(?::JSON::VARCHAR[])) ORDER BY ts",
+                    [_array(entities)]).fetchall():
                 execs[e].append({"time_ns": int(ts), "executable": exe,
                                  "args": orjson.loads(args), "user": user})
         actions: dict[str, dict[str, int]] = defaultdict(dict)
@@ -436,20 +466,20 @@ class LocalStore:
         aliases: dict[str, list[str]] = defaultdict(list)
         for node, action, n in con.execute(
                 "WITH i AS (SELECT id, key FROM nodes WHERE key IN"
-                " (SELECT unnest($1::VARCHAR[])))"
+                " (SELECT unnest($1::JSON::VARCHAR[])))"
                 " SELECT node, action, sum(cnt) FROM (SELECT i.key AS node, f.action, f.cnt"
                 " FROM flows f JOIN i ON f.src = i.id UNION ALL SELECT i.key, f.action, f.cnt"
-                " FROM flows f JOIN i ON f.dst = i.id) GROUP BY ALL", [ids]).fetchall():
+                " FROM flows f JOIN i ON f.dst = i.id) GROUP BY ALL", [_array(ids)]).fetchall():
             actions[node][action] = int(n)
         for node, action, ts, other, nbytes in con.execute(
                 "WITH i AS (SELECT id, key FROM nodes WHERE key IN"
-                " (SELECT unnest($1::VARCHAR[]))),"
+                " (SELECT unnest($1::JSON::VARCHAR[]))),"
                 " t AS (SELECT i.key AS node, f.action, f.ts, f.dst AS other, f.bytes"
                 " FROM flows f JOIN i ON f.src = i.id UNION ALL SELECT i.key, f.action, f.ts,"
                 " f.src, f.bytes FROM flows f JOIN i ON f.dst = i.id)"
                 " SELECT t.node, t.action, t.ts, o.key, t.bytes FROM t JOIN nodes o"
                 " ON o.id = t.other QUALIFY row_number() OVER (PARTITION BY t.node"
-                " ORDER BY t.ts, t.action, o.key) <= $2", [ids, sample]).fetchall():
+                " ORDER BY t.ts, t.action, o.key) <= $2", [_array(ids), sample]).fetchall():
             detail = str(other) + (f" {nbytes} B" if nbytes else "")
             events[node].append({"time_ns": int(ts), "action": action, "detail": detail})
             if action == "rename":
@@ -474,7 +504,7 @@ class LocalStore:
         return self._rows("pid = ?", [pid])
 
     def children(self, entities: list[str]) -> list[ProcessRow]:
-        return self._rows("parent IN (SELECT unnest(?::VARCHAR[]))", [entities])
+        return self._rows("parent IN (SELECT unnest(?::JSON::VARCHAR[]))", [_array(entities)])
 
     def exists(self, node_id: str) -> bool:
         if node_id.startswith("process:"):
