@@ -305,6 +305,19 @@ class TestInput:
         assert edge(got, "file:/d/f", P + "r", "read") == (4, 40)
         store.close()
 
+    def test_compressed_file_read_to_its_end_is_not_reopened(self, tmp_path: Path) -> None:
+        """A .gz read to its end is done (logrotate never appends to one): the next run does
+        not inflate it again, so even lines that would now be there are not read."""
+        r = Proc("r", 11, 1, 0)
+        rotated = tmp_path / "events.jsonl.2.gz"
+        lines = [orjson.dumps(r.read(n, "/d/f")) + b"\n" for n in (1, 2, 3)]
+        rotated.write_bytes(gzip.compress(b"".join(lines[:2])))
+        store = LocalStore(tmp_path / "p.duckdb")
+        assert store.index(default_files(tmp_path)) == (2, 0)
+        rotated.write_bytes(gzip.compress(b"".join(lines)))  # same first line: same file
+        assert store.index(default_files(tmp_path)) == (0, 0)
+        store.close()
+
     def test_parent_seen_in_a_later_run(self, tmp_path: Path) -> None:
         """A child indexed before its (older, quiet) parent says anything gets its parent
         when a later run sees the parent's first document."""

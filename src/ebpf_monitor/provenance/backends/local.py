@@ -8,6 +8,7 @@ All SQL of this backend lives here, parameterised. Tables:
           end_ns, exit_code, parent)           one row per process entity
     execs(entity, ts, executable, args, user_name)
     sources(fingerprint PK, path, consumed, documents)   how far each file was read
+    finished(fingerprint PK)                  compressed files read to their end: not reopened
     pending(entity, fd, obj, dir, cnt, bytes) read/write counts awaiting their close record
     listening(host, port)                     server ports seen in listen/accept
     meta(key PK, value)                       documents and skipped lines in all
@@ -55,6 +56,7 @@ CREATE TABLE IF NOT EXISTS sources(fingerprint VARCHAR PRIMARY KEY, path VARCHAR
 CREATE TABLE IF NOT EXISTS pending(entity VARCHAR, fd BIGINT, obj VARCHAR, dir VARCHAR,
     cnt BIGINT, bytes BIGINT);
 CREATE TABLE IF NOT EXISTS listening(host VARCHAR, port BIGINT);
+CREATE TABLE IF NOT EXISTS finished(fingerprint VARCHAR PRIMARY KEY);
 CREATE TABLE IF NOT EXISTS meta(key VARCHAR PRIMARY KEY, value BIGINT);
 """
 
@@ -90,6 +92,14 @@ def default_files(events_dir: Path) -> list[Path]:
     if "events.jsonl" in names:
         files.append(events_dir / "events.jsonl")
     return files
+
+
+def _is_gzip(path: Path) -> bool:
+    try:
+        with open(path, "rb") as fh:
+            return fh.read(2) == b"\x1f\x8b"
+    except OSError as exc:
+        raise ProvenanceError(f"{path}: cannot read: {exc.strerror}") from None
 
 
 def _open(path: Path) -> io.BufferedIOBase:
@@ -178,10 +188,12 @@ class LocalStore:
         fresh: set[str] = set()  # processes first seen in this run
         total = 0
         plan: list[tuple[Path, str, int]] = []
+        finished = {str(f) for (f,) in
+                    self.con.execute("SELECT fingerprint FROM finished").fetchall()}
         for path in files:
             fingerprint, size = self._fingerprint(path)
-            if fingerprint is None:
-                continue
+            if fingerprint is None or fingerprint in finished:
+                continue  # a rotated .gz read to its end: seeking there inflates all of it
             row = self.con.execute("SELECT consumed FROM sources WHERE fingerprint = ?",
                                    [fingerprint]).fetchone()
             done = int(row[0]) if row else 0
@@ -215,6 +227,9 @@ class LocalStore:
                     skipped += ex.skipped
                     progressed += sum(len(x) + 1 for x in lines)
                     progress.update(progressed, docs)
+                if _is_gzip(path):  # only a compressed file is complete (see _chunks)
+                    self.con.execute("INSERT INTO finished VALUES (?) ON CONFLICT DO NOTHING",
+                                     [fingerprint])
             if docs:  # nothing new: nothing to resolve or carry
                 self._resolve_parents(Path(tmp), fresh)
                 self._save_pending(pending, Path(tmp))
