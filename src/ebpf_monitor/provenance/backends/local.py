@@ -9,6 +9,8 @@ All SQL of this backend lives here, parameterised. Tables:
     execs(entity, ts, executable, args, user_name)
     sources(fingerprint PK, path, consumed, documents)   how far each file was read
     finished(fingerprint PK)                  compressed files read to their end: not reopened
+    readers(id PK, n), readers_dirty(id)      distinct readers per file node (the noise rule's
+                                              count, kept so a walk step need not scan flows)
     pending(entity, fd, obj, dir, cnt, bytes) read/write counts awaiting their close record
     listening(host, port)                     server ports seen in listen/accept
     meta(key PK, value)                       documents and skipped lines in all
@@ -57,6 +59,8 @@ CREATE TABLE IF NOT EXISTS pending(entity VARCHAR, fd BIGINT, obj VARCHAR, dir V
     cnt BIGINT, bytes BIGINT);
 CREATE TABLE IF NOT EXISTS listening(host VARCHAR, port BIGINT);
 CREATE TABLE IF NOT EXISTS finished(fingerprint VARCHAR PRIMARY KEY);
+CREATE TABLE IF NOT EXISTS readers_dirty(id INTEGER);
+CREATE INDEX IF NOT EXISTS nodes_key ON nodes(key);
 CREATE TABLE IF NOT EXISTS meta(key VARCHAR PRIMARY KEY, value BIGINT);
 """
 
@@ -153,7 +157,14 @@ class LocalStore:
         except OSError as exc:
             raise ProvenanceError(f"index {db}: cannot open: {exc.strerror}") from None
         self.db = db
+        fresh_readers = self.con.execute("SELECT count(*) FROM information_schema.tables"
+                                         " WHERE table_name = 'readers'").fetchone() == (0,)
         self.con.execute(_SCHEMA)
+        if fresh_readers:  # a new store, or one built before the table: count from flows
+            self.con.execute("CREATE TABLE readers(id INTEGER PRIMARY KEY, n BIGINT)")
+            self.con.execute("INSERT INTO readers_dirty SELECT DISTINCT src FROM flows"
+                             " WHERE action IN ('read', 'exec')")
+            self._update_readers()
         kind = self.con.execute("SELECT data_type FROM information_schema.columns WHERE"
                                 " table_name = 'flows' AND column_name = 'src'").fetchone()
         if kind is not None and kind[0] != "INTEGER":
@@ -233,6 +244,7 @@ class LocalStore:
             if docs:  # nothing new: nothing to resolve or carry
                 self._resolve_parents(Path(tmp), fresh)
                 self._save_pending(pending, Path(tmp))
+            self._update_readers()
         progress.update(total, docs, final=True)
         self.events_read = self._meta("documents")
         self.skipped = self._meta("skipped")
@@ -328,6 +340,8 @@ class LocalStore:
         con.execute("INSERT INTO flows SELECT s.id, d.id, t.action, t.ts, t.cnt, t.bytes"
                     " FROM stage t JOIN nodes s ON s.key = t.src JOIN nodes d ON d.key = t.dst"
                     " ORDER BY t.ts")
+        con.execute("INSERT INTO readers_dirty SELECT DISTINCT s.id FROM stage t JOIN nodes s"
+                    " ON s.key = t.src WHERE t.action IN ('read', 'exec')")
         con.execute("DROP TABLE stage")
 
     def _store(self, ex: Extractor, tmp: Path, fingerprint: str, path: Path, consumed: int,
@@ -410,6 +424,25 @@ class LocalStore:
         con.execute("DROP TABLE found")
         con.execute("DROP TABLE fresh")
 
+    def _update_readers(self) -> None:
+        """Recount the readers of the files read in this run (or in one that stopped before
+        getting here: the dirty marks are committed with the flows): one scan of `flows` per
+        run instead of one per walk step."""
+        con = self.con
+        if con.execute("SELECT count(*) FROM readers_dirty").fetchone() == (0,):
+            return
+        con.execute("BEGIN")
+        try:
+            con.execute("INSERT INTO readers SELECT src, count(DISTINCT dst) FROM flows"
+                        " WHERE action IN ('read', 'exec') AND src IN"
+                        " (SELECT id FROM readers_dirty) GROUP BY src"
+                        " ON CONFLICT (id) DO UPDATE SET n = excluded.n")
+            con.execute("DELETE FROM readers_dirty")
+            con.execute("COMMIT")
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+
     def _save_pending(self, pending: Pending, tmp: Path) -> None:
         rows = [[e, *k, *v] for e, mine in pending.items() for k, v in mine.items()]
         self.con.execute("BEGIN")
@@ -450,9 +483,9 @@ class LocalStore:
 
     def readers(self, file_ids: list[str]) -> dict[str, int]:
         rows = self.con.execute(
-            "SELECT n.key, count(DISTINCT f.dst) FROM flows f JOIN (SELECT id, key FROM nodes"
-            " WHERE key IN (SELECT unnest(?::JSON::VARCHAR[]))) n ON f.src = n.id"
-            " WHERE f.action IN ('read', 'exec') GROUP BY n.key", [_array(file_ids)]).fetchall()
+            "SELECT n.key, r.n FROM readers r JOIN (SELECT id, key FROM nodes"
+            " WHERE key IN (SELECT unnest(?::JSON::VARCHAR[]))) n ON r.id = n.id",
+            [_array(file_ids)]).fetchall()
         return {str(s): int(n) for s, n in rows}
 
     def describe(self, ids: list[str], sample: int) -> dict[str, Node]:
