@@ -265,6 +265,25 @@ class TestNoise:
         assert got.hidden == {"read by >= 5 processes": 1}
 
 
+    def test_readers_counted_across_runs(self, tmp_path: Path) -> None:
+        """Readers of a file add up over index runs, each process once however often it
+        reads: the fifth reader, seen in a later run, makes the file popular."""
+        readers = [Proc(f"r{i}", 100 + i, 1, 0) for i in range(5)]
+        live = tmp_path / "events.jsonl"
+        write_docs(live, [p.read(1, "/etc/hosts.conf") for p in readers[:4]]
+                   + [readers[0].read(2, "/etc/hosts.conf"), readers[0].write(3, "/d/out")])
+        store = LocalStore(tmp_path / "p.duckdb")
+        store.index([live])
+        assert store.readers(["file:/etc/hosts.conf", "file:/d/out"]) == {
+            "file:/etc/hosts.conf": 4}
+        opts = Options(noise=NoiseRules(popular_readers=5))
+        assert "file:/etc/hosts.conf" in ids(lineage(store, "file:/d/out", opts))
+        write_docs(live, [readers[4].read(4, "/etc/hosts.conf")], mode="ab")
+        store.index([live])
+        assert store.readers(["file:/etc/hosts.conf"]) == {"file:/etc/hosts.conf": 5}
+        assert "file:/etc/hosts.conf" not in ids(lineage(store, "file:/d/out", opts))
+        store.close()
+
 class TestInput:
     """Bad documents are counted; indexing is incremental and survives rotation."""
 
