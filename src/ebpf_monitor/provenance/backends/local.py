@@ -65,6 +65,9 @@ CREATE TABLE IF NOT EXISTS meta(key VARCHAR PRIMARY KEY, value BIGINT);
 """
 
 _CHUNK = 32 * 1024 * 1024
+_FLOW = ("VARCHAR", "VARCHAR", "VARCHAR", "BIGINT", "BIGINT", "BIGINT")  # extract.Flow
+_PROC = ("VARCHAR", "VARCHAR", "BIGINT", "BIGINT", "BIGINT", "BIGINT", "VARCHAR", "VARCHAR",
+         "VARCHAR", "BIGINT", "BIGINT")  # procs without its parent
 _ROTATED = re.compile(r"^events\.jsonl\.(\d+)(\.gz)?$")
 _PLAIN_OPENS = frozenset(("open", "openat", "openat2"))  # a flow only with O_CREAT
 _ACTION = re.compile(rb'"action":"([a-z0-9_]+)"')
@@ -309,23 +312,33 @@ class LocalStore:
             except (OSError, EOFError, gzip.BadGzipFile) as exc:
                 raise ProvenanceError(f"{path}: cannot read: {exc}") from None
 
-    def _bulk(self, tmp: Path, table: str, columns: str, rows: list[Any]) -> None:
-        """Insert many rows through a JSON file: DuckDB reads it natively, any text is safe."""
+    @staticmethod
+    def _rowset(tmp: Path, name: str, types: tuple[str, ...], rows: list[Any]) -> tuple[str, str]:
+        """Rows written column-wise as one JSON object, and a subquery giving them back typed
+        (c0, c1, ...): DuckDB reads JSON natively and any text is safe in it; typed list
+        columns parse about twice as fast as a JSON value per row picked apart with `->>`."""
+        path = tmp / f"{name}.json"
+        columns = zip(*rows, strict=True)
+        path.write_bytes(orjson.dumps({f"c{i}": col for i, col in enumerate(columns)}))
+        spec = ", ".join(f"'c{i}': '{t}[]'" for i, t in enumerate(types))
+        cols = ", ".join(f"unnest(c{i}) AS c{i}" for i in range(len(types)))
+        return (f"(SELECT {cols} FROM read_json(?, format='unstructured',"
+                f" columns={{{spec}}}))", str(path))
+
+    def _bulk(self, tmp: Path, table: str, types: tuple[str, ...], rows: list[Any]) -> None:
+        """Insert many rows of `types` (in the table's column order)."""
         if not rows:
             return
-        name = tmp / f"{table}.json"
-        name.write_bytes(orjson.dumps(rows))
-        self.con.execute(f"INSERT INTO {table} SELECT {columns} FROM read_json(?,"
-                         " format='array', columns={'j': 'JSON'}, records=false) t(j)",
-                         [str(name)])
+        sub, path = self._rowset(tmp, table, types, rows)
+        self.con.execute(f"INSERT INTO {table} SELECT * FROM {sub}", [path])
 
-    def _insert_flows(self, tmp: Path, columns: str, rows: list[Any]) -> None:
+    def _insert_flows(self, tmp: Path, rows: list[Any]) -> None:
         """Flows with node keys: new keys get ids, then the rows go in by id (a scan of
         integers is what makes a walk step fast)."""
         if not rows:
             return
         self._stage_flows()
-        self._bulk(tmp, "stage", columns, rows)
+        self._bulk(tmp, "stage", _FLOW, rows)
         self._flows_from_stage()
 
     def _stage_flows(self) -> None:
@@ -349,21 +362,17 @@ class LocalStore:
         con = self.con
         con.execute("BEGIN")
         try:
-            self._insert_flows(tmp, "j->>0, j->>1, j->>2, (j->>3)::BIGINT, (j->>4)::BIGINT,"
-                               " (j->>5)::BIGINT", ex.flows)
+            self._insert_flows(tmp, ex.flows)
             execs = [[p.entity, e["time_ns"], e["executable"], orjson.dumps(e["args"]).decode(),
                       e["user"]] for p in ex.procs.values() for e in p.execs]
-            self._bulk(tmp, "execs", "j->>0, (j->>1)::BIGINT, j->>2, j->>3, j->>4", execs)
+            self._bulk(tmp, "execs", ("VARCHAR", "BIGINT", "VARCHAR", "VARCHAR", "VARCHAR"),
+                       execs)
             procs = [[p.entity, p.host, p.pid, p.ppid, p.start_ns, p.first_ns, p.name,
                       p.executable, p.user, p.end_ns, p.exit_code] for p in ex.procs.values()]
             if procs:
-                name = tmp / "procs.json"
-                name.write_bytes(orjson.dumps(procs))
+                sub, name = self._rowset(tmp, "procs", _PROC, procs)
                 con.execute(
-                    "INSERT INTO procs SELECT j->>0, j->>1, (j->>2)::BIGINT, (j->>3)::BIGINT,"
-                    " (j->>4)::BIGINT, (j->>5)::BIGINT, j->>6, j->>7, j->>8, (j->>9)::BIGINT,"
-                    " (j->>10)::BIGINT, NULL FROM read_json(?, format='array',"
-                    " columns={'j': 'JSON'}, records=false) t(j)"
+                    f"INSERT INTO procs SELECT *, NULL FROM {sub}"
                     " ON CONFLICT (entity) DO UPDATE SET"
                     " first_ns = least(procs.first_ns, excluded.first_ns),"
                     " name = coalesce(nullif(excluded.name, ''), procs.name),"
@@ -371,7 +380,7 @@ class LocalStore:
                     " user_name = coalesce(nullif(excluded.user_name, ''), procs.user_name),"
                     " end_ns = coalesce(excluded.end_ns, procs.end_ns),"
                     " exit_code = coalesce(excluded.exit_code, procs.exit_code)",
-                    [str(name)])
+                    [name])
             for host, port in new_listening:
                 con.execute("INSERT INTO listening VALUES (?, ?)", [host, port])
             con.execute("INSERT INTO sources VALUES (?, ?, ?, ?) ON CONFLICT (fingerprint)"
@@ -398,7 +407,7 @@ class LocalStore:
             return
         con = self.con
         con.execute("CREATE OR REPLACE TEMP TABLE fresh(entity VARCHAR)")
-        self._bulk(tmp, "fresh", "j->>0", [[e] for e in fresh])
+        self._bulk(tmp, "fresh", ("VARCHAR",), [[e] for e in fresh])
         con.execute(
             "CREATE OR REPLACE TEMP TABLE found AS SELECT c.entity, p.entity AS parent,"
             " c.start_ns FROM procs c JOIN procs p ON p.host = c.host AND p.pid = c.ppid"
@@ -447,8 +456,8 @@ class LocalStore:
         rows = [[e, *k, *v] for e, mine in pending.items() for k, v in mine.items()]
         self.con.execute("BEGIN")
         self.con.execute("DELETE FROM pending")
-        self._bulk(tmp, "pending", "j->>0, (j->>1)::BIGINT, j->>2, j->>3, (j->>4)::BIGINT,"
-                   " (j->>5)::BIGINT", rows)
+        self._bulk(tmp, "pending", ("VARCHAR", "BIGINT", "VARCHAR", "VARCHAR", "BIGINT", "BIGINT"),
+                   rows)
         self.con.execute("COMMIT")
 
     def indexed_files(self) -> int:
