@@ -284,6 +284,21 @@ class TestNoise:
         assert "file:/etc/hosts.conf" not in ids(lineage(store, "file:/d/out", opts))
         store.close()
 
+    def test_store_without_readers_table_is_counted_on_open(self, tmp_path: Path) -> None:
+        """An index built before the readers table existed gets the counts from its flows
+        when opened, without re-reading any event file."""
+        readers = [Proc(f"r{i}", 100 + i, 1, 0) for i in range(3)]
+        live = tmp_path / "events.jsonl"
+        write_docs(live, [p.read(1, "/etc/hosts.conf") for p in readers])
+        store = LocalStore(tmp_path / "p.duckdb")
+        store.index([live])
+        store.con.execute("DROP TABLE readers")  # as an older version left it
+        store.close()
+        live.unlink()
+        store = LocalStore(tmp_path / "p.duckdb", create=False)
+        assert store.readers(["file:/etc/hosts.conf"]) == {"file:/etc/hosts.conf": 3}
+        store.close()
+
 class TestInput:
     """Bad documents are counted; indexing is incremental and survives rotation."""
 
