@@ -315,6 +315,40 @@ class TestNoise:
         assert got.hidden == {"read by >= 5 processes": 1}
 
 
+    def test_readers_counted_across_runs(self, tmp_path: Path) -> None:
+        """Readers of a file add up over index runs, each process once however often it
+        reads: the fifth reader, seen in a later run, makes the file popular."""
+        readers = [Proc(f"r{i}", 100 + i, 1, 0) for i in range(5)]
+        live = tmp_path / "events.jsonl"
+        write_docs(live, [p.read(1, "/etc/hosts.conf") for p in readers[:4]]
+                   + [readers[0].read(2, "/etc/hosts.conf"), readers[0].write(3, "/d/out")])
+        store = LocalStore(tmp_path / "p.duckdb")
+        store.index([live])
+        assert store.readers(["file:/etc/hosts.conf", "file:/d/out"]) == {
+            "file:/etc/hosts.conf": 4}
+        opts = Options(noise=NoiseRules(popular_readers=5))
+        assert "file:/etc/hosts.conf" in ids(lineage(store, "file:/d/out", opts))
+        write_docs(live, [readers[4].read(4, "/etc/hosts.conf")], mode="ab")
+        store.index([live])
+        assert store.readers(["file:/etc/hosts.conf"]) == {"file:/etc/hosts.conf": 5}
+        assert "file:/etc/hosts.conf" not in ids(lineage(store, "file:/d/out", opts))
+        store.close()
+
+    def test_store_without_readers_table_is_counted_on_open(self, tmp_path: Path) -> None:
+        """An index built before the readers table existed gets the counts from its flows
+        when opened, without re-reading any event file."""
+        readers = [Proc(f"r{i}", 100 + i, 1, 0) for i in range(3)]
+        live = tmp_path / "events.jsonl"
+        write_docs(live, [p.read(1, "/etc/hosts.conf") for p in readers])
+        store = LocalStore(tmp_path / "p.duckdb")
+        store.index([live])
+        store.con.execute("DROP TABLE readers")  # as an older version left it
+        store.close()
+        live.unlink()
+        store = LocalStore(tmp_path / "p.duckdb", create=False)
+        assert store.readers(["file:/etc/hosts.conf"]) == {"file:/etc/hosts.conf": 3}
+        store.close()
+
 class TestInput:
     """Bad documents are counted; indexing is incremental and survives rotation."""
 
@@ -353,6 +387,19 @@ class TestInput:
         assert (docs, skipped) == (1, 1)  # the new line; the cut one counted once rotated
         got = impact(store, "file:/d/f", Options())
         assert edge(got, "file:/d/f", P + "r", "read") == (4, 40)
+        store.close()
+
+    def test_compressed_file_read_to_its_end_is_not_reopened(self, tmp_path: Path) -> None:
+        """A .gz read to its end is done (logrotate never appends to one): the next run does
+        not inflate it again, so even lines that would now be there are not read."""
+        r = Proc("r", 11, 1, 0)
+        rotated = tmp_path / "events.jsonl.2.gz"
+        lines = [orjson.dumps(r.read(n, "/d/f")) + b"\n" for n in (1, 2, 3)]
+        rotated.write_bytes(gzip.compress(b"".join(lines[:2])))
+        store = LocalStore(tmp_path / "p.duckdb")
+        assert store.index(default_files(tmp_path)) == (2, 0)
+        rotated.write_bytes(gzip.compress(b"".join(lines)))  # same first line: same file
+        assert store.index(default_files(tmp_path)) == (0, 0)
         store.close()
 
     def test_parent_seen_in_a_later_run(self, tmp_path: Path) -> None:

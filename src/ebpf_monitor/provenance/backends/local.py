@@ -9,6 +9,9 @@ All SQL of this backend lives here, parameterised. Tables:
     execs(entity, ts, executable, args, user_name)
     forks(parent, host, child_pid, ts, child) fork records; child: the entity matched to one
     sources(fingerprint PK, path, consumed, documents)   how far each file was read
+    finished(fingerprint PK)                  compressed files read to their end: not reopened
+    readers(id PK, n), readers_dirty(id)      distinct readers per file node (the noise rule's
+                                              count, kept so a walk step need not scan flows)
     pending(entity, fd, obj, dir, cnt, bytes) read/write counts awaiting their close record
     listening(host, port)                     server ports seen in listen/accept
     meta(key PK, value)                       documents and skipped lines in all
@@ -35,7 +38,7 @@ import orjson
 
 from ...errors import ProvenanceError
 from ..extract import RELEVANT, Extractor, Pending, ProcInfo
-from ..graphdata import FORK_SKEW_NS, FORK_WINDOW_NS, make_node, pick_fork, pick_parent
+from ..graphdata import FORK_SKEW_NS, FORK_WINDOW_NS, make_node, pick_fork
 from ..model import Edge, Node
 from ..source import ProcessRow
 
@@ -58,14 +61,31 @@ CREATE TABLE IF NOT EXISTS sources(fingerprint VARCHAR PRIMARY KEY, path VARCHAR
 CREATE TABLE IF NOT EXISTS pending(entity VARCHAR, fd BIGINT, obj VARCHAR, dir VARCHAR,
     cnt BIGINT, bytes BIGINT);
 CREATE TABLE IF NOT EXISTS listening(host VARCHAR, port BIGINT);
+CREATE TABLE IF NOT EXISTS finished(fingerprint VARCHAR PRIMARY KEY);
+CREATE TABLE IF NOT EXISTS readers_dirty(id INTEGER);
+CREATE INDEX IF NOT EXISTS nodes_key ON nodes(key);
 CREATE TABLE IF NOT EXISTS meta(key VARCHAR PRIMARY KEY, value BIGINT);
 """
 
 _CHUNK = 32 * 1024 * 1024
+_FLOW = ("VARCHAR", "VARCHAR", "VARCHAR", "BIGINT", "BIGINT", "BIGINT")  # extract.Flow
+_PROC = ("VARCHAR", "VARCHAR", "BIGINT", "BIGINT", "BIGINT", "BIGINT", "VARCHAR", "VARCHAR",
+         "VARCHAR", "BIGINT", "BIGINT")  # procs without its parent
 _ROTATED = re.compile(r"^events\.jsonl\.(\d+)(\.gz)?$")
 _PLAIN_OPENS = frozenset(("open", "openat", "openat2"))  # a flow only with O_CREAT
 _ACTION = re.compile(rb'"action":"([a-z0-9_]+)"')
 _ENTITY = re.compile(rb'"entity_id":"([^"\\]+)"')
+
+
+def _array(values: list[str] | list[int]) -> str:
+    """A list parameter as one JSON text, cast back in SQL (`?::JSON::VARCHAR[]`):
+    duckdb-python converts a Python list value by value, and tries to import pandas for
+    each one (a failed import searches all of sys.path), so a list of a few hundred keys
+    cost tens of milliseconds where one string costs a fraction of one."""
+    try:
+        return orjson.dumps(values).decode()
+    except TypeError as exc:  # a str with lone surrogates: not text DuckDB could hold either
+        raise ProvenanceError(f"not valid UTF-8 text: {exc}") from None
 
 
 def default_files(events_dir: Path) -> list[Path]:
@@ -82,6 +102,14 @@ def default_files(events_dir: Path) -> list[Path]:
     if "events.jsonl" in names:
         files.append(events_dir / "events.jsonl")
     return files
+
+
+def _is_gzip(path: Path) -> bool:
+    try:
+        with open(path, "rb") as fh:
+            return fh.read(2) == b"\x1f\x8b"
+    except OSError as exc:
+        raise ProvenanceError(f"{path}: cannot read: {exc.strerror}") from None
 
 
 def _open(path: Path) -> io.BufferedIOBase:
@@ -135,7 +163,14 @@ class LocalStore:
         except OSError as exc:
             raise ProvenanceError(f"index {db}: cannot open: {exc.strerror}") from None
         self.db = db
+        fresh_readers = self.con.execute("SELECT count(*) FROM information_schema.tables"
+                                         " WHERE table_name = 'readers'").fetchone() == (0,)
         self.con.execute(_SCHEMA)
+        if fresh_readers:  # a new store, or one built before the table: count from flows
+            self.con.execute("CREATE TABLE readers(id INTEGER PRIMARY KEY, n BIGINT)")
+            self.con.execute("INSERT INTO readers_dirty SELECT DISTINCT src FROM flows"
+                             " WHERE action IN ('read', 'exec')")
+            self._update_readers()
         kind = self.con.execute("SELECT data_type FROM information_schema.columns WHERE"
                                 " table_name = 'flows' AND column_name = 'src'").fetchone()
         if kind is not None and kind[0] != "INTEGER":
@@ -169,12 +204,15 @@ class LocalStore:
         known = {str(e) for (e,) in self.con.execute("SELECT entity FROM procs").fetchall()}
         bare = {str(e) for (e,) in self.con.execute(
             "SELECT entity FROM procs WHERE coalesce(executable, '') = ''").fetchall()}
+        fresh: set[str] = set()  # processes first seen in this run
         total = 0
         plan: list[tuple[Path, str, int]] = []
+        finished = {str(f) for (f,) in
+                    self.con.execute("SELECT fingerprint FROM finished").fetchall()}
         for path in files:
             fingerprint, size = self._fingerprint(path)
-            if fingerprint is None:
-                continue
+            if fingerprint is None or fingerprint in finished:
+                continue  # a rotated .gz read to its end: seeking there inflates all of it
             row = self.con.execute("SELECT consumed FROM sources WHERE fingerprint = ?",
                                    [fingerprint]).fetchone()
             done = int(row[0]) if row else 0
@@ -201,6 +239,7 @@ class LocalStore:
                         ex.feed(doc)
                     self._store(ex, Path(tmp), fingerprint, path, consumed,
                                 listening - known_listening)
+                    fresh.update(e for e in ex.procs if e not in known)
                     known.update(ex.procs)
                     for info in ex.procs.values():
                         if info.executable:
@@ -212,9 +251,13 @@ class LocalStore:
                     skipped += ex.skipped
                     progressed += sum(len(x) + 1 for x in lines)
                     progress.update(progressed, docs)
+                if _is_gzip(path):  # only a compressed file is complete (see _chunks)
+                    self.con.execute("INSERT INTO finished VALUES (?) ON CONFLICT DO NOTHING",
+                                     [fingerprint])
             if docs:  # nothing new: nothing to resolve or carry
-                self._resolve_parents(Path(tmp))
+                self._resolve_parents(Path(tmp), fresh)
                 self._save_pending(pending, Path(tmp))
+            self._update_readers()
         progress.update(total, docs, final=True)
         self.events_read = self._meta("documents")
         self.skipped = self._meta("skipped")
@@ -286,31 +329,49 @@ class LocalStore:
             except (OSError, EOFError, gzip.BadGzipFile) as exc:
                 raise ProvenanceError(f"{path}: cannot read: {exc}") from None
 
-    def _bulk(self, tmp: Path, table: str, columns: str, rows: list[Any]) -> None:
-        """Insert many rows through a JSON file: DuckDB reads it natively, any text is safe."""
+    @staticmethod
+    def _rowset(tmp: Path, name: str, types: tuple[str, ...], rows: list[Any]) -> tuple[str, str]:
+        """Rows written column-wise as one JSON object, and a subquery giving them back typed
+        (c0, c1, ...): DuckDB reads JSON natively and any text is safe in it; typed list
+        columns parse about twice as fast as a JSON value per row picked apart with `->>`."""
+        path = tmp / f"{name}.json"
+        columns = zip(*rows, strict=True)
+        path.write_bytes(orjson.dumps({f"c{i}": col for i, col in enumerate(columns)}))
+        spec = ", ".join(f"'c{i}': '{t}[]'" for i, t in enumerate(types))
+        cols = ", ".join(f"unnest(c{i}) AS c{i}" for i in range(len(types)))
+        return (f"(SELECT {cols} FROM read_json(?, format='unstructured',"
+                f" columns={{{spec}}}))", str(path))
+
+    def _bulk(self, tmp: Path, table: str, types: tuple[str, ...], rows: list[Any]) -> None:
+        """Insert many rows of `types` (in the table's column order)."""
         if not rows:
             return
-        name = tmp / f"{table}.json"
-        name.write_bytes(orjson.dumps(rows))
-        self.con.execute(f"INSERT INTO {table} SELECT {columns} FROM read_json(?,"
-                         " format='array', columns={'j': 'JSON'}, records=false) t(j)",
-                         [str(name)])
+        sub, path = self._rowset(tmp, table, types, rows)
+        self.con.execute(f"INSERT INTO {table} SELECT * FROM {sub}", [path])
 
-    def _insert_flows(self, tmp: Path, columns: str, rows: list[Any]) -> None:
+    def _insert_flows(self, tmp: Path, rows: list[Any]) -> None:
         """Flows with node keys: new keys get ids, then the rows go in by id (a scan of
         integers is what makes a walk step fast)."""
         if not rows:
             return
+        self._stage_flows()
+        self._bulk(tmp, "stage", _FLOW, rows)
+        self._flows_from_stage()
+
+    def _stage_flows(self) -> None:
+        self.con.execute("CREATE OR REPLACE TEMP TABLE stage(src VARCHAR, dst VARCHAR,"
+                         " action VARCHAR, ts BIGINT, cnt BIGINT, bytes BIGINT)")
+
+    def _flows_from_stage(self) -> None:
         con = self.con
-        con.execute("CREATE OR REPLACE TEMP TABLE stage(src VARCHAR, dst VARCHAR,"
-                    " action VARCHAR, ts BIGINT, cnt BIGINT, bytes BIGINT)")
-        self._bulk(tmp, "stage", columns, rows)
         con.execute("INSERT INTO nodes SELECT nextval('node_ids'), k FROM (SELECT DISTINCT k"
                     " FROM (SELECT src AS k FROM stage UNION SELECT dst FROM stage) u"
                     " WHERE NOT EXISTS (SELECT 1 FROM nodes n WHERE n.key = u.k))")
         con.execute("INSERT INTO flows SELECT s.id, d.id, t.action, t.ts, t.cnt, t.bytes"
                     " FROM stage t JOIN nodes s ON s.key = t.src JOIN nodes d ON d.key = t.dst"
                     " ORDER BY t.ts")
+        con.execute("INSERT INTO readers_dirty SELECT DISTINCT s.id FROM stage t JOIN nodes s"
+                    " ON s.key = t.src WHERE t.action IN ('read', 'exec')")
         con.execute("DROP TABLE stage")
 
     def _store(self, ex: Extractor, tmp: Path, fingerprint: str, path: Path, consumed: int,
@@ -318,23 +379,19 @@ class LocalStore:
         con = self.con
         con.execute("BEGIN")
         try:
-            self._insert_flows(tmp, "j->>0, j->>1, j->>2, (j->>3)::BIGINT, (j->>4)::BIGINT,"
-                               " (j->>5)::BIGINT", ex.flows)
+            self._insert_flows(tmp, ex.flows)
             execs = [[p.entity, e["time_ns"], e["executable"], orjson.dumps(e["args"]).decode(),
                       e["user"]] for p in ex.procs.values() for e in p.execs]
-            self._bulk(tmp, "execs", "j->>0, (j->>1)::BIGINT, j->>2, j->>3, j->>4", execs)
-            self._bulk(tmp, "forks", "j->>0, j->>1, (j->>2)::BIGINT, (j->>3)::BIGINT, NULL",
-                       ex.forks)
+            self._bulk(tmp, "execs", ("VARCHAR", "BIGINT", "VARCHAR", "VARCHAR", "VARCHAR"),
+                       execs)
+            self._bulk(tmp, "forks", ("VARCHAR", "VARCHAR", "BIGINT", "BIGINT", "VARCHAR"),
+                       [[*f, None] for f in ex.forks])
             procs = [[p.entity, p.host, p.pid, p.ppid, p.start_ns, p.first_ns, p.name,
                       p.executable, p.user, p.end_ns, p.exit_code] for p in ex.procs.values()]
             if procs:
-                name = tmp / "procs.json"
-                name.write_bytes(orjson.dumps(procs))
+                sub, name = self._rowset(tmp, "procs", _PROC, procs)
                 con.execute(
-                    "INSERT INTO procs SELECT j->>0, j->>1, (j->>2)::BIGINT, (j->>3)::BIGINT,"
-                    " (j->>4)::BIGINT, (j->>5)::BIGINT, j->>6, j->>7, j->>8, (j->>9)::BIGINT,"
-                    " (j->>10)::BIGINT, NULL FROM read_json(?, format='array',"
-                    " columns={'j': 'JSON'}, records=false) t(j)"
+                    f"INSERT INTO procs SELECT *, NULL FROM {sub}"
                     " ON CONFLICT (entity) DO UPDATE SET"
                     " first_ns = least(procs.first_ns, excluded.first_ns),"
                     " name = coalesce(nullif(excluded.name, ''), procs.name),"
@@ -342,7 +399,7 @@ class LocalStore:
                     " user_name = coalesce(nullif(excluded.user_name, ''), procs.user_name),"
                     " end_ns = coalesce(excluded.end_ns, procs.end_ns),"
                     " exit_code = coalesce(excluded.exit_code, procs.exit_code)",
-                    [str(name)])
+                    [name])
             for host, port in new_listening:
                 con.execute("INSERT INTO listening VALUES (?, ?)", [host, port])
             con.execute("INSERT INTO sources VALUES (?, ?, ?, ?) ON CONFLICT (fingerprint)"
@@ -356,37 +413,65 @@ class LocalStore:
             con.execute("ROLLBACK")
             raise
 
-    def _resolve_parents(self, tmp: Path) -> None:
-        """Give each process its parent entity and a fork flow: from a fork record when one
-        names it (even over a parent found by ppid in an earlier run), else by ppid."""
+    def _resolve_parents(self, tmp: Path, fresh: set[str]) -> None:
+        """Give each process without a parent yet its parent entity and a fork flow.
+
+        The parent is picked in SQL (on the child's host, pid = the child's ppid, started at
+        or before the child and not exited before it; the latest such, as
+        graphdata.pick_parent): one row per child, where fetching every process that ever had
+        the parent's pid grew to 10^8 rows at 10M events. Only children new in this run, or
+        whose ppid a new process took, are tried, so parentless roots do not rejoin on every
+        run. Fork records come first: they name the parent even where ppid cannot (an
+        orphan's ppid is its reaper)."""
         self._resolve_forks(tmp)
-        # Only the unresolved children and the processes that could be their parents.
-        children: dict[str, ProcessRow] = {}
-        cands: dict[str, list[ProcessRow]] = defaultdict(list)
-        for row in self.con.execute(
-                "SELECT c.entity, c.host, c.pid, c.ppid, c.start_ns, c.end_ns, p.entity, p.host,"
-                " p.pid, p.ppid, p.start_ns, p.end_ns FROM procs c JOIN procs p"
-                " ON p.host = c.host AND p.pid = c.ppid WHERE c.parent IS NULL").fetchall():
-            ce, ch, cp, cpp, cs, cen, pe, ph, pp, ppp, ps, pen = row
-            child = children.setdefault(ce, ProcessRow(ce, ch, cp, cpp, cs, cen, None))
-            cands[ce].append(ProcessRow(pe, ph, pp, ppp, ps, pen, None))
-        found = []
-        for child in children.values():
-            parent = pick_parent(child, cands[child.entity])
-            if parent is not None:
-                found.append([child.entity, parent, child.start_ns])
-        if not found:
+        if not fresh:
             return
-        self.con.execute("BEGIN")
-        self._insert_flows(tmp, "'process:' || (j->>1), 'process:' || (j->>0), 'fork',"
-                           " (j->>2)::BIGINT, 1::BIGINT, 0::BIGINT", found)
-        name = tmp / "parents.json"
-        name.write_bytes(orjson.dumps(found))
-        self.con.execute("UPDATE procs SET parent = t.parent FROM (SELECT j->>0 AS entity,"
-                         " j->>1 AS parent FROM read_json(?, format='array',"
-                         " columns={'j': 'JSON'}, records=false) x(j)) t"
-                         " WHERE procs.entity = t.entity", [str(name)])
-        self.con.execute("COMMIT")
+        con = self.con
+        con.execute("CREATE OR REPLACE TEMP TABLE fresh(entity VARCHAR)")
+        self._bulk(tmp, "fresh", ("VARCHAR",), [[e] for e in fresh])
+        con.execute(
+            "CREATE OR REPLACE TEMP TABLE found AS SELECT c.entity, p.entity AS parent,"
+            " c.start_ns FROM procs c JOIN procs p ON p.host = c.host AND p.pid = c.ppid"
+            " AND p.entity <> c.entity AND p.start_ns <= c.start_ns"
+            " AND (p.end_ns IS NULL OR p.end_ns >= c.start_ns)"
+            " WHERE c.parent IS NULL AND (c.entity IN (SELECT entity FROM fresh)"
+            " OR (c.host, c.ppid) IN (SELECT host, pid FROM procs"
+            " WHERE entity IN (SELECT entity FROM fresh)))"
+            " QUALIFY row_number() OVER (PARTITION BY c.entity"
+            " ORDER BY p.start_ns DESC, p.entity DESC) = 1")
+        con.execute("BEGIN")
+        try:
+            self._stage_flows()
+            con.execute("INSERT INTO stage SELECT 'process:' || parent, 'process:' || entity,"
+                        " 'fork', start_ns, 1, 0 FROM found")
+            self._flows_from_stage()
+            con.execute("UPDATE procs SET parent = found.parent FROM found"
+                        " WHERE procs.entity = found.entity")
+            con.execute("COMMIT")
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+        con.execute("DROP TABLE found")
+        con.execute("DROP TABLE fresh")
+
+    def _update_readers(self) -> None:
+        """Recount the readers of the files read in this run (or in one that stopped before
+        getting here: the dirty marks are committed with the flows): one scan of `flows` per
+        run instead of one per walk step."""
+        con = self.con
+        if con.execute("SELECT count(*) FROM readers_dirty").fetchone() == (0,):
+            return
+        con.execute("BEGIN")
+        try:
+            con.execute("INSERT INTO readers SELECT src, count(DISTINCT dst) FROM flows"
+                        " WHERE action IN ('read', 'exec') AND src IN"
+                        " (SELECT id FROM readers_dirty) GROUP BY src"
+                        " ON CONFLICT (id) DO UPDATE SET n = excluded.n")
+            con.execute("DELETE FROM readers_dirty")
+            con.execute("COMMIT")
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
 
     def _resolve_forks(self, tmp: Path) -> None:
         """Parents from fork records, for the processes not yet matched to one."""
@@ -409,31 +494,32 @@ class LocalStore:
                 found.append([child.entity, parent, child.start_ns, ts, child.host, child.pid])
         if not found:
             return
-        name = tmp / "forked.json"
-        name.write_bytes(orjson.dumps(found))
-        rows = ("(SELECT j->>0 AS entity, j->>1 AS parent, (j->>3)::BIGINT AS ts, j->>4 AS host,"
-                " (j->>5)::BIGINT AS pid FROM read_json(?, format='array',"
-                " columns={'j': 'JSON'}, records=false) x(j))")
-        self.con.execute("BEGIN")
-        # A parent found by ppid before the fork record was read gives way.
-        self.con.execute(f"DELETE FROM flows WHERE action = 'fork' AND dst IN (SELECT n.id"
-                         f" FROM nodes n JOIN {rows} t ON n.key = 'process:' || t.entity)",
-                         [str(name)])
-        self._insert_flows(tmp, "'process:' || (j->>1), 'process:' || (j->>0), 'fork',"
-                           " (j->>2)::BIGINT, 1::BIGINT, 0::BIGINT", found)
-        self.con.execute(f"UPDATE procs SET parent = t.parent FROM {rows} t"
-                         " WHERE procs.entity = t.entity", [str(name)])
-        self.con.execute(f"UPDATE forks SET child = t.entity FROM {rows} t WHERE"
-                         " forks.parent = t.parent AND forks.host = t.host AND"
-                         " forks.child_pid = t.pid AND forks.ts = t.ts", [str(name)])
-        self.con.execute("COMMIT")
+        sub, path = self._rowset(tmp, "forked", ("VARCHAR", "VARCHAR", "BIGINT", "BIGINT",
+                                                 "VARCHAR", "BIGINT"), found)
+        con = self.con
+        con.execute("BEGIN")
+        try:
+            # A parent found by ppid before the fork record was read gives way.
+            con.execute(f"DELETE FROM flows WHERE action = 'fork' AND dst IN (SELECT n.id"
+                        f" FROM nodes n JOIN {sub} t ON n.key = 'process:' || t.c0)", [path])
+            self._insert_flows(tmp, [[f"process:{parent}", f"process:{entity}", "fork", start,
+                                      1, 0] for entity, parent, start, *_ in found])
+            con.execute(f"UPDATE procs SET parent = t.c1 FROM {sub} t"
+                        " WHERE procs.entity = t.c0", [path])
+            con.execute(f"UPDATE forks SET child = t.c0 FROM {sub} t WHERE forks.parent = t.c1"
+                        " AND forks.host = t.c4 AND forks.child_pid = t.c5 AND forks.ts = t.c3",
+                        [path])
+            con.execute("COMMIT")
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
 
     def _save_pending(self, pending: Pending, tmp: Path) -> None:
         rows = [[e, *k, *v] for e, mine in pending.items() for k, v in mine.items()]
         self.con.execute("BEGIN")
         self.con.execute("DELETE FROM pending")
-        self._bulk(tmp, "pending", "j->>0, (j->>1)::BIGINT, j->>2, j->>3, (j->>4)::BIGINT,"
-                   " (j->>5)::BIGINT", rows)
+        self._bulk(tmp, "pending", ("VARCHAR", "BIGINT", "VARCHAR", "VARCHAR", "BIGINT", "BIGINT"),
+                   rows)
         self.con.execute("COMMIT")
 
     def indexed_files(self) -> int:
@@ -447,15 +533,16 @@ class LocalStore:
             return []
         side, cmp = ("dst", "<=") if into else ("src", ">=")
         rows = self.con.execute(
-            "WITH q AS (SELECT n.id AS node, b.bound FROM (SELECT unnest(?::VARCHAR[]) AS key,"
-            " unnest(?::BIGINT[]) AS bound) b JOIN nodes n ON n.key = b.key),"
+            "WITH q AS (SELECT n.id AS node, b.bound FROM"
+            " (SELECT unnest(?::JSON::VARCHAR[]) AS key, unnest(?::JSON::BIGINT[]) AS bound) b"
+            " JOIN nodes n ON n.key = b.key),"
             " e AS (SELECT f.src, f.dst, f.action, min(f.ts) AS lo, max(f.ts) AS hi,"
             " sum(f.cnt) AS c, sum(f.bytes) AS b FROM flows f JOIN q"
             f" ON f.{side} = q.node WHERE f.ts {cmp} q.bound AND f.ts >= ? AND f.ts <= ?"
             " GROUP BY f.src, f.dst, f.action)"
             " SELECT s.key, d.key, e.action, e.lo, e.hi, e.c, e.b FROM e"
             " JOIN nodes s ON s.id = e.src JOIN nodes d ON d.id = e.dst",
-            [list(bounds), list(bounds.values()), since, until]).fetchall()
+            [_array(list(bounds)), _array(list(bounds.values())), since, until]).fetchall()
         return [Edge(src=s, dst=d, action=a, first_ns=int(lo), last_ns=int(hi), count=int(c),
                      bytes=int(b)) for s, d, a, lo, hi, c, b in rows]
 
@@ -467,9 +554,9 @@ class LocalStore:
 
     def readers(self, file_ids: list[str]) -> dict[str, int]:
         rows = self.con.execute(
-            "SELECT n.key, count(DISTINCT f.dst) FROM flows f JOIN (SELECT id, key FROM nodes"
-            " WHERE key IN (SELECT unnest(?::VARCHAR[]))) n ON f.src = n.id"
-            " WHERE f.action IN ('read', 'exec') GROUP BY n.key", [file_ids]).fetchall()
+            "SELECT n.key, r.n FROM readers r JOIN (SELECT id, key FROM nodes"
+            " WHERE key IN (SELECT unnest(?::JSON::VARCHAR[]))) n ON r.id = n.id",
+            [_array(file_ids)]).fetchall()
         return {str(s): int(n) for s, n in rows}
 
     def describe(self, ids: list[str], sample: int) -> dict[str, Node]:
@@ -480,8 +567,8 @@ class LocalStore:
         procs: dict[str, dict[str, Any]] = {}
         execs: dict[str, list[dict[str, Any]]] = defaultdict(list)
         if entities:
-            cur = con.execute("SELECT * FROM procs WHERE entity IN (SELECT unnest(?::VARCHAR[]))",
-                              [entities])
+            cur = con.execute("SELECT * FROM procs WHERE entity IN"
+                              " (SELECT unnest(?::JSON::VARCHAR[]))", [_array(entities)])
             names = [d[0] for d in cur.description or []]
             for row in cur.fetchall():
                 rec = dict(zip(names, row, strict=True))
@@ -489,7 +576,8 @@ class LocalStore:
                 procs[rec["entity"]] = rec
             for e, ts, exe, args, user in con.execute(
                     "SELECT entity, ts, executable, args, user_name FROM execs WHERE entity IN"
-                    " (SELECT unnest(?::VARCHAR[])) ORDER BY ts", [entities]).fetchall():
+                    " (SELECT unnest(?::JSON::VARCHAR[])) ORDER BY ts",
+                    [_array(entities)]).fetchall():
                 execs[e].append({"time_ns": int(ts), "executable": exe,
                                  "args": orjson.loads(args), "user": user})
         actions: dict[str, dict[str, int]] = defaultdict(dict)
@@ -497,20 +585,20 @@ class LocalStore:
         aliases: dict[str, list[str]] = defaultdict(list)
         for node, action, n in con.execute(
                 "WITH i AS (SELECT id, key FROM nodes WHERE key IN"
-                " (SELECT unnest($1::VARCHAR[])))"
+                " (SELECT unnest($1::JSON::VARCHAR[])))"
                 " SELECT node, action, sum(cnt) FROM (SELECT i.key AS node, f.action, f.cnt"
                 " FROM flows f JOIN i ON f.src = i.id UNION ALL SELECT i.key, f.action, f.cnt"
-                " FROM flows f JOIN i ON f.dst = i.id) GROUP BY ALL", [ids]).fetchall():
+                " FROM flows f JOIN i ON f.dst = i.id) GROUP BY ALL", [_array(ids)]).fetchall():
             actions[node][action] = int(n)
         for node, action, ts, other, nbytes in con.execute(
                 "WITH i AS (SELECT id, key FROM nodes WHERE key IN"
-                " (SELECT unnest($1::VARCHAR[]))),"
+                " (SELECT unnest($1::JSON::VARCHAR[]))),"
                 " t AS (SELECT i.key AS node, f.action, f.ts, f.dst AS other, f.bytes"
                 " FROM flows f JOIN i ON f.src = i.id UNION ALL SELECT i.key, f.action, f.ts,"
                 " f.src, f.bytes FROM flows f JOIN i ON f.dst = i.id)"
                 " SELECT t.node, t.action, t.ts, o.key, t.bytes FROM t JOIN nodes o"
                 " ON o.id = t.other QUALIFY row_number() OVER (PARTITION BY t.node"
-                " ORDER BY t.ts, t.action, o.key) <= $2", [ids, sample]).fetchall():
+                " ORDER BY t.ts, t.action, o.key) <= $2", [_array(ids), sample]).fetchall():
             detail = str(other) + (f" {nbytes} B" if nbytes else "")
             events[node].append({"time_ns": int(ts), "action": action, "detail": detail})
             if action == "rename":
@@ -535,7 +623,7 @@ class LocalStore:
         return self._rows("pid = ?", [pid])
 
     def children(self, entities: list[str]) -> list[ProcessRow]:
-        return self._rows("parent IN (SELECT unnest(?::VARCHAR[]))", [entities])
+        return self._rows("parent IN (SELECT unnest(?::JSON::VARCHAR[]))", [_array(entities)])
 
     def exists(self, node_id: str) -> bool:
         if node_id.startswith("process:"):
