@@ -4,10 +4,10 @@ A root process writing where others can write is a tool for them: `ln -s /etc/sh
 events.jsonl` in a world-writable events_dir would have the monitor truncate and append to that
 file. So a directory the monitor writes into is opened once, one component at a time from `/`:
 
-- a directory on the way must be owned by root (or by us) and not writable by others, nor by
-  a group other than root's, unless it is sticky (/tmp); a symbolic link on the way is followed
-  only if the directory holding it passes that rule and, when others or such a group can write
-  that directory, the link is root's (the kernel's fs.protected_symlinks rule);
+- a directory on the way must be owned by root (or by us) and not writable by others unless it
+  is sticky (/tmp); a symbolic link on the way is followed only if the directory holding it
+  passes that rule and, when others or a group other than root's can write that directory
+  (Ubuntu's /var/log), the link is root's (the kernel's fs.protected_symlinks rule);
 - the directory itself must be owned by root (or by us) and writable by nobody else: refused
   otherwise (a one-line `UnsafePathError` naming the path and the fix); created with mode 0750
   when missing;
@@ -58,18 +58,19 @@ def _shared(st: os.stat_result) -> bool:
 
 
 def _check_container(where: str, st: os.stat_result, what: str) -> None:
-    """A directory we look a name up in: nobody but root (or us) may swap that name."""
+    """A directory we look a name up in: nobody but root (or us) may swap that name for a link.
+
+    One that others can write must be sticky. One that a group other than root's can write
+    (Ubuntu's /var/log is root:syslog 0775, /var/mail root:mail 2775) is walked through: a
+    member could swap the next name, but `_walk` follows only root's links there, and a
+    directory of theirs is refused by owner; refusing it would refuse the stock /var/log."""
     if not _trusted(st.st_uid):
         raise UnsafePathError(f"{what}: {where} is owned by uid {st.st_uid}, who could redirect"
                               f" the monitor's files: use a directory owned by root")
-    if _shared(st) and not st.st_mode & stat.S_ISVTX:
-        if st.st_mode & stat.S_IWOTH:
-            raise UnsafePathError(f"{what}: {where} is writable by others (mode"
-                                  f" {stat.S_IMODE(st.st_mode):o}) and not sticky: run chmod"
-                                  f" o-w {where}")
-        raise UnsafePathError(f"{what}: {where} is writable by group {st.st_gid} (mode"
-                              f" {stat.S_IMODE(st.st_mode):o}) and not sticky: run chmod g-w"
-                              f" {where}, or use a directory outside it")
+    if st.st_mode & stat.S_IWOTH and not st.st_mode & stat.S_ISVTX:
+        raise UnsafePathError(f"{what}: {where} is writable by others (mode"
+                              f" {stat.S_IMODE(st.st_mode):o}) and not sticky: run chmod"
+                              f" o-w {where}")
 
 
 def _check_final(where: str, st: os.stat_result, what: str) -> None:

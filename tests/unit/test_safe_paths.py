@@ -157,19 +157,28 @@ class TestDirectoryWalk:
             SafeDir(tmp_path / "open" / "ev", what="events_dir")
         assert not (tmp_path / "open" / "ev").exists()
 
-    def test_group_writable_ancestor_refused(self, tmp_path: Path) -> None:
-        """A directory on the way that a group other than root's can write (/var/mail, root:mail
-        2775) is refused: a member could swap the next component for a link."""
+    def test_group_writable_ancestor_follows_only_root_links(self, tmp_path: Path) -> None:
+        """A directory on the way that a group other than root's can write (/var/log on Ubuntu
+        is root:syslog 0775, /var/mail root:mail 2775) is walked through, but a member's link
+        in it is not followed (it could point at /etc/logrotate.d), nor a member's directory."""
         shared = tmp_path / "mail"
         shared.mkdir()
         os.chown(shared, 0, 65534)
         shared.chmod(0o2775)
-        with pytest.raises(UnsafePathError, match=r"mail is writable by group 65534 .* not"
-                           r" sticky: run chmod g-w"):
-            SafeDir(shared / "ev", what="events_dir")
-        with pytest.raises(UnsafePathError, match="writable by group 65534"):
-            check_dir(shared / "ev", what="events_dir")
-        assert not (shared / "ev").exists()
+        SafeDir(shared / "ev", what="events_dir").close()
+        target = tmp_path / "etc-logrotate.d"
+        target.mkdir(mode=0o755)
+        (shared / "planted").symlink_to(target)
+        os.chown(shared / "planted", 65534, 65534, follow_symlinks=False)
+        with pytest.raises(UnsafePathError, match="symbolic link of uid 65534"):
+            SafeDir(shared / "planted", what="events_dir")
+        with pytest.raises(UnsafePathError, match="symbolic link of uid 65534"):
+            check_dir(shared / "planted", what="events_dir")
+        (shared / "theirs").mkdir()
+        os.chown(shared / "theirs", 65534, 65534)
+        with pytest.raises(UnsafePathError, match="owned by uid 65534"):
+            SafeDir(shared / "theirs", what="events_dir")
+        assert list(target.iterdir()) == []
 
     def test_root_group_writable_ancestor_accepted(self, tmp_path: Path) -> None:
         """Group write for root's own group (gid 0) gives nobody else a way in."""
