@@ -14,6 +14,8 @@ from typing import Any
 
 import pytest
 
+from tests.harness import wait_until
+
 from .conftest import PATH, Container
 
 UNIT = "ebpf-monitor.service"
@@ -75,15 +77,10 @@ def _opened(docs: list[dict[str, Any]], path: str) -> list[dict[str, Any]]:
 def wait_opened(c: Container, path: str, timeout: float = 30) -> dict[str, Any]:
     """The (only) open event of `path` in the current events.jsonl."""
     tail = Tail(c.path(EVENTS))
-    deadline = time.monotonic() + timeout
-    while True:
-        found = _opened(tail.docs(path), path)
-        if found:
-            assert len(found) == 1, found
-            return found[0]
-        if time.monotonic() > deadline:
-            raise AssertionError(f"no open of {path} in {EVENTS}")
-        time.sleep(0.1)
+    found = wait_until(lambda: _opened(tail.docs(path), path), timeout=timeout,
+                       what=f"an open of {path} in {EVENTS}")
+    assert len(found) == 1, found
+    return found[0]
 
 
 def touch(c: Container) -> tuple[str, int]:
@@ -281,8 +278,4 @@ class TestService:
 
 
 def _wait(cond: Any, what: str, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while not cond():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.1)
+    wait_until(cond, timeout=timeout, what=what)

@@ -8,12 +8,12 @@ import re
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
-from tests.monitor_harness import REPO, Monitor
+from tests.harness import REPO, Monitor, wait_until
 
 ENDLESS_OPENS = """
 import os, sys
@@ -53,11 +53,7 @@ def _saturating_load(target: Path) -> Iterator[None]:
 
 
 def _until(condition: Callable[[], bool], what: str, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"never happened: {what}")
-        time.sleep(0.1)
+    wait_until(condition, timeout=timeout, what=what)
 
 
 def _stderr_since(mon: Monitor, offset: int) -> str:
@@ -69,6 +65,20 @@ def _loss_records(path: Path, source: str) -> list[dict[str, object]]:
     needle = f'"source":"{source}"'.encode()
     with open(path, "rb") as f:
         return [json.loads(line) for line in f if b'"action":"loss"' in line and needle in line]
+
+
+def _sigterm_with_full_ring(tmp_path: Path, config: dict[str, Any]) -> Monitor:
+    """A monitor stopped by SIGTERM while a load keeps its ring full; asserts exit 0 within
+    the unit's stop timeout."""
+    mon = Monitor(tmp_path / "run", config)
+    mon.start()
+    try:
+        with _saturating_load(tmp_path / "target"):
+            _until(lambda: "ring buffer full" in mon.stderr(), "a full ring")
+            assert mon.stop(signal.SIGTERM, timeout=_stop_timeout()) == 0
+    finally:
+        mon.stop(signal.SIGKILL)  # only if still running
+    return mon
 
 
 class TestSaturation:
@@ -107,28 +117,14 @@ class TestSaturation:
 
     def test_sigterm_stops_in_time_under_load(self, tmp_path: Path) -> None:
         """SIGTERM while the ring is full: exit 0 within TimeoutStopSec, "stopped" logged."""
-        mon = Monitor(tmp_path / "run", CONFIG)
-        mon.start()
-        try:
-            with _saturating_load(tmp_path / "target"):
-                _until(lambda: "ring buffer full" in mon.stderr(), "a full ring")
-                assert mon.stop(signal.SIGTERM, timeout=_stop_timeout()) == 0
-        finally:
-            mon.stop(signal.SIGKILL)  # only if still running
+        mon = _sigterm_with_full_ring(tmp_path, CONFIG)
         assert "stopped" in mon.stderr()
 
     def test_remainder_at_stop_is_accounted(self, tmp_path: Path) -> None:
         """A stop whose drain has no time left records every record still in the ring as a
         `loss` record (source "shutdown") and says so on stderr."""
         config = {"capture": {**CONFIG["capture"], "stop_drain_seconds": 0}}
-        mon = Monitor(tmp_path / "run", config)
-        mon.start()
-        try:
-            with _saturating_load(tmp_path / "target"):
-                _until(lambda: "ring buffer full" in mon.stderr(), "a full ring")
-                assert mon.stop(signal.SIGTERM, timeout=_stop_timeout()) == 0
-        finally:
-            mon.stop(signal.SIGKILL)  # only if still running
+        mon = _sigterm_with_full_ring(tmp_path, config)
         losses = _loss_records(mon.events_file, "shutdown")
         assert len(losses) == 1
         lost = losses[0]["ebpf"]["lost"]  # type: ignore[index]
