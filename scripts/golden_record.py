@@ -1,0 +1,199 @@
+#!/usr/bin/env python3
+"""Record the golden batch: raw ring records of every kind, and the documents made from them.
+
+    sudo .venv/bin/python scripts/golden_record.py           # record records + documents
+    .venv/bin/python scripts/golden_record.py --documents    # rewrite only the documents
+
+Loads the BPF object twice (capture.read_write "all", then "first"), runs a small workload that
+makes every record kind (exec ok/failed, fork, thread, exit by code and by signal, opens ok,
+failed, relative and dir-fd relative, reads/writes on a file, a pipe, sockets and an fd opened
+before the monitor started, unlink, rmdir, rename, socket/bind/listen/connect/accept/send/recv,
+an effective uid, odd file names) and keeps the records of the workload's processes only. The
+documents are made with every host-dependent input fixed (tests/unit/golden.py), so the unit
+tier compares them without root or BPF: tests/unit/test_golden.py. Rewriting the documents is
+for a deliberate change of the document format only; a refactor must leave them as they are.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import os
+import struct
+import subprocess
+import sys
+import tempfile
+import textwrap
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "src"))
+sys.path.insert(0, str(REPO))
+
+WORKLOAD = textwrap.dedent(r'''
+    import os, signal, socket, sys, threading
+    inherited = int(sys.argv[1])
+    os.read(inherited, 3)                       # an fd opened before the monitor saw it
+    os.write(inherited, b"x")
+    os.mkdir("sub")
+    fd = os.open("rel.txt", os.O_CREAT | os.O_WRONLY | os.O_TRUNC, 0o640)   # relative
+    os.write(fd, b"hello\n")
+    os.write(fd, b"again\n")
+    os.close(fd)
+    d = os.open("sub", os.O_RDONLY | os.O_DIRECTORY)
+    fd = os.open("in-sub.txt", os.O_CREAT | os.O_RDWR, 0o600, dir_fd=d)     # dir-fd relative
+    os.pwrite(fd, b"abc", 0)
+    os.pread(fd, 3, 0)
+    os.close(fd)
+    try:
+        os.open("/nonexistent/golden", os.O_RDONLY)
+    except OSError:
+        pass
+    odd = b"odd\\name\xff\xc2\x85.txt"
+    fd = os.open(odd, os.O_CREAT | os.O_WRONLY, 0o600)
+    os.write(fd, b"1")
+    os.close(fd)
+    os.rename(odd, b"renamed.txt")
+    os.rename("renamed.txt", "sub/moved.txt", src_dir_fd=None)
+    os.rename("sub/moved.txt", "moved2.txt", src_dir_fd=None, dst_dir_fd=d)
+    os.unlink("moved2.txt", dir_fd=d)
+    os.unlink("rel.txt")
+    os.unlink("in-sub.txt", dir_fd=d)
+    os.close(d)
+    os.rmdir("sub")
+    try:
+        os.unlink("/nonexistent/golden")
+    except OSError:
+        pass
+    r, w = os.pipe()
+    os.write(w, b"pipe data")
+    os.read(r, 64)
+    os.close(r); os.close(w)
+    a, b = socket.socketpair()
+    a.send(b"unix"); b.recv(16)
+    a.close(); b.close()
+    srv = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    srv.bind(("127.0.0.1", 0)); srv.listen(8)
+    cli = socket.create_connection(srv.getsockname())
+    conn, _ = srv.accept()
+    cli.sendall(b"tcp data"); conn.recv(64)
+    conn.send(b"reply"); cli.recv(64)
+    cli.close(); conn.close(); srv.close()
+    u = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+    u.bind(("::1", 0))
+    v = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+    v.sendto(b"udp", u.getsockname()); u.recvfrom(64)
+    u.close(); v.close()
+    nb = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    nb.setblocking(False)
+    try:
+        nb.connect(("127.0.0.1", 9))           # refused or in progress
+    except OSError:
+        pass
+    nb.close()
+    try:
+        socket.socket(socket.AF_INET, socket.SOCK_STREAM).connect(("127.0.0.1", 9))
+    except OSError:
+        pass
+    t = threading.Thread(target=lambda: open("/etc/hostname", "rb").read())
+    t.start(); t.join()
+    pid = os.fork()
+    if pid == 0:
+        fd = os.open("/etc/hostname", os.O_RDONLY)
+        os.read(fd, 16)                          # left open at exit
+        os._exit(3)
+    os.waitpid(pid, 0)
+    pid = os.fork()
+    if pid == 0:
+        os.kill(os.getpid(), signal.SIGKILL)
+    os.waitpid(pid, 0)
+    pid = os.fork()
+    if pid == 0:
+        os.setresgid(0, 65534, 0); os.setresuid(0, 65534, 0)
+        try:
+            os.open("/etc/shadow", os.O_RDONLY)
+        except OSError:
+            pass
+        os._exit(0)
+    os.waitpid(pid, 0)
+    pid = os.fork()
+    if pid == 0:
+        try:
+            os.execv("/nonexistent/binary", ["nope"])
+        except OSError:
+            os._exit(127)
+    os.waitpid(pid, 0)
+    pid = os.fork()
+    if pid == 0:
+        os.chdir("/usr")
+        os.execv("bin/true", ["true", "an arg", "with\nnewline"])   # relative exec
+    os.waitpid(pid, 0)
+''')
+
+
+def _records(mode: str, inherited: int, tmp: Path) -> list[bytes]:
+    from ebpf_monitor.abi import enum_values, layout
+    from ebpf_monitor.config import Config
+    from ebpf_monitor.loader import BpfMonitor
+    from ebpf_monitor.ringbuf import RingReader
+
+    cfg = Config.model_validate({"capture": {"read_write": mode}})
+    mon = BpfMonitor(capture=cfg.capture, filters=cfg.filters, self_pid=os.getpid())
+    try:
+        reader = RingReader(mon.ring_fd, mon.ring_size)
+        reader.read()
+        script = tmp / "golden_workload.py"
+        script.write_text(WORKLOAD)
+        os.lseek(inherited, 0, os.SEEK_SET)
+        proc = subprocess.Popen([sys.executable, "-S", "-I", str(script), str(inherited)],
+                                cwd=tmp, pass_fds=(inherited,))
+        proc.wait()
+        batch = reader.read()
+        reader.close()
+    finally:
+        mon.close()
+    kinds = enum_values("event_kind")
+    fork = layout("fork_event")
+    child = fork.fields.index("child_pid")
+    tracked = {proc.pid}
+    out = []
+    for off, length in batch.spans:
+        rec = batch.data[off: off + length]
+        kind, = struct.unpack_from("<H", rec)
+        pid, = struct.unpack_from("<I", rec, 8)
+        if pid not in tracked:
+            continue
+        if kind == kinds["EK_FORK"]:
+            tracked.add(fork.struct.unpack_from(rec)[child])
+        out.append(rec)
+    return out
+
+
+def write_records(path: Path, records: list[bytes]) -> None:
+    raw = b"".join(struct.pack("<I", len(rec)) + rec for rec in records)
+    path.write_bytes(gzip.compress(raw, mtime=0))
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--documents", action="store_true", help="rewrite only the documents")
+    args = p.parse_args()
+    from tests.unit import golden
+
+    if not args.documents:
+        with tempfile.TemporaryDirectory() as tmp:
+            shared = Path(tmp) / "opened-before.txt"
+            shared.write_bytes(b"before the monitor\n")
+            inherited = os.open(shared, os.O_RDWR)
+            for mode in golden.MODES:
+                recs = _records(mode, inherited, Path(tmp))
+                write_records(golden.records_path(mode), recs)
+                print(f"{mode}: {len(recs)} records", file=sys.stderr)
+    for mode in golden.MODES:
+        text = "".join(line + "\n" for line in golden.documents(mode))
+        golden.documents_path(mode).write_bytes(gzip.compress(text.encode(), mtime=0))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,112 @@
+"""The golden batch: recorded ring records and the documents made from them, every host input
+fixed, so a change to the reader is checked against the documents it made before (issue #10:
+"documents identical in content, ids and all"). scripts/golden_record.py writes the files."""
+
+from __future__ import annotations
+
+import contextlib
+import grp
+import gzip
+import pwd
+import struct
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+from unittest import mock
+
+from ebpf_monitor import abi, enrich
+from ebpf_monitor.config import Config
+from ebpf_monitor.decode import Decoder
+from ebpf_monitor.enrich import Enricher
+from ebpf_monitor.ringbuf import Batch
+from ebpf_monitor.schema import loss_document
+
+from .recorded_abi import description
+
+HERE = Path(__file__).with_name("golden")
+MODES = ("all", "first")
+
+USERS = {0: "root", 65534: "nobody"}
+GROUPS = {0: "root", 65534: "nogroup"}
+
+
+def records_path(mode: str) -> Path:
+    return HERE / f"records-{mode}.bin.gz"
+
+
+def documents_path(mode: str) -> Path:
+    return HERE / f"documents-{mode}.jsonl.gz"
+
+
+def load_records(mode: str) -> Batch:
+    """The recorded records as one ring batch (8-byte aligned, as the ring holds them)."""
+    raw = gzip.decompress(records_path(mode).read_bytes())
+    data = bytearray()
+    spans = []
+    pos = 0
+    while pos < len(raw):
+        (n,) = struct.unpack_from("<I", raw, pos)
+        pos += 4
+        spans.append((len(data), n))
+        data += raw[pos: pos + n] + b"\0" * (-n % 8)
+        pos += n
+    return Batch(bytes(data), spans)
+
+
+def _readlink(path: str) -> str:
+    """/proc links as a fixed host would answer them: fds 0-2 are gone, others have names."""
+    parts = path.split("/")
+    if parts[-1] == "cwd":
+        return "/golden/cwd"
+    if parts[-1] == "exe":
+        return "/golden/bin/exe"
+    if parts[-2] == "fd" and int(parts[-1]) > 2:
+        return f"/golden/fd/{parts[-1]}"
+    raise FileNotFoundError(path)
+
+
+def _user(uid: int) -> Any:
+    return mock.Mock(pw_name=USERS[uid])
+
+
+def _group(gid: int) -> Any:
+    return mock.Mock(gr_name=GROUPS[gid])
+
+
+@contextlib.contextmanager
+def fixed_host() -> Iterator[None]:
+    """Every host-dependent input of the reader fixed: /proc links, user and group names, ABI."""
+    with abi.recorded(description()), \
+            mock.patch.object(enrich, "readlink", _readlink), \
+            mock.patch.object(pwd, "getpwuid", _user), mock.patch.object(grp, "getgrgid", _group):
+        yield
+
+
+def fixed_enricher() -> Enricher:
+    en = Enricher(host_name="goldenhost")
+    en.boot_id = "b0" * 16
+    en.id_prefix = "601de0b0071d"
+    en.offset_ns = 1_700_000_000 * 10**9
+    return en
+
+
+def _text(doc: Any) -> str:
+    return doc if isinstance(doc, str) else doc.json  # type: ignore[no-any-return]
+
+
+def documents(mode: str) -> list[str]:
+    """The documents today's code makes of the recorded records, plus two loss documents."""
+    with fixed_host():
+        en = fixed_enricher()
+        dec = Decoder(en, ignored_prefixes=tuple(Config().filters.ignore_path_prefixes))
+        out = [_text(d) for d in dec.decode(load_records(mode))]
+        out.append(_text(loss_document(en, 9_000_000_000, {"open": 3, "rw": 2}, source="ring",
+                                       total=5)))
+        out.append(_text(loss_document(en, 9_500_000_000, {}, source="shutdown", total=0)))
+    assert dec.errors == 0, "the golden records all decode"
+    return out
+
+
+def expected(mode: str) -> list[str]:
+    with gzip.open(documents_path(mode), "rt") as f:
+        return f.read().splitlines()
