@@ -25,12 +25,13 @@ from typing import Any
 from . import _libbpf as bpf
 from .errors import BpfLoadError
 
-__all__ = ["Btf", "Layout", "describe", "enum_values", "layout", "monitor_object", "recorded",
-           "selfpid_object"]
+__all__ = ["Btf", "Layout", "describe", "enum_values", "layout", "monitor_object", "python_name",
+           "recorded", "selfpid_object"]
 
 _INT_FORMATS = {(1, False): "B", (1, True): "b", (2, False): "H", (2, True): "h",
                 (4, False): "I", (4, True): "i", (8, False): "Q", (8, True): "q"}
 _TAIL_FIELDS = ("data", "path")
+_Struct = struct.Struct
 
 
 def _package_file(name: str) -> Path:
@@ -154,6 +155,14 @@ class Layout:
     struct: struct.Struct
     tail_offset: int  # == struct.size when the record has no tail
     size: int
+    offsets: tuple[int, ...] = ()  # of each of `fields`
+    codes: tuple[str, ...] = ()  # struct format code of each of `fields`
+
+    def reader(self, field: str) -> _Struct:
+        """A Struct that reads only `field` at its offset within the record (e.g. the header's
+        kind), for `unpack_from(data, record_offset)`."""
+        i = self.fields.index(field)
+        return _Struct(f"<{self.offsets[i]}x{self.codes[i]}")
 
 
 # One fixed field: (offset, C path such as "h.pid", struct format code or "pad", size).
@@ -195,6 +204,8 @@ def _layout(name: str, items: list[_Item], total: int) -> Layout:
         tail = items.pop()[0]
     fmt = ["<"]
     names = []
+    offsets = []
+    codes = []
     pos = 0
     for off, path, code, size in items:
         if off > pos:
@@ -204,13 +215,21 @@ def _layout(name: str, items: list[_Item], total: int) -> Layout:
         else:
             fmt.append(code)
             names.append(path.replace(".", "_"))
+            offsets.append(off)
+            codes.append(code)
         pos = off + size
     if tail > pos:
         fmt.append(f"{tail - pos}x")
     st = struct.Struct("".join(fmt))
     if st.size != tail:
         raise BpfLoadError(f"{name}: layout from BTF is {st.size} bytes, expected {tail}")
-    return Layout(name, tuple(names), st, tail, total)
+    return Layout(name, tuple(names), st, tail, total, tuple(offsets), tuple(codes))
+
+
+def python_name(field: str) -> str:
+    """A record field's attribute name in records.py: the layout's name, `_` added where a
+    tuple method holds it (rw_event's `count` is `count_`)."""
+    return f"{field}_" if field in ("count", "index") else field
 
 
 @cache

@@ -1,26 +1,54 @@
-"""Ring-buffer records to ECS documents, a batch at a time, dispatching on the header kind."""
+"""Ring-buffer records to ECS documents, a batch at a time, dispatching on the header kind.
+
+Which struct follows the header is a naming convention of events.h, checked here at start:
+kind `EK_<NAME>` is `struct <name>_event`, decoded into records.<Name>Event (generated from the
+same BTF); a kind without its struct, or a record class whose fields differ from the loaded
+object's, stops the start with one line naming it.
+"""
 
 from __future__ import annotations
 
 import logging
 import struct
 
-from .abi import enum_values, layout
+from .abi import enum_values, layout, python_name
+from .document import Document
 from .enrich import Enricher
+from .errors import BpfLoadError
+from .records import RECORDS, Record
 from .ringbuf import Batch
 from .schema import Builder, builders
-from .sinks.base import Document
 
-__all__ = ["Decoder"]
+__all__ = ["Decoder", "kind_names", "kind_reader", "record_class", "struct_of_kind"]
 
 log = logging.getLogger(__name__)
 
-_STRUCT_OF_KIND = {
-    "EK_EXEC": "exec_event", "EK_FORK": "fork_event", "EK_EXIT": "exit_event",
-    "EK_OPEN": "open_event", "EK_RW": "rw_event", "EK_UNLINK": "unlink_event",
-    "EK_RENAME": "rename_event", "EK_SOCKET": "socket_event", "EK_NET": "net_event",
-    "EK_IO_SUMMARY": "io_summary_event",
-}
+
+def struct_of_kind() -> dict[int, str]:
+    """events.h struct name by record kind (`EK_OPEN` -> open_event), every enumerator but
+    EK_MAX."""
+    return {value: name.removeprefix("EK_").lower() + "_event"
+            for name, value in enum_values("event_kind").items() if name != "EK_MAX"}
+
+
+def kind_names() -> dict[int, str]:
+    """Short name by record kind (`EK_IO_SUMMARY` -> io_summary), as metrics and loss say."""
+    return {v: k.removeprefix("EK_").lower() for k, v in enum_values("event_kind").items()}
+
+
+def kind_reader() -> struct.Struct:
+    """Reads a record's kind where the header layout has it (`unpack_from(data, offset)`)."""
+    return layout("event_header").reader("kind")
+
+
+def record_class(struct_name: str) -> type[Record]:
+    """The generated record class of a struct, checked against the loaded object's layout."""
+    cls = RECORDS.get(struct_name)
+    want = tuple(python_name(f) for f in layout(struct_name).fields)
+    if cls is None or cls._fields != want:
+        raise BpfLoadError(f"src/ebpf_monitor/records.py does not match struct {struct_name} of"
+                           " the BPF object: run scripts/gen_records.py")
+    return cls
 
 
 class Decoder:
@@ -32,35 +60,42 @@ class Decoder:
         self.filtered = 0
         self.errors = 0
         build = builders(ignored_prefixes=ignored_prefixes)
-        kinds = enum_values("event_kind")
-        self._table: dict[int, tuple[struct.Struct, int, Builder]] = {}
-        for kind_name, struct_name in _STRUCT_OF_KIND.items():
+        self._table: dict[int, tuple[struct.Struct, type[Record], int, Builder]] = {}
+        for kind, struct_name in struct_of_kind().items():
+            if kind not in build:
+                raise BpfLoadError(f"record kind {struct_name} has no document builder")
             lay = layout(struct_name)
-            kind = kinds[kind_name]
-            self._table[kind] = (lay.struct, lay.tail_offset, build[kind])
-        self.names = {v: k.removeprefix("EK_").lower() for k, v in kinds.items()}
+            self._table[kind] = (lay.struct, record_class(struct_name), lay.tail_offset,
+                                 build[kind])
+        self._kind = kind_reader().unpack_from
+        self.names = kind_names()
         self.by_kind = [0] * (max(self._table) + 1)
         """Documents made, by record kind (the metrics' events by kind)."""
 
     def decode(self, batch: Batch) -> list[Document]:
         data = batch.data
         table = self._table
+        read_kind = self._kind
         en = self.enricher
         out: list[Document] = []
         append = out.append
         by_kind = self.by_kind
+        # cls._make without its Python-level length check: record_class() matched the class's
+        # fields to the Struct's at start.
+        new = tuple.__new__
         for off, length in batch.spans:
-            kind = data[off] | data[off + 1] << 8
+            (kind,) = read_kind(data, off)
             entry = table.get(kind)
             if entry is None:
                 self._bad(f"unknown record kind {kind}")
                 continue
-            st, tail_off, build = entry
+            st, cls, tail_off, build = entry
             if length < tail_off:
                 self._bad(f"record of {length} bytes is shorter than its layout ({tail_off})")
                 continue
             try:
-                doc = build(st.unpack_from(data, off), data[off + tail_off: off + length], en)
+                doc = build(new(cls, st.unpack_from(data, off)),
+                            data[off + tail_off: off + length], en)
             except Exception as exc:  # one bad record must not cost the batch
                 self._bad(f"{type(exc).__name__}: {exc}")
                 continue

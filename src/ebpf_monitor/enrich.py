@@ -117,6 +117,7 @@ class Enricher:
         ).hexdigest()
         self.resync_clock()
         self._seconds: dict[str, str] = {}  # Unix seconds (digits) -> date-time
+        self._stamps: dict[str, tuple[str, str]] = {}  # Unix seconds -> (date-time, day)
         self._users = _Bounded(4096)
         self._groups = _Bounded(4096)
         self._procs = _Bounded()
@@ -150,6 +151,22 @@ class Enricher:
             prefix = time.strftime("%Y-%m-%dT%H:%M:%S.", time.gmtime(ns // 1_000_000_000))
             self._seconds[digits[:-9]] = prefix
         return f"{prefix}{digits[-9:]}Z"
+
+    def stamp(self, ktime_ns: int) -> tuple[str, str]:
+        """(`timestamp`, its UTC day as an index name wants it: "YYYY.MM.DD"); the same
+        per-second cache, which holds the day beside the date-time."""
+        ns = ktime_ns + self.offset_ns
+        digits = str(ns)
+        found = self._stamps.get(digits[:-9])
+        if found is None:
+            ts = self.timestamp(ktime_ns)
+            day = ts[:10].replace("-", ".")
+            if ns < 1_000_000_000:
+                return ts, day
+            if len(self._stamps) > 1024:
+                self._stamps.clear()
+            found = self._stamps[digits[:-9]] = (ts[:-10], day)
+        return f"{found[0]}{digits[-9:]}Z", found[1]
 
     def comm(self, raw: bytes) -> str:
         name = self._comms.get(raw)

@@ -16,15 +16,15 @@ import logging
 import time
 from collections.abc import Sequence
 
-from .abi import enum_values
 from .config import CaptureConfig
-from .decode import Decoder
+from .decode import Decoder, kind_names, kind_reader
+from .document import Document
 from .enrich import Enricher
 from .loader import BpfMonitor
 from .ownfiles import OwnFiles
 from .ringbuf import RingReader
 from .schema import loss_document
-from .sinks.base import Document, Sink
+from .sinks.base import Sink
 
 __all__ = ["Pipeline"]
 
@@ -110,8 +110,10 @@ class Pipeline:
         if not docs:
             return
         self.events += len(docs)
+        # The sinks take JSON text until they take Document values (issue #10, item 3).
+        texts = [d.json for d in docs]
         for sink in self.sinks:
-            sink.write(docs)
+            sink.write(texts)
             sink.flush()
 
     def report_drops(self) -> None:
@@ -131,7 +133,8 @@ class Pipeline:
     def report_left_over(self, drained_for: float) -> None:
         """Count, by kind, the records the stop's drain had no time for, and release them:
         a `loss` record and an error line say how many."""
-        names = {v: k.removeprefix("EK_").lower() for k, v in enum_values("event_kind").items()}
+        names = kind_names()
+        read_kind = kind_reader().unpack_from
         left: dict[str, int] = {}
         while True:
             batch = self.reader.read(READ_CHUNK)
@@ -139,7 +142,7 @@ class Pipeline:
                 break
             data = batch.data
             for off, _length in batch.spans:
-                name = names.get(data[off] | data[off + 1] << 8, "unknown")
+                name = names.get(read_kind(data, off)[0], "unknown")
                 left[name] = left.get(name, 0) + 1
         total = sum(left.values())
         if not total:

@@ -63,7 +63,7 @@ def decode(*records: bytes) -> list[dict[str, Any]]:
     en = Enricher(host_name="testhost")
     en.offset_ns = 1_700_000_000 * 10**9  # fixed wall clock for exact timestamps
     lines = Decoder(en, ignored_prefixes=("/dev/pts/",)).decode(Batch(data, spans))
-    return [orjson.loads(line) for line in lines]
+    return [orjson.loads(doc.json) for doc in lines]
 
 
 class TestDecode:
@@ -235,7 +235,7 @@ class TestDecode:
             data = rec + b"\0" * (-len(rec) % 8)
             en = Enricher(host_name="testhost")
             kept = Decoder(en).decode(Batch(data, [(0, len(rec))]))
-            assert orjson.loads(kept[0])["file"]["path"] == f"{tmp_path}/a\\\\b/f"
+            assert orjson.loads(kept[0].json)["file"]["path"] == f"{tmp_path}/a\\\\b/f"
             decoder = Decoder(en, ignored_prefixes=(f"{odd}/",))
             assert decoder.decode(Batch(data, [(0, len(rec))])) == []
         finally:

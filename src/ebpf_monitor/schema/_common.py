@@ -1,0 +1,216 @@
+"""What every document shares: the `event` head, the actor (host, process, user, group), the
+`ebpf` start and `error`, `file` of a path; each part encoded once and reused.
+
+A document is put together from parts encoded once: the actor part is cached as text per thread
+identity, `file` per path, `error` per errno, the constant part of `event` per action. Encoding
+the shared parts again for every event was most of the per-event cost (benchmarks/findings.md).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+
+from ..abi import enum_values
+from ..document import Document
+from ..enrich import Enricher
+from ..records import Record
+
+__all__ = ["Abi", "Builder"]
+
+Builder = Callable[[Any, bytes, Enricher], Document | None]
+"""(typed record from records.py, its variable tail, the Enricher) -> a document, or None when
+a filter drops it."""
+
+_dumps = orjson.dumps
+_new = tuple.__new__  # Document(...) without NamedTuple's Python-level __new__ (hot path)
+
+
+@dataclass(frozen=True)
+class Abi:
+    """The enumerators of events.h the builders name things by, read from BTF once at start."""
+
+    actions: dict[int, str]
+    io_ends: dict[int, str]
+    ef_path_truncated: int
+    ef_path2_truncated: int
+    ef_args_truncated: int
+    ef_thread: int
+    ef_fd_untracked: int
+    ef_addr_from_arg: int
+    ft_file: int
+    ft_socket: int
+
+    @classmethod
+    def load(cls) -> Abi:
+        f = enum_values("event_flag")
+        t = enum_values("fd_target")
+        return cls(
+            actions={v: k.removeprefix("EA_").lower()
+                     for k, v in enum_values("event_action").items()},
+            io_ends={v: k.removeprefix("IE_").lower() for k, v in enum_values("io_end").items()},
+            ef_path_truncated=f["EF_PATH_TRUNCATED"], ef_path2_truncated=f["EF_PATH2_TRUNCATED"],
+            ef_args_truncated=f["EF_ARGS_TRUNCATED"], ef_thread=f["EF_THREAD"],
+            ef_fd_untracked=f["EF_FD_UNTRACKED"], ef_addr_from_arg=f["EF_ADDR_FROM_ARG"],
+            ft_file=t["FT_FILE"], ft_socket=t["FT_SOCKET"])
+
+
+_O_ACCMODE = {0: "O_RDONLY", 1: "O_WRONLY", 2: "O_RDWR"}
+_O_BITS = [(name, getattr(os, name)) for name in (
+    "O_CREAT", "O_EXCL", "O_NOCTTY", "O_TRUNC", "O_APPEND", "O_NONBLOCK", "O_DSYNC", "O_DIRECT",
+    "O_LARGEFILE", "O_DIRECTORY", "O_NOFOLLOW", "O_NOATIME", "O_CLOEXEC", "O_PATH", "O_TMPFILE",
+) if hasattr(os, name)]
+# O_SYNC includes O_DSYNC's bit, O_TMPFILE includes O_DIRECTORY's: name the composite only.
+_O_SYNC = getattr(os, "O_SYNC", 0)
+_flag_cache: dict[int, list[str]] = {}
+
+
+def open_flag_names(flags: int) -> list[str]:
+    names = _flag_cache.get(flags)
+    if names is not None:
+        return names
+    names = [_O_ACCMODE.get(flags & 3, "O_ACCMODE")]
+    rest = flags & ~3
+    if _O_SYNC and rest & _O_SYNC == _O_SYNC:
+        names.append("O_SYNC")
+        rest &= ~_O_SYNC
+    for name, bit in _O_BITS:
+        if bit and rest & bit == bit:
+            names.append(name)
+            rest &= ~bit
+    if rest:
+        names.append(f"0x{rest:x}")
+    if len(_flag_cache) < 4096:
+        _flag_cache[flags] = names
+    return names
+
+
+CAT_PROCESS = ("process",)
+CAT_FILE = ("file",)
+CAT_NETWORK = ("network",)
+TYPE_START = ("start",)
+TYPE_END = ("end",)
+TYPE_INFO = ("info",)
+TYPE_ACCESS = ("access",)
+TYPE_CHANGE = ("change",)
+TYPE_DELETION = ("deletion",)
+TYPE_CONNECTION_START = ("connection", "start")
+
+_event_frags: dict[tuple[str, tuple[str, ...], tuple[str, ...], str], str] = {}
+
+
+def event_frag(action: str, category: tuple[str, ...], etype: tuple[str, ...],
+               outcome: str) -> str:
+    """The constant tail of the `event` object, as JSON text (a few dozen distinct ones)."""
+    key = (action, category, etype, outcome)
+    frag = _event_frags.get(key)
+    if frag is None:
+        frag = _dumps({"kind": "event", "action": action, "category": category, "type": etype,
+                       "outcome": outcome}).decode()[1:-1]
+        _event_frags[key] = frag
+    return frag
+
+
+class Actor:
+    """Who did it, cached per thread identity: `process` as a dict (for the few builders that
+    add to it) and `host`..`group` as ready JSON text."""
+
+    __slots__ = ("process", "rest", "text")
+
+    def __init__(self, process: dict[str, Any], host: dict[str, Any], user: dict[str, Any],
+                 group: dict[str, Any]) -> None:
+        self.process = process
+        self.rest = "," + _dumps({"user": user, "group": group}).decode()[1:-1]
+        self.text = (_dumps({"host": host, "process": process}).decode()[1:-1] + self.rest)
+
+    def with_process(self, host_text: str, extra: dict[str, Any]) -> str:
+        """The actor text with fields added to `process` (exec, exit)."""
+        return host_text + _dumps({"process": self.process | extra}).decode()[1:-1] + self.rest
+
+
+def actor(v: Record, en: Enricher) -> Actor:
+    pid = v.h_pid
+    key = (v.h_tid, v.h_start_ns, v.h_comm, v.h_ppid, en.exec_gen.get(pid, 0), v.h_uid,
+           v.h_gid, v.h_euid)
+    cache = en.shared
+    found = cache.get(key)
+    if found is not None:
+        return found  # type: ignore[no-any-return]
+    start = v.h_start_ns
+    entity, started = en.process_ids(pid, start)
+    process: dict[str, Any] = {
+        "pid": pid,
+        "thread": {"id": v.h_tid},
+        "name": en.comm(v.h_comm),
+        "start": started,
+        "entity_id": entity,
+        "parent": {"pid": v.h_ppid},
+    }
+    exe = en.executable(pid, start)
+    if exe is not None:
+        process["executable"] = exe
+    uid, gid, euid = v.h_uid, v.h_gid, v.h_euid
+    user: dict[str, Any] = {"id": str(uid), "name": en.user_name(uid)}
+    if euid != uid:
+        user["effective"] = {"id": str(euid), "name": en.user_name(euid)}
+    group = {"id": str(gid), "name": en.group_name(gid)}
+    return cache.put(key, Actor(process, en.host, user, group))  # type: ignore[no-any-return]
+
+
+_EBPF_OPEN = '"ebpf":{'
+
+
+def _with_pid_ns(v: Record, body: str) -> str:
+    """`body` with `ebpf.pid_ns` added: the process's pids in its own PID namespace.
+
+    Every body holds `ebpf` as an object, and its first `"ebpf":{` is that key: inside JSON
+    strings a quote is escaped, so the text cannot occur there."""
+    ns = (f'"pid_ns":{{"pid":{v.h_ns_pid},"tid":{v.h_ns_tid},"ppid":{v.h_ns_ppid},'
+          f'"inode":{v.h_pidns}}},')
+    return body.replace(_EBPF_OPEN, _EBPF_OPEN + ns, 1)
+
+
+def document(v: Record, en: Enricher, event: str, actor: str, body: str) -> Document:
+    """Head + actor + the event's own fields (`body`: JSON members, not empty)."""
+    if v.h_pidns:  # only processes outside the initial PID namespace
+        body = _with_pid_ns(v, body)
+    ktime = v.h_ktime_ns
+    stamp, day = en.stamp(ktime)
+    doc_id = f"{en.id_prefix}-{ktime:x}-{v.h_tid:x}"
+    return _new(Document, (doc_id, day, f'{{"@timestamp":"{stamp}","event":{{"id":"{doc_id}",'
+                               f'{event}}},{actor},{body}}}'))
+
+
+def members(own: dict[str, Any]) -> str:
+    """A dict's members as JSON text, without the braces."""
+    return _dumps(own).decode()[1:-1]
+
+
+_error_texts: dict[int, str] = {}
+
+
+def error_text(en: Enricher, ret: int) -> str:
+    """`,"error":{...}` of a failed syscall's return value."""
+    found = _error_texts.get(ret)
+    if found is None:
+        found = ',"error":' + _dumps(en.error(ret)).decode()
+        if len(_error_texts) < 4096:
+            _error_texts[ret] = found
+    return found
+
+
+def base(v: Record, en: Enricher, action: str, category: tuple[str, ...],
+         etype: tuple[str, ...], outcome: str | None = None) -> tuple[str, dict[str, Any]]:
+    """The `event` text and the start of the event's own fields: `ebpf`, and `error` when the
+    syscall failed."""
+    ret = v.h_ret
+    if outcome is None:
+        outcome = "failure" if ret < 0 else "success"
+    own: dict[str, Any] = {"ebpf": {"syscall": action, "ret": ret}}
+    if ret < 0 and outcome != "success":
+        own["error"] = en.error(ret)
+    return event_frag(action, category, etype, outcome), own

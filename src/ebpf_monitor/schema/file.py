@@ -1,0 +1,246 @@
+"""File documents: open, read/write (of files and, by the same record, sockets), an fd's
+read/write totals (`close`), unlink, rename. The first two come by the hundred thousand: they
+format their fields directly; the others build a small dict and let orjson write it."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import orjson
+
+from ..document import Document
+from ..enrich import Enricher, text
+from ..records import IoSummaryEvent, OpenEvent, RenameEvent, RwEvent, UnlinkEvent
+from ._common import (
+    CAT_FILE,
+    CAT_NETWORK,
+    TYPE_ACCESS,
+    TYPE_CHANGE,
+    TYPE_DELETION,
+    TYPE_INFO,
+    Abi,
+    Builder,
+    actor,
+    base,
+    document,
+    error_text,
+    event_frag,
+    members,
+    open_flag_names,
+)
+from .net import sock_endpoints
+
+__all__ = ["io_summary_builder", "open_builder", "rename_builder", "rw_builder",
+           "unlink_builder"]
+
+_dumps = orjson.dumps
+_O_CREAT = os.O_CREAT
+_READ_ACTIONS = {"read", "readv", "pread64", "preadv", "preadv2", "recvfrom", "recvmsg"}
+
+_flag_texts: dict[int, str] = {}
+
+
+def _flags_text(flags: int) -> str:
+    found = _flag_texts.get(flags)
+    if found is None:
+        found = _dumps(open_flag_names(flags)).decode()
+        if len(_flag_texts) < 4096:
+            _flag_texts[flags] = found
+    return found
+
+
+def file_fields(path: str) -> dict[str, Any]:
+    directory, _, name = path.rpartition("/")
+    out: dict[str, Any] = {"path": path, "name": name}
+    if directory:
+        out["directory"] = directory
+    elif path.startswith("/"):
+        out["directory"] = "/"
+    return out
+
+
+def _file_text(en: Enricher, path: str) -> str:
+    """`"file":{...}` of a path; cached: reads and writes name the same paths over and over."""
+    found = en.files.get(path)
+    if found is None:
+        found = en.files.put(path, '"file":' + _dumps(file_fields(path)).decode())
+    return found  # type: ignore[no-any-return]
+
+
+IGNORED = "\0"
+"""`_FdNames.path` of an fd whose path is filtered (no real path holds a NUL)."""
+
+
+class _FdNames:
+    """What names the fd of a record about an fd (rw_event, io_summary_event)."""
+
+    def __init__(self, abi: Abi, ignored_prefixes: tuple[str, ...]) -> None:
+        self.ft_file = abi.ft_file
+        self.untracked = abi.ef_fd_untracked
+        self.ignored_prefixes = ignored_prefixes
+
+    def path(self, v: RwEvent | IoSummaryEvent, tail: bytes, en: Enricher) -> str | None:
+        """The path the fd was opened with, or its /proc (or pipe:/socket:) name when we never
+        saw it opened; None when nothing names it; IGNORED when that name is filtered (the
+        kernel could not filter what it could not name)."""
+        if v.target == self.ft_file:
+            raw_b = tail[: v.path_len]
+            # = text(raw_b), its common case inlined (hot path)
+            raw = raw_b.decode() if raw_b.isascii() and 92 not in raw_b else text(raw_b)
+            return raw if raw[:1] == "/" else en.fd_path(v.h_pid, v.fd, raw)
+        if not v.h_flags & self.untracked:
+            return None
+        path = en.untracked_fd(v.h_pid, v.fd, v.dev, v.ino, v.imode)
+        if path is not None and path.startswith(self.ignored_prefixes):
+            return IGNORED
+        return path
+
+
+def open_builder(abi: Abi) -> Builder:
+    actions = abi.actions
+    truncated = abi.ef_path_truncated
+    events: dict[tuple[int, bool], str] = {}
+
+    def build(v: OpenEvent, tail: bytes, en: Enricher) -> Document:
+        raw_b = tail[: v.path_len]
+        # = text(raw_b), its common case inlined (hot path)
+        raw = raw_b.decode() if raw_b.isascii() and 92 not in raw_b else text(raw_b)
+        pid = v.h_pid
+        # Absolute (the kernel resolves most relative paths): skip the call.
+        path = raw if raw[:1] == "/" else en.resolve(pid, v.dfd, raw)
+        ret = v.h_ret
+        act = v.h_action
+        action = actions[act]
+        event = events.get((act, ret < 0))
+        if event is None:
+            event = events[act, ret < 0] = event_frag(
+                action, CAT_FILE, TYPE_ACCESS, "failure" if ret < 0 else "success")
+        flags = v.flags
+        more = ""
+        if flags & _O_CREAT:
+            more = f',"mode":{v.mode}'
+        if ret >= 0:
+            more += f',"fd":{ret}'
+            if path is not raw:
+                en.remember_fd(pid, ret, raw, path)
+        if path is not raw:
+            more += ',"raw_path":' + _dumps(raw).decode()
+        if v.h_flags & truncated:
+            more += ',"truncated":true'
+        return document(v, en, event, actor(v, en).text, (
+            f'{_file_text(en, path)},"ebpf":{{"syscall":"{action}","ret":{ret},'
+            f'"flags":{_flags_text(flags)}{more}}}{error_text(en, ret) if ret < 0 else ""}'))
+
+    return build
+
+
+def rw_builder(abi: Abi, ignored_prefixes: tuple[str, ...]) -> Builder:
+    actions = abi.actions
+    ft_socket = abi.ft_socket
+    fds = _FdNames(abi, ignored_prefixes)
+    events: dict[tuple[int, bool], str] = {}
+
+    def build(v: RwEvent, tail: bytes, en: Enricher) -> Document | None:
+        act = v.h_action
+        action = actions[act]
+        fd = v.fd
+        ret = v.h_ret
+        count = v.count_
+        if v.target == ft_socket:
+            event, own = base(v, en, action, CAT_NETWORK, TYPE_INFO)
+            sock_endpoints(own, v)
+            eb = own["ebpf"]
+            eb["fd"] = fd
+            if count:
+                eb["bytes_requested"] = count
+            if ret >= 0:
+                eb["bytes"] = ret
+            return document(v, en, event, actor(v, en).text, members(own))
+        more = f',"fd":{fd}'
+        if count:
+            more += f',"bytes_requested":{count}'
+        if ret >= 0:
+            more += f',"bytes":{ret}'
+        path = fds.path(v, tail, en)
+        if path is IGNORED:
+            return None
+        frag = events.get((act, ret < 0))
+        if frag is None:
+            frag = events[act, ret < 0] = event_frag(
+                action, CAT_FILE, TYPE_ACCESS if action in _READ_ACTIONS else TYPE_CHANGE,
+                "failure" if ret < 0 else "success")
+        body = f'"ebpf":{{"syscall":"{action}","ret":{ret}{more}}}'
+        if path is not None:
+            body += "," + _file_text(en, path)
+        if ret < 0:
+            body += error_text(en, ret)
+        return document(v, en, frag, actor(v, en).text, body)
+
+    return build
+
+
+def io_summary_builder(abi: Abi, ignored_prefixes: tuple[str, ...]) -> Builder:
+    """capture.read_write "first": an fd's totals, sent when it went away (action `close`)."""
+    ft_socket = abi.ft_socket
+    io_ends = abi.io_ends
+    fds = _FdNames(abi, ignored_prefixes)
+
+    def build(v: IoSummaryEvent, tail: bytes, en: Enricher) -> Document | None:
+        own: dict[str, Any] = {"ebpf": {"fd": v.fd, "io": {
+            "reads": v.reads, "writes": v.writes, "bytes_read": v.bytes_read,
+            "bytes_written": v.bytes_written, "end": io_ends.get(v.end, str(v.end))}}}
+        if v.target == ft_socket:
+            event = event_frag("close", CAT_NETWORK, TYPE_INFO, "success")
+            sock_endpoints(own, v)
+        else:
+            event = event_frag("close", CAT_FILE, TYPE_INFO, "success")
+            # Named like its first read or write, which came before (cached by inode).
+            path = fds.path(v, tail, en)
+            if path is IGNORED:
+                return None
+            if path is not None:
+                own["file"] = file_fields(path)
+        return document(v, en, event, actor(v, en).text, members(own))
+
+    return build
+
+
+def unlink_builder(abi: Abi) -> Builder:
+    actions = abi.actions
+
+    def build(v: UnlinkEvent, tail: bytes, en: Enricher) -> Document:
+        raw = text(tail[: v.path_len])
+        path = en.resolve(v.h_pid, v.dfd, raw)
+        event, own = base(v, en, actions[v.h_action], CAT_FILE, TYPE_DELETION)
+        own["file"] = file_fields(path)
+        eb = own["ebpf"]
+        if v.flags:
+            eb["flags"] = v.flags
+        if path is not raw:
+            eb["raw_path"] = raw
+        return document(v, en, event, actor(v, en).text, members(own))
+
+    return build
+
+
+def rename_builder(abi: Abi) -> Builder:
+    actions = abi.actions
+    truncated = abi.ef_path_truncated | abi.ef_path2_truncated
+
+    def build(v: RenameEvent, tail: bytes, en: Enricher) -> Document:
+        olen = v.old_len
+        old_raw = text(tail[:olen])
+        new_raw = text(tail[olen + 1: olen + 1 + v.new_len])
+        pid = v.h_pid
+        event, own = base(v, en, actions[v.h_action], CAT_FILE, TYPE_CHANGE)
+        f = file_fields(en.resolve(pid, v.olddfd, old_raw))
+        f["target_path"] = en.resolve(pid, v.newdfd, new_raw)
+        own["file"] = f
+        if v.flags:
+            own["ebpf"]["flags"] = v.flags
+        if v.h_flags & truncated:
+            own["ebpf"]["truncated"] = True
+        return document(v, en, event, actor(v, en).text, members(own))
+
+    return build

@@ -1,0 +1,120 @@
+"""Network documents: socket, connect/bind/listen/accept; the endpoints of any socket record."""
+
+from __future__ import annotations
+
+import socket
+from typing import Any
+
+from ..document import Document
+from ..enrich import Enricher
+from ..records import IoSummaryEvent, NetEvent, RwEvent, SocketEvent
+from ._common import (
+    CAT_NETWORK,
+    TYPE_CONNECTION_START,
+    TYPE_INFO,
+    Abi,
+    Builder,
+    actor,
+    base,
+    document,
+    members,
+)
+
+__all__ = ["endpoints", "net_builder", "sock_endpoints", "socket_builder"]
+
+AF_INET = 2
+AF_INET6 = 10
+AF_NAMES = {1: "AF_UNIX", AF_INET: "AF_INET", AF_INET6: "AF_INET6", 16: "AF_NETLINK",
+            17: "AF_PACKET"}
+SOCK_TYPES = {1: "SOCK_STREAM", 2: "SOCK_DGRAM", 3: "SOCK_RAW", 5: "SOCK_SEQPACKET"}
+TRANSPORTS = {6: "tcp", 17: "udp", 1: "icmp", 58: "ipv6-icmp", 132: "sctp"}
+_EINPROGRESS = 115
+
+
+def _ip(family: int, raw: bytes) -> str | None:
+    if family == AF_INET:
+        return socket.inet_ntop(socket.AF_INET, raw[:4])
+    if family == AF_INET6:
+        return socket.inet_ntop(socket.AF_INET6, raw)
+    return None
+
+
+def endpoints(own: dict[str, Any], family: int, stype: int, proto: int,
+              local: tuple[bytes, int], remote: tuple[bytes, int], *,
+              remote_is_source: bool = False) -> None:
+    """source/destination/network from a socket's ends; source is the local end unless the
+    peer initiated (accept)."""
+    sock: dict[str, Any] = {"family": AF_NAMES.get(family, str(family))}
+    if stype:
+        sock["type"] = SOCK_TYPES.get(stype, str(stype))
+    if proto:
+        sock["protocol"] = proto
+    own["ebpf"]["socket"] = sock
+    if family not in (AF_INET, AF_INET6):
+        return
+    net: dict[str, Any] = {"type": "ipv4" if family == AF_INET else "ipv6"}
+    transport = TRANSPORTS.get(proto)
+    if transport is None and stype == 1:
+        transport = "tcp"
+    elif transport is None and stype == 2:
+        transport = "udp"
+    if transport:
+        net["transport"] = transport
+        if proto:
+            net["iana_number"] = str(proto)
+    own["network"] = net
+    ends = []
+    for raw, port in (local, remote):
+        end: dict[str, Any] = {}
+        if any(raw):
+            end["ip"] = _ip(family, raw)
+        if port:
+            end["port"] = port
+        ends.append(end)
+    src, dst = (ends[1], ends[0]) if remote_is_source else (ends[0], ends[1])
+    if src:
+        own["source"] = src
+    if dst:
+        own["destination"] = dst
+
+
+def sock_endpoints(own: dict[str, Any], v: RwEvent | IoSummaryEvent | NetEvent, *,
+                   remote_is_source: bool = False) -> None:
+    """`endpoints` of a record's `struct sock_info`."""
+    endpoints(own, v.sock_family, v.sock_type, v.sock_protocol, (v.sock_laddr, v.sock_lport),
+              (v.sock_raddr, v.sock_rport), remote_is_source=remote_is_source)
+
+
+def socket_builder(abi: Abi) -> Builder:
+    def build(v: SocketEvent, tail: bytes, en: Enricher) -> Document:
+        event, own = base(v, en, "socket", CAT_NETWORK, TYPE_INFO)
+        stype = v.type & 0xF  # SOCK_NONBLOCK / SOCK_CLOEXEC live in the high bits
+        endpoints(own, v.family, stype, v.protocol, (b"", 0), (b"", 0))
+        if v.h_ret >= 0:
+            own["ebpf"]["fd"] = v.h_ret
+        return document(v, en, event, actor(v, en).text, members(own))
+
+    return build
+
+
+def net_builder(abi: Abi) -> Builder:
+    actions = abi.actions
+
+    def build(v: NetEvent, tail: bytes, en: Enricher) -> Document:
+        action = actions[v.h_action]
+        ret = v.h_ret
+        outcome = None
+        if action == "connect" and ret == -_EINPROGRESS:
+            outcome = "unknown"  # non-blocking connect: the result comes later
+        accept = action in ("accept", "accept4")
+        etype = TYPE_CONNECTION_START if accept or action == "connect" else TYPE_INFO
+        event, own = base(v, en, action, CAT_NETWORK, etype, outcome)
+        sock_endpoints(own, v, remote_is_source=accept)
+        eb = own["ebpf"]
+        if v.fd >= 0:
+            eb["fd"] = v.fd
+        if action == "listen":
+            eb["backlog"] = v.backlog
+        return document(v, en, event, actor(v, en).text, members(own))
+
+    return build

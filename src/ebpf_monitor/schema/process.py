@@ -1,0 +1,78 @@
+"""Process documents: exec, fork/clone, exit."""
+
+from __future__ import annotations
+
+from ..document import Document
+from ..enrich import Enricher, text
+from ..records import ExecEvent, ExitEvent, ForkEvent
+from ._common import (
+    CAT_PROCESS,
+    TYPE_END,
+    TYPE_INFO,
+    TYPE_START,
+    Abi,
+    Builder,
+    actor,
+    base,
+    document,
+    members,
+)
+
+__all__ = ["exec_builder", "exit_builder", "fork_builder"]
+
+AT_FDCWD = -100
+
+
+def exec_builder(abi: Abi) -> Builder:
+    actions = abi.actions
+    truncated = abi.ef_args_truncated | abi.ef_path_truncated
+
+    def build(v: ExecEvent, tail: bytes, en: Enricher) -> Document:
+        alen = v.args_len
+        path = text(tail[alen: alen + v.path_len])
+        args = [text(a) for a in tail[:alen].split(b"\0")[: v.argc]]
+        if v.h_ret >= 0:
+            path = en.resolve(v.h_pid, AT_FDCWD, path)
+            en.note_exec(v.h_pid, v.h_start_ns, path)
+        event, own = base(v, en, actions[v.h_action], CAT_PROCESS, TYPE_START)
+        who = actor(v, en).with_process(en.host_text, {
+            "executable": path, "args": args, "args_count": len(args),
+            "command_line": " ".join(args)})
+        if v.h_flags & truncated:
+            own["ebpf"]["truncated"] = True
+        return document(v, en, event, who, members(own))
+
+    return build
+
+
+def fork_builder(abi: Abi) -> Builder:
+    actions = abi.actions
+    ef_thread = abi.ef_thread
+
+    def build(v: ForkEvent, tail: bytes, en: Enricher) -> Document:
+        thread = bool(v.h_flags & ef_thread)
+        event, own = base(v, en, actions[v.h_action], CAT_PROCESS,
+                          TYPE_INFO if thread else TYPE_START)
+        eb = own["ebpf"]
+        if v.h_ret > 0:
+            eb["child_pid"] = v.child_pid
+            eb["child_tid"] = v.child_tid
+        eb["clone_flags"] = v.clone_flags
+        eb["thread"] = thread
+        return document(v, en, event, actor(v, en).text, members(own))
+
+    return build
+
+
+def exit_builder(abi: Abi) -> Builder:
+    def build(v: ExitEvent, tail: bytes, en: Enricher) -> Document:
+        status = v.exit_code
+        event, own = base(v, en, "exit", CAT_PROCESS, TYPE_END, "success")
+        signal = status & 0x7F
+        exit_code = (status >> 8) & 0xFF if not signal else 128 + signal
+        who = actor(v, en).with_process(en.host_text, {"exit_code": exit_code})
+        if signal:
+            own["ebpf"]["exit_signal"] = signal
+        return document(v, en, event, who, members(own))
+
+    return build
