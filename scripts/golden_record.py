@@ -27,8 +27,10 @@ import textwrap
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO / "src"))
 sys.path.insert(0, str(REPO))
+# GOLDEN_SRC: make the documents with another tree's reader (e.g. `git archive` of the commit
+# before a refactor), so that they are the old code's.
+sys.path.insert(0, os.environ.get("GOLDEN_SRC", str(REPO / "src")))
 
 WORKLOAD = textwrap.dedent(r'''
     import os, signal, socket, sys, threading
@@ -95,6 +97,23 @@ WORKLOAD = textwrap.dedent(r'''
         socket.socket(socket.AF_INET, socket.SOCK_STREAM).connect(("127.0.0.1", 9))
     except OSError:
         pass
+    try:
+        os.open("missing-relative.txt", os.O_RDONLY)     # the kernel cannot resolve it
+    except OSError:
+        pass
+    for call in (lambda: os.open("rel-bad-dirfd", os.O_RDONLY, dir_fd=999),
+                 lambda: os.unlink("rel-bad-dirfd", dir_fd=999)):
+        try:
+            call()                                 # a dir fd the kernel cannot name
+        except OSError:
+            pass
+    try:
+        os.open("/tmp/" + "long-directory-name/" * 30 + "f", os.O_RDONLY)   # path truncated
+    except OSError:
+        pass
+    import subprocess
+    subprocess.run(["unshare", "--pid", "--fork", "/bin/sh", "-c", "cat /etc/hostname"],
+                   stdout=subprocess.DEVNULL)                              # a PID namespace
     t = threading.Thread(target=lambda: open("/etc/hostname", "rb").read())
     t.start(); t.join()
     pid = os.fork()
@@ -155,17 +174,23 @@ def _records(mode: str, inherited: int, tmp: Path) -> list[bytes]:
     kinds = enum_values("event_kind")
     fork = layout("fork_event")
     child = fork.fields.index("child_pid")
+    header = layout("event_header")
+    kind_i, pid_i = header.fields.index("kind"), header.fields.index("pid")
+    recs = [batch.data[off: off + length] for off, length in batch.spans]
+    heads = [header.struct.unpack_from(rec) for rec in recs]
+    children: dict[int, set[int]] = {}
+    for rec, head in zip(recs, heads, strict=True):
+        if head[kind_i] == kinds["EK_FORK"]:
+            children.setdefault(head[pid_i], set()).add(fork.struct.unpack_from(rec)[child])
+    # The workload's process tree, whatever the order its records reached the ring in.
     tracked = {proc.pid}
-    out = []
-    for off, length in batch.spans:
-        rec = batch.data[off: off + length]
-        kind, = struct.unpack_from("<H", rec)
-        pid, = struct.unpack_from("<I", rec, 8)
-        if pid not in tracked:
-            continue
-        if kind == kinds["EK_FORK"]:
-            tracked.add(fork.struct.unpack_from(rec)[child])
-        out.append(rec)
+    todo = [proc.pid]
+    while todo:
+        for c in children.get(todo.pop(), ()):
+            if c not in tracked:
+                tracked.add(c)
+                todo.append(c)
+    out = [rec for rec, head in zip(recs, heads, strict=True) if head[pid_i] in tracked]
     return out
 
 
