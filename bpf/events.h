@@ -73,6 +73,37 @@ enum io_end {
 	IE_STALE = 3, /* closed without close(2) earlier (close_range, ...), noticed now */
 };
 
+/* Which actions read and which write, for capture.read_write "first" (an fd's first read and
+ * first write) and for user space (a file read is an access, a write a change). */
+enum rw_read_action {
+	RWR_READ = EA_READ, RWR_READV = EA_READV, RWR_PREAD64 = EA_PREAD64, RWR_PREADV = EA_PREADV,
+	RWR_PREADV2 = EA_PREADV2, RWR_RECVFROM = EA_RECVFROM, RWR_RECVMSG = EA_RECVMSG,
+};
+enum rw_write_action {
+	RWW_WRITE = EA_WRITE, RWW_WRITEV = EA_WRITEV, RWW_PWRITE64 = EA_PWRITE64,
+	RWW_PWRITEV = EA_PWRITEV, RWW_PWRITEV2 = EA_PWRITEV2, RWW_SENDTO = EA_SENDTO,
+	RWW_SENDMSG = EA_SENDMSG,
+};
+
+/* Address families the records carry (sock_info.family, socket_event.family), by their Linux
+ * numbers; user space names them by these enumerators (FAM_INET -> AF_INET). */
+enum addr_family {
+	FAM_UNIX = 1,
+	FAM_INET = 2,
+	FAM_INET6 = 10,
+	FAM_NETLINK = 16,
+	FAM_PACKET = 17,
+};
+
+/* Constants of the ABI as enumerators, so that they reach BTF (a #define does not). */
+enum abi_const {
+	ABI_AT_FDCWD = -100,           /* dfd/olddfd/newdfd: relative to the cwd */
+	ABI_TASK_COMM_LEN = TASK_COMM_LEN,
+	ABI_PATH_LEN = PATH_LEN,
+	ABI_ARGS_LEN = ARGS_LEN,
+	ABI_PREFIX_LEN = PREFIX_LEN,
+};
+
 /* Kernel filter-map values. */
 enum filter_flag {
 	FILTER_IGNORE = 1,

@@ -24,10 +24,11 @@ from typing import Any
 
 import orjson
 
+from .abi import enum_values
+
 __all__ = ["Enricher", "readlink", "text", "text_bytes"]
 
 _CACHE_MAX = 65536
-AT_FDCWD = -100
 
 
 # Valid UTF-8 that still breaks a line for some reader (C1 controls such as NEL, the Unicode line
@@ -107,6 +108,8 @@ class Enricher:
         # /proc/<pid> by the host pids of events names the right process only when our /proc
         # is the initial PID namespace's; inside a container it may name another one.
         self.proc_lookups = proc_lookups
+        self.at_fdcwd = enum_values("abi_const")["ABI_AT_FDCWD"]
+        """The dfd of a path relative to the cwd (events.h)."""
         self.host_name = host_name or socket.gethostname()
         self.host = {"name": self.host_name}
         self.host_text = "\"host\":" + orjson.dumps(self.host).decode() + ","
@@ -211,7 +214,7 @@ class Enricher:
         """Absolute form of a relative path, from the process's cwd or dir fd (best effort)."""
         if path.startswith("/") or not path or not self.proc_lookups:
             return path
-        link = f"/proc/{pid}/cwd" if dfd == AT_FDCWD else f"/proc/{pid}/fd/{dfd}"
+        link = f"/proc/{pid}/cwd" if dfd == self.at_fdcwd else f"/proc/{pid}/fd/{dfd}"
         try:
             base = readlink(link)
         except OSError:

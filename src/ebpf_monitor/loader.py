@@ -15,7 +15,7 @@ from contextlib import ExitStack
 from pathlib import Path
 
 from . import _libbpf as bpf
-from .abi import Btf, enum_values, monitor_object
+from .abi import Btf, enum_values, layout, monitor_object
 from .config import CaptureConfig, FilterConfig
 from .errors import BpfLoadError, HostError
 
@@ -24,8 +24,6 @@ __all__ = ["BpfMonitor", "check_host"]
 log = logging.getLogger(__name__)
 
 TRACEFS = (Path("/sys/kernel/tracing"), Path("/sys/kernel/debug/tracing"))
-PREFIX_LEN = 64
-COMM_LEN = 16
 
 
 def check_host() -> None:
@@ -122,9 +120,8 @@ class BpfMonitor:
             "targ_own_files": int(filters.ignore_own_files),
         }
         self._set_rodata(rodata)
-        rw_actions = {a.removeprefix("EA_").lower() for a in enum_values("event_action")
-                      if a.startswith(("EA_READ", "EA_WRITE", "EA_PREAD", "EA_PWRITE",
-                                       "EA_SEND", "EA_RECV"))}
+        rw_actions = ({a.removeprefix("RWR_").lower() for a in enum_values("rw_read_action")}
+                      | {a.removeprefix("RWW_").lower() for a in enum_values("rw_write_action")})
         for prog, name, section in self._programs():
             hook = section.rsplit("/", 1)[-1]
             syscall = hook.removeprefix("sys_enter_").removeprefix("sys_exit_")
@@ -166,16 +163,21 @@ class BpfMonitor:
     # ---- after load ----
 
     def _fill_filters(self, filters: FilterConfig) -> None:
+        sizes = enum_values("abi_const")
+        comm_len, prefix_len = sizes["ABI_TASK_COMM_LEN"], sizes["ABI_PREFIX_LEN"]
         comm_fd = bpf.lib.bpf_map__fd(self._map("em_ign_comm"))
         one = ctypes.c_uint8(1)
+        comm_key = layout("comm_key")  # the name, NUL-padded
         for comm in filters.ignore_comms:
-            comm_key = ctypes.create_string_buffer(comm.encode()[: COMM_LEN - 1], COMM_LEN)
-            bpf.check_rc(bpf.lib.bpf_map_update_elem(comm_fd, comm_key, ctypes.byref(one), 0),
+            key = comm_key.struct.pack(comm.encode()[: comm_len - 1])
+            bpf.check_rc(bpf.lib.bpf_map_update_elem(comm_fd, key, ctypes.byref(one), 0),
                          f"set filter ignore_comms {comm!r}")
         path_fd = bpf.lib.bpf_map__fd(self._map("em_ign_path"))
+        prefix_key = layout("prefix_key")  # prefixlen (bits), then the prefix as its tail
         for prefix in filters.ignore_path_prefixes:
-            raw = prefix.encode()[:PREFIX_LEN]
-            key = (len(raw) * 8).to_bytes(4, "little") + raw.ljust(PREFIX_LEN, b"\0")
+            raw = prefix.encode()[:prefix_len]
+            key = prefix_key.struct.pack(len(raw) * 8) + raw.ljust(
+                prefix_key.size - prefix_key.tail_offset, b"\0")
             bpf.check_rc(bpf.lib.bpf_map_update_elem(path_fd, key, ctypes.byref(one), 0),
                          f"set filter ignore_path_prefixes {prefix!r}")
 

@@ -8,9 +8,10 @@ from pathlib import Path
 
 import pytest
 
+from ebpf_monitor.abi import enum_values
 from tests.monitor_harness import Doc, Monitor, run_workload, running_monitor
 
-READ_ACTIONS = {"read", "readv", "pread64", "preadv", "preadv2", "recvfrom", "recvmsg"}
+READ_ACTIONS = {a.removeprefix("RWR_").lower() for a in enum_values("rw_read_action")}
 WRITE_ACTIONS = {"write", "writev", "pwrite64", "pwritev", "pwritev2", "sendto", "sendmsg"}
 
 WRITES = (101, 211, 307)  # 619 bytes in all

@@ -10,10 +10,12 @@ from typing import Any
 
 import orjson
 
+from ebpf_monitor import fields
 from ebpf_monitor.fields import FIELDS, MAPPINGS, es_properties
 from tests.harness import REPO
 
 from . import golden
+from .recorded_abi import enum
 
 sys.path.insert(0, str(REPO / "scripts"))
 import schema_doc
@@ -76,6 +78,18 @@ class TestFieldRegistry:
         """Every field's type has a mapping; names are unique."""
         assert len(REGISTRY) == len(FIELDS)
         assert all(f.type in MAPPINGS for f in FIELDS)
+
+
+    def test_action_families_are_events_h(self) -> None:
+        """The registry's action families name every action of events.h once, and its reads
+        and writes are events.h's read/write classes."""
+        actions = {k.removeprefix("EA_").lower() for k in enum("event_action")} - {"max"}
+        assert sorted(fields.EVENTS) == sorted(actions | {"exit"})
+        recv = {"recvfrom", "recvmsg"}
+        reads = {k.removeprefix("RWR_").lower() for k in enum("rw_read_action")}
+        writes = {k.removeprefix("RWW_").lower() for k in enum("rw_write_action")}
+        assert set(fields.READ) | recv == reads
+        assert set(fields.WRITE) | (set(fields.SEND_RECV) - recv) == writes
 
 
 class TestElasticsearchMapping:

@@ -44,6 +44,13 @@ class Abi:
     ef_addr_from_arg: int
     ft_file: int
     ft_socket: int
+    read_actions: frozenset[str]
+    """Actions that read (a file read is an access, a write a change)."""
+    families: dict[int, str]
+    """Address family names by number (AF_INET, ...)."""
+    fam_inet: int
+    fam_inet6: int
+    at_fdcwd: int
 
     @classmethod
     def load(cls) -> Abi:
@@ -56,7 +63,14 @@ class Abi:
             ef_path_truncated=f["EF_PATH_TRUNCATED"], ef_path2_truncated=f["EF_PATH2_TRUNCATED"],
             ef_args_truncated=f["EF_ARGS_TRUNCATED"], ef_thread=f["EF_THREAD"],
             ef_fd_untracked=f["EF_FD_UNTRACKED"], ef_addr_from_arg=f["EF_ADDR_FROM_ARG"],
-            ft_file=t["FT_FILE"], ft_socket=t["FT_SOCKET"])
+            ft_file=t["FT_FILE"], ft_socket=t["FT_SOCKET"],
+            read_actions=frozenset(k.removeprefix("RWR_").lower()
+                                   for k in enum_values("rw_read_action")),
+            families={v: "AF_" + k.removeprefix("FAM_")
+                      for k, v in enum_values("addr_family").items()},
+            fam_inet=enum_values("addr_family")["FAM_INET"],
+            fam_inet6=enum_values("addr_family")["FAM_INET6"],
+            at_fdcwd=enum_values("abi_const")["ABI_AT_FDCWD"])
 
 
 _O_ACCMODE = {0: "O_RDONLY", 1: "O_WRONLY", 2: "O_RDWR"}

@@ -29,14 +29,13 @@ from ._common import (
     members,
     open_flag_names,
 )
-from .net import sock_endpoints
+from .net import Endpoints
 
 __all__ = ["io_summary_builder", "open_builder", "rename_builder", "rw_builder",
            "unlink_builder"]
 
 _dumps = orjson.dumps
 _O_CREAT = os.O_CREAT
-_READ_ACTIONS = {"read", "readv", "pread64", "preadv", "preadv2", "recvfrom", "recvmsg"}
 
 _flag_texts: dict[int, str] = {}
 
@@ -138,6 +137,8 @@ def open_builder(abi: Abi) -> Builder:
 def rw_builder(abi: Abi, ignored_prefixes: tuple[str, ...]) -> Builder:
     actions = abi.actions
     ft_socket = abi.ft_socket
+    read_actions = abi.read_actions
+    ends = Endpoints(abi)
     fds = _FdNames(abi, ignored_prefixes)
     events: dict[tuple[int, bool], str] = {}
 
@@ -149,7 +150,7 @@ def rw_builder(abi: Abi, ignored_prefixes: tuple[str, ...]) -> Builder:
         count = v.count_
         if v.target == ft_socket:
             event, own = base(v, en, action, CAT_NETWORK, TYPE_INFO)
-            sock_endpoints(own, v)
+            ends.add_sock(own, v)
             eb = own["ebpf"]
             eb["fd"] = fd
             if count:
@@ -168,7 +169,7 @@ def rw_builder(abi: Abi, ignored_prefixes: tuple[str, ...]) -> Builder:
         frag = events.get((act, ret < 0))
         if frag is None:
             frag = events[act, ret < 0] = event_frag(
-                action, CAT_FILE, TYPE_ACCESS if action in _READ_ACTIONS else TYPE_CHANGE,
+                action, CAT_FILE, TYPE_ACCESS if action in read_actions else TYPE_CHANGE,
                 "failure" if ret < 0 else "success")
         body = f'"ebpf":{{"syscall":"{action}","ret":{ret}{more}}}'
         if path is not None:
@@ -184,6 +185,7 @@ def io_summary_builder(abi: Abi, ignored_prefixes: tuple[str, ...]) -> Builder:
     """capture.read_write "first": an fd's totals, sent when it went away (action `close`)."""
     ft_socket = abi.ft_socket
     io_ends = abi.io_ends
+    ends = Endpoints(abi)
     fds = _FdNames(abi, ignored_prefixes)
 
     def build(v: IoSummaryEvent, tail: bytes, en: Enricher) -> Document | None:
@@ -192,7 +194,7 @@ def io_summary_builder(abi: Abi, ignored_prefixes: tuple[str, ...]) -> Builder:
             "bytes_written": v.bytes_written, "end": io_ends.get(v.end, str(v.end))}}}
         if v.target == ft_socket:
             event = event_frag("close", CAT_NETWORK, TYPE_INFO, "success")
-            sock_endpoints(own, v)
+            ends.add_sock(own, v)
         else:
             event = event_frag("close", CAT_FILE, TYPE_INFO, "success")
             # Named like its first read or write, which came before (cached by inode).

@@ -20,76 +20,80 @@ from ._common import (
     members,
 )
 
-__all__ = ["endpoints", "net_builder", "sock_endpoints", "socket_builder"]
+__all__ = ["Endpoints", "net_builder", "socket_builder"]
 
-AF_INET = 2
-AF_INET6 = 10
-AF_NAMES = {1: "AF_UNIX", AF_INET: "AF_INET", AF_INET6: "AF_INET6", 16: "AF_NETLINK",
-            17: "AF_PACKET"}
 SOCK_TYPES = {1: "SOCK_STREAM", 2: "SOCK_DGRAM", 3: "SOCK_RAW", 5: "SOCK_SEQPACKET"}
 TRANSPORTS = {6: "tcp", 17: "udp", 1: "icmp", 58: "ipv6-icmp", 132: "sctp"}
 _EINPROGRESS = 115
 
 
-def _ip(family: int, raw: bytes) -> str | None:
-    if family == AF_INET:
-        return socket.inet_ntop(socket.AF_INET, raw[:4])
-    if family == AF_INET6:
-        return socket.inet_ntop(socket.AF_INET6, raw)
-    return None
+class Endpoints:
+    """source/destination/network and `ebpf.socket` of a socket's ends; the address families
+    by events.h's enum addr_family."""
 
+    def __init__(self, abi: Abi) -> None:
+        self.names = abi.families
+        self.inet, self.inet6 = abi.fam_inet, abi.fam_inet6
 
-def endpoints(own: dict[str, Any], family: int, stype: int, proto: int,
-              local: tuple[bytes, int], remote: tuple[bytes, int], *,
-              remote_is_source: bool = False) -> None:
-    """source/destination/network from a socket's ends; source is the local end unless the
-    peer initiated (accept)."""
-    sock: dict[str, Any] = {"family": AF_NAMES.get(family, str(family))}
-    if stype:
-        sock["type"] = SOCK_TYPES.get(stype, str(stype))
-    if proto:
-        sock["protocol"] = proto
-    own["ebpf"]["socket"] = sock
-    if family not in (AF_INET, AF_INET6):
-        return
-    net: dict[str, Any] = {"type": "ipv4" if family == AF_INET else "ipv6"}
-    transport = TRANSPORTS.get(proto)
-    if transport is None and stype == 1:
-        transport = "tcp"
-    elif transport is None and stype == 2:
-        transport = "udp"
-    if transport:
-        net["transport"] = transport
+    def _ip(self, family: int, raw: bytes) -> str | None:
+        if family == self.inet:
+            return socket.inet_ntop(socket.AF_INET, raw[:4])
+        if family == self.inet6:
+            return socket.inet_ntop(socket.AF_INET6, raw)
+        return None
+
+    def add(self, own: dict[str, Any], family: int, stype: int, proto: int,
+            local: tuple[bytes, int], remote: tuple[bytes, int], *,
+            remote_is_source: bool = False) -> None:
+        """Source is the local end unless the peer initiated (accept)."""
+        sock: dict[str, Any] = {"family": self.names.get(family, str(family))}
+        if stype:
+            sock["type"] = SOCK_TYPES.get(stype, str(stype))
         if proto:
-            net["iana_number"] = str(proto)
-    own["network"] = net
-    ends = []
-    for raw, port in (local, remote):
-        end: dict[str, Any] = {}
-        if any(raw):
-            end["ip"] = _ip(family, raw)
-        if port:
-            end["port"] = port
-        ends.append(end)
-    src, dst = (ends[1], ends[0]) if remote_is_source else (ends[0], ends[1])
-    if src:
-        own["source"] = src
-    if dst:
-        own["destination"] = dst
+            sock["protocol"] = proto
+        own["ebpf"]["socket"] = sock
+        if family != self.inet and family != self.inet6:
+            return
+        net: dict[str, Any] = {"type": "ipv4" if family == self.inet else "ipv6"}
+        transport = TRANSPORTS.get(proto)
+        if transport is None and stype == 1:
+            transport = "tcp"
+        elif transport is None and stype == 2:
+            transport = "udp"
+        if transport:
+            net["transport"] = transport
+            if proto:
+                net["iana_number"] = str(proto)
+        own["network"] = net
+        ends = []
+        for raw, port in (local, remote):
+            end: dict[str, Any] = {}
+            if any(raw):
+                end["ip"] = self._ip(family, raw)
+            if port:
+                end["port"] = port
+            ends.append(end)
+        src, dst = (ends[1], ends[0]) if remote_is_source else (ends[0], ends[1])
+        if src:
+            own["source"] = src
+        if dst:
+            own["destination"] = dst
 
-
-def sock_endpoints(own: dict[str, Any], v: RwEvent | IoSummaryEvent | NetEvent, *,
-                   remote_is_source: bool = False) -> None:
-    """`endpoints` of a record's `struct sock_info`."""
-    endpoints(own, v.sock_family, v.sock_type, v.sock_protocol, (v.sock_laddr, v.sock_lport),
-              (v.sock_raddr, v.sock_rport), remote_is_source=remote_is_source)
+    def add_sock(self, own: dict[str, Any], v: RwEvent | IoSummaryEvent | NetEvent, *,
+                 remote_is_source: bool = False) -> None:
+        """`add` of a record's `struct sock_info`."""
+        self.add(own, v.sock_family, v.sock_type, v.sock_protocol,
+                 (v.sock_laddr, v.sock_lport), (v.sock_raddr, v.sock_rport),
+                 remote_is_source=remote_is_source)
 
 
 def socket_builder(abi: Abi) -> Builder:
+    ends = Endpoints(abi)
+
     def build(v: SocketEvent, tail: bytes, en: Enricher) -> Document:
         event, own = base(v, en, "socket", CAT_NETWORK, TYPE_INFO)
         stype = v.type & 0xF  # SOCK_NONBLOCK / SOCK_CLOEXEC live in the high bits
-        endpoints(own, v.family, stype, v.protocol, (b"", 0), (b"", 0))
+        ends.add(own, v.family, stype, v.protocol, (b"", 0), (b"", 0))
         if v.h_ret >= 0:
             own["ebpf"]["fd"] = v.h_ret
         return document(v, en, event, actor(v, en).text, members(own))
@@ -99,6 +103,7 @@ def socket_builder(abi: Abi) -> Builder:
 
 def net_builder(abi: Abi) -> Builder:
     actions = abi.actions
+    ends = Endpoints(abi)
 
     def build(v: NetEvent, tail: bytes, en: Enricher) -> Document:
         action = actions[v.h_action]
@@ -109,7 +114,7 @@ def net_builder(abi: Abi) -> Builder:
         accept = action in ("accept", "accept4")
         etype = TYPE_CONNECTION_START if accept or action == "connect" else TYPE_INFO
         event, own = base(v, en, action, CAT_NETWORK, etype, outcome)
-        sock_endpoints(own, v, remote_is_source=accept)
+        ends.add_sock(own, v, remote_is_source=accept)
         eb = own["ebpf"]
         if v.fd >= 0:
             eb["fd"] = v.fd

@@ -20,19 +20,18 @@ from ._common import (
 
 __all__ = ["exec_builder", "exit_builder", "fork_builder"]
 
-AT_FDCWD = -100
-
 
 def exec_builder(abi: Abi) -> Builder:
     actions = abi.actions
     truncated = abi.ef_args_truncated | abi.ef_path_truncated
+    at_fdcwd = abi.at_fdcwd
 
     def build(v: ExecEvent, tail: bytes, en: Enricher) -> Document:
         alen = v.args_len
         path = text(tail[alen: alen + v.path_len])
         args = [text(a) for a in tail[:alen].split(b"\0")[: v.argc]]
         if v.h_ret >= 0:
-            path = en.resolve(v.h_pid, AT_FDCWD, path)
+            path = en.resolve(v.h_pid, at_fdcwd, path)
             en.note_exec(v.h_pid, v.h_start_ns, path)
         event, own = base(v, en, actions[v.h_action], CAT_PROCESS, TYPE_START)
         who = actor(v, en).with_process(en.host_text, {
