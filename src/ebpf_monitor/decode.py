@@ -17,7 +17,8 @@ from .enrich import Enricher
 from .errors import BpfLoadError
 from .records import RECORDS, Record
 from .ringbuf import Batch
-from .schema import Builder, builders
+from .schema import Builder, Observer, builders, observers
+from .state import ProcessTable
 
 __all__ = ["Decoder", "kind_names", "kind_reader", "record_class", "struct_of_kind"]
 
@@ -59,14 +60,18 @@ class Decoder:
         self.decoded = 0
         self.filtered = 0
         self.errors = 0
-        build = builders(ignored_prefixes=ignored_prefixes)
-        self._table: dict[int, tuple[struct.Struct, type[Record], int, Builder]] = {}
+        self.state = ProcessTable(enricher, ignored_prefixes=ignored_prefixes)
+        """Every cache and what the records told about processes and fds (state.py)."""
+        build = builders(self.state)
+        observe = observers(self.state)
+        self._table: dict[int, tuple[struct.Struct, type[Record], int, Builder,
+                                     Observer | None]] = {}
         for kind, struct_name in struct_of_kind().items():
             if kind not in build:
                 raise BpfLoadError(f"record kind {struct_name} has no document builder")
             lay = layout(struct_name)
             self._table[kind] = (lay.struct, record_class(struct_name), lay.tail_offset,
-                                 build[kind])
+                                 build[kind], observe.get(kind))
         self._kind = kind_reader().unpack_from
         self.names = kind_names()
         self.by_kind = [0] * (max(self._table) + 1)
@@ -89,13 +94,16 @@ class Decoder:
             if entry is None:
                 self._bad(f"unknown record kind {kind}")
                 continue
-            st, cls, tail_off, build = entry
+            st, cls, tail_off, build, observe = entry
             if length < tail_off:
                 self._bad(f"record of {length} bytes is shorter than its layout ({tail_off})")
                 continue
             try:
-                doc = build(new(cls, st.unpack_from(data, off)),
-                            data[off + tail_off: off + length], en)
+                rec = new(cls, st.unpack_from(data, off))
+                tail = data[off + tail_off: off + length]
+                if observe is not None:  # the table learns first; the builder only reads
+                    observe(rec, tail)
+                doc = build(rec, tail, en)
             except Exception as exc:  # one bad record must not cost the batch
                 self._bad(f"{type(exc).__name__}: {exc}")
                 continue

@@ -9,7 +9,6 @@ a `\\xNN` escape, a backslash doubled, so an odd file name is never lost or gues
 
 from __future__ import annotations
 
-import contextlib
 import errno
 import grp
 import hashlib
@@ -102,7 +101,9 @@ def _cached_name(cache: _Bounded, key: int, lookup: Callable[[], str]) -> str | 
 
 
 class Enricher:
-    """Per-host context and caches shared by the document builders."""
+    """What the host tells about a record: wall-clock time, names of ids, process identity,
+    /proc lookups. The reader's own state (executables seen, fds, document parts) is
+    state.ProcessTable's."""
 
     def __init__(self, *, host_name: str | None = None, proc_lookups: bool = True) -> None:
         # /proc/<pid> by the host pids of events names the right process only when our /proc
@@ -124,15 +125,8 @@ class Enricher:
         self._users = _Bounded(4096)
         self._groups = _Bounded(4096)
         self._procs = _Bounded()
-        self._exes = _Bounded()
-        self._fds = _Bounded()
         self._comms = _Bounded(8192)
         self._errors: dict[int, dict[str, str]] = {}
-        self.shared = _Bounded(16384)
-        """Document parts shared by many events (who did it, per thread), see schema."""
-        self.files = _Bounded(16384)
-        """`file` objects by path: reads and writes name the same few paths over and over."""
-        self.exec_gen = _Bounded()
 
     def resync_clock(self) -> None:
         """Wall minus monotonic: kernel ktime_ns + offset = Unix ns (redone when NTP steps)."""
@@ -194,21 +188,14 @@ class Enricher:
             found = self._procs.put(key, (entity, self.timestamp(start_ns)))
         return found  # type: ignore[no-any-return]
 
-    def note_exec(self, pid: int, start_ns: int, executable: str) -> None:
-        self._exes.put((pid, start_ns), executable)
-        # Cached process objects of this pid name the old executable: key a new generation.
-        self.exec_gen.put(pid, self.exec_gen.get(pid, 0) + 1)
-
     def executable(self, pid: int, start_ns: int) -> str | None:
-        """The binary of a process seen exec'ing, else read once from /proc (best effort)."""
-        key = (pid, start_ns)
-        if key in self._exes:
-            return self._exes[key]  # type: ignore[no-any-return]
-        exe: str | None = None
-        if self.proc_lookups:
-            with contextlib.suppress(OSError):
-                exe = readlink(f"/proc/{pid}/exe")
-        return self._exes.put(key, exe)  # type: ignore[no-any-return]
+        """The binary of a running process from /proc (best effort; the caller caches)."""
+        if not self.proc_lookups:
+            return None
+        try:
+            return readlink(f"/proc/{pid}/exe")
+        except OSError:
+            return None
 
     def resolve(self, pid: int, dfd: int, path: str) -> str:
         """Absolute form of a relative path, from the process's cwd or dir fd (best effort)."""
@@ -221,30 +208,19 @@ class Enricher:
             return path
         return os.path.normpath(os.path.join(base, path))
 
-    def remember_fd(self, pid: int, fd: int, raw: str, resolved: str) -> None:
-        """Opens with relative paths: later reads/writes carry the raw path; map it back."""
-        self._fds.put((pid, fd, raw), resolved)
-
-    def fd_path(self, pid: int, fd: int, raw: str) -> str:
-        return self._fds.get((pid, fd, raw), raw)  # type: ignore[no-any-return]
-
     def untracked_fd(self, pid: int, fd: int, dev: int, ino: int, imode: int = 0) -> str | None:
-        """Name an fd opened before we saw it; keyed by inode so a reused fd is looked up anew.
-        Pipes and sockets are named from their inode when the process is already gone."""
-        key = (pid, fd, dev, ino)
-        if key in self._fds:
-            return self._fds[key]  # type: ignore[no-any-return]
+        """Name an fd opened before we saw it (the caller caches by inode). Pipes and sockets
+        are named from their inode when the process is already gone."""
         try:
             if not self.proc_lookups:
                 raise FileNotFoundError
-            path: str | None = readlink(f"/proc/{pid}/fd/{fd}")
+            return readlink(f"/proc/{pid}/fd/{fd}")
         except OSError:
-            path = None
             if stat.S_ISFIFO(imode):
-                path = f"pipe:[{ino}]"
-            elif stat.S_ISSOCK(imode):
-                path = f"socket:[{ino}]"
-        return self._fds.put(key, path)  # type: ignore[no-any-return]
+                return f"pipe:[{ino}]"
+            if stat.S_ISSOCK(imode):
+                return f"socket:[{ino}]"
+            return None
 
     def error(self, ret: int) -> dict[str, str]:
         """The `error` object of a failed syscall; shared, like every cached part."""

@@ -19,12 +19,15 @@ from ..abi import enum_values
 from ..document import Document
 from ..enrich import Enricher
 from ..records import Record
+from ..state import ProcessTable
 
-__all__ = ["Abi", "Builder"]
+__all__ = ["Abi", "Builder", "Observer"]
 
 Builder = Callable[[Any, bytes, Enricher], Document | None]
 """(typed record from records.py, its variable tail, the Enricher) -> a document, or None when
-a filter drops it."""
+a filter drops it. Reads the ProcessTable it was made with, never writes it."""
+Observer = Callable[[Any, bytes], None]
+"""(typed record, tail): what a record tells the ProcessTable, before any document is built."""
 
 _dumps = orjson.dumps
 _new = tuple.__new__  # Document(...) without NamedTuple's Python-level __new__ (hot path)
@@ -146,11 +149,11 @@ class Actor:
         return host_text + _dumps({"process": self.process | extra}).decode()[1:-1] + self.rest
 
 
-def actor(v: Record, en: Enricher) -> Actor:
+def actor(v: Record, en: Enricher, table: ProcessTable) -> Actor:
     pid = v.h_pid
-    key = (v.h_tid, v.h_start_ns, v.h_comm, v.h_ppid, en.exec_gen.get(pid, 0), v.h_uid,
+    key = (v.h_tid, v.h_start_ns, v.h_comm, v.h_ppid, table.exec_gen.get(pid, 0), v.h_uid,
            v.h_gid, v.h_euid)
-    cache = en.shared
+    cache = table.actors
     found = cache.get(key)
     if found is not None:
         return found  # type: ignore[no-any-return]
@@ -164,7 +167,7 @@ def actor(v: Record, en: Enricher) -> Actor:
         "entity_id": entity,
         "parent": {"pid": v.h_ppid},
     }
-    exe = en.executable(pid, start)
+    exe = table.executable(pid, start)
     if exe is not None:
         process["executable"] = exe
     uid, gid, euid = v.h_uid, v.h_gid, v.h_euid

@@ -12,6 +12,7 @@ import orjson
 from ..document import Document
 from ..enrich import Enricher, text
 from ..records import IoSummaryEvent, OpenEvent, RenameEvent, RwEvent, UnlinkEvent
+from ..state import IGNORED, ProcessTable
 from ._common import (
     CAT_FILE,
     CAT_NETWORK,
@@ -21,6 +22,7 @@ from ._common import (
     TYPE_INFO,
     Abi,
     Builder,
+    Observer,
     actor,
     base,
     document,
@@ -31,7 +33,7 @@ from ._common import (
 )
 from .net import Endpoints
 
-__all__ = ["io_summary_builder", "open_builder", "rename_builder", "rw_builder",
+__all__ = ["io_summary_builder", "open_builder", "open_observer", "rename_builder", "rw_builder",
            "unlink_builder"]
 
 _dumps = orjson.dumps
@@ -59,44 +61,28 @@ def file_fields(path: str) -> dict[str, Any]:
     return out
 
 
-def _file_text(en: Enricher, path: str) -> str:
+def _file_text(table: ProcessTable, path: str) -> str:
     """`"file":{...}` of a path; cached: reads and writes name the same paths over and over."""
-    found = en.files.get(path)
+    found = table.files.get(path)
     if found is None:
-        found = en.files.put(path, '"file":' + _dumps(file_fields(path)).decode())
+        found = table.files.put(path, '"file":' + _dumps(file_fields(path)).decode())
     return found  # type: ignore[no-any-return]
 
 
-IGNORED = "\0"
-"""`_FdNames.path` of an fd whose path is filtered (no real path holds a NUL)."""
+def open_observer(abi: Abi, table: ProcessTable) -> Observer:
+    """An open of a relative path the kernel could not make absolute: the path its fd stands
+    for (later reads and writes carry the raw path). Absolute paths, the rule, cost a test."""
+
+    def observe(v: OpenEvent, tail: bytes) -> None:
+        ret = v.h_ret
+        if ret >= 0 and tail[:1] != b"/" and v.path_len:
+            raw = text(tail[: v.path_len])
+            table.opened(v.h_pid, ret, raw, table.path_of(v.h_pid, v.dfd, raw))
+
+    return observe
 
 
-class _FdNames:
-    """What names the fd of a record about an fd (rw_event, io_summary_event)."""
-
-    def __init__(self, abi: Abi, ignored_prefixes: tuple[str, ...]) -> None:
-        self.ft_file = abi.ft_file
-        self.untracked = abi.ef_fd_untracked
-        self.ignored_prefixes = ignored_prefixes
-
-    def path(self, v: RwEvent | IoSummaryEvent, tail: bytes, en: Enricher) -> str | None:
-        """The path the fd was opened with, or its /proc (or pipe:/socket:) name when we never
-        saw it opened; None when nothing names it; IGNORED when that name is filtered (the
-        kernel could not filter what it could not name)."""
-        if v.target == self.ft_file:
-            raw_b = tail[: v.path_len]
-            # = text(raw_b), its common case inlined (hot path)
-            raw = raw_b.decode() if raw_b.isascii() and 92 not in raw_b else text(raw_b)
-            return raw if raw[:1] == "/" else en.fd_path(v.h_pid, v.fd, raw)
-        if not v.h_flags & self.untracked:
-            return None
-        path = en.untracked_fd(v.h_pid, v.fd, v.dev, v.ino, v.imode)
-        if path is not None and path.startswith(self.ignored_prefixes):
-            return IGNORED
-        return path
-
-
-def open_builder(abi: Abi) -> Builder:
+def open_builder(abi: Abi, table: ProcessTable) -> Builder:
     actions = abi.actions
     truncated = abi.ef_path_truncated
     events: dict[tuple[int, bool], str] = {}
@@ -106,9 +92,13 @@ def open_builder(abi: Abi) -> Builder:
         # = text(raw_b), its common case inlined (hot path)
         raw = raw_b.decode() if raw_b.isascii() and 92 not in raw_b else text(raw_b)
         pid = v.h_pid
-        # Absolute (the kernel resolves most relative paths): skip the call.
-        path = raw if raw[:1] == "/" else en.resolve(pid, v.dfd, raw)
         ret = v.h_ret
+        # Absolute (the kernel resolves most relative paths): skip the call.
+        if raw[:1] == "/" or not raw:
+            path = raw
+        else:  # as open_observer noted it
+            path = table.opened_path(pid, ret, raw) if ret >= 0 else table.path_of(
+                pid, v.dfd, raw)
         act = v.h_action
         action = actions[act]
         event = events.get((act, ret < 0))
@@ -121,25 +111,23 @@ def open_builder(abi: Abi) -> Builder:
             more = f',"mode":{v.mode}'
         if ret >= 0:
             more += f',"fd":{ret}'
-            if path is not raw:
-                en.remember_fd(pid, ret, raw, path)
-        if path is not raw:
+        if path != raw:
             more += ',"raw_path":' + _dumps(raw).decode()
         if v.h_flags & truncated:
             more += ',"truncated":true'
-        return document(v, en, event, actor(v, en).text, (
-            f'{_file_text(en, path)},"ebpf":{{"syscall":"{action}","ret":{ret},'
+        return document(v, en, event, actor(v, en, table).text, (
+            f'{_file_text(table, path)},"ebpf":{{"syscall":"{action}","ret":{ret},'
             f'"flags":{_flags_text(flags)}{more}}}{error_text(en, ret) if ret < 0 else ""}'))
 
     return build
 
 
-def rw_builder(abi: Abi, ignored_prefixes: tuple[str, ...]) -> Builder:
+def rw_builder(abi: Abi, table: ProcessTable) -> Builder:
     actions = abi.actions
-    ft_socket = abi.ft_socket
+    ft_socket, ft_file, untracked = abi.ft_socket, abi.ft_file, abi.ef_fd_untracked
     read_actions = abi.read_actions
     ends = Endpoints(abi)
-    fds = _FdNames(abi, ignored_prefixes)
+    fd_name = table.fd_name
     events: dict[tuple[int, bool], str] = {}
 
     def build(v: RwEvent, tail: bytes, en: Enricher) -> Document | None:
@@ -157,13 +145,18 @@ def rw_builder(abi: Abi, ignored_prefixes: tuple[str, ...]) -> Builder:
                 eb["bytes_requested"] = count
             if ret >= 0:
                 eb["bytes"] = ret
-            return document(v, en, event, actor(v, en).text, members(own))
+            return document(v, en, event, actor(v, en, table).text, members(own))
         more = f',"fd":{fd}'
         if count:
             more += f',"bytes_requested":{count}'
         if ret >= 0:
             more += f',"bytes":{ret}'
-        path = fds.path(v, tail, en)
+        if v.target == ft_file:
+            path = fd_name(v.h_pid, fd, tail[: v.path_len], 0, 0, 0)
+        elif v.h_flags & untracked:
+            path = fd_name(v.h_pid, fd, None, v.dev, v.ino, v.imode)
+        else:
+            path = None
         if path is IGNORED:
             return None
         frag = events.get((act, ret < 0))
@@ -173,20 +166,20 @@ def rw_builder(abi: Abi, ignored_prefixes: tuple[str, ...]) -> Builder:
                 "failure" if ret < 0 else "success")
         body = f'"ebpf":{{"syscall":"{action}","ret":{ret}{more}}}'
         if path is not None:
-            body += "," + _file_text(en, path)
+            body += "," + _file_text(table, path)
         if ret < 0:
             body += error_text(en, ret)
-        return document(v, en, frag, actor(v, en).text, body)
+        return document(v, en, frag, actor(v, en, table).text, body)
 
     return build
 
 
-def io_summary_builder(abi: Abi, ignored_prefixes: tuple[str, ...]) -> Builder:
+def io_summary_builder(abi: Abi, table: ProcessTable) -> Builder:
     """capture.read_write "first": an fd's totals, sent when it went away (action `close`)."""
-    ft_socket = abi.ft_socket
+    ft_socket, ft_file, untracked = abi.ft_socket, abi.ft_file, abi.ef_fd_untracked
     io_ends = abi.io_ends
     ends = Endpoints(abi)
-    fds = _FdNames(abi, ignored_prefixes)
+    fd_name = table.fd_name
 
     def build(v: IoSummaryEvent, tail: bytes, en: Enricher) -> Document | None:
         own: dict[str, Any] = {"ebpf": {"fd": v.fd, "io": {
@@ -198,35 +191,40 @@ def io_summary_builder(abi: Abi, ignored_prefixes: tuple[str, ...]) -> Builder:
         else:
             event = event_frag("close", CAT_FILE, TYPE_INFO, "success")
             # Named like its first read or write, which came before (cached by inode).
-            path = fds.path(v, tail, en)
+            if v.target == ft_file:
+                path = fd_name(v.h_pid, v.fd, tail[: v.path_len], 0, 0, 0)
+            elif v.h_flags & untracked:
+                path = fd_name(v.h_pid, v.fd, None, v.dev, v.ino, v.imode)
+            else:
+                path = None
             if path is IGNORED:
                 return None
             if path is not None:
                 own["file"] = file_fields(path)
-        return document(v, en, event, actor(v, en).text, members(own))
+        return document(v, en, event, actor(v, en, table).text, members(own))
 
     return build
 
 
-def unlink_builder(abi: Abi) -> Builder:
+def unlink_builder(abi: Abi, table: ProcessTable) -> Builder:
     actions = abi.actions
 
     def build(v: UnlinkEvent, tail: bytes, en: Enricher) -> Document:
         raw = text(tail[: v.path_len])
-        path = en.resolve(v.h_pid, v.dfd, raw)
+        path = table.path_of(v.h_pid, v.dfd, raw)
         event, own = base(v, en, actions[v.h_action], CAT_FILE, TYPE_DELETION)
         own["file"] = file_fields(path)
         eb = own["ebpf"]
         if v.flags:
             eb["flags"] = v.flags
-        if path is not raw:
+        if path != raw:
             eb["raw_path"] = raw
-        return document(v, en, event, actor(v, en).text, members(own))
+        return document(v, en, event, actor(v, en, table).text, members(own))
 
     return build
 
 
-def rename_builder(abi: Abi) -> Builder:
+def rename_builder(abi: Abi, table: ProcessTable) -> Builder:
     actions = abi.actions
     truncated = abi.ef_path_truncated | abi.ef_path2_truncated
 
@@ -236,13 +234,13 @@ def rename_builder(abi: Abi) -> Builder:
         new_raw = text(tail[olen + 1: olen + 1 + v.new_len])
         pid = v.h_pid
         event, own = base(v, en, actions[v.h_action], CAT_FILE, TYPE_CHANGE)
-        f = file_fields(en.resolve(pid, v.olddfd, old_raw))
-        f["target_path"] = en.resolve(pid, v.newdfd, new_raw)
+        f = file_fields(table.path_of(pid, v.olddfd, old_raw))
+        f["target_path"] = table.path_of(pid, v.newdfd, new_raw)
         own["file"] = f
         if v.flags:
             own["ebpf"]["flags"] = v.flags
         if v.h_flags & truncated:
             own["ebpf"]["truncated"] = True
-        return document(v, en, event, actor(v, en).text, members(own))
+        return document(v, en, event, actor(v, en, table).text, members(own))
 
     return build

@@ -8,6 +8,7 @@ from typing import Any
 from ..document import Document
 from ..enrich import Enricher
 from ..records import IoSummaryEvent, NetEvent, RwEvent, SocketEvent
+from ..state import ProcessTable
 from ._common import (
     CAT_NETWORK,
     TYPE_CONNECTION_START,
@@ -87,7 +88,7 @@ class Endpoints:
                  remote_is_source=remote_is_source)
 
 
-def socket_builder(abi: Abi) -> Builder:
+def socket_builder(abi: Abi, table: ProcessTable) -> Builder:
     ends = Endpoints(abi)
 
     def build(v: SocketEvent, tail: bytes, en: Enricher) -> Document:
@@ -96,12 +97,12 @@ def socket_builder(abi: Abi) -> Builder:
         ends.add(own, v.family, stype, v.protocol, (b"", 0), (b"", 0))
         if v.h_ret >= 0:
             own["ebpf"]["fd"] = v.h_ret
-        return document(v, en, event, actor(v, en).text, members(own))
+        return document(v, en, event, actor(v, en, table).text, members(own))
 
     return build
 
 
-def net_builder(abi: Abi) -> Builder:
+def net_builder(abi: Abi, table: ProcessTable) -> Builder:
     actions = abi.actions
     ends = Endpoints(abi)
 
@@ -120,6 +121,6 @@ def net_builder(abi: Abi) -> Builder:
             eb["fd"] = v.fd
         if action == "listen":
             eb["backlog"] = v.backlog
-        return document(v, en, event, actor(v, en).text, members(own))
+        return document(v, en, event, actor(v, en, table).text, members(own))
 
     return build

@@ -5,6 +5,7 @@ from __future__ import annotations
 from ..document import Document
 from ..enrich import Enricher, text
 from ..records import ExecEvent, ExitEvent, ForkEvent
+from ..state import ProcessTable
 from ._common import (
     CAT_PROCESS,
     TYPE_END,
@@ -12,29 +13,41 @@ from ._common import (
     TYPE_START,
     Abi,
     Builder,
+    Observer,
     actor,
     base,
     document,
     members,
 )
 
-__all__ = ["exec_builder", "exit_builder", "fork_builder"]
+__all__ = ["exec_builder", "exec_observer", "exit_builder", "fork_builder"]
 
 
-def exec_builder(abi: Abi) -> Builder:
+def exec_observer(abi: Abi, table: ProcessTable) -> Observer:
+    """A successful exec: the process's new executable (absolute), a new generation."""
+    at_fdcwd = abi.at_fdcwd
+
+    def observe(v: ExecEvent, tail: bytes) -> None:
+        if v.h_ret >= 0:
+            alen = v.args_len
+            path = table.path_of(v.h_pid, at_fdcwd, text(tail[alen: alen + v.path_len]))
+            table.exec_seen(v.h_pid, v.h_start_ns, path)
+
+    return observe
+
+
+def exec_builder(abi: Abi, table: ProcessTable) -> Builder:
     actions = abi.actions
     truncated = abi.ef_args_truncated | abi.ef_path_truncated
-    at_fdcwd = abi.at_fdcwd
 
     def build(v: ExecEvent, tail: bytes, en: Enricher) -> Document:
         alen = v.args_len
         path = text(tail[alen: alen + v.path_len])
         args = [text(a) for a in tail[:alen].split(b"\0")[: v.argc]]
-        if v.h_ret >= 0:
-            path = en.resolve(v.h_pid, at_fdcwd, path)
-            en.note_exec(v.h_pid, v.h_start_ns, path)
+        if v.h_ret >= 0:  # as exec_observer noted it
+            path = table.executable(v.h_pid, v.h_start_ns) or path
         event, own = base(v, en, actions[v.h_action], CAT_PROCESS, TYPE_START)
-        who = actor(v, en).with_process(en.host_text, {
+        who = actor(v, en, table).with_process(en.host_text, {
             "executable": path, "args": args, "args_count": len(args),
             "command_line": " ".join(args)})
         if v.h_flags & truncated:
@@ -44,7 +57,7 @@ def exec_builder(abi: Abi) -> Builder:
     return build
 
 
-def fork_builder(abi: Abi) -> Builder:
+def fork_builder(abi: Abi, table: ProcessTable) -> Builder:
     actions = abi.actions
     ef_thread = abi.ef_thread
 
@@ -58,18 +71,18 @@ def fork_builder(abi: Abi) -> Builder:
             eb["child_tid"] = v.child_tid
         eb["clone_flags"] = v.clone_flags
         eb["thread"] = thread
-        return document(v, en, event, actor(v, en).text, members(own))
+        return document(v, en, event, actor(v, en, table).text, members(own))
 
     return build
 
 
-def exit_builder(abi: Abi) -> Builder:
+def exit_builder(abi: Abi, table: ProcessTable) -> Builder:
     def build(v: ExitEvent, tail: bytes, en: Enricher) -> Document:
         status = v.exit_code
         event, own = base(v, en, "exit", CAT_PROCESS, TYPE_END, "success")
         signal = status & 0x7F
         exit_code = (status >> 8) & 0xFF if not signal else 128 + signal
-        who = actor(v, en).with_process(en.host_text, {"exit_code": exit_code})
+        who = actor(v, en, table).with_process(en.host_text, {"exit_code": exit_code})
         if signal:
             own["ebpf"]["exit_signal"] = signal
         return document(v, en, event, who, members(own))

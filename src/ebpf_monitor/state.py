@@ -1,0 +1,97 @@
+"""The process/fd table: what the records tell about processes and their fds, learnt in ring
+order before any document is built, and every cache the documents are made with.
+
+Data flows one way: the decoder hands each record to its kind's observer here first (`exec`
+notes the new executable and a new generation of the process, `open` of a relative path the
+path its fd stands for); the builders then only read (`executable`, `path_of`, `fd_name`, the
+actor and `file` caches): a document is a function of its record and this context. One resolver
+names every path (`path_of` for a path argument, `fd_name` for an fd) and one filter drops the
+ignored prefixes the kernel could not see (`fd_name`).
+
+Every cache is bounded (oldest first out) and keyed so that a reused pid or fd never picks up a
+stale answer: processes by (pid, start time), untracked fds by inode.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .enrich import Enricher, _Bounded, text
+
+__all__ = ["IGNORED", "ProcessTable"]
+
+IGNORED = "\0"
+"""`fd_name` of an fd whose path is filtered (no real path holds a NUL)."""
+
+
+class ProcessTable:
+    """Per-process and per-fd state of the reader, and the document caches."""
+
+    def __init__(self, en: Enricher, *, ignored_prefixes: tuple[str, ...] = ()) -> None:
+        self.en = en
+        # Paths reach the prefix test as text() (a backslash doubled); the kernel matched the
+        # raw bytes. The prefixes get the same escaping, once, so both filter the same paths.
+        self.ignored_prefixes = tuple(text(p.encode()) for p in ignored_prefixes)
+        self._exes = _Bounded()
+        self.exec_gen = _Bounded()
+        """Execs seen per pid: keys the actor cache, whose process names the executable."""
+        self._opened = _Bounded()
+        self._untracked = _Bounded()
+        self.actors = _Bounded(16384)
+        """Document parts shared by many events (who did it, per thread), see schema."""
+        self.files = _Bounded(16384)
+        """`file` objects by path: reads and writes name the same few paths over and over."""
+
+    # ---- observers: the only writers, called in ring order before the record's document ----
+
+    def exec_seen(self, pid: int, start_ns: int, executable: str) -> None:
+        self._exes.put((pid, start_ns), executable)
+        # Cached process objects of this pid name the old executable: key a new generation.
+        self.exec_gen.put(pid, self.exec_gen.get(pid, 0) + 1)
+
+    def opened(self, pid: int, fd: int, raw: str, resolved: str) -> None:
+        """An open of a relative path: its fd's later reads/writes carry the raw path."""
+        self._opened.put((pid, fd, raw), resolved)
+
+    # ---- readers ----
+
+    def executable(self, pid: int, start_ns: int) -> str | None:
+        """The binary of a process seen exec'ing, else read once from /proc (best effort)."""
+        key = (pid, start_ns)
+        if key in self._exes:
+            return self._exes[key]  # type: ignore[no-any-return]
+        return self._exes.put(key, self.en.executable(pid, start_ns))  # type: ignore[no-any-return]
+
+    def path_of(self, pid: int, dfd: int, raw: str) -> str:
+        """A path argument made absolute (the kernel did most already): the cwd or dir fd."""
+        return raw if raw[:1] == "/" else self.en.resolve(pid, dfd, raw)
+
+    def opened_path(self, pid: int, fd: int, raw: str) -> str:
+        """The absolute path of an fd opened with the relative `raw` (as `opened` noted)."""
+        return self._opened.get((pid, fd, raw), raw)  # type: ignore[no-any-return]
+
+    def fd_name(self, pid: int, fd: int, file_path: bytes | None, dev: int, ino: int,
+                imode: int) -> str | None:
+        """What names an fd in a read/write or totals record: the path it was opened with
+        (`file_path`, as the kernel tracked it), or, for an fd opened before we saw it, its
+        /proc (or pipe:/socket:) name; None when nothing names it; IGNORED when that name is
+        filtered (the kernel could not filter what it could not name)."""
+        if file_path is not None:
+            # = text(raw_b), its common case inlined (hot path)
+            raw = (file_path.decode() if file_path.isascii() and 92 not in file_path
+                   else text(file_path))
+            return raw if raw[:1] == "/" else self.opened_path(pid, fd, raw)
+        key = (pid, fd, dev, ino)
+        if key in self._untracked:
+            path: str | None = self._untracked[key]
+        else:
+            path = self._untracked.put(key, self.en.untracked_fd(pid, fd, dev, ino, imode))
+        if path is not None and path.startswith(self.ignored_prefixes):
+            return IGNORED
+        return path
+
+    def cached(self) -> dict[str, Any]:
+        """Sizes of the caches (for a look from a debugger or a test)."""
+        return {"executables": len(self._exes), "exec_gen": len(self.exec_gen),
+                "opened": len(self._opened), "untracked": len(self._untracked),
+                "actors": len(self.actors), "files": len(self.files)}

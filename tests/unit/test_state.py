@@ -1,0 +1,72 @@
+"""The process/fd table: records teach it in ring order, documents only read it."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import orjson
+
+from ebpf_monitor.decode import Decoder
+from ebpf_monitor.enrich import Enricher
+from ebpf_monitor.ringbuf import Batch
+
+from . import golden
+from .recorded_abi import enum
+from .test_decode import record
+
+KINDS = enum("event_kind")
+ACTIONS = enum("event_action")
+TARGETS = enum("fd_target")
+AT_FDCWD = enum("abi_const")["ABI_AT_FDCWD"]
+
+
+def _decode(dec: Decoder, *records: bytes) -> list[dict[str, Any]]:
+    data = b""
+    spans = []
+    for rec in records:
+        spans.append((len(data), len(rec)))
+        data += rec + b"\0" * (-len(rec) % 8)
+    return [orjson.loads(d.json) for d in dec.decode(Batch(data, spans))]
+
+
+class TestProcessTable:
+    """What an open or exec tells the table reaches the documents of later records."""
+
+    def test_relative_open_names_later_reads(self) -> None:
+        """A relative open the kernel left relative: its fd's reads name the absolute path."""
+        pid = os.getpid()  # a live process, so /proc names its cwd
+        dec = Decoder(Enricher(host_name="t"))
+        opened = record("open_event", b"rel.txt\0", h_kind=KINDS["EK_OPEN"],
+                        h_action=ACTIONS["EA_OPENAT"], h_pid=pid, h_ret=7, dfd=AT_FDCWD,
+                        path_len=7)
+        read = record("rw_event", b"rel.txt\0", h_kind=KINDS["EK_RW"],
+                      h_action=ACTIONS["EA_READ"], h_pid=pid, h_ret=3, fd=7, count=3,
+                      target=TARGETS["FT_FILE"], path_len=7)
+        o, r = _decode(dec, opened, read)
+        want = os.path.join(os.getcwd(), "rel.txt")
+        assert o["file"]["path"] == want and o["ebpf"]["raw_path"] == "rel.txt"
+        assert r["file"]["path"] == want
+
+    def test_exec_names_the_process(self) -> None:
+        """After an exec, the process's later documents name the new executable."""
+        dec = Decoder(Enricher(host_name="t", proc_lookups=False))
+        exe = record("exec_event", b"a\0/usr/bin/new", h_kind=KINDS["EK_EXEC"],
+                     h_action=ACTIONS["EA_EXECVE"], argc=1, args_len=2, path_len=12)
+        later = record("exit_event", h_kind=KINDS["EK_EXIT"], h_action=ACTIONS["EA_EXIT"])
+        e, x = _decode(dec, exe, later)
+        assert e["process"]["executable"] == x["process"]["executable"] == "/usr/bin/new"
+        assert dec.state.exec_gen[4242] == 1
+
+    def test_builders_only_read(self) -> None:
+        """Building every golden document with no observer leaves the table's learnt state
+        (exec generations, relative opens) empty: only observers write it."""
+        with golden.fixed_host():
+            en = golden.fixed_enricher()
+            dec = Decoder(en)
+            dec._table = {k: (*entry[:4], None) for k, entry in dec._table.items()}
+            for mode in golden.MODES:
+                assert dec.decode(golden.load_records(mode))
+            sizes = dec.state.cached()
+            assert sizes["exec_gen"] == 0 and sizes["opened"] == 0
+            assert sizes["actors"] > 0  # the caches still fill
