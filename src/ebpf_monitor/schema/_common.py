@@ -21,7 +21,8 @@ from ..enrich import Enricher
 from ..records import Record
 from ..state import ProcessTable
 
-__all__ = ["Abi", "Builder", "Observer"]
+__all__ = ["Abi", "Actor", "Builder", "Observer", "actor", "base", "document", "error_text",
+           "event_frag", "members", "open_flag_names"]
 
 Builder = Callable[[Any, bytes, Enricher], Document | None]
 """(typed record from records.py, its variable tail, the Enricher) -> a document, or None when

@@ -33,8 +33,8 @@ from ._common import (
 )
 from .net import Endpoints
 
-__all__ = ["io_summary_builder", "open_builder", "open_observer", "rename_builder", "rw_builder",
-           "unlink_builder"]
+__all__ = ["file_fields", "file_text", "flags_text", "io_summary_builder", "open_builder",
+           "open_observer", "rename_builder", "rw_builder", "unlink_builder"]
 
 _dumps = orjson.dumps
 _O_CREAT = os.O_CREAT
@@ -42,7 +42,8 @@ _O_CREAT = os.O_CREAT
 _flag_texts: dict[int, str] = {}
 
 
-def _flags_text(flags: int) -> str:
+def flags_text(flags: int) -> str:
+    """`ebpf.flags` of an open as JSON text (a few dozen distinct ones)."""
     found = _flag_texts.get(flags)
     if found is None:
         found = _dumps(open_flag_names(flags)).decode()
@@ -52,6 +53,7 @@ def _flags_text(flags: int) -> str:
 
 
 def file_fields(path: str) -> dict[str, Any]:
+    """`file` of a path: path, name, directory."""
     directory, _, name = path.rpartition("/")
     out: dict[str, Any] = {"path": path, "name": name}
     if directory:
@@ -61,7 +63,7 @@ def file_fields(path: str) -> dict[str, Any]:
     return out
 
 
-def _file_text(table: ProcessTable, path: str) -> str:
+def file_text(table: ProcessTable, path: str) -> str:
     """`"file":{...}` of a path; cached: reads and writes name the same paths over and over."""
     found = table.files.get(path)
     if found is None:
@@ -116,8 +118,8 @@ def open_builder(abi: Abi, table: ProcessTable) -> Builder:
         if v.h_flags & truncated:
             more += ',"truncated":true'
         return document(v, en, event, actor(v, en, table).text, (
-            f'{_file_text(table, path)},"ebpf":{{"syscall":"{action}","ret":{ret},'
-            f'"flags":{_flags_text(flags)}{more}}}{error_text(en, ret) if ret < 0 else ""}'))
+            f'{file_text(table, path)},"ebpf":{{"syscall":"{action}","ret":{ret},'
+            f'"flags":{flags_text(flags)}{more}}}{error_text(en, ret) if ret < 0 else ""}'))
 
     return build
 
@@ -166,7 +168,7 @@ def rw_builder(abi: Abi, table: ProcessTable) -> Builder:
                 "failure" if ret < 0 else "success")
         body = f'"ebpf":{{"syscall":"{action}","ret":{ret}{more}}}'
         if path is not None:
-            body += "," + _file_text(table, path)
+            body += "," + file_text(table, path)
         if ret < 0:
             body += error_text(en, ret)
         return document(v, en, frag, actor(v, en, table).text, body)
