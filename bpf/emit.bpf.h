@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * Building a record's header and sending records to the ring buffer: the one place where a
- * record can be lost, counted per CPU and kind (em_drops).
+ * record can be lost, counted per CPU and kind (em_drops, em_drops_room).
  */
 #ifndef EBPF_MONITOR_EMIT_BPF_H
 #define EBPF_MONITOR_EMIT_BPF_H
@@ -34,12 +34,21 @@ static __always_inline void fill_header(struct event_header *h, __u16 kind, __u1
 _Static_assert(sizeof(struct exec_event) < SCRATCH_LEN && SCRATCH_LEN <= 65536,
 	       "records fit the scratch slot and the header's size field");
 
+/* Count a failed write, per CPU and kind, and separately when it failed with room: less than
+ * half the ring pending (asked only on this failure path, so writes that succeed pay nothing). */
 static __always_inline void count_drop(__u32 kind)
 {
+	__u64 pending = bpf_ringbuf_query(&em_events, BPF_RB_AVAIL_DATA);
+	__u64 ring = bpf_ringbuf_query(&em_events, BPF_RB_RING_SIZE);
 	__u64 *count = bpf_map_lookup_elem(&em_drops, &kind);
 
 	if (count)
 		*count += 1;
+	if (pending < ring / 2) {
+		count = bpf_map_lookup_elem(&em_drops_room, &kind);
+		if (count)
+			*count += 1;
+	}
 }
 
 /* Send `size` bytes of a record. Wake the reader only when targ_wakeup_bytes become pending: a

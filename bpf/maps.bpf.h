@@ -20,6 +20,16 @@ struct {
 	__type(value, __u64);
 } em_drops SEC(".maps") __weak;
 
+/* The part of em_drops that failed while less than half the ring was pending: not a full
+ * ring but the ring's lock giving up (an rqspinlock since 6.15) or a reader racing the
+ * count. em_drops minus this is the drops "without room": the reader too slow for the ring. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, EK_MAX);
+	__type(key, __u32);
+	__type(value, __u64);
+} em_drops_room SEC(".maps") __weak;
+
 struct start_args {
 	__u64 args[5];
 };

@@ -649,8 +649,15 @@ def builders(*, ignored_prefixes: tuple[str, ...] = ()) -> dict[int, Builder]:
 
 
 def loss_document(en: Enricher, ktime_ns: int, lost: dict[str, int], *, source: str,
-                  total: int) -> str:
-    """A record that events were lost: how many, of which kind, where (ring buffer, disk...)."""
+                  total: int, with_room: int | None = None) -> str:
+    """A record that events were lost: how many, of which kind, where (ring buffer, disk...).
+    `with_room` (ring buffer only): how many of them failed with less than half the ring
+    pending, the rest being lost to a full ring."""
+    info: dict[str, Any] = {"source": source, "count": sum(lost.values()), "by_kind": lost,
+                            "total": total}
+    if with_room is not None:
+        info["with_room"] = with_room
+        info["without_room"] = info["count"] - with_room
     return _dumps({
         "@timestamp": en.timestamp(ktime_ns),
         "event": {
@@ -663,6 +670,5 @@ def loss_document(en: Enricher, ktime_ns: int, lost: dict[str, int], *, source: 
         },
         "host": en.host,
         "message": f"{sum(lost.values())} events lost ({source})",
-        "ebpf": {"lost": {"source": source, "count": sum(lost.values()), "by_kind": lost,
-                          "total": total}},
+        "ebpf": {"lost": info},
     }).decode()
