@@ -51,6 +51,9 @@ static __always_inline void count_drop(__u32 kind)
 	}
 }
 
+/* The consumer position (+1, so that 0 means none) at which a record last woke the reader. */
+volatile __u64 em_woken_at __weak = 0;
+
 /* Send `size` bytes of a record. Wake the reader only when targ_wakeup_bytes become pending: a
  * wake-up per event costs more than the event itself (KERNEL-NOTES); the reader polls anyway. */
 static __always_inline void emit(void *rec, __u32 size)
@@ -64,16 +67,28 @@ static __always_inline void emit(void *rec, __u32 size)
 	if (size < sizeof(*h))
 		return;
 	if (targ_wakeup_bytes) {
-		/* Wake only the record that crosses the threshold: a wake-up (irq_work) per record
-		 * while the reader catches up cost ~3.5 us each here, more than all the rest. */
+		/* Wake once per position of the reader: the first record to find the threshold
+		 * reached since the reader last moved wakes it. A test of "this record crosses the
+		 * threshold" alone can be passed by no record at all (two CPUs each see the ring
+		 * below it, both writes together cross it), and the reader then sleeps through the
+		 * backlog until its poll timeout. A wake-up (irq_work) per record while the reader
+		 * catches up cost ~3.5 us each here, more than all the rest: this gives one per
+		 * batch the reader takes. Two CPUs may both wake: harmless. */
 		__u64 avail = bpf_ringbuf_query(&em_events, BPF_RB_AVAIL_DATA);
+		__u64 mark = bpf_ringbuf_query(&em_events, BPF_RB_CONS_POS) + 1;
 
-		flags = avail < targ_wakeup_bytes && avail + size >= targ_wakeup_bytes ?
-				BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
+		flags = BPF_RB_NO_WAKEUP;
+		if (avail + size >= targ_wakeup_bytes && em_woken_at != mark) {
+			em_woken_at = mark;
+			flags = BPF_RB_FORCE_WAKEUP;
+		}
 	}
 	h->size = size;
-	if (bpf_ringbuf_output(&em_events, rec, size, flags))
+	if (bpf_ringbuf_output(&em_events, rec, size, flags)) {
+		if (flags == BPF_RB_FORCE_WAKEUP)
+			em_woken_at = 0; /* no record, no wake-up: leave it to the next one */
 		count_drop(h->kind < EK_MAX ? h->kind : 0);
+	}
 }
 
 #endif /* EBPF_MONITOR_EMIT_BPF_H */
