@@ -3,6 +3,7 @@
  * monitor.bpf.o for abi.py (structs used only through pointers or locals are dropped). */
 #include "vmlinux.h"
 #include "events.h"
+#include "abi_asserts.h"
 
 struct event_header abi_event_header;
 struct sock_info abi_sock_info;

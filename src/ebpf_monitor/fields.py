@@ -191,6 +191,11 @@ FIELDS: tuple[Field, ...] = (
     _f("ebpf.lost.count", "long", LOSS, "how many since the last `loss` record"),
     _f("ebpf.lost.by_kind", "object", LOSS, "the same, by record kind (`open`, `rw`, ...)"),
     _f("ebpf.lost.total", "long", LOSS, "how many in all"),
+    _f("ebpf.lost.with_room", "long", LOSS, "`ring_buffer` only: of `.count`, the writes that "
+       "failed while less than half the ring was pending (the ring's lock gave up, not a full "
+       "ring)"),
+    _f("ebpf.lost.without_room", "long", LOSS, "`ring_buffer` only: the rest of `.count` (a "
+       "full ring: the reader fell behind)"),
 )
 
 

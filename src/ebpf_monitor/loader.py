@@ -198,14 +198,17 @@ class BpfMonitor:
 
     def drops(self) -> dict[str, int]:
         """Failed ring-buffer writes so far, by record kind, summed over CPUs."""
-        out: dict[str, int] = {}
-        for (_cpu, kind), n in self.drops_by_cpu().items():
-            out[kind] = out.get(kind, 0) + n
-        return out
+        return _sum_cpus(self.drops_by_cpu())
 
-    def drops_by_cpu(self) -> dict[tuple[int, str], int]:
-        """Failed ring-buffer writes so far by (CPU, record kind), for the metrics."""
-        fd = bpf.lib.bpf_map__fd(self._map("em_drops"))
+    def drops_with_room(self) -> dict[str, int]:
+        """The part of drops() that failed while less than half the ring was pending: the
+        ring's lock gave up, not a reader too slow for the ring (bpf/emit.bpf.h)."""
+        return _sum_cpus(self.drops_by_cpu(with_room=True))
+
+    def drops_by_cpu(self, *, with_room: bool = False) -> dict[tuple[int, str], int]:
+        """Failed ring-buffer writes so far by (CPU, record kind), for the metrics; `with_room`:
+        only those that failed with less than half the ring pending."""
+        fd = bpf.lib.bpf_map__fd(self._map("em_drops_room" if with_room else "em_drops"))
         ncpu = bpf.lib.libbpf_num_possible_cpus()
         values = (ctypes.c_uint64 * ncpu)()
         out = {}
@@ -256,6 +259,13 @@ class BpfMonitor:
 
 RING_PER_CPU = 32 * 1024 * 1024
 RING_MIN, RING_MAX = 64 * 1024 * 1024, 256 * 1024 * 1024
+
+
+def _sum_cpus(by_cpu: dict[tuple[int, str], int]) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for (_cpu, kind), n in by_cpu.items():
+        out[kind] = out.get(kind, 0) + n
+    return out
 
 
 def _ring_size(requested: int | None) -> int:

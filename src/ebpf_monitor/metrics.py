@@ -57,6 +57,16 @@ class _PipelineCollector(Collector):
         except Exception as exc:  # the map is gone at shutdown
             log.debug("metrics: drops: %s", exc)
         yield drops
+        room = CounterMetricFamily(f"{PREFIX}_kernel_drops_with_room",
+                                   "Of those, records lost while less than half the ring was"
+                                   " pending (the ring's lock gave up), by CPU and kind",
+                                   labels=["cpu", "kind"])
+        try:
+            for (cpu, kind_name), n in sorted(p.bpf.drops_by_cpu(with_room=True).items()):
+                room.add_metric([str(cpu), kind_name], n)
+        except Exception as exc:  # the map is gone at shutdown
+            log.debug("metrics: drops with room: %s", exc)
+        yield room
         yield CounterMetricFamily(f"{PREFIX}_filtered",
                                   "Records dropped in user space by a filter", value=dec.filtered)
         yield CounterMetricFamily(f"{PREFIX}_decode_errors", "Records that could not be decoded",

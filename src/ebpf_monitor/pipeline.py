@@ -52,6 +52,7 @@ class Pipeline:
         self.events = 0
         self.left_at_stop = 0  # records still in the ring when the stop's drain gave up
         self.lost_reported: dict[str, int] = {}
+        self.lost_with_room_reported = 0  # of those, failed with less than half the ring pending
         self.sink_lost_reported: dict[str, int] = {}
         self._stop = False
         self._reopen = False
@@ -117,18 +118,25 @@ class Pipeline:
             sink.flush()
 
     def report_drops(self) -> None:
-        """Turn new kernel drop counts into a `loss` record, in order with the events."""
+        """Turn new kernel drop counts into a `loss` record, in order with the events. The
+        drops "with room" (the ring less than half full) are read first, so they never exceed
+        the total read after them."""
+        with_room = sum(self.bpf.drops_with_room().values())
         drops = self.bpf.drops()
         new = {k: n - self.lost_reported.get(k, 0) for k, n in drops.items()
                if n > self.lost_reported.get(k, 0)}
         if not new:
             return
         self.lost_reported = drops
+        new_with_room = with_room - self.lost_with_room_reported
+        self.lost_with_room_reported = with_room
         total = sum(drops.values())
-        log.warning("ring buffer full: %d events lost (%d in all); raise"
-                    " capture.ring_buffer_bytes or filter more", sum(new.values()), total)
+        log.warning("ring buffer full: %d events lost (%d in all, %d with room in the ring);"
+                    " raise capture.ring_buffer_bytes or filter more", sum(new.values()), total,
+                    new_with_room)
         self.deliver([loss_document(self.enricher, time.monotonic_ns(), new,
-                                    source="ring_buffer", total=total)])
+                                    source="ring_buffer", total=total,
+                                    with_room=new_with_room)])
 
     def report_left_over(self, drained_for: float) -> None:
         """Count, by kind, the records the stop's drain had no time for, and release them:
@@ -169,6 +177,7 @@ class Pipeline:
     def log_stats(self, rate: float) -> None:
         parts = [f"events={self.events}", f"rate={rate:.0f}/s",
                  f"drops={sum(self.lost_reported.values())}",
+                 f"drops_with_room={self.lost_with_room_reported}",
                  f"backlog={self.reader.pending()}B",
                  f"filtered={self.decoder.filtered}", f"decode_errors={self.decoder.errors}"]
         for sink in self.sinks:

@@ -41,6 +41,7 @@ class TestMetrics:
             docs, after = wait_until(scraped, timeout=60,
                                      what="the jsonl sink's written count to cover the file")
         for name in ("ebpf_monitor_events_total", "ebpf_monitor_kernel_drops_total",
+                     "ebpf_monitor_kernel_drops_with_room_total",
                      "ebpf_monitor_filtered_total", "ebpf_monitor_decode_errors_total",
                      "ebpf_monitor_sink_written_total", "ebpf_monitor_sink_failed_total",
                      "ebpf_monitor_sink_pending", "ebpf_monitor_spool_bytes",
@@ -60,6 +61,10 @@ class TestMetrics:
                   if n == "ebpf_monitor_kernel_drops_total" and ("kind", "open") in lab}
         assert {dict(lab)["cpu"] for lab in by_cpu} >= {"0"}
         assert sum(by_cpu.values()) >= lost > 0
+        # Drops with room are a part of the drops, per CPU and kind.
+        for (n, lab), v in after.items():
+            if n == "ebpf_monitor_kernel_drops_with_room_total":
+                assert v <= after["ebpf_monitor_kernel_drops_total", lab], lab
         assert metric(after, "ebpf_monitor_sink_pending", sink="elasticsearch") > 0
         assert metric(after, "ebpf_monitor_spool_bytes", sink="elasticsearch") > 0
         assert metric(after, "ebpf_monitor_ring_size_bytes") == 65536

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import orjson
 
 from ..document import Document
@@ -11,8 +13,15 @@ __all__ = ["loss_document"]
 
 
 def loss_document(en: Enricher, ktime_ns: int, lost: dict[str, int], *, source: str,
-                  total: int) -> Document:
-    """A record that events were lost: how many, of which kind, where (ring buffer, disk...)."""
+                  total: int, with_room: int | None = None) -> Document:
+    """A record that events were lost: how many, of which kind, where (ring buffer, disk...).
+    `with_room` (ring buffer only): how many of them failed with less than half the ring
+    pending, the rest being lost to a full ring."""
+    info: dict[str, Any] = {"source": source, "count": sum(lost.values()), "by_kind": lost,
+                            "total": total}
+    if with_room is not None:
+        info["with_room"] = with_room
+        info["without_room"] = info["count"] - with_room
     stamp, day = en.stamp(ktime_ns)
     doc_id = f"{en.id_prefix}-loss-{source}-{ktime_ns:x}"
     return Document(doc_id, day, orjson.dumps({
@@ -27,6 +36,5 @@ def loss_document(en: Enricher, ktime_ns: int, lost: dict[str, int], *, source: 
         },
         "host": en.host,
         "message": f"{sum(lost.values())} events lost ({source})",
-        "ebpf": {"lost": {"source": source, "count": sum(lost.values()), "by_kind": lost,
-                          "total": total}},
+        "ebpf": {"lost": info},
     }).decode())

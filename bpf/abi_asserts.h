@@ -1,0 +1,145 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The record layouts user space relies on, checked at compile time: the size of every events.h
+ * struct and the offset of each member, as tests/unit/abi.json records them (the unit tests
+ * decode with that file; tests/unit/test_abi_asserts.py keeps the two in step). A layout
+ * change fails the build here first: change these, then run scripts/abi_fixture.py.
+ * Included by abi.bpf.c, the object that carries the layouts to Python.
+ */
+#ifndef EBPF_MONITOR_ABI_ASSERTS_H
+#define EBPF_MONITOR_ABI_ASSERTS_H
+
+#include "events.h"
+
+#define ABI_SIZE(type, n) _Static_assert(sizeof(struct type) == (n), "size of struct " #type)
+#define ABI_AT(type, member, n) \
+	_Static_assert(__builtin_offsetof(struct type, member) == (n), #type "." #member)
+
+/* The filter-map keys loader.py packs by the layouts it reads from BTF. */
+_Static_assert(TASK_COMM_LEN == 16, "comm: 16 bytes");
+ABI_AT(comm_key, comm, 0);
+ABI_SIZE(comm_key, 16);
+ABI_AT(prefix_key, prefixlen, 0);
+ABI_AT(prefix_key, data, 4);
+ABI_SIZE(prefix_key, 68);
+
+ABI_AT(event_header, kind, 0);
+ABI_AT(event_header, action, 2);
+ABI_AT(event_header, size, 4);
+ABI_AT(event_header, flags, 6);
+ABI_AT(event_header, pid, 8);
+ABI_AT(event_header, tid, 12);
+ABI_AT(event_header, ppid, 16);
+ABI_AT(event_header, uid, 20);
+ABI_AT(event_header, gid, 24);
+ABI_AT(event_header, euid, 28);
+ABI_AT(event_header, ktime_ns, 32);
+ABI_AT(event_header, start_ns, 40);
+ABI_AT(event_header, ret, 48);
+ABI_AT(event_header, comm, 56);
+ABI_AT(event_header, ns_pid, 72);
+ABI_AT(event_header, ns_tid, 76);
+ABI_AT(event_header, ns_ppid, 80);
+ABI_AT(event_header, pidns, 84);
+ABI_SIZE(event_header, 88);
+
+ABI_AT(exec_event, h, 0);
+ABI_AT(exec_event, argc, 88);
+ABI_AT(exec_event, path_len, 92);
+ABI_AT(exec_event, args_len, 94);
+ABI_AT(exec_event, data, 96);
+ABI_SIZE(exec_event, 8800);
+
+ABI_AT(exit_event, h, 0);
+ABI_AT(exit_event, exit_code, 88);
+ABI_AT(exit_event, _pad, 92);
+ABI_SIZE(exit_event, 96);
+
+ABI_AT(fork_event, h, 0);
+ABI_AT(fork_event, child_pid, 88);
+ABI_AT(fork_event, child_tid, 92);
+ABI_AT(fork_event, clone_flags, 96);
+ABI_SIZE(fork_event, 104);
+
+ABI_AT(io_summary_event, h, 0);
+ABI_AT(io_summary_event, fd, 88);
+ABI_AT(io_summary_event, target, 92);
+ABI_AT(io_summary_event, path_len, 94);
+ABI_AT(io_summary_event, end, 96);
+ABI_AT(io_summary_event, _pad, 98);
+ABI_AT(io_summary_event, reads, 104);
+ABI_AT(io_summary_event, writes, 112);
+ABI_AT(io_summary_event, bytes_read, 120);
+ABI_AT(io_summary_event, bytes_written, 128);
+ABI_AT(io_summary_event, ino, 136);
+ABI_AT(io_summary_event, dev, 144);
+ABI_AT(io_summary_event, imode, 148);
+ABI_AT(io_summary_event, sock, 152);
+ABI_AT(io_summary_event, path, 200);
+ABI_SIZE(io_summary_event, 712);
+
+ABI_AT(net_event, h, 0);
+ABI_AT(net_event, fd, 88);
+ABI_AT(net_event, backlog, 92);
+ABI_AT(net_event, sock, 96);
+ABI_SIZE(net_event, 144);
+
+ABI_AT(open_event, h, 0);
+ABI_AT(open_event, dfd, 88);
+ABI_AT(open_event, mode, 92);
+ABI_AT(open_event, flags, 96);
+ABI_AT(open_event, path_len, 104);
+ABI_AT(open_event, _pad, 106);
+ABI_AT(open_event, path, 112);
+ABI_SIZE(open_event, 624);
+
+ABI_AT(rename_event, h, 0);
+ABI_AT(rename_event, olddfd, 88);
+ABI_AT(rename_event, newdfd, 92);
+ABI_AT(rename_event, flags, 96);
+ABI_AT(rename_event, old_len, 100);
+ABI_AT(rename_event, new_len, 102);
+ABI_AT(rename_event, data, 104);
+ABI_SIZE(rename_event, 1128);
+
+ABI_AT(rw_event, h, 0);
+ABI_AT(rw_event, fd, 88);
+ABI_AT(rw_event, target, 92);
+ABI_AT(rw_event, path_len, 94);
+ABI_AT(rw_event, count, 96);
+ABI_AT(rw_event, ino, 104);
+ABI_AT(rw_event, dev, 112);
+ABI_AT(rw_event, imode, 116);
+ABI_AT(rw_event, sock, 120);
+ABI_AT(rw_event, path, 168);
+ABI_SIZE(rw_event, 680);
+
+ABI_AT(sock_info, family, 0);
+ABI_AT(sock_info, type, 2);
+ABI_AT(sock_info, protocol, 4);
+ABI_AT(sock_info, lport, 6);
+ABI_AT(sock_info, rport, 8);
+ABI_AT(sock_info, _pad, 10);
+ABI_AT(sock_info, laddr, 16);
+ABI_AT(sock_info, raddr, 32);
+ABI_SIZE(sock_info, 48);
+
+ABI_AT(socket_event, h, 0);
+ABI_AT(socket_event, family, 88);
+ABI_AT(socket_event, type, 92);
+ABI_AT(socket_event, protocol, 96);
+ABI_AT(socket_event, _pad, 100);
+ABI_SIZE(socket_event, 104);
+
+ABI_AT(unlink_event, h, 0);
+ABI_AT(unlink_event, dfd, 88);
+ABI_AT(unlink_event, flags, 92);
+ABI_AT(unlink_event, path_len, 96);
+ABI_AT(unlink_event, _pad, 98);
+ABI_AT(unlink_event, path, 104);
+ABI_SIZE(unlink_event, 616);
+
+#undef ABI_AT
+#undef ABI_SIZE
+
+#endif /* EBPF_MONITOR_ABI_ASSERTS_H */

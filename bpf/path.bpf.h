@@ -1,0 +1,181 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Paths: reading user paths, the prefix and shared-library filters, and making a relative
+ * path absolute in the kernel by walking dentries and mounts as d_path() does.
+ * Needs file_of_fd (fdtrack.bpf.h).
+ */
+#ifndef EBPF_MONITOR_PATH_BPF_H
+#define EBPF_MONITOR_PATH_BPF_H
+
+/* Read a user path into dst (PATH_LEN bytes); returns its length without the NUL, or -1. */
+static __always_inline int read_user_path(char *dst, const char *src, __u16 *flags, __u16 bit)
+{
+	long n = bpf_probe_read_user_str(dst, PATH_LEN, src);
+
+	if (n <= 0) {
+		dst[0] = 0;
+		return n == 0 ? 0 : -1;
+	}
+	if (n == PATH_LEN)
+		*flags |= bit;
+	return n - 1;
+}
+
+/* Names ending in ".so" or holding ".so." followed by a digit: what ld.so opens. */
+static __always_inline bool is_shared_library(const char *path, int len)
+{
+	if (len < 4 || len >= PATH_LEN)
+		return false;
+	if (path[(len - 3) & (PATH_LEN - 1)] == '.' && path[(len - 2) & (PATH_LEN - 1)] == 's' &&
+	    path[(len - 1) & (PATH_LEN - 1)] == 'o')
+		return true;
+	for (int i = 0; i < 32; i++) {
+		int at = len - 5 - i;
+
+		if (at < 1)
+			break;
+		if (path[at & (PATH_LEN - 1)] == '/')
+			break;
+		if (path[at & (PATH_LEN - 1)] == '.' && path[(at + 1) & (PATH_LEN - 1)] == 's' &&
+		    path[(at + 2) & (PATH_LEN - 1)] == 'o' && path[(at + 3) & (PATH_LEN - 1)] == '.') {
+			char d = path[(at + 4) & (PATH_LEN - 1)];
+
+			if (d >= '0' && d <= '9')
+				return true;
+		}
+	}
+	return false;
+}
+
+/* True when `path` (len bytes) starts with a configured prefix. */
+static __always_inline bool path_prefix_ignored(const char *path, int len)
+{
+	struct prefix_key key = {};
+
+	if (!targ_path_filter || len <= 0)
+		return false;
+	if (len > PREFIX_LEN)
+		len = PREFIX_LEN;
+	bpf_probe_read_kernel(&key.data, sizeof(key.data), path);
+	key.prefixlen = len * 8;
+	return bpf_map_lookup_elem(&em_ign_path, &key) != NULL;
+}
+
+static __always_inline bool path_ignored(const char *path, int len)
+{
+	if (path_prefix_ignored(path, len))
+		return true;
+	return targ_skip_shlib && is_shared_library(path, len);
+}
+
+struct walk_ctx {
+	struct dentry *dentry;
+	struct vfsmount *vfsmnt;
+	struct mount *mnt;
+	int pos;  /* the path so far starts at buf[pos] and ends at buf[DIR_BUF] */
+	int done; /* 1: reached the root; -1: too long */
+};
+
+/* One step up the tree, as d_path() walks it: a dentry, or a mount crossing. A bpf_loop
+ * callback, so the verifier checks one step instead of PATH_DEPTH unrolled copies. */
+static long walk_step(__u32 i, void *data)
+{
+	struct walk_ctx *w = data;
+	/* Locals first: CO-RE reads relocate every step of their expression, and walk_ctx is
+	 * ours, not the kernel's. */
+	struct dentry *dentry = w->dentry;
+	struct mount *mnt = w->mnt;
+	struct vfsmount *vfsmnt = w->vfsmnt;
+	struct dentry *root = BPF_CORE_READ(vfsmnt, mnt_root);
+	struct dentry *parent = BPF_CORE_READ(dentry, d_parent);
+	__u32 slot = 2, len;
+	char *buf;
+	int pos;
+
+	if (dentry == root || dentry == parent) {
+		struct mount *up = BPF_CORE_READ(mnt, mnt_parent);
+
+		if (dentry != root || up == mnt) { /* the global root */
+			w->done = 1;
+			return 1;
+		}
+		w->dentry = BPF_CORE_READ(mnt, mnt_mountpoint);
+		w->mnt = up;
+		w->vfsmnt = (void *)up + bpf_core_field_offset(struct mount, mnt);
+		return 0;
+	}
+	buf = bpf_map_lookup_elem(&em_scratch, &slot);
+	if (!buf)
+		return 1;
+	len = BPF_CORE_READ(dentry, d_name.len) & NAME_MASK;
+	pos = w->pos - (int)(len + 1);
+	if (pos < 0) {
+		w->done = -1;
+		return 1;
+	}
+	w->pos = pos;
+	bpf_probe_read_kernel(&buf[(pos + 1) & (DIR_BUF - 1)], len, BPF_CORE_READ(dentry, d_name.name));
+	buf[pos & (DIR_BUF - 1)] = '/';
+	w->dentry = parent;
+	return 0;
+}
+
+/* Write the absolute path of a kernel `struct path` just below buf[DIR_BUF] (scratch slot 2);
+ * returns where it starts, or -1 when it is too deep or too long. */
+static __always_inline int build_dir_path(const struct path *p)
+{
+	struct walk_ctx w = {};
+
+	w.dentry = BPF_CORE_READ(p, dentry);
+	w.vfsmnt = BPF_CORE_READ(p, mnt);
+	w.mnt = (void *)w.vfsmnt - bpf_core_field_offset(struct mount, mnt);
+	w.pos = DIR_BUF;
+	bpf_loop(PATH_DEPTH, walk_step, &w, 0);
+	if (w.done != 1)
+		return -1;
+	return w.pos == DIR_BUF ? DIR_BUF - 1 : w.pos; /* the root itself: "/" */
+}
+
+/* Make a relative path (len bytes in path, a PATH_LEN buffer) absolute against the cwd or the
+ * dir fd, in the kernel: the process may be gone before user space could look. Returns the
+ * new length; on failure the path stays relative (user space tries /proc). */
+static __always_inline int resolve_relative(char *path, int len, int dfd, __u16 *flags, __u16 bit)
+{
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	struct path base;
+	__u32 slot = 2;
+	char *buf;
+	int pos;
+	long n;
+
+	if (len <= 0 || path[0] == '/')
+		return len;
+	buf = bpf_map_lookup_elem(&em_scratch, &slot);
+	if (!buf)
+		return len;
+	if (dfd == AT_FDCWD) {
+		if (BPF_CORE_READ_INTO(&base, task, fs, pwd))
+			return len;
+	} else {
+		struct file *f = file_of_fd(dfd);
+
+		if (!f || BPF_CORE_READ_INTO(&base, f, f_path))
+			return len;
+	}
+	pos = build_dir_path(&base);
+	if (pos < 0)
+		return len;
+	if (pos == DIR_BUF - 1)
+		buf[pos] = '/';
+	/* dir at [pos, DIR_BUF), then "/" and the relative path, then copy back. */
+	buf[DIR_BUF] = '/';
+	bpf_probe_read_kernel_str(&buf[DIR_BUF + 1], PATH_LEN, path);
+	n = bpf_probe_read_kernel_str(path, PATH_LEN, &buf[pos & (DIR_BUF - 1)]);
+	if (n <= 0)
+		return len;
+	if (n == PATH_LEN)
+		*flags |= bit;
+	return n - 1;
+}
+
+#endif /* EBPF_MONITOR_PATH_BPF_H */
