@@ -69,6 +69,10 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser],
     idx = sub.add_parser("index", parents=[parent], formatter_class=fmt, epilog=EPILOG,
                          help="build or update the local provenance index (incremental)")
     idx.add_argument("--db", type=Path, help="the index file")
+    idx.add_argument("--route", choices=("lines", "sql", "extractor"), default="lines",
+                     help="how new lines are read: a Python loop (default), DuckDB per chunk"
+                          " (sql), or every line through the reference extractor;"
+                          " (docs/provenance.md, \"Index routes\")")
     idx.add_argument("files", nargs="*", type=Path, metavar="FILE",
                      help="JSON-lines files (.gz too); default: events.jsonl and rotations")
     plain = _common(window=False)
@@ -110,7 +114,7 @@ def _index(args: argparse.Namespace, config: Config) -> int:
     for f in files:
         if not f.is_file():
             raise ProvenanceError(f"{f}: no such file")
-    store = LocalStore(_db_path(args, config))
+    store = LocalStore(_db_path(args, config), route=args.route)
     try:
         docs, skipped = store.index(files)
         print(f"ebpf-monitor: indexed {docs} new events from {len(files)} file(s) into"

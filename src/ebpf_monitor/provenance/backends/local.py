@@ -41,8 +41,15 @@ from ..extract import RELEVANT, Extractor, Pending, ProcInfo
 from ..graphdata import FORK_SKEW_NS, FORK_WINDOW_NS, make_node, pick_fork
 from ..model import Edge, Node
 from ..source import ProcessRow
+from . import sqlchunk
 
-__all__ = ["LocalStore", "default_files"]
+__all__ = ["ROUTES", "LocalStore", "default_files"]
+
+#: How `index` reads new lines: "lines" (default), a Python loop that parses only the lines
+#: that can carry a flow; "sql", DuckDB per chunk with the Extractor for chunks it cannot
+#: read exactly (backends/sqlchunk.py); "extractor", every line through extract.Extractor,
+#: the reference the other two are tested against.
+ROUTES = ("lines", "sql", "extractor")
 
 _SCHEMA = """
 CREATE SEQUENCE IF NOT EXISTS node_ids START 1;
@@ -75,6 +82,13 @@ _ROTATED = re.compile(r"^events\.jsonl\.(\d+)(\.gz)?$")
 _PLAIN_OPENS = frozenset(("open", "openat", "openat2"))  # a flow only with O_CREAT
 _ACTION = re.compile(rb'"action":"([a-z0-9_]+)"')
 _ENTITY = re.compile(rb'"entity_id":"([^"\\]+)"')
+_UPSERT = ("ON CONFLICT (entity) DO UPDATE SET"
+           " first_ns = least(procs.first_ns, excluded.first_ns),"
+           " name = coalesce(nullif(excluded.name, ''), procs.name),"
+           " executable = coalesce(nullif(excluded.executable, ''), procs.executable),"
+           " user_name = coalesce(nullif(excluded.user_name, ''), procs.user_name),"
+           " end_ns = coalesce(excluded.end_ns, procs.end_ns),"
+           " exit_code = coalesce(excluded.exit_code, procs.exit_code)")
 
 
 def _array(values: list[str] | list[int]) -> str:
@@ -151,7 +165,11 @@ class _Progress:
 class LocalStore:
     """DuckDB-backed EdgeSource; `index()` brings it up to date with the event files."""
 
-    def __init__(self, db: Path, *, create: bool = True) -> None:
+    def __init__(self, db: Path, *, create: bool = True, route: str = "lines") -> None:
+        if route not in ROUTES:
+            raise ProvenanceError(f"index route {route!r}: not one of {', '.join(ROUTES)}")
+        self.route = route
+        self.sql_chunks = self.python_chunks = 0
         if not create and not db.exists():
             raise ProvenanceError(f"index {db}: not found; run: ebpf-monitor index")
         try:
@@ -195,6 +213,63 @@ class LocalStore:
 
     def index(self, files: list[Path]) -> tuple[int, int]:
         """Read what was appended to `files` since the last run; (documents, skipped)."""
+        if self.route == "lines":
+            return self._index_lines(files)
+        return self._index_chunks(files)
+
+    def _index_chunks(self, files: list[Path]) -> tuple[int, int]:
+        """The "sql" and "extractor" routes: chunk by chunk, each through DuckDB
+        (sqlchunk.py) when every line of it is one the SQL path reads exactly as the
+        Extractor would, else through the Extractor; the `listening` and `pending` tables
+        carry the state to the next chunk."""
+        fresh: set[str] = set()  # processes first seen in this run
+        total = 0
+        plan: list[tuple[Path, str, int]] = []
+        finished = {str(f) for (f,) in
+                    self.con.execute("SELECT fingerprint FROM finished").fetchall()}
+        for path in files:
+            fingerprint, size = self._fingerprint(path)
+            if fingerprint is None or fingerprint in finished:
+                continue  # a rotated .gz read to its end: seeking there inflates all of it
+            row = self.con.execute("SELECT consumed FROM sources WHERE fingerprint = ?",
+                                   [fingerprint]).fetchone()
+            done = int(row[0]) if row else 0
+            plan.append((path, fingerprint, done))
+            total += max(size - done, 0)
+        progress = _Progress(total)
+        docs = skipped = 0
+        progressed = 0
+        with tempfile.TemporaryDirectory(prefix="ebpf-monitor-index-") as tmp:
+            chunk = Path(tmp) / "chunk.jsonl"
+            for path, fingerprint, done in plan:
+                for consumed, data in self._chunks(path, done):
+                    chunk.write_bytes(data + b"\n")
+                    n = sqlchunk.run(self.con, chunk, data) if self.route == "sql" else None
+                    if n is not None:
+                        self._store_sql(fingerprint, path, consumed, n, fresh)
+                        self.sql_chunks += 1
+                    else:
+                        n, bad = self._index_python(Path(tmp), data, fingerprint, path,
+                                                    consumed, fresh)
+                        skipped += bad
+                        self.python_chunks += 1
+                    docs += n
+                    progressed += len(data) + 1
+                    progress.update(progressed, docs)
+                if _is_gzip(path):  # only a compressed file is complete (see _chunks)
+                    self.con.execute("INSERT INTO finished VALUES (?) ON CONFLICT DO NOTHING",
+                                     [fingerprint])
+            if docs:  # nothing new: nothing to resolve
+                self._resolve_parents(Path(tmp), fresh)
+            self._update_readers()
+        progress.update(total, docs, final=True)
+        self.events_read = self._meta("documents")
+        self.skipped = self._meta("skipped")
+        return docs, skipped
+
+    def _index_lines(self, files: list[Path]) -> tuple[int, int]:
+        """The default route: a Python loop over the lines, parsing only those that can
+        carry a flow or process facts (`_uninteresting`)."""
         listening = {(str(h), int(p)) for h, p in
                      self.con.execute("SELECT host, port FROM listening").fetchall()}
         pending: Pending = {}
@@ -223,7 +298,8 @@ class LocalStore:
         progressed = 0
         with tempfile.TemporaryDirectory(prefix="ebpf-monitor-index-") as tmp:
             for path, fingerprint, done in plan:
-                for consumed, lines in self._chunks(path, done):
+                for consumed, data in self._chunks(path, done):
+                    lines = data.split(b"\n")
                     ex = Extractor(listening=listening, pending=pending)
                     for line in lines:
                         if not line.strip():
@@ -286,6 +362,63 @@ class LocalStore:
             return entity not in bare or b'"executable":' not in line
         return False
 
+    def _index_python(self, tmp: Path, data: bytes, fingerprint: str, path: Path,
+                      consumed: int, fresh: set[str]) -> tuple[int, int]:
+        """One chunk through extract.Extractor, line by line: (documents, skipped)."""
+        listening = {(str(h), int(p)) for h, p in
+                     self.con.execute("SELECT host, port FROM listening").fetchall()}
+        pending: Pending = {}
+        for e, fd, o, d, c, b in self.con.execute("SELECT * FROM pending").fetchall():
+            pending.setdefault(str(e), {})[int(fd), str(o), str(d)] = [int(c), int(b)]
+        ex = Extractor(listening=set(listening), pending=pending)
+        for line in data.split(b"\n"):
+            if not line.strip():
+                continue
+            try:
+                doc = orjson.loads(line)
+            except orjson.JSONDecodeError:
+                ex.skipped += 1
+                continue
+            ex.feed(doc)
+        known = {str(e) for (e,) in self.con.execute(
+            "SELECT entity FROM procs WHERE entity IN (SELECT unnest(?::JSON::VARCHAR[]))",
+            [_array(list(ex.procs))]).fetchall()}
+        fresh.update(e for e in ex.procs if e not in known)
+        self._store(ex, tmp, fingerprint, path, consumed, ex.listening - listening)
+        return ex.documents, ex.skipped
+
+    def _store_sql(self, fingerprint: str, path: Path, consumed: int, documents: int,
+                   fresh: set[str]) -> None:
+        """Commit what sqlchunk.run left in its temp tables, as `_store` does for the
+        Extractor's results."""
+        con = self.con
+        fresh.update(str(e) for (e,) in con.execute(
+            "SELECT entity FROM cprocs WHERE entity NOT IN (SELECT entity FROM procs)"
+        ).fetchall())
+        con.execute("BEGIN")
+        try:
+            self._flows_from_stage()
+            con.execute("INSERT INTO execs SELECT * FROM cexecs")
+            con.execute("INSERT INTO forks SELECT * FROM cforks")
+            con.execute(f"INSERT INTO procs SELECT *, NULL FROM cprocs {_UPSERT}")
+            con.execute("INSERT INTO listening SELECT host, port FROM lis WHERE rn > 0")
+            con.execute("DELETE FROM pending")
+            con.execute("INSERT INTO pending SELECT * FROM pending_next")
+            self._source_done(fingerprint, path, consumed, documents, 0)
+            con.execute("COMMIT")
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+
+    def _source_done(self, fingerprint: str, path: Path, consumed: int, documents: int,
+                     skipped: int) -> None:
+        self.con.execute("INSERT INTO sources VALUES (?, ?, ?, ?) ON CONFLICT (fingerprint)"
+                         " DO UPDATE SET path = excluded.path, consumed = excluded.consumed,"
+                         " documents = sources.documents + excluded.documents",
+                         [fingerprint, str(path), consumed, documents])
+        self._add_meta("documents", documents)
+        self._add_meta("skipped", skipped)
+
     def _fingerprint(self, path: Path) -> tuple[str | None, int]:
         """A file is known by its first line (event ids make it unique), so a rename by
         logrotate, or gzip, does not make us read it again."""
@@ -301,8 +434,9 @@ class LocalStore:
             size *= 8  # a rough guess of the inflated size, for the progress bar only
         return hashlib.blake2b(first, digest_size=16).hexdigest(), size
 
-    def _chunks(self, path: Path, start: int) -> Iterator[tuple[int, list[bytes]]]:
-        """(bytes consumed so far, complete lines) per chunk, from `start`."""
+    def _chunks(self, path: Path, start: int) -> Iterator[tuple[int, bytes]]:
+        """(bytes consumed so far, complete lines without the last newline) per chunk,
+        from `start`."""
         with contextlib.closing(_open(path)) as fh:
             # Only a compressed file is finished: the monitor may still be writing the last
             # batch to events.jsonl.1 (logrotate's delaycompress) as well as to the live file.
@@ -321,11 +455,11 @@ class LocalStore:
                         continue
                     rest = data[cut + 1:]
                     consumed = fh.tell() - len(rest)
-                    yield consumed, data[:cut].split(b"\n")
+                    yield consumed, data[:cut]
                 if rest and finished:
                     # A last line without newline is still read (and counted as skipped when
                     # it is cut short).
-                    yield fh.tell(), [rest]
+                    yield fh.tell(), rest
             except (OSError, EOFError, gzip.BadGzipFile) as exc:
                 raise ProvenanceError(f"{path}: cannot read: {exc}") from None
 
@@ -390,24 +524,14 @@ class LocalStore:
                       p.executable, p.user, p.end_ns, p.exit_code] for p in ex.procs.values()]
             if procs:
                 sub, name = self._rowset(tmp, "procs", _PROC, procs)
-                con.execute(
-                    f"INSERT INTO procs SELECT *, NULL FROM {sub}"
-                    " ON CONFLICT (entity) DO UPDATE SET"
-                    " first_ns = least(procs.first_ns, excluded.first_ns),"
-                    " name = coalesce(nullif(excluded.name, ''), procs.name),"
-                    " executable = coalesce(nullif(excluded.executable, ''), procs.executable),"
-                    " user_name = coalesce(nullif(excluded.user_name, ''), procs.user_name),"
-                    " end_ns = coalesce(excluded.end_ns, procs.end_ns),"
-                    " exit_code = coalesce(excluded.exit_code, procs.exit_code)",
-                    [name])
+                con.execute(f"INSERT INTO procs SELECT *, NULL FROM {sub} {_UPSERT}", [name])
             for host, port in new_listening:
                 con.execute("INSERT INTO listening VALUES (?, ?)", [host, port])
-            con.execute("INSERT INTO sources VALUES (?, ?, ?, ?) ON CONFLICT (fingerprint)"
-                        " DO UPDATE SET path = excluded.path, consumed = excluded.consumed,"
-                        " documents = sources.documents + excluded.documents",
-                        [fingerprint, str(path), consumed, ex.documents])
-            self._add_meta("documents", ex.documents)
-            self._add_meta("skipped", ex.skipped)
+            con.execute("DELETE FROM pending")
+            self._bulk(tmp, "pending", ("VARCHAR", "BIGINT", "VARCHAR", "VARCHAR", "BIGINT",
+                                        "BIGINT"),
+                       [[e, *k, *v] for e, mine in ex.pending.items() for k, v in mine.items()])
+            self._source_done(fingerprint, path, consumed, ex.documents, ex.skipped)
             con.execute("COMMIT")
         except BaseException:
             con.execute("ROLLBACK")

@@ -1,0 +1,189 @@
+"""The index's SQL route (backends/sqlchunk.py) against the Extractor route, on the same files:
+every table the queries read must come out identical, chunk by chunk and run by run."""
+
+from __future__ import annotations
+
+import gzip
+import random
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+
+from ebpf_monitor.provenance.backends import local
+from ebpf_monitor.provenance.backends.local import LocalStore, default_files
+from tests.unit.provenance_docs import Doc, Proc
+
+ODD_NAMES = ["/tmp/q\"uote", "/tmp/back\\slash", "/tmp/new\nline", "/tmp/\u00e9t\u00e9",
+             "/tmp/raw\\xff\\xfe", "/tmp/sp ace,}", "/tmp/{brace", "/tmp/0digit"]
+
+
+def _stream(rng: random.Random, n: int, t0: float, first_mode: bool) -> list[Doc]:
+    """A random mix of what the monitor writes: forks, execs, file and socket io (full or
+    read_write "first" capture, i.e. close records with totals), renames, exits."""
+    procs = [Proc(f"e{rng.randrange(10**6):06d}-{i}", 100 + i, 1, t0) for i in range(6)]
+    docs: list[Doc] = []
+    t = t0
+    for _ in range(n):
+        t += 0.001
+        p = rng.choice(procs)
+        path = rng.choice([*ODD_NAMES, "/etc/passwd", "/tmp/a", "/tmp/b"])
+        k = rng.random()
+        if k < 0.3:
+            fd = rng.randrange(3, 6)
+            if first_mode and rng.random() < 0.4:
+                docs.append(p.close(t, path, reads=rng.randrange(5), writes=rng.randrange(5),
+                                    bytes_read=rng.randrange(500),
+                                    bytes_written=rng.randrange(500), fd=fd))
+            else:
+                io = p.read if rng.random() < 0.5 else p.write
+                docs.append(io(t, path, nbytes=rng.randrange(100), fd=fd))
+        elif k < 0.4:
+            docs.append(p.open(t, path, *rng.choice([["O_RDONLY"], ["O_WRONLY", "O_CREAT"]])))
+        elif k < 0.45:
+            docs.append(p.rename(t, path, path + ".new"))
+        elif k < 0.5:
+            docs.append(p.unlink(t, path))
+        elif k < 0.55:
+            docs.append(p.exec(t, rng.choice(ODD_NAMES), "-c", "x\u00e9\"y"))
+        elif k < 0.6:
+            d = p.fork(t, 5000 + rng.randrange(50))
+            if rng.random() < 0.2:
+                d["ebpf"]["thread"] = True
+            docs.append(d)
+        elif k < 0.7:
+            port = rng.choice([80, 443, 8080])
+            docs.append(rng.choice([p.connect(t, "10.0.0.2", port),
+                                    p.send(t, "10.0.0.2", port, rng.randrange(90)),
+                                    p.recv(t, "10.0.0.3", port, rng.randrange(90), lport=8080),
+                                    p.listen(t, 8080),
+                                    p.accept(t, "10.0.0.3", 5555, 8080)]))
+        elif k < 0.72:
+            docs.append(p.exit(t, rng.randrange(3)))
+            procs.remove(p)
+            procs.append(Proc(f"e{rng.randrange(10**6):06d}-n", p.pid, p.pid - 1, t))
+        else:
+            d = p.doc(t, rng.choice(["socket", "bind", "mmap"]))
+            if rng.random() < 0.1:
+                d["user"]["effective"] = {"id": "1000", "name": "alice"}
+            docs.append(d)
+    return docs
+
+
+BAD_LINES = [
+    b'{"@timestamp":"2025-11-30T00:00:01Z","event":{"action":"unlink","outcome":"success"',
+    b"[1,2]",
+    b"\xff\xfe not json",
+    b'{"@timestamp":"2025-11-30T00:00:01Z","event":{"action":"unlink","outcome":"success"},'
+    b'"process":{"pid":"zz","entity_id":"bad1"},"file":{"path":"/tmp/z"}}',
+    b'{"@timestamp":"2025-11-30T00:00:01Z","event":{"action":"unlink","outcome":"success"},'
+    b'"process":{"pid":3,"entity_id":"bad2"},"file":{"path":{"nested":1}}}',
+    b'{"@timestamp":"2025-11-30T00:00:01Z","event":{"action":"read","outcome":"success",'
+    b'"category":["file"]},"process":{"pid":3,"entity_id":"bad3"},"file":{"path":"/tmp/n"},'
+    b'"ebpf":{"fd":null,"bytes":4}}',
+    b'{"@timestamp":"2025-11-30T00:00:01Z","event":{"action":"clone","outcome":"success"},'
+    b'"process":{"pid":3,"entity_id":"bad4"},"ebpf":{"child_pid":77,"pid_ns":null}}',
+    b'{"@timestamp":"2025-11-30T00:00:01Z","event":{"action":"unlink","outcome":"success"},'
+    b'"process":{"pid":1.5,"entity_id":"bad5"},"file":{"path":"/tmp/f"}}',
+    b'{"@timestamp":"2025-02-30T00:00:01Z","event":{"action":"unlink","outcome":"success"},'
+    b'"process":{"pid":1,"entity_id":"bad6"},"file":{"path":"/tmp/f"}}',
+    b'{"@timestamp":12,"event":{"action":"unlink"}}',
+    b'{"@timestamp":"2025-11-30T00:00:01Z","event":{"action":"unlink","outcome":"success"},'
+    b'"process":{"pid":1,"entity_id":7},"file":{"path":"/tmp/f"}}',
+    b'{"@timestamp":"2025-11-30T00:00:01Z","event":{"action":"openat","outcome":"success"},'
+    b'"process":{"pid":1,"entity_id":"bad7"},"file":{"path":"/tmp/f"},"ebpf":{"flags":512}}',
+]
+
+
+def _lines(docs: list[Doc]) -> bytes:
+    return b"".join(orjson.dumps(d) + b"\n" for d in docs)
+
+
+def _dump(store: LocalStore) -> dict[str, Any]:
+    """Every table the queries read, with node ids replaced by their keys."""
+    con = store.con
+    out: dict[str, Any] = {"flows": sorted(con.execute(
+        "SELECT s.key, d.key, f.action, f.ts, f.cnt, f.bytes FROM flows f"
+        " JOIN nodes s ON s.id = f.src JOIN nodes d ON d.id = f.dst").fetchall())}
+    out["execs"] = sorted(((e, t, x, orjson.loads(a), u) for e, t, x, a, u in
+                           con.execute("SELECT * FROM execs").fetchall()), key=repr)
+    for table in ("procs", "forks", "pending", "listening", "meta", "sources", "finished"):
+        out[table] = sorted(con.execute(f"SELECT * FROM {table}").fetchall(), key=repr)
+    out["readers"] = sorted(con.execute(
+        "SELECT n.key, r.n FROM readers r JOIN nodes n ON n.id = r.id").fetchall())
+    return out
+
+
+@pytest.fixture
+def small_chunks(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Chunks of a few dozen lines, so state crosses many chunk boundaries."""
+    monkeypatch.setattr(local, "_CHUNK", 16 * 1024)
+    yield
+
+
+@pytest.mark.unit
+class TestSqlRouteMatchesExtractor:
+    """The SQL route builds the same index as the Extractor route on the same files."""
+
+    @pytest.mark.parametrize("first_mode", [False, True], ids=["full", "first"])
+    def test_same_tables(self, tmp_path: Path, small_chunks: None, first_mode: bool) -> None:
+        """Rotated, gzipped, live and appended files, odd names and malformed lines."""
+        rng = random.Random(13 + first_mode)
+        logs = tmp_path / "logs"
+        logs.mkdir()
+        docs = _stream(rng, 3000, 0.0, first_mode)
+        with gzip.open(logs / "events.jsonl.2.gz", "wb") as gz:
+            gz.write(_lines(docs[:800]))
+        bad = _lines(docs[800:1500]).split(b"\n")
+        for i, line in enumerate(BAD_LINES):  # each lands in some chunk of events.jsonl.1
+            bad.insert(40 + i * 50, line)
+        (logs / "events.jsonl.1").write_bytes(b"\n".join(bad))
+        (logs / "events.jsonl").write_bytes(_lines(docs[1500:2400]))
+        stores = [LocalStore(tmp_path / "py.duckdb", route="extractor"),
+                  LocalStore(tmp_path / "sql.duckdb", route="sql")]
+        try:
+            results = [s.index(default_files(logs)) for s in stores]
+            assert results[0] == results[1]
+            assert results[0][1] >= 3  # the malformed lines are counted, not indexed
+            assert _dump(stores[0]) == _dump(stores[1])
+            with open(logs / "events.jsonl", "ab") as f:  # appended since: only that is read
+                f.write(_lines(docs[2400:]))
+            results = [s.index(default_files(logs)) for s in stores]
+            assert results[0] == results[1] == (600, 0)
+            assert _dump(stores[0]) == _dump(stores[1])
+            # Both routes were taken: clean chunks by SQL, the bad lines' chunks by Python.
+            assert stores[1].sql_chunks > 10 and stores[1].python_chunks >= 4
+            assert stores[0].sql_chunks == 0
+        finally:
+            for s in stores:
+                s.close()
+
+    def test_bad_line_alone_falls_back(self, tmp_path: Path) -> None:
+        """Each malformed line, in a chunk of good lines, is a counted skip by either route."""
+        rng = random.Random(7)
+        good = _lines(_stream(rng, 40, 0.0, True))
+        for i, line in enumerate(BAD_LINES):
+            events = tmp_path / f"events{i}.jsonl"
+            events.write_bytes(good + line + b"\n")
+            py = LocalStore(tmp_path / f"py{i}.duckdb", route="extractor")
+            sql = LocalStore(tmp_path / f"sql{i}.duckdb", route="sql")
+            try:
+                assert py.index([events]) == sql.index([events])
+                assert sql.python_chunks == 1, line
+                assert _dump(py) == _dump(sql), line
+            finally:
+                py.close()
+                sql.close()
+
+    def test_clean_file_takes_sql_route(self, tmp_path: Path) -> None:
+        """A file the monitor wrote goes through DuckDB, not line by line."""
+        events = tmp_path / "events.jsonl"
+        events.write_bytes(_lines(_stream(random.Random(3), 500, 0.0, False)))
+        store = LocalStore(tmp_path / "s.duckdb", route="sql")
+        try:
+            assert store.index([events]) == (500, 0)
+            assert (store.sql_chunks, store.python_chunks) == (1, 0)
+        finally:
+            store.close()
