@@ -14,6 +14,7 @@ import pytest
 from elasticsearch import Elasticsearch
 
 from ebpf_monitor.sinks import ElasticsearchSink, Sink
+from ebpf_monitor.sinks.elasticsearch import ElasticsearchStats
 
 from .es_helpers import (
     BASE_NS,
@@ -44,9 +45,9 @@ class TestIndexing:
         with ElasticsearchSink(plain_config(es_plain, index_name),
                                dead_letter_path=tmp_path / "dl.jsonl") as sink:
             assert isinstance(sink, Sink)
-            assert sink.stats() == {"indexed": 0, "duplicates": 0, "retried": 0,
-                                    "dead_lettered": 0, "pending": 0,
-                                    "spooled_bytes": 0, "failed": 0}
+            assert sink.stats() == ElasticsearchStats(indexed=0, duplicates=0, retried=0,
+                                                      dead_lettered=0, pending=0,
+                                                      spooled_bytes=0, failed=0)
 
     def test_documents_searchable(self, es_plain: Any, plain_client: Elasticsearch,
                                   index_name: str, tmp_path: Path) -> None:
@@ -57,7 +58,7 @@ class TestIndexing:
             sink.write(texts(docs[:10]))
             sink.write(texts(docs[10:]))
             assert sink.drain(30)
-            assert sink.stats()["indexed"] == 2 * N
+            assert sink.stats().indexed == 2 * N
         assert _count(plain_client, index_name) == 2 * N
         got = plain_client.get(index=index_name, id=docs[3]["event"]["id"])
         assert got["_source"] == docs[3]
@@ -120,7 +121,7 @@ class TestIndexing:
         config = plain_config(es_plain, index_name, batch_size=1000, flush_interval=0.5)
         with ElasticsearchSink(config, dead_letter_path=tmp_path / "dl.jsonl") as sink:
             sink.write(texts([connect_doc(1), connect_doc(2)]))
-            assert wait_for(lambda: sink.stats()["indexed"] == 2, timeout=10)
+            assert wait_for(lambda: sink.stats().indexed == 2, timeout=10)
 
 
 class TestDuplicates:
@@ -135,14 +136,14 @@ class TestDuplicates:
             sink.write(texts(docs))
             assert sink.drain(30)
             stats = sink.stats()
-        assert stats["indexed"] == 2 * N and stats["duplicates"] == N
-        assert stats["dead_lettered"] == 0
+        assert stats.indexed == 2 * N and stats.duplicates == N
+        assert stats.dead_lettered == 0
         assert _count(plain_client, index_name) == N
         with ElasticsearchSink(plain_config(es_plain, index_name),
                                dead_letter_path=tmp_path / "dl.jsonl") as sink:
             sink.write(texts(docs))  # and from a new sink, as after a restart
             assert sink.drain(30)
-            assert sink.stats()["duplicates"] == N
+            assert sink.stats().duplicates == N
         assert _count(plain_client, index_name) == N
 
 
@@ -160,7 +161,7 @@ class TestDeadLetter:
             sink.write(texts(docs))
             assert sink.drain(30)
             stats = sink.stats()
-        assert stats["indexed"] == N - 2 and stats["dead_lettered"] == 2
+        assert stats.indexed == N - 2 and stats.dead_lettered == 2
         assert _count(plain_client, index_name) == N - 2
         lines = [orjson.loads(line) for line in dead.read_bytes().splitlines()]
         assert [line["document"] for line in lines] == [docs[5], docs[6]]
@@ -178,7 +179,7 @@ class TestDeadLetter:
                                dead_letter_path=dead) as sink:
             sink.write(texts([doc, connect_doc(2)]))
             assert sink.drain(30)
-            assert sink.stats()["indexed"] == 1
+            assert sink.stats().indexed == 1
         line = orjson.loads(dead.read_bytes())
         assert line["status"] == 0 and line["reason"] == "document has no event.id"
 
@@ -202,7 +203,7 @@ class TestTls:
                                close_timeout=0.5) as sink:
             sink.write(texts([connect_doc(1)]))
             assert wait_for(lambda: logged(caplog, "certificate verify failed: "))
-            assert sink.stats()["pending"] == 1 and sink.stats()["indexed"] == 0
+            assert sink.stats().pending == 1 and sink.stats().indexed == 0
             assert sink.last_error is not None
             assert sink.last_error.startswith("certificate verify failed: ")
         errors = [r.getMessage() for r in caplog.records
@@ -218,7 +219,7 @@ class TestTls:
                                close_timeout=0.5) as sink:
             sink.write(texts([connect_doc(1)]))
             assert wait_for(lambda: logged(caplog, "authentication failed"))
-            assert sink.stats()["pending"] == 1
+            assert sink.stats().pending == 1
 
     def test_verify_certs_off(self, es_tls: Any, tls_client: Elasticsearch, index_name: str,
                               tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
@@ -248,7 +249,7 @@ class TestUnreachable:
                                  close_timeout=1.0)
         sink.write(texts([connect_doc(i) for i in range(N)]))
         assert wait_for(lambda: logged(caplog, "connection refused"))
-        assert sink.stats()["pending"] == N
+        assert sink.stats().pending == N
         started = time.monotonic()
         sink.close()
         assert time.monotonic() - started < 5
@@ -264,10 +265,11 @@ class TestUnreachable:
             for i in range(0, 200, 20):
                 sink.write(texts([connect_doc(j) for j in range(i, i + 20)]))
             stats = sink.stats()
-            assert stats["failed"] > 0
-            assert stats["failed"] + stats["pending"] == 200
+            assert stats.failed > 0
+            assert stats.failed + stats.pending == 200
             # Bounded: the bound, plus at most the segment being written (never dropped).
-            assert stats["spooled_bytes"] <= 6000 + 20 * 1000
+            assert stats.spooled_bytes is not None
+            assert stats.spooled_bytes <= 6000 + 20 * 1000
 
 
 class TestCatchUp:
@@ -277,7 +279,7 @@ class TestCatchUp:
             caplog: pytest.LogCaptureFixture) -> None:
         """A spooled backlog (an outage) goes out in parallel bulks: every document once, the
         index's own refresh_interval back afterwards."""
-        monkeypatch.setattr("ebpf_monitor.sinks.elasticsearch.CATCHUP_BATCH_SIZE", 250)
+        monkeypatch.setattr("ebpf_monitor.sinks.elasticsearch.worker.CATCHUP_BATCH_SIZE", 250)
         caplog.set_level(logging.INFO, logger="ebpf_monitor")
         n = 4001  # > CATCHUP_BATCHES bulks of 250: a backlog; prime, so a cut cannot hide
         docs = [open_doc(i) for i in range(n)]
@@ -301,8 +303,8 @@ class TestCatchUp:
                                dead_letter_path=tmp_path / "dl.jsonl", spool_dir=spool) as sink:
             assert sink.drain(120)
             stats = sink.stats()
-        assert stats["indexed"] == n and stats["dead_lettered"] == 0
-        assert stats["duplicates"] == 1  # docs[0], indexed by the other sink first
+        assert stats.indexed == n and stats.dead_lettered == 0
+        assert stats.duplicates == 1  # docs[0], indexed by the other sink first
         assert logged(caplog, "catching up on", logging.INFO)
         assert _count(plain_client, index_name) == n
         settings = plain_client.indices.get_settings(index=index_name,

@@ -10,10 +10,11 @@ from pathlib import Path
 
 import pytest
 
+from ebpf_monitor.document import Document
 from ebpf_monitor.sinks import jsonl
-from ebpf_monitor.sinks.jsonl import JsonlSink
+from ebpf_monitor.sinks.jsonl import JsonlSink, JsonlStats
 
-DOC = '{"event":{"id":"1"}}'
+DOC = Document("1", "", '{"event":{"id":"1"}}')
 
 
 @contextmanager
@@ -42,16 +43,16 @@ class TestJsonlStats:
         with JsonlSink(path) as sink:
             with file_size_limit(4096):
                 sink.write([DOC] * 3)
-            assert sink.stats() == {"written": 0, "failed": 3, "failing": 1, "failing_lost": 3}
+            assert sink.stats() == JsonlStats(written=0, failed=3, failing=1, failing_lost=3)
             sink.write([DOC])  # writes work again
             first = sink.stats()
-            assert sink.stats() == first == {"written": 1, "failed": 3, "failing": 1,
-                                             "failing_lost": 3}
+            assert sink.stats() == first == JsonlStats(written=1, failed=3, failing=1,
+                                                       failing_lost=3)
             assert "writing again" not in caplog.text
             assert sink.losses_to_record() == 3
             assert "writing again; 3 events lost in this spell (3 in all)" in caplog.text
-            assert sink.stats() == {"written": 1, "failed": 3, "failing": 0, "failing_lost": 0}
-        assert path.stat().st_size == 4096 + len(DOC) + 1  # the failed batch cut back
+            assert sink.stats() == JsonlStats(written=1, failed=3, failing=0, failing_lost=0)
+        assert path.stat().st_size == 4096 + len(DOC.json) + 1  # the failed batch cut back
 
     def test_open_spell_counts_at_shutdown_only(self, tmp_path: Path) -> None:
         """While writes still fail, the loss count leaves the open spell out until the final
@@ -62,4 +63,4 @@ class TestJsonlStats:
             sink.write([DOC] * 2)
             assert sink.losses_to_record() == 0
             assert sink.losses_to_record(final=True) == 2
-            assert sink.stats()["failed"] == 2
+            assert sink.stats().failed == 2
