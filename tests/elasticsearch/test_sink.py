@@ -13,6 +13,7 @@ import orjson
 import pytest
 from elasticsearch import Elasticsearch
 
+from ebpf_monitor.errors import SinkRejected
 from ebpf_monitor.sinks import ElasticsearchSink, Sink
 from ebpf_monitor.sinks.elasticsearch import ElasticsearchStats
 
@@ -170,6 +171,25 @@ class TestDeadLetter:
         assert stat.S_IMODE(dead.stat().st_mode) == 0o640
         assert logged(caplog, "documents rejected so far", logging.WARNING)
 
+    def test_rejection_is_a_sink_rejected(self, es_plain: Any, index_name: str,
+                                          tmp_path: Path) -> None:
+        """A document the mapping refuses is recorded as SinkRejected: its id, the status and
+        the server's reason, the same reason its dead-letter line carries."""
+        docs = [connect_doc(i) for i in range(3)]
+        docs[1]["source"]["port"] = "not-a-port"
+        dead = tmp_path / "dl.jsonl"
+        with ElasticsearchSink(plain_config(es_plain, index_name),
+                               dead_letter_path=dead) as sink:
+            assert sink.last_rejected is None
+            sink.write(texts(docs))
+            assert sink.drain(30)
+            rejected = sink.last_rejected
+        assert isinstance(rejected, SinkRejected)
+        assert rejected.doc_id == docs[1]["event"]["id"] and rejected.status == 400
+        assert "source.port" in rejected.reason and str(rejected) == rejected.reason
+        line = orjson.loads(dead.read_bytes())
+        assert line == {"reason": rejected.reason, "status": 400, "document": docs[1]}
+
     def test_no_event_id(self, es_plain: Any, index_name: str, tmp_path: Path) -> None:
         """A document without event.id cannot be indexed idempotently: dead letter, status 0."""
         doc = connect_doc(1)
@@ -310,3 +330,32 @@ class TestCatchUp:
         settings = plain_client.indices.get_settings(index=index_name,
                                                      name="index.refresh_interval")
         assert settings[index_name]["settings"]["index"]["refresh_interval"] == "7s"
+
+
+class TestSpoolFormat:
+    def test_format_1_spool_sent_after_upgrade(self, es_plain: Any, plain_client: Elasticsearch,
+                                               index_name: str, tmp_path: Path) -> None:
+        """A spool written by the previous version (bulk action, tab, text) is sent at start,
+        to the index named then; new documents after it go out as format 2."""
+        spool = tmp_path / "spool"
+        spool.mkdir(mode=0o750)
+        old = [connect_doc(i) for i in range(N)]
+        lines = [orjson.dumps({"create": {"_index": f"{index_name}-old",
+                                          "_id": d["event"]["id"]}}) + b"\t" + orjson.dumps(d)
+                 for d in old]
+        lines.append(b"not a spool record")  # a foreign line: dead letter, never a stall
+        (spool / f"{1:016d}.seg").write_bytes(b"\n".join(lines) + b"\n")
+        dead = tmp_path / "dl.jsonl"
+        new = [connect_doc(i) for i in range(N, 2 * N)]
+        with ElasticsearchSink(plain_config(es_plain, index_name), dead_letter_path=dead,
+                               spool_dir=spool) as sink:
+            assert sink.pending == N + 1
+            sink.write(texts(new))
+            assert sink.drain(30)
+            stats = sink.stats()
+        assert stats.indexed == 2 * N and stats.dead_lettered == 1
+        assert _count(plain_client, f"{index_name}-old") == N
+        assert _count(plain_client, index_name) == 2 * N  # the pattern covers both
+        line = orjson.loads(dead.read_bytes())
+        assert line == {"reason": "unreadable spool record", "status": 0,
+                        "document": "not a spool record"}

@@ -6,12 +6,14 @@ import re
 
 import orjson
 import pytest
+from elastic_transport import ConnectionTimeout
 
 from ebpf_monitor.config import ElasticsearchConfig
 from ebpf_monitor.document import Document
-from ebpf_monitor.errors import SinkRejected
+from ebpf_monitor.errors import SinkError, SinkRejected, SinkUnavailable
 from ebpf_monitor.replay import document_from_json, document_from_line, index_for, utc_day
 from ebpf_monitor.sinks.elasticsearch import index_template
+from ebpf_monitor.sinks.elasticsearch.errors import rejected, unavailable
 from ebpf_monitor.sinks.elasticsearch.records import FORMAT, decode, encode, today
 
 
@@ -159,3 +161,24 @@ class TestTemplate:
         assert props["destination"]["properties"]["port"]["type"] == "long"
         path = props["file"]["properties"]["path"]
         assert path["type"] == "keyword" and path["fields"]["text"]["type"] == "text"
+
+
+class TestErrorMapping:
+    """Bulk-item answers and failed requests become the exception tree's sink errors."""
+
+    def test_item_error_is_sink_rejected(self) -> None:
+        """A permanent item error keeps the server's reason, cause and status."""
+        result = {"status": 400, "error": {
+            "type": "document_parsing_exception", "reason": "[1:2] failed to parse",
+            "caused_by": {"type": "illegal_argument_exception", "reason": "bad ip"}}}
+        exc = rejected(result, "id-9")
+        assert isinstance(exc, SinkRejected) and isinstance(exc, SinkError)
+        assert (exc.status, exc.doc_id) == (400, "id-9")
+        assert str(exc) == exc.reason == ("document_parsing_exception: [1:2] failed to parse"
+                                          " (caused by illegal_argument_exception: bad ip)")
+        assert rejected({"status": 503}, "x").reason == "HTTP 503"
+
+    def test_request_failure_is_sink_unavailable(self) -> None:
+        """A transport failure becomes SinkUnavailable with the one-line reason."""
+        exc = unavailable(ConnectionTimeout("timed out"))
+        assert isinstance(exc, SinkUnavailable) and str(exc) == "request timed out"
