@@ -12,6 +12,8 @@ import pytest
 
 from ebpf_monitor.document import Document
 from ebpf_monitor.sinks import jsonl
+from ebpf_monitor.sinks.base import WrittenStats, stats_items
+from ebpf_monitor.sinks.elasticsearch.sink import ElasticsearchStats
 from ebpf_monitor.sinks.jsonl import JsonlSink, JsonlStats
 
 DOC = Document("1", "", '{"event":{"id":"1"}}')
@@ -64,3 +66,21 @@ class TestJsonlStats:
             assert sink.losses_to_record() == 0
             assert sink.losses_to_record(final=True) == 2
             assert sink.stats().failed == 2
+
+
+class TestStatsLine:
+    """The stats line prints each sink's typed counters by name, in the order declared."""
+
+    def test_items_in_order(self, tmp_path: Path) -> None:
+        """The JSON-lines, Elasticsearch and stdout stats read as the line always had them."""
+        with JsonlSink(tmp_path / "events.jsonl") as sink:
+            sink.write([DOC] * 2)
+            assert list(stats_items(sink.stats())) == [
+                ("written", 2), ("failed", 0), ("failing", 0), ("failing_lost", 0)]
+        es = ElasticsearchStats(indexed=5, duplicates=1, pending=2, spooled_bytes=9)
+        assert [k for k, _ in stats_items(es)] == [
+            "indexed", "duplicates", "retried", "dead_lettered", "pending", "spooled_bytes",
+            "failed"]
+        assert (es.written, es.pending, es.spooled_bytes) == (5, 2, 9)
+        assert list(stats_items(WrittenStats(written=3))) == [("written", 3)]
+        assert WrittenStats(written=3).spooled_bytes is None

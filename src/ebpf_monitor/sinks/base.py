@@ -45,7 +45,9 @@ def stats_items(stats: SinkStats) -> Iterator[tuple[str, int]]:
     if not dataclasses.is_dataclass(stats):
         raise TypeError(f"{type(stats).__name__} is not a dataclass")
     for field in dataclasses.fields(stats):
-        yield field.name, int(getattr(stats, field.name))
+        value = getattr(stats, field.name)
+        if value is not None:
+            yield field.name, int(value)
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
