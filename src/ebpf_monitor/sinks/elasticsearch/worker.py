@@ -124,7 +124,7 @@ class BulkWorker:
 
     def stop(self, timeout: float) -> bool:
         """Send what is left within `timeout`, then stop the thread; False if some is left
-        (None if already stopping)."""
+        (True at a second call)."""
         with self._cond:
             if self._closing:
                 return True
