@@ -44,8 +44,9 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "src"))
 
 from ebpf_monitor.config import ElasticsearchConfig  # noqa: E402
-from ebpf_monitor.sinks import elasticsearch as es_sink  # noqa: E402
+from ebpf_monitor.replay import document_from_line  # noqa: E402
 from ebpf_monitor.sinks.elasticsearch import ElasticsearchSink, index_template  # noqa: E402
+from ebpf_monitor.sinks.elasticsearch import worker as es_sink  # noqa: E402
 
 OPENS = """
 import os, sys
@@ -131,8 +132,9 @@ def _sink_catchup(work: Path, port: int, docs: list[str], index: str,
     down = ElasticsearchSink(es_cfg(closed_port(), index, batch_size),
                              dead_letter_path=work / f"dl-{index}.jsonl", spool_dir=spool,
                              close_timeout=0.1)
-    for i in range(0, len(docs), 2000):
-        down.write(docs[i: i + 2000])
+    documents = [document_from_line(d) for d in docs]
+    for i in range(0, len(documents), 2000):
+        down.write(documents[i: i + 2000])
     down.close()
     t0 = time.monotonic()
     up = ElasticsearchSink(es_cfg(port, index, batch_size),
@@ -142,7 +144,7 @@ def _sink_catchup(work: Path, port: int, docs: list[str], index: str,
     stats = up.stats()
     up.close()
     return {"docs": len(docs), "secs": secs, "rate": len(docs) / secs, "drained": done,
-            "indexed": stats["indexed"], "dead_lettered": stats["dead_lettered"]}
+            "indexed": stats.indexed, "dead_lettered": stats.dead_lettered}
 
 
 def parallel(client: Any, sources: list[Any], ids: list[str], index: str) -> dict[str, Any]:

@@ -9,6 +9,8 @@
     └── SinkError                storage problem
         ├── SinkUnavailable      transient: retry later, spool meanwhile
         └── SinkRejected         permanent for that document: dead-letter it
+
+Where the sink errors are raised and caught: sinks/elasticsearch/errors.py.
 """
 
 from __future__ import annotations
@@ -60,7 +62,14 @@ class SinkUnavailable(SinkError):
 
 
 class SinkRejected(SinkError):
-    """The backend refused a document for good."""
+    """The backend refused a document for good: it goes to the dead letter with `reason`,
+    `status` (the backend's HTTP status for it; 0 when refused before sending) and `doc_id`."""
+
+    def __init__(self, reason: str, *, status: int = 0, doc_id: str = "") -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.status = status
+        self.doc_id = doc_id
 
 
 class ProvenanceError(MonitorError):

@@ -87,11 +87,11 @@ class _PipelineCollector(Collector):
                                   "Bytes waiting in a sink's disk spool", labels=["sink"])
         for sink in p.sinks:
             stats = sink.stats()
-            written.add_metric([sink.name], stats.get("written", stats.get("indexed", 0)))
-            failed.add_metric([sink.name], stats.get("failed", 0))
-            pending.add_metric([sink.name], stats.get("pending", 0))
-            if "spooled_bytes" in stats:
-                spool.add_metric([sink.name], stats["spooled_bytes"])
+            written.add_metric([sink.name], stats.written)
+            failed.add_metric([sink.name], stats.failed)
+            pending.add_metric([sink.name], stats.pending)
+            if stats.spooled_bytes is not None:
+                spool.add_metric([sink.name], stats.spooled_bytes)
         yield from (written, failed, pending, spool)
         try:
             backlog = p.reader.pending()

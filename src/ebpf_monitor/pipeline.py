@@ -24,7 +24,7 @@ from .loader import BpfMonitor
 from .ownfiles import OwnFiles
 from .ringbuf import RingReader
 from .schema import loss_document
-from .sinks.base import Sink
+from .sinks.base import Sink, stats_items
 
 __all__ = ["Pipeline"]
 
@@ -111,10 +111,8 @@ class Pipeline:
         if not docs:
             return
         self.events += len(docs)
-        # The sinks take JSON text until they take Document values (issue #10, item 3).
-        texts = [d.json for d in docs]
         for sink in self.sinks:
-            sink.write(texts)
+            sink.write(docs)
             sink.flush()
 
     def report_drops(self) -> None:
@@ -181,7 +179,7 @@ class Pipeline:
                  f"backlog={self.reader.pending()}B",
                  f"filtered={self.decoder.filtered}", f"decode_errors={self.decoder.errors}"]
         for sink in self.sinks:
-            parts.extend(f"{sink.name}.{k}={v}" for k, v in sink.stats().items())
+            parts.extend(f"{sink.name}.{k}={v}" for k, v in stats_items(sink.stats()))
         log.info("stats: %s", " ".join(parts))
 
     def shutdown(self) -> None:
@@ -201,3 +199,4 @@ class Pipeline:
             except Exception as exc:
                 log.error("closing %s: %s", sink.name, exc)
         self.reader.close()
+

@@ -4,6 +4,10 @@ For backfill after an outage that outlived the spool, or moving to a new cluster
 each document goes in with `op_type: create` and `_id = event.id`, so what is already indexed
 answers 409 and is counted as present, never duplicated. Gzipped files (rotated by logrotate)
 are read as they are.
+
+Each line is parsed here (reading input): `document_from_line` makes the `Document` the sinks
+take (id and UTC day beside the text), so the index name and id come from the same place as
+for live documents.
 """
 
 from __future__ import annotations
@@ -11,22 +15,76 @@ from __future__ import annotations
 import gzip
 import logging
 import os
+import re
 import sys
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any
 
 import orjson
 from elasticsearch.helpers import streaming_bulk
 
-from .config import Config
+from .config import Config, ElasticsearchConfig
+from .document import Document
 from .errors import MonitorError
-from .sinks.elasticsearch import ElasticsearchSink, index_name, index_template
+from .sinks.elasticsearch import index_template, make_client
+from .sinks.elasticsearch.records import today
 
-__all__ = ["replay"]
+__all__ = ["document_from_json", "document_from_line", "index_for", "replay", "utc_day"]
 
 log = logging.getLogger(__name__)
+
+
+_DAY = re.compile(r"(\d{4})-(\d{2})-(\d{2})T[^+]*Z\Z")
+
+
+def utc_day(stamp: object) -> str:
+    """`YYYY.MM.DD` of an ISO 8601 @timestamp in UTC (offsets converted), "" when it is not
+    a time with a zone."""
+    if not isinstance(stamp, str):
+        return ""
+    m = _DAY.match(stamp)
+    if m:
+        return f"{m[1]}.{m[2]}.{m[3]}"
+    try:
+        # fromisoformat takes at most 6 fraction digits: cut the rest.
+        parsed = datetime.fromisoformat(re.sub(r"(\.\d{6})\d+", r"\1", stamp))
+    except ValueError:
+        return ""
+    if parsed.tzinfo is None:
+        return ""
+    return parsed.astimezone(UTC).strftime("%Y.%m.%d")
+
+
+def document_from_json(doc: Any) -> Document:
+    """The Document of a parsed event document: id ("" when it has none), UTC day, and its
+    text written again on one line."""
+    event = doc.get("event") if isinstance(doc, dict) else None
+    doc_id = event.get("id") if isinstance(event, dict) else None
+    day = utc_day(doc.get("@timestamp")) if isinstance(doc, dict) else ""
+    return Document(doc_id if isinstance(doc_id, str) else "", day, orjson.dumps(doc).decode())
+
+
+def document_from_line(line: bytes | str) -> Document:
+    """The Document of one stored JSON line; ValueError when it is not an event document."""
+    try:
+        parsed = orjson.loads(line)
+    except orjson.JSONDecodeError as exc:
+        raise ValueError(f"not a JSON document: {exc}") from None
+    doc = document_from_json(parsed)
+    if not doc.id:
+        raise ValueError("document has no event.id")
+    return doc
+
+
+def index_for(es: ElasticsearchConfig, doc: Document) -> str:
+    """`es_index`, or `es_index-YYYY.MM.DD` from the document's day (today's when it has
+    none: the mapping then rejects it)."""
+    if not es.daily_indices:
+        return es.es_index
+    return f"{es.es_index}-{doc.day or today()}"
 
 
 class _Progress:
@@ -77,14 +135,13 @@ class _Reader:
                     if not line.strip():
                         continue
                     try:
-                        doc = orjson.loads(line)
-                        doc_id = doc["event"]["id"]
-                    except (orjson.JSONDecodeError, KeyError, TypeError):
+                        doc = document_from_line(line)
+                    except ValueError:
                         self.bad_lines += 1
                         log.warning("%s:%d: not an event document, skipped", path, lineno)
                         continue
-                    yield {"_op_type": "create", "_index": index_name(es, doc), "_id": doc_id,
-                           "_source": doc}
+                    yield {"_op_type": "create", "_index": index_for(es, doc), "_id": doc.id,
+                           "_source": doc.json}
             before += path.stat().st_size
             self.bytes_done = before
 
@@ -97,7 +154,7 @@ def replay(paths: list[Path], config: Config) -> int:
         if not os.access(path, os.R_OK):
             raise MonitorError(f"{path}: permission denied")
     es = config.es_config
-    client = ElasticsearchSink._make_client(es)
+    client = make_client(es)
     try:
         client.indices.put_index_template(name=es.es_index, **index_template(es.es_index))
     except Exception as exc:

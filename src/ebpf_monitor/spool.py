@@ -8,7 +8,9 @@ repeats harmless). Layout of the directory:
     0000000000000001.seg, 0000000000000002.seg, ...   records, one per line, append-only
     cursor                                            "<segment> <offset>\\n": first unacked byte
 
-A record is one line of bytes without a newline inside (orjson never writes a raw newline).
+A record is one line of bytes without a newline inside (orjson never writes a raw newline); what
+a record holds, and its format version, is the backend's (sinks/elasticsearch/records.py: format
+2 keeps each document's id and day beside its text, format 1 is still read).
 Segments roll over at SEGMENT_BYTES; fully acknowledged segments are deleted. When the spool
 would grow past `max_bytes`, whole segments are dropped, oldest first: the index stays current
 once the cluster is back, and the dropped span still sits in events.jsonl, from where

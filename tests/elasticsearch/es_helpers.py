@@ -7,19 +7,20 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-import orjson
 import pytest
 
 from ebpf_monitor.config import ElasticsearchConfig
-from ebpf_monitor.sinks.base import Document
+from ebpf_monitor.document import Document
+from ebpf_monitor.replay import document_from_json
 from tests.harness import WaitTimeout, wait_until
 
 BASE_NS = 1_795_758_000_000_000_000  # 2026-11-27T05:40:00Z in ns
 
 
 def texts(docs: list[dict[str, Any]]) -> list[Document]:
-    """Documents as the sinks take them: JSON text, one line each."""
-    return [orjson.dumps(d).decode() for d in docs]
+    """Documents as the sinks take them: id and UTC day beside the JSON text, one line each
+    (made as `ebpf-monitor replay` makes them from stored lines)."""
+    return [document_from_json(d) for d in docs]
 
 
 def stamp(ns: int) -> str:

@@ -15,7 +15,7 @@ import orjson
 import pytest
 
 from ebpf_monitor.sinks import ElasticsearchSink
-from ebpf_monitor.sinks import elasticsearch as es_sink
+from ebpf_monitor.sinks.elasticsearch import worker as es_sink
 
 from .es_helpers import connect_doc, logged, plain_config, texts, wait_for
 
@@ -136,8 +136,8 @@ class TestItemRetry:
             assert sink.drain(20)
             stats = sink.stats()
         assert set(fake_server.stored) == {d["event"]["id"] for d in DOCS}
-        assert stats["indexed"] == 23 and stats["dead_lettered"] == 0
-        assert stats["retried"] == 3 * len(EVERY_THIRD)
+        assert stats.indexed == 23 and stats.dead_lettered == 0
+        assert stats.retried == 3 * len(EVERY_THIRD)
         assert all(fake_server.seen[i] == (4 if i in EVERY_THIRD else 1) for i in fake_server.seen)
         assert fake_server.bulks == 4
 
@@ -149,7 +149,7 @@ class TestItemRetry:
             sink.write(texts(DOCS))
             assert sink.drain(20)
             stats = sink.stats()
-        assert stats["indexed"] == 22 and stats["dead_lettered"] == 1
+        assert stats.indexed == 22 and stats.dead_lettered == 1
         assert fake_server.seen[DOCS[0]["event"]["id"]] == es_sink.MAX_ITEM_RETRIES + 1
         line = orjson.loads(dead.read_bytes())
         assert line["status"] == 503 and line["document"] == DOCS[0]
@@ -167,7 +167,7 @@ class TestBatching:
             time.sleep(0.3)
             assert fake_server.sizes == [10, 10]
             assert wait_for(lambda: fake_server.sizes == [10, 10, 3], timeout=5)
-            assert sink.stats()["pending"] == 0
+            assert sink.stats().pending == 0
 
 
 class TestResume:

@@ -13,7 +13,9 @@ import orjson
 import pytest
 from elasticsearch import Elasticsearch
 
+from ebpf_monitor.errors import SinkRejected
 from ebpf_monitor.sinks import ElasticsearchSink, Sink
+from ebpf_monitor.sinks.elasticsearch import ElasticsearchStats
 
 from .es_helpers import (
     BASE_NS,
@@ -44,9 +46,9 @@ class TestIndexing:
         with ElasticsearchSink(plain_config(es_plain, index_name),
                                dead_letter_path=tmp_path / "dl.jsonl") as sink:
             assert isinstance(sink, Sink)
-            assert sink.stats() == {"indexed": 0, "duplicates": 0, "retried": 0,
-                                    "dead_lettered": 0, "pending": 0,
-                                    "spooled_bytes": 0, "failed": 0}
+            assert sink.stats() == ElasticsearchStats(indexed=0, duplicates=0, retried=0,
+                                                      dead_lettered=0, pending=0,
+                                                      spooled_bytes=0, failed=0)
 
     def test_documents_searchable(self, es_plain: Any, plain_client: Elasticsearch,
                                   index_name: str, tmp_path: Path) -> None:
@@ -57,7 +59,7 @@ class TestIndexing:
             sink.write(texts(docs[:10]))
             sink.write(texts(docs[10:]))
             assert sink.drain(30)
-            assert sink.stats()["indexed"] == 2 * N
+            assert sink.stats().indexed == 2 * N
         assert _count(plain_client, index_name) == 2 * N
         got = plain_client.get(index=index_name, id=docs[3]["event"]["id"])
         assert got["_source"] == docs[3]
@@ -120,7 +122,7 @@ class TestIndexing:
         config = plain_config(es_plain, index_name, batch_size=1000, flush_interval=0.5)
         with ElasticsearchSink(config, dead_letter_path=tmp_path / "dl.jsonl") as sink:
             sink.write(texts([connect_doc(1), connect_doc(2)]))
-            assert wait_for(lambda: sink.stats()["indexed"] == 2, timeout=10)
+            assert wait_for(lambda: sink.stats().indexed == 2, timeout=10)
 
 
 class TestDuplicates:
@@ -135,14 +137,14 @@ class TestDuplicates:
             sink.write(texts(docs))
             assert sink.drain(30)
             stats = sink.stats()
-        assert stats["indexed"] == 2 * N and stats["duplicates"] == N
-        assert stats["dead_lettered"] == 0
+        assert stats.indexed == 2 * N and stats.duplicates == N
+        assert stats.dead_lettered == 0
         assert _count(plain_client, index_name) == N
         with ElasticsearchSink(plain_config(es_plain, index_name),
                                dead_letter_path=tmp_path / "dl.jsonl") as sink:
             sink.write(texts(docs))  # and from a new sink, as after a restart
             assert sink.drain(30)
-            assert sink.stats()["duplicates"] == N
+            assert sink.stats().duplicates == N
         assert _count(plain_client, index_name) == N
 
 
@@ -160,7 +162,7 @@ class TestDeadLetter:
             sink.write(texts(docs))
             assert sink.drain(30)
             stats = sink.stats()
-        assert stats["indexed"] == N - 2 and stats["dead_lettered"] == 2
+        assert stats.indexed == N - 2 and stats.dead_lettered == 2
         assert _count(plain_client, index_name) == N - 2
         lines = [orjson.loads(line) for line in dead.read_bytes().splitlines()]
         assert [line["document"] for line in lines] == [docs[5], docs[6]]
@@ -168,6 +170,25 @@ class TestDeadLetter:
         assert "destination.ip" in lines[0]["reason"]
         assert stat.S_IMODE(dead.stat().st_mode) == 0o640
         assert logged(caplog, "documents rejected so far", logging.WARNING)
+
+    def test_rejection_is_a_sink_rejected(self, es_plain: Any, index_name: str,
+                                          tmp_path: Path) -> None:
+        """A document the mapping refuses is recorded as SinkRejected: its id, the status and
+        the server's reason, the same reason its dead-letter line carries."""
+        docs = [connect_doc(i) for i in range(3)]
+        docs[1]["source"]["port"] = "not-a-port"
+        dead = tmp_path / "dl.jsonl"
+        with ElasticsearchSink(plain_config(es_plain, index_name),
+                               dead_letter_path=dead) as sink:
+            assert sink.last_rejected is None
+            sink.write(texts(docs))
+            assert sink.drain(30)
+            rejected = sink.last_rejected
+        assert isinstance(rejected, SinkRejected)
+        assert rejected.doc_id == docs[1]["event"]["id"] and rejected.status == 400
+        assert "source.port" in rejected.reason and str(rejected) == rejected.reason
+        line = orjson.loads(dead.read_bytes())
+        assert line == {"reason": rejected.reason, "status": 400, "document": docs[1]}
 
     def test_no_event_id(self, es_plain: Any, index_name: str, tmp_path: Path) -> None:
         """A document without event.id cannot be indexed idempotently: dead letter, status 0."""
@@ -178,7 +199,7 @@ class TestDeadLetter:
                                dead_letter_path=dead) as sink:
             sink.write(texts([doc, connect_doc(2)]))
             assert sink.drain(30)
-            assert sink.stats()["indexed"] == 1
+            assert sink.stats().indexed == 1
         line = orjson.loads(dead.read_bytes())
         assert line["status"] == 0 and line["reason"] == "document has no event.id"
 
@@ -202,7 +223,7 @@ class TestTls:
                                close_timeout=0.5) as sink:
             sink.write(texts([connect_doc(1)]))
             assert wait_for(lambda: logged(caplog, "certificate verify failed: "))
-            assert sink.stats()["pending"] == 1 and sink.stats()["indexed"] == 0
+            assert sink.stats().pending == 1 and sink.stats().indexed == 0
             assert sink.last_error is not None
             assert sink.last_error.startswith("certificate verify failed: ")
         errors = [r.getMessage() for r in caplog.records
@@ -218,7 +239,7 @@ class TestTls:
                                close_timeout=0.5) as sink:
             sink.write(texts([connect_doc(1)]))
             assert wait_for(lambda: logged(caplog, "authentication failed"))
-            assert sink.stats()["pending"] == 1
+            assert sink.stats().pending == 1
 
     def test_verify_certs_off(self, es_tls: Any, tls_client: Elasticsearch, index_name: str,
                               tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
@@ -248,7 +269,7 @@ class TestUnreachable:
                                  close_timeout=1.0)
         sink.write(texts([connect_doc(i) for i in range(N)]))
         assert wait_for(lambda: logged(caplog, "connection refused"))
-        assert sink.stats()["pending"] == N
+        assert sink.stats().pending == N
         started = time.monotonic()
         sink.close()
         assert time.monotonic() - started < 5
@@ -264,10 +285,11 @@ class TestUnreachable:
             for i in range(0, 200, 20):
                 sink.write(texts([connect_doc(j) for j in range(i, i + 20)]))
             stats = sink.stats()
-            assert stats["failed"] > 0
-            assert stats["failed"] + stats["pending"] == 200
+            assert stats.failed > 0
+            assert stats.failed + stats.pending == 200
             # Bounded: the bound, plus at most the segment being written (never dropped).
-            assert stats["spooled_bytes"] <= 6000 + 20 * 1000
+            assert stats.spooled_bytes is not None
+            assert stats.spooled_bytes <= 6000 + 20 * 1000
 
 
 class TestCatchUp:
@@ -277,7 +299,7 @@ class TestCatchUp:
             caplog: pytest.LogCaptureFixture) -> None:
         """A spooled backlog (an outage) goes out in parallel bulks: every document once, the
         index's own refresh_interval back afterwards."""
-        monkeypatch.setattr("ebpf_monitor.sinks.elasticsearch.CATCHUP_BATCH_SIZE", 250)
+        monkeypatch.setattr("ebpf_monitor.sinks.elasticsearch.worker.CATCHUP_BATCH_SIZE", 250)
         caplog.set_level(logging.INFO, logger="ebpf_monitor")
         n = 4001  # > CATCHUP_BATCHES bulks of 250: a backlog; prime, so a cut cannot hide
         docs = [open_doc(i) for i in range(n)]
@@ -301,10 +323,39 @@ class TestCatchUp:
                                dead_letter_path=tmp_path / "dl.jsonl", spool_dir=spool) as sink:
             assert sink.drain(120)
             stats = sink.stats()
-        assert stats["indexed"] == n and stats["dead_lettered"] == 0
-        assert stats["duplicates"] == 1  # docs[0], indexed by the other sink first
+        assert stats.indexed == n and stats.dead_lettered == 0
+        assert stats.duplicates == 1  # docs[0], indexed by the other sink first
         assert logged(caplog, "catching up on", logging.INFO)
         assert _count(plain_client, index_name) == n
         settings = plain_client.indices.get_settings(index=index_name,
                                                      name="index.refresh_interval")
         assert settings[index_name]["settings"]["index"]["refresh_interval"] == "7s"
+
+
+class TestSpoolFormat:
+    def test_format_1_spool_sent_after_upgrade(self, es_plain: Any, plain_client: Elasticsearch,
+                                               index_name: str, tmp_path: Path) -> None:
+        """A spool written by the previous version (bulk action, tab, text) is sent at start,
+        to the index named then; new documents after it go out as format 2."""
+        spool = tmp_path / "spool"
+        spool.mkdir(mode=0o750)
+        old = [connect_doc(i) for i in range(N)]
+        lines = [orjson.dumps({"create": {"_index": f"{index_name}-old",
+                                          "_id": d["event"]["id"]}}) + b"\t" + orjson.dumps(d)
+                 for d in old]
+        lines.append(b"not a spool record")  # a foreign line: dead letter, never a stall
+        (spool / f"{1:016d}.seg").write_bytes(b"\n".join(lines) + b"\n")
+        dead = tmp_path / "dl.jsonl"
+        new = [connect_doc(i) for i in range(N, 2 * N)]
+        with ElasticsearchSink(plain_config(es_plain, index_name), dead_letter_path=dead,
+                               spool_dir=spool) as sink:
+            assert sink.pending == N + 1
+            sink.write(texts(new))
+            assert sink.drain(30)
+            stats = sink.stats()
+        assert stats.indexed == 2 * N and stats.dead_lettered == 1
+        assert _count(plain_client, f"{index_name}-old") == N
+        assert _count(plain_client, index_name) == 2 * N  # the pattern covers both
+        line = orjson.loads(dead.read_bytes())
+        assert line == {"reason": "unreadable spool record", "status": 0,
+                        "document": "not a spool record"}

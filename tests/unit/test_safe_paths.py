@@ -11,11 +11,12 @@ from pathlib import Path
 import pytest
 
 from ebpf_monitor._safedir import SafeDir, check_dir
+from ebpf_monitor.document import Document
 from ebpf_monitor.errors import ConfigError, HostError, UnsafePathError
 from ebpf_monitor.sinks.jsonl import JsonlSink
 from ebpf_monitor.spool import Spool
 
-DOC = '{"event":{"id":"1"}}'
+DOC = Document("1", "", '{"event":{"id":"1"}}')
 
 
 @pytest.fixture
@@ -123,7 +124,7 @@ class TestEventsFile:
             sink.reopen()
             sink.write([DOC])
         assert "cannot reopen after rotation" in caplog.text
-        assert (tmp_path / "events.jsonl.1").read_text() == DOC + "\n"
+        assert (tmp_path / "events.jsonl.1").read_text() == DOC.json + "\n"
         assert unchanged(victim)
 
 
@@ -137,7 +138,7 @@ class TestDirectoryWalk:
         (tmp_path / "alias").symlink_to(real)
         with JsonlSink(tmp_path / "alias" / "events.jsonl") as sink:
             sink.write([DOC])
-        assert (real / "events.jsonl").read_text() == DOC + "\n"
+        assert (real / "events.jsonl").read_text() == DOC.json + "\n"
 
     def test_not_a_directory(self, tmp_path: Path) -> None:
         """events_dir naming a regular file is a config error naming the key."""

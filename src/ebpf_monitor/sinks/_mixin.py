@@ -5,6 +5,8 @@ from __future__ import annotations
 from types import TracebackType
 from typing import Self
 
+from .base import SinkStats
+
 __all__ = ["SinkContext"]
 
 
@@ -14,12 +16,12 @@ class SinkContext:
     def close(self) -> None:
         raise NotImplementedError
 
-    def stats(self) -> dict[str, int]:
+    def stats(self) -> SinkStats:
         raise NotImplementedError
 
     def losses_to_record(self, *, final: bool = False) -> int:
-        """Events lost so far that `loss` records should carry: by default all "failed"."""
-        return self.stats().get("failed", 0)
+        """Events lost so far that `loss` records should carry: by default all `failed`."""
+        return self.stats().failed
 
     def __enter__(self) -> Self:
         return self

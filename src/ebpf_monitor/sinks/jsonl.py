@@ -16,6 +16,7 @@ import logging
 import os
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
@@ -24,20 +25,19 @@ from .._fileio import whole_lines_end, write_all
 from .._safedir import SafeDir, host_error
 from ..errors import MonitorError
 from ._mixin import SinkContext
-from .base import Document
+from .base import Document, WrittenStats
 
-__all__ = ["JsonlSink", "StreamSink", "repair_tail"]
+__all__ = ["JsonlSink", "JsonlStats", "StreamSink", "repair_tail"]
 
 log = logging.getLogger(__name__)
 
 RECOVERY_SECONDS = 1.0
 
 
-
 def _encode(batch: Sequence[Document]) -> bytes:
-    batch = list(batch)
-    batch.append("")  # the last line's newline
-    return "\n".join(batch).encode()
+    lines = [doc.json for doc in batch]
+    lines.append("")  # the last line's newline
+    return "\n".join(lines).encode()
 
 
 def repair_tail(directory: SafeDir, name: str) -> Path | None:
@@ -67,6 +67,25 @@ def repair_tail(directory: SafeDir, name: str) -> Path | None:
         return directory.path / aside
     finally:
         os.close(fd)
+
+
+@dataclass(frozen=True, slots=True)
+class JsonlStats:
+    """Counters of the JSON-lines sink: `failing` is 1 during a failing spell, whose lost
+    events `failing_lost` counts (they are in `failed` too)."""
+
+    written: int = 0
+    failed: int = 0
+    failing: int = 0
+    failing_lost: int = 0
+
+    @property
+    def pending(self) -> int:
+        return 0
+
+    @property
+    def spooled_bytes(self) -> int | None:
+        return None
 
 
 class JsonlSink(SinkContext):
@@ -174,10 +193,10 @@ class JsonlSink(SinkContext):
             self._fd = -1
         self._dir.close()
 
-    def stats(self) -> dict[str, int]:
-        """All events lost so far in "failed", an open spell's included; no side effect."""
-        return {"written": self.written, "failed": self.failed,
-                "failing": int(self._spell_open), "failing_lost": self._spell_lost}
+    def stats(self) -> JsonlStats:
+        """All events lost so far in `failed`, an open spell's included; no side effect."""
+        return JsonlStats(written=self.written, failed=self.failed,
+                          failing=int(self._spell_open), failing_lost=self._spell_lost)
 
     def losses_to_record(self, *, final: bool = False) -> int:
         # A spell ends here, where the pipeline reads the count it puts in the loss record:
@@ -217,5 +236,5 @@ class StreamSink(SinkContext):
     def close(self) -> None:
         self._stream = None
 
-    def stats(self) -> dict[str, int]:
-        return {"written": self.written}
+    def stats(self) -> WrittenStats:
+        return WrittenStats(written=self.written)

@@ -1,11 +1,11 @@
-"""A real sink that keeps documents (JSON text) in a list: for tests and embedding, not a mock."""
+"""A real sink that keeps `Document` values in a list: for tests and embedding, not a mock."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
 from ._mixin import SinkContext
-from .base import Document
+from .base import Document, WrittenStats
 
 __all__ = ["MemorySink"]
 
@@ -29,5 +29,5 @@ class MemorySink(SinkContext):
     def close(self) -> None:
         self.closed = True
 
-    def stats(self) -> dict[str, int]:
-        return {"written": len(self.documents)}
+    def stats(self) -> WrittenStats:
+        return WrittenStats(written=len(self.documents))

@@ -1,0 +1,404 @@
+"""The bulk worker: one thread that reads the spool, sends bulk `create` requests and
+acknowledges what Elasticsearch answered for.
+
+It reads bulks of `batch_size` from the spool, at least every `flush_interval` seconds, and
+acknowledges them once every document has an answer. Per-item outcomes of a bulk request:
+- 2xx, and 409 on create: indexed (409: an earlier try of the same id got in).
+- 429: retried with capped exponential backoff, for as long as it takes.
+- 5xx: retried the same way, at most `MAX_ITEM_RETRIES` times, then rejected.
+- anything else (400 mapping conflict, ...): rejected. Rejections (SinkRejected, errors.py)
+  go to the `reject` callback, the sink's dead letter.
+A whole request that fails (SinkUnavailable) keeps its documents and is retried with backoff;
+the failure is logged once per distinct reason and recovery once.
+
+Catching up (a backlog of at least CATCHUP_BATCHES big bulks, after an outage or a restart): up
+to CATCHUP_BATCHES bulks of up to CATCHUP_BATCH_SIZE documents go out at once, each on its own
+connection, and are acknowledged to the spool in the order read once all have answered; the
+indices written get a relaxed refresh_interval (CATCHUP_REFRESH) until the backlog is gone, then
+their own value back. One `batch_size` bulk at a time left the node idle while we waited for
+each answer and read the spool (benchmarks/es_catchup.py, benchmarks/findings.md).
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import threading
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, cast
+
+from elastic_transport import ConnectionTimeout, TransportError
+from elasticsearch import ApiError, Elasticsearch
+
+from ...config import ElasticsearchConfig
+from ...errors import SinkRejected, SinkUnavailable
+from ...spool import Cursor, Spool
+from .errors import describe, rejected, unavailable
+from .mapping import index_template
+from .records import Item, decode
+
+__all__ = ["BulkWorker"]
+
+log = logging.getLogger(__name__)
+
+MAX_ITEM_RETRIES = 8
+"""5xx answers for one document before it is dead-lettered (429 is retried without limit)."""
+BACKOFF_BASE = 0.5
+BACKOFF_CAP = 30.0
+CATCHUP_BATCHES = 4
+"""Bulk requests in flight at once while a backlog lasts (parallel_bulk's default threads)."""
+CATCHUP_BATCH_SIZE = 5000
+"""Documents per bulk while catching up (~3-5 MB: Elastic's advice for a bulk's size); never
+fewer than batch_size. The spool hands out at most one read (4 MiB) per bulk."""
+CATCHUP_REFRESH = "30s"
+"""refresh_interval of the indices written while catching up (default 1 s): fewer refreshes
+leave the node's CPU to indexing. Not -1: if we die mid-catch-up, documents still become
+searchable. Each index gets its own former value back when the backlog is gone."""
+
+Reject = Callable[[bytes, SinkRejected, bool], None]
+"""Where rejected documents go: (text, why, whether the text is a document's JSON)."""
+
+
+class _TooBig(Exception):
+    """A catch-up bulk timed out: send its documents again in smaller bulks."""
+
+
+class BulkWorker:
+    """Moves the spool's records into Elasticsearch on its own thread; `append` is the only
+    call on the pipeline's thread, and it never waits on the network."""
+
+    def __init__(self, es: ElasticsearchConfig, client: Elasticsearch, spool: Spool, url: str,
+                 reject: Reject) -> None:
+        self._es = es
+        self._client = client
+        self.spool = spool
+        self.url = url
+        self._reject = reject
+
+        self.indexed = 0
+        self.duplicates = 0
+        self.retried = 0
+
+        self._cond = threading.Condition()
+        self._count_lock = threading.Lock()  # counters: bulks run in parallel
+        self._pool: ThreadPoolExecutor | None = None  # made at the first backlog
+        self._relaxed: dict[str, Any] = {}  # index -> its refresh_interval before catch-up
+        self._catchup_size = CATCHUP_BATCH_SIZE
+        self._relax_failed = False
+        self._oldest = 0.0  # monotonic time the oldest pending document arrived
+        self._flush_requested = False
+        self._closing = False
+        self._abort = threading.Event()
+        self._wakeup = threading.Event()  # cuts a backoff sleep short (close, abort)
+        self._last_error: str | None = None
+        self._template_ready = False
+        self._thread = threading.Thread(target=self._run, name="es-sink", daemon=True)
+        self._thread.start()
+
+    # --- the pipeline's side --------------------------------------------------------------
+
+    def append(self, records: Sequence[bytes]) -> None:
+        """Spool `records` for sending; SinkUnavailable once closing."""
+        with self._cond:
+            if self._closing:
+                raise SinkUnavailable("elasticsearch: sink is closed")
+            if not self.spool.pending_records():
+                self._oldest = time.monotonic()  # starts the flush_interval clock
+            self.spool.append(records)
+            self._cond.notify_all()
+
+    def drain(self, timeout: float) -> bool:
+        """Flush and wait until nothing is pending; False if `timeout` ran out first."""
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            self._flush_requested = True
+            self._cond.notify_all()
+            while self.spool.pending_records():
+                left = deadline - time.monotonic()
+                if left <= 0 or not self._thread.is_alive():
+                    return False
+                self._cond.wait(min(left, 0.1))
+        return True
+
+    def stop(self, timeout: float) -> bool:
+        """Send what is left within `timeout`, then stop the thread; False if some is left
+        (True at a second call)."""
+        with self._cond:
+            if self._closing:
+                return True
+            self._closing = True
+            self._cond.notify_all()
+        self._wakeup.set()
+        done = self.drain(timeout)
+        self._abort.set()
+        self._wakeup.set()
+        with self._cond:
+            self._cond.notify_all()
+        self._thread.join(self._es.request_timeout + 1.0)
+        return done
+
+    @property
+    def closing(self) -> bool:
+        return self._closing
+
+    @property
+    def last_error(self) -> str | None:
+        """Why the server cannot be reached now, or None."""
+        return self._last_error
+
+    # --- the thread -----------------------------------------------------------------------
+
+    def _next_batches(self) -> list[tuple[list[Item], int, Cursor]] | None:
+        """One batch as _next_batch; while a backlog lasts, up to CATCHUP_BATCHES big ones."""
+        first = self._next_batch()
+        if first is None:
+            return None
+        batches = [first]
+        big = self._big_bulk()
+        while (len(batches) < CATCHUP_BATCHES and not self._closing
+               and self.spool.pending_records() - sum(b[1] for b in batches) >= big):
+            records, cursor = self.spool.read(big)
+            if not records:
+                break
+            batches.append(self._items(records, cursor))
+        return batches
+
+    def _next_batch(self) -> tuple[list[Item], int, Cursor] | None:
+        """Wait for a full batch, a flush, or the interval; None when it is time to stop."""
+        with self._cond:
+            while True:
+                if self._abort.is_set():
+                    return None
+                pending = self.spool.pending_records()
+                if pending:
+                    due = self._oldest + self._es.flush_interval
+                    now = time.monotonic()
+                    if (pending >= self._es.batch_size or self._flush_requested
+                            or self._closing or now >= due):
+                        break
+                    self._cond.wait(due - now)
+                else:
+                    self._flush_requested = False
+                    if self._closing:
+                        return None
+                    self._cond.wait(1.0)
+        big = self._backlog()
+        size = self._big_bulk() if big else self._es.batch_size
+        records, cursor = self.spool.read(size)
+        with self._cond:
+            self._oldest = time.monotonic()
+        return self._items(records, cursor)
+
+    def _items(self, records: list[bytes], cursor: Cursor) -> tuple[list[Item], int, Cursor]:
+        """The items of spool records, their count (unreadable ones rejected here) and the
+        cursor past them."""
+        items = []
+        for record in records:
+            try:
+                items.append(decode(record, self._es))
+            except SinkRejected as exc:
+                self._reject(record, exc, False)
+        return items, len(records), cursor
+
+    def _run(self) -> None:
+        try:
+            while True:
+                work = self._next_batches()
+                if work is None:
+                    return
+                if not work[0][1]:
+                    self.spool.rewind()  # the spool moved under us (bound): read afresh
+                    continue
+                if len(work) == 1:
+                    sent = [self._send(work[0][0])]
+                else:
+                    self._relax_refresh([items for items, _, _ in work])
+                    if self._pool is None:
+                        self._pool = ThreadPoolExecutor(CATCHUP_BATCHES - 1,
+                                                        thread_name_prefix="es-bulk")
+                    # The first bulk on this thread, the others on the pool's.
+                    later = [self._pool.submit(self._send, items) for items, _, _ in work[1:]]
+                    sent = [self._send(work[0][0])] + [f.result() for f in later]
+                # Acknowledged in spool order, up to the first one aborted (at close): the
+                # rest is read again at the next start; their ids make repeats harmless.
+                for ok, (_, count, cursor) in zip(sent, work, strict=True):
+                    if not ok:
+                        self.spool.rewind()
+                        break
+                    self.spool.ack(cursor, count)
+                if self._relaxed and not self._backlog():
+                    self._restore_refresh()  # caught up (the tail goes as usual)
+                with self._cond:
+                    self._cond.notify_all()
+        except Exception:
+            log.exception("elasticsearch %s: sink worker failed", self.url)
+        finally:
+            if self._pool is not None:
+                self._pool.shutdown(wait=True)
+            if self._relaxed and self._last_error is None:
+                self._restore_refresh()  # stopped mid-catch-up, the node still reachable
+
+    def _backlog(self) -> bool:
+        return self.spool.pending_records() >= CATCHUP_BATCHES * self._big_bulk()
+
+    def _big_bulk(self) -> int:
+        """Documents per catch-up bulk: CATCHUP_BATCH_SIZE, halved at each bulk that timed out
+        (a slow node), never below batch_size."""
+        return max(self._es.batch_size, min(CATCHUP_BATCH_SIZE, self._catchup_size))
+
+    def _relax_refresh(self, work: list[list[Item]]) -> None:
+        """Catching up: refresh the indices these bulks go to every CATCHUP_REFRESH."""
+        if self._relax_failed:
+            return
+        names = set()
+        for items in work:  # a backlog spans a day boundary at most once or twice
+            for item in items[:1] + items[-1:]:
+                names.add(item.index)
+        names -= self._relaxed.keys()
+        if not names:
+            return
+        try:
+            current = self._client.indices.get_settings(
+                index=",".join(sorted(names)), name="index.refresh_interval",
+                ignore_unavailable=True, allow_no_indices=True)
+            existing = [n for n in sorted(names) if n in current.body]
+            if not existing:
+                return  # created by the first bulk: relaxed at the next round
+            for name in existing:
+                self._relaxed[name] = (current.body[name].get("settings", {})
+                                       .get("index", {}).get("refresh_interval"))
+            self._client.indices.put_settings(index=",".join(existing),
+                                              settings={"index.refresh_interval":
+                                                        CATCHUP_REFRESH})
+            log.info("elasticsearch %s: catching up on %d documents; refresh every %s until"
+                     " done", self.url, self.spool.pending_records(), CATCHUP_REFRESH)
+        except (TransportError, ApiError) as exc:
+            # No `manage` privilege, or the node is busy: catch up without it.
+            self._relax_failed = True
+            log.info("elasticsearch %s: cannot relax refresh_interval while catching up: %s",
+                     self.url, describe(exc))
+
+    def _restore_refresh(self) -> None:
+        """Caught up: each relaxed index gets its former refresh_interval (null: default)."""
+        relaxed, self._relaxed = self._relaxed, {}
+        for name, value in relaxed.items():
+            try:
+                self._client.indices.put_settings(index=name, settings={
+                    "index.refresh_interval": value})
+            except (TransportError, ApiError) as exc:
+                log.warning("elasticsearch %s: could not restore refresh_interval of %s to"
+                            " %s: %s", self.url, name, value or "the default", describe(exc))
+
+    def _send(self, items: list[Item]) -> bool:
+        """Deliver or reject every item, in bulks that a slow node answers within
+        request_timeout; False if aborted first."""
+        pos = 0
+        while pos < len(items):
+            chunk = items[pos: pos + max(self._es.batch_size, self._big_bulk())]
+            try:
+                if not self._send_bulk(chunk):
+                    return False
+            except _TooBig:
+                continue  # the same documents again, in smaller bulks
+            pos += len(chunk)
+        return True
+
+    def _send_bulk(self, items: list[Item]) -> bool:
+        """One bulk (and its retries); _TooBig when a bigger-than-batch_size bulk timed out."""
+        attempt = 0
+        while items:
+            if self._abort.is_set():
+                return False
+            try:
+                results = self._post(items)
+            except SinkUnavailable as exc:
+                self._failed(exc, len(items), attempt)
+                self._sleep(attempt)
+                attempt += 1
+                continue
+            self._recovered()
+            items = self._sort_results(items, results)
+            if items:
+                with self._count_lock:
+                    self.retried += len(items)
+                self._sleep(attempt)
+                attempt += 1
+        return True
+
+    def _post(self, items: list[Item]) -> list[dict[str, Any]]:
+        """One bulk request: an answer per item; SinkUnavailable when the request as a whole
+        failed, _TooBig when a catch-up bulk timed out."""
+        try:
+            if not self._template_ready:
+                self._put_template()
+            response = self._client.bulk(
+                operations=cast(Any, [line for it in items for line in (it.action, it.source)]),
+                filter_path="errors,items.*.status,items.*.error",
+            )
+        except (TransportError, ApiError) as exc:
+            if isinstance(exc, ConnectionTimeout) and len(items) > self._es.batch_size:
+                with self._count_lock:
+                    self._catchup_size = min(self._catchup_size, len(items) // 2)
+                log.info("elasticsearch %s: a bulk of %d documents timed out; catching up"
+                         " with bulks of %d", self.url, len(items), self._big_bulk())
+                raise _TooBig from None
+            raise unavailable(exc) from exc
+        results: list[dict[str, Any]] = response.body.get("items", [])
+        if len(results) != len(items):
+            raise SinkUnavailable(f"RuntimeError: bulk answered {len(results)} items for"
+                                  f" {len(items)}")
+        return results
+
+    def _sort_results(self, items: list[Item], results: list[dict[str, Any]]) -> list[Item]:
+        """Count what landed, reject what never will; return what to retry."""
+        retry: list[Item] = []
+        indexed = duplicates = 0
+        for item, wrapped in zip(items, results, strict=True):
+            result: dict[str, Any] = next(iter(wrapped.values()), {})
+            status = int(result.get("status", 0))
+            if 200 <= status < 300:
+                indexed += 1
+            elif status == 409:
+                indexed += 1  # created by an earlier try of this batch
+                duplicates += 1
+            elif status == 429:
+                retry.append(item)
+            elif status >= 500 and item.tries < MAX_ITEM_RETRIES:
+                item.tries += 1
+                retry.append(item)
+            else:
+                self._reject(item.source, rejected(result, item.doc_id), True)
+        with self._count_lock:
+            self.indexed += indexed
+            self.duplicates += duplicates
+        return retry
+
+    def _put_template(self) -> None:
+        name = self._es.es_index
+        self._client.indices.put_index_template(name=name, **index_template(name))
+        self._template_ready = True
+
+    def _sleep(self, attempt: int) -> None:
+        delay = min(BACKOFF_CAP, BACKOFF_BASE * 2.0 ** min(attempt, 16))
+        delay *= random.uniform(0.5, 1.0)  # jitter: monitors on many hosts do not retry in step
+        if self._closing:
+            self._abort.wait(min(delay, 1.0))  # keep trying within the close deadline
+        elif self._wakeup.wait(delay):
+            self._wakeup.clear()
+
+    def _failed(self, exc: SinkUnavailable, count: int, attempt: int) -> None:
+        reason = str(exc)
+        if reason != self._last_error:
+            log.error("elasticsearch %s: %s; keeping %d documents, retrying", self.url, reason,
+                      self.spool.pending_records() or count)
+            self._last_error = reason
+        else:
+            log.debug("elasticsearch %s: %s (attempt %d)", self.url, reason, attempt + 1)
+
+    def _recovered(self) -> None:
+        if self._last_error is not None:
+            log.warning("elasticsearch %s: reachable again; %d documents pending", self.url,
+                        self.spool.pending_records())
+            self._last_error = None
