@@ -4,6 +4,9 @@
     benchmarks/hotpath.py record FILE    # root: load the BPF object, run a workload mix,
                                          # save the ring's raw records
     benchmarks/hotpath.py time FILE      # decode + build + orjson encode, µs per event
+    benchmarks/hotpath.py record --fixture --read-write MODE FILE
+                                         # root: a small batch of every record kind in one
+                                         # capture mode (tests/unit/batches, fastpath's test)
 
 The recording is a real batch (opens, reads/writes, fork/exec/exit, sockets) from this host, so
 the timing covers the same builders the monitor runs. Repeated passes hit warm caches, as the
@@ -14,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import gc
+import gzip
 import os
 import pickle
 import subprocess
@@ -34,11 +38,53 @@ from ebpf_monitor.enrich import Enricher  # noqa: E402
 from ebpf_monitor.ringbuf import Batch, RingReader  # noqa: E402
 from ebpf_monitor.sinks.jsonl import _encode  # noqa: E402
 
+# Every record kind, in a small batch: relative paths, renames, unlinks, pipes, a process in
+# its own PID namespace, odd file names.
+_FIXTURE_SHELL = r"""
+cd "$1"
+printf 'x\n' > rel.txt; cat rel.txt > /dev/null; cat "$1/rel.txt" | wc -c > /dev/null
+mv rel.txt 'caf\303\251 \\ "q".txt'; touch "$(printf 'bad\377name')"
+ln -s rel.txt link; rm -f link "$(printf 'bad\377name')"; mkdir d; rmdir d
+unshare --pid --fork --mount-proc sh -c 'cat /etc/hostname > /dev/null; echo y > ns.txt'
+exec 3> fd3.txt; echo z >&3; exec 3>&-
+"""
 
-def record(path: Path) -> None:
+
+def _run(argv: list[str]) -> int:
+    """Run a workload step; its pid (the root of what the fixture keeps)."""
+    proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL)
+    if proc.wait():
+        raise SystemExit(f"{argv[0]} failed")
+    return proc.pid
+
+
+def _own(batch: Batch, roots: list[int]) -> Batch:
+    """Only the records of the workload's processes and their descendants: a fixture for the
+    repository holds nothing of what else ran on the host."""
+    from ebpf_monitor.abi import enum_values, layout
+
+    fork, hdr = layout("fork_event"), layout("event_header")
+    pid_i, child_i = hdr.fields.index("pid"), fork.fields.index("child_pid")
+    k_fork = enum_values("event_kind")["EK_FORK"]
+    ours = set(roots)
+    for _ in range(2):  # a child's records may come before its parent's fork record
+        for off, length in batch.spans:
+            if batch.data[off] | batch.data[off + 1] << 8 == k_fork and length >= fork.size:
+                v = fork.struct.unpack_from(batch.data, off)
+                if v[pid_i] in ours:
+                    ours.add(v[child_i])
+    data, spans = bytearray(), []
+    for off, length in batch.spans:
+        if hdr.struct.unpack_from(batch.data, off)[pid_i] in ours:
+            spans.append((len(data), length))
+            data += batch.data[off: off + length] + b"\0" * (-length % 8)
+    return Batch(bytes(data), spans)
+
+
+def record(path: Path, *, fixture: bool = False, read_write: str = "all") -> None:
     from ebpf_monitor.loader import BpfMonitor
 
-    cfg = Config()
+    cfg = Config.model_validate({"capture": {"read_write": read_write}})
     mon = BpfMonitor(capture=cfg.capture, filters=cfg.filters, self_pid=os.getpid())
     try:
         reader = RingReader(mon.ring_fd, mon.ring_size)
@@ -50,6 +96,17 @@ def record(path: Path) -> None:
             subprocess.run(["gcc", "-O2", "-o", str(binary), str(REPO / "benchmarks/workload.c")],
                            check=True)
             reader.read()
+            if fixture:
+                roots = [_run([str(binary), "count", "200", str(target)]),
+                         _run(["sh", "-c", _FIXTURE_SHELL, "sh", tmp]),
+                         _run([str(binary), "forkexec", "0.02"]),
+                         _run([str(binary), "tcp", "0.02"])]
+                batch = _own(reader.read(), roots)
+                reader.close()
+                path.write_bytes(gzip.compress(pickle.dumps((batch.data, batch.spans))))
+                print(f"recorded {len(batch.spans)} records, {len(batch.data)} bytes",
+                      file=sys.stderr)
+                return
             subprocess.run([str(binary), "count", "20000", str(target)], check=True,
                            stdout=subprocess.DEVNULL)
             subprocess.run([str(binary), "forkexec", "0.1"], check=True,
@@ -98,9 +155,13 @@ def main() -> int:
     p.add_argument("mode", choices=["record", "time"])
     p.add_argument("file", type=Path)
     p.add_argument("--passes", type=int, default=7)
+    p.add_argument("--fixture", action="store_true",
+                   help="record: a small batch of every kind (gzip'ed), for the unit tests")
+    p.add_argument("--read-write", default="all", choices=["all", "first", "none"],
+                   help="record: capture.read_write (default %(default)s)")
     args = p.parse_args()
     if args.mode == "record":
-        record(args.file)
+        record(args.file, fixture=args.fixture, read_write=args.read_write)
     else:
         r = timing(args.file, args.passes)
         print(" ".join(f"{k}={v:.2f}" if isinstance(v, float) else f"{k}={v}"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import struct
 
+from . import fastpath
 from .abi import enum_values, layout
 from .enrich import Enricher
 from .ringbuf import Batch
@@ -26,7 +27,8 @@ _STRUCT_OF_KIND = {
 class Decoder:
     """Decodes batches; counts (never raises on) records it cannot make sense of."""
 
-    def __init__(self, enricher: Enricher, *, ignored_prefixes: tuple[str, ...] = ()) -> None:
+    def __init__(self, enricher: Enricher, *, ignored_prefixes: tuple[str, ...] = (),
+                 compiled: bool = True) -> None:
         self.enricher = enricher
         self.decoded = 0
         self.filtered = 0
@@ -41,8 +43,14 @@ class Decoder:
         self.names = {v: k.removeprefix("EK_").lower() for k, v in kinds.items()}
         self.by_kind = [0] * (max(self._table) + 1)
         """Documents made, by record kind (the metrics' events by kind)."""
+        self.fast = fastpath.load(self, enricher, ignored_prefixes) if compiled else None
+        """The compiled per-event loop (fastpath.py), None: the builders below alone."""
 
     def decode(self, batch: Batch) -> list[Document]:
+        if self.fast is not None:
+            docs = self.fast.decode(batch)
+            self.decoded += len(docs)
+            return docs
         data = batch.data
         table = self._table
         en = self.enricher
@@ -71,6 +79,29 @@ class Decoder:
                 by_kind[kind] += 1
         self.decoded += len(out)
         return out
+
+    def record(self, data: bytes, off: int, length: int) -> Document | None:
+        """One record through its builder (decode's loop, for fastpath's fallback)."""
+        kind = data[off] | data[off + 1] << 8 if length >= 2 else -1
+        entry = self._table.get(kind)
+        if entry is None:
+            self._bad(f"unknown record kind {kind}")
+            return None
+        st, tail_off, build = entry
+        if length < tail_off:
+            self._bad(f"record of {length} bytes is shorter than its layout ({tail_off})")
+            return None
+        try:
+            doc = build(st.unpack_from(data, off), data[off + tail_off: off + length],
+                        self.enricher)
+        except Exception as exc:  # one bad record must not cost the batch
+            self._bad(f"{type(exc).__name__}: {exc}")
+            return None
+        if doc is None:
+            self.filtered += 1
+        else:
+            self.by_kind[kind] += 1
+        return doc
 
     def _bad(self, why: str) -> None:
         self.errors += 1
