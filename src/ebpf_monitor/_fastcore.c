@@ -57,6 +57,7 @@ enum op {
 	OP_FALLBACK = 13,   /* hand this record to Python */
 	OP_NEED = 14,       /* a record shorter than a bytes goes to Python (checked before the
 			     * first op: the fixed part of its layout) */
+	OP_KEY_EQ = 15,     /* key += one byte: field (a, b) == c */
 	OP_COUNT
 };
 
@@ -68,7 +69,7 @@ enum op {
 #define SKIPS(b) ((uint32_t)(b) >> 16)
 
 #define MAX_KIND 64   /* record kinds are small enum values */
-#define MAX_CACHES 16
+#define MAX_CACHES 32
 #define SEC_SLOTS 64  /* date-time texts by second (a batch spans a few) */
 
 struct buf {
@@ -323,6 +324,11 @@ static int run(Core *core, const struct program *pg, PyObject *data, const unsig
 			rc = put(key, &neg, 1);
 			break;
 		}
+		case OP_KEY_EQ: {
+			char eq = field(rec, a, b) == (int64_t)c;
+			rc = put(key, &eq, 1);
+			break;
+		}
 		case OP_FRAG: {
 			PyObject *t = fragment(core, a, data, off, len);
 			key->len = 0;
@@ -412,7 +418,7 @@ static int load_program(Core *core, long kind, PyObject *bytes)
 			ok = ok && w >= 1;
 			end = (Py_ssize_t)a + w;
 			break;
-		case OP_DEC: case OP_HEX: case OP_KEY_NEG: case OP_SKIP_NEG:
+		case OP_DEC: case OP_HEX: case OP_KEY_NEG: case OP_KEY_EQ: case OP_SKIP_NEG:
 		case OP_SKIP_NONNEG: case OP_SKIP_NOBITS: case OP_SKIP_NE: case OP_SKIP_EQ:
 			ok = ok && (w == 1 || w == 2 || w == 4 || w == 8);
 			end = (Py_ssize_t)a + w;
@@ -446,7 +452,7 @@ static int Core_init(Core *self, PyObject *args, PyObject *kwds)
 					 &slots, &seconds))
 		return -1;
 	if (PyList_GET_SIZE(makers) > MAX_CACHES || PyList_GET_SIZE(slots) != PyList_GET_SIZE(makers)) {
-		PyErr_SetString(PyExc_ValueError, "at most 16 makers, one slot count each");
+		PyErr_SetString(PyExc_ValueError, "at most 32 makers, one slot count each");
 		return -1;
 	}
 	self->lits = Py_NewRef(lits);
