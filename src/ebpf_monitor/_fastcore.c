@@ -30,6 +30,7 @@
  *     spans: list of (offset, length); fallback: (data, off, len) -> str | None
  *   core.clear(i)      forget cache i (-1: all), when what its maker returns has changed
  *   core.take_made()   {kind: documents rendered here} since the last call
+ *   walk(data) -> ([(offset, length)], consumed)   the records of a ring copy (ringbuf.py)
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -638,11 +639,63 @@ static PyTypeObject CoreType = {
 	.tp_methods = Core_methods,
 };
 
+/* ---- the ring walk ------------------------------------------------------------------------- */
+
+/* Records in a copy of the ring's data (ringbuf.py's loop, for the same reason as render: one
+ * Python iteration per record costs more than the record's whole document here). Each record
+ * has an 8-byte header: u32 length with BUSY (bit 31) and DISCARD (bit 30), u32 page offset;
+ * records are 8-byte aligned. Stops at a record still being written (BUSY) or one that does not
+ * fit in the copy. Returns ([(offset, length) of each record's data], bytes consumed). */
+#define RB_BUSY (1U << 31)
+#define RB_DISCARD (1U << 30)
+#define RB_HDR 8
+
+static PyObject *walk(PyObject *Py_UNUSED(self), PyObject *arg)
+{
+	if (!PyBytes_Check(arg)) {
+		PyErr_SetString(PyExc_TypeError, "walk(data: bytes)");
+		return NULL;
+	}
+	const unsigned char *data = (const unsigned char *)PyBytes_AS_STRING(arg);
+	Py_ssize_t avail = PyBytes_GET_SIZE(arg), pos = 0;
+	PyObject *spans = PyList_New(0);
+
+	if (!spans)
+		return NULL;
+	while (pos + RB_HDR <= avail) {
+		uint32_t hdr;
+		memcpy(&hdr, data + pos, 4);
+		if (hdr & RB_BUSY)
+			break; /* still being written: stop here, keep order */
+		Py_ssize_t length = hdr & ~(RB_BUSY | RB_DISCARD);
+		Py_ssize_t end = pos + ((length + RB_HDR + 7) & ~(Py_ssize_t)7);
+		if (end > avail)
+			break; /* only part of it is in this copy */
+		if (!(hdr & RB_DISCARD)) {
+			PyObject *span = Py_BuildValue("(nn)", pos + RB_HDR, length);
+			if (!span || PyList_Append(spans, span)) {
+				Py_XDECREF(span);
+				Py_DECREF(spans);
+				return NULL;
+			}
+			Py_DECREF(span);
+		}
+		pos = end;
+	}
+	return Py_BuildValue("(Nn)", spans, pos);
+}
+
+static PyMethodDef module_methods[] = {
+	{"walk", walk, METH_O, "walk(data) -> ([(offset, length)], consumed): a ring copy's records."},
+	{NULL, NULL, 0, NULL},
+};
+
 static struct PyModuleDef module = {
 	.m_base = PyModuleDef_HEAD_INIT,
 	.m_name = "_fastcore",
 	.m_doc = "The per-event loop of the reader in C (see fastpath.py).",
 	.m_size = -1,
+	.m_methods = module_methods,
 };
 
 PyMODINIT_FUNC PyInit__fastcore(void)

@@ -507,7 +507,7 @@ def load(decoder: Decoder, enricher: Enricher,
          ignored_prefixes: Sequence[str]) -> FastPath | None:
     """The C path, or None (with one log line) when the extension is not built."""
     try:
-        from . import _fastcore  # type: ignore[attr-defined]
+        from . import _fastcore
     except ImportError as exc:
         log.warning("reader: compiled core not available (%s); building documents in Python",
                     exc)

@@ -143,7 +143,7 @@ class TestPrograms:
 
     def test_bad_operand(self) -> None:
         """An op reading past any record, or an unknown op, is refused up front."""
-        from ebpf_monitor import _fastcore  # type: ignore[attr-defined]
+        from ebpf_monitor import _fastcore
 
         for quad in [(fastpath.LIT, 5, 0, 0), (fastpath.DEC, 0, 3, 0), (99, 0, 0, 0),
                      (fastpath.FRAG, 1, 0, 0)]:
@@ -187,3 +187,27 @@ class TestWithoutExtension:
         batch = _recorded("all")
         dec.enricher.offset_ns = 1_700_000_000 * 10**9
         assert dec.decode(batch) == _decoder(compiled=False).decode(batch)
+
+
+class TestRingWalk:
+    """The ring walk in C finds the records ringbuf.py's Python loop finds."""
+
+    @pytest.mark.parametrize("seed", range(4))
+    def test_same_spans(self, seed: int) -> None:
+        """Discarded, busy and cut-off records, and random bytes, alike."""
+        from ebpf_monitor import _fastcore, ringbuf
+
+        rng = random.Random(seed)
+        for _ in range(200):
+            data = bytearray()
+            for _ in range(rng.randrange(12)):
+                length = rng.randrange(300)
+                flags = rng.choice([0, 0, 0, 1 << 30, 1 << 31])
+                data += struct.pack("<II", length | flags, 0) + rng.randbytes(length)
+                data += b"\0" * (-len(data) % 8)
+            if rng.random() < 0.3:
+                data = data[: rng.randrange(len(data) + 1)]
+            if rng.random() < 0.1:
+                data = bytearray(rng.randbytes(rng.randrange(64)))
+            raw = bytes(data)
+            assert _fastcore.walk(raw) == ringbuf._spans(raw, len(raw))
