@@ -1,22 +1,25 @@
 """The reader's per-event loop in C (_fastcore.c) for the kinds that come by the hundred thousand.
 
-Opens and reads/writes on files are ~all of a busy host's events. For them, this module writes
-the document as a small program of ops (`_Program`) with byte offsets from the object's BTF, and
-hands _fastcore the functions that make each fragment the first time it is needed: the same
-schema.py helpers the builders use, so the text is the same, byte for byte (a unit test renders
-a recorded batch of every kind both ways). The C walks a batch, copies numbers and cached
-fragments, and hands any other record (exec, sockets, relative paths, a maker that declines) to
-the `fallback`: today's builder, in place, so documents keep ring order.
+Opens, reads/writes on files, socket(2) and connect/accept are nearly all of a busy host's
+events. For them, this module writes the document as a small program of ops (`_Program`) with
+byte offsets from the object's BTF, and hands _fastcore the functions that make each fragment
+the first time it is needed: the same schema.py helpers the builders use, so the text is the
+same, byte for byte (unit tests render recorded batches of every kind both ways, and fuzz it).
+The C walks a batch, copies numbers and cached fragments, and hands any other record (exec,
+fork, exit, unlink, rename, io summaries, socket reads/writes, relative paths, a maker that
+declines or raises) to the `fallback`: today's builder, in place, so documents keep ring order.
 
 Without the compiled extension (no C compiler at install time) the Decoder runs the Python
 builders alone, and says so once in the log.
 
-What this module uses of schema.py and enrich.py (re-point these when they move):
-  schema: _bind_abi() globals PID, ACTION, RET, ACTIONS, EF_PATH_TRUNCATED, EF_FD_UNTRACKED,
-          FT_FILE, FT_SOCKET, CAT_FILE, TYPE_ACCESS, TYPE_CHANGE, _READ_ACTIONS;
-          fragment helpers _actor(v, en).text, _event_frag, _file_text, _flags_text,
-          _error_text; _FdFields(ix, ignored_prefixes).path (a read/write's file name).
-  enrich: Enricher.offset_ns, .id_prefix, .timestamp's per-second text (time.strftime here).
+What this module uses of schema.py, enrich.py and decode.py (re-point these when they move):
+  schema: the _bind_abi() globals ACTION, RET, ACTIONS, EF_PATH_TRUNCATED, EF_FD_UNTRACKED,
+          FT_FILE, FT_SOCKET; CAT_FILE, CAT_NETWORK, TYPE_ACCESS, TYPE_CHANGE, TYPE_INFO,
+          TYPE_CONNECTION_START, _READ_ACTIONS, IGNORED; the fragment helpers
+          _actor(v, en).text, _event_frag, _file_text, _flags_text, _error_text, _endpoints,
+          _ip; _FdFields(ix, prefixes).path (a read/write's file name) and _SockFields.
+  enrich: text(), Enricher.offset_ns and .id_prefix; Enricher.timestamp's per-second text is
+          rebuilt here (`_second`).
   decode: Decoder.record (one record through today's builder, counted) and .by_kind.
 """
 
@@ -498,7 +501,7 @@ class FastPath:
 
     def _fallback(self, data: bytes, off: int, length: int) -> str | None:
         doc = self.dec.record(data, off, length)
-        if data[off] | data[off + 1] << 8 == self.k_exec:
+        if length >= 2 and data[off] | data[off + 1] << 8 == self.k_exec:
             self.core.clear(self.c_actor)  # the process's executable (and exec_gen) changed
         return doc
 

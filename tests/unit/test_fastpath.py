@@ -131,6 +131,13 @@ class TestFuzz:
         assert want == got, _first_difference(want, got)
         assert (py.filtered, py.errors) == (c.filtered, c.errors)
 
+    def test_tiny_records(self) -> None:
+        """Records of 0 and 1 bytes, the last one at the very end of the data: counted as
+        errors, never read past."""
+        dec = _decoder(compiled=True)
+        assert dec.decode(Batch(b"\0" * 8 + b"\4", [(0, 0), (8, 1), (9, 0)])) == []
+        assert dec.errors == 3
+
     def test_bad_spans(self) -> None:
         """Spans outside the data are refused, not read."""
         dec = _decoder(compiled=True)
