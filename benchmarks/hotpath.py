@@ -8,6 +8,7 @@
     benchmarks/hotpath.py compare --base SRC FILE    # `time --chunk` of this tree and of another
                                          # one's src (e.g. a worktree of main), alternating
                                          # in fresh processes, round by round: ratios per round
+    benchmarks/hotpath.py compare --python ...       # the same, this tree's builders alone
     benchmarks/hotpath.py record --varied FILE       # root: tar of /usr/include, its
                                          # extraction, find | xargs cat | sort (many paths,
                                          # processes, reads and writes)
@@ -163,7 +164,8 @@ def _chunks(batch: Batch, chunk: int | None) -> list[Batch]:
     return out
 
 
-def timing(path: Path, passes: int, chunk: int | None = None) -> dict[str, float]:
+def timing(path: Path, passes: int, chunk: int | None = None, *,
+           python: bool = False) -> dict[str, float]:
     data, spans = pickle.loads(path.read_bytes())
     batches = _chunks(Batch(data, spans), chunk)
     if chunk is not None:  # as cli.py does: freed batch buffers stay in the heap
@@ -171,7 +173,10 @@ def timing(path: Path, passes: int, chunk: int | None = None) -> dict[str, float
         libc.mallopt(-3, 32 * 1024 * 1024)  # M_MMAP_THRESHOLD
         libc.mallopt(-1, 16 * 1024 * 1024)  # M_TRIM_THRESHOLD
     en = Enricher()
-    dec = Decoder(en, ignored_prefixes=tuple(Config().filters.ignore_path_prefixes))
+    prefixes = tuple(Config().filters.ignore_path_prefixes)
+    # python: the builders alone (a tree with the compiled core, as without the extension)
+    dec = (Decoder(en, ignored_prefixes=prefixes, compiled=False) if python
+           else Decoder(en, ignored_prefixes=prefixes))
     docs = [d for b in batches for d in dec.decode(b)]  # warm the caches
     gc.collect()
     gc.freeze()
@@ -198,16 +203,19 @@ def timing(path: Path, passes: int, chunk: int | None = None) -> dict[str, float
             "compiled": fast is not None, "mix": kinds}  # type: ignore[dict-item]
 
 
-def compare(path: Path, base: Path, rounds: int, passes: int, chunk: int) -> None:
+def compare(path: Path, base: Path, rounds: int, passes: int, chunk: int,
+            python: bool = False) -> None:
     """This tree against `base` (another tree's src), each round in fresh processes, the
-    order alternating; the per-round ratio is base / this."""
+    order alternating; the per-round ratio is base / this (`python`: this tree's builders
+    alone, the compiled core off)."""
     trees = {"base": str(base), "this": str(REPO / "src")}
     got: dict[str, list[float]] = {"base": [], "this": []}
     for r in range(rounds):
         for name in (("base", "this") if r % 2 == 0 else ("this", "base")):
             out = subprocess.run(
                 [sys.executable, __file__, "time", "--passes", str(passes), "--chunk",
-                 str(chunk), str(path)], env=dict(os.environ, HOTPATH_SRC=trees[name]),
+                 str(chunk), str(path)] + (["--python"] if python and name == "this" else []),
+                env=dict(os.environ, HOTPATH_SRC=trees[name]),
                 check=True, capture_output=True, text=True).stdout
             fields = dict(kv.split("=", 1) for kv in out.split() if "=" in kv)
             got[name].append(float(fields["total_us"]))
@@ -230,6 +238,8 @@ def main() -> int:
     p.add_argument("--base", type=Path, help="compare: the other tree's src directory")
     p.add_argument("--rounds", type=int, default=6, help="compare: rounds (default 6)")
     p.add_argument("--varied", action="store_true", help="record: tar, find, cat, sort")
+    p.add_argument("--python", action="store_true",
+                   help="time/compare: this tree's builders alone (compiled core off)")
     p.add_argument("--fixture", action="store_true",
                    help="record: a small batch of every kind (gzip'ed), for the unit tests")
     p.add_argument("--read-write", default="all", choices=["all", "first", "none"],
@@ -241,9 +251,10 @@ def main() -> int:
     elif args.mode == "compare":
         if args.base is None:
             p.error("compare needs --base SRC")
-        compare(args.file, args.base, args.rounds, args.passes, args.chunk or 256 * 1024)
+        compare(args.file, args.base, args.rounds, args.passes, args.chunk or 256 * 1024,
+                args.python)
     else:
-        r = timing(args.file, args.passes, args.chunk)
+        r = timing(args.file, args.passes, args.chunk, python=args.python)
         print(" ".join(f"{k}={v:.2f}" if isinstance(v, float) else f"{k}={v}"
                        for k, v in r.items()))
     return 0
