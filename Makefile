@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 APT_PACKAGES := clang llvm bpftool libbpf-dev libbpf1 logrotate openssl maven systemd \
-	systemd-container mmdebstrap chromium graphviz
+	systemd-container mmdebstrap chromium graphviz gcc python3-dev
 STAMP := build/.stamp
 
 .PHONY: setup deps venv bpf js run test test-unit lint bench clean
@@ -13,7 +13,8 @@ setup: deps venv bpf js
 
 # Debian packages: compiler and bpftool for the BPF build, logrotate and openssl for the tests,
 # systemd-nspawn and mmdebstrap for the container tier, chromium and graphviz to check the
-# provenance HTML page and DOT output. npm comes with Debian's nodejs, or with an already
+# provenance HTML page and DOT output; gcc and python3-dev build the reader's compiled core
+# (src/ebpf_monitor/_fastcore.c). npm comes with Debian's nodejs, or with an already
 # installed nodejs that bundles it (checked by command, not package).
 deps: build/.deps
 build/.deps: Makefile
@@ -36,7 +37,7 @@ $(JS_VENDOR)/cytoscape.min.js: node_modules/.package-lock.json
 	install -D -m 0644 node_modules/cytoscape/dist/cytoscape.min.js $@
 
 venv: $(VENV)/.installed
-$(VENV)/.installed: pyproject.toml
+$(VENV)/.installed: pyproject.toml setup.py src/ebpf_monitor/_fastcore.c
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip==24.3.1
 	$(PY) -m pip install -q -e '.[dev]'

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import struct
 
+from . import fastpath
 from .abi import enum_values, layout, python_name
 from .document import Document
 from .enrich import Enricher
@@ -55,7 +56,8 @@ def record_class(struct_name: str) -> type[Record]:
 class Decoder:
     """Decodes batches; counts (never raises on) records it cannot make sense of."""
 
-    def __init__(self, enricher: Enricher, *, ignored_prefixes: tuple[str, ...] = ()) -> None:
+    def __init__(self, enricher: Enricher, *, ignored_prefixes: tuple[str, ...] = (),
+                 compiled: bool = True) -> None:
         self.enricher = enricher
         self.decoded = 0
         self.filtered = 0
@@ -76,8 +78,14 @@ class Decoder:
         self.names = kind_names()
         self.by_kind = [0] * (max(self._table) + 1)
         """Documents made, by record kind (the metrics' events by kind)."""
+        self.fast = fastpath.load(self, enricher) if compiled else None
+        """The compiled per-event loop (fastpath.py), None: the builders below alone."""
 
     def decode(self, batch: Batch) -> list[Document]:
+        if self.fast is not None:
+            docs = self.fast.decode(batch)
+            self.decoded += len(docs)
+            return docs
         data = batch.data
         table = self._table
         read_kind = self._kind
@@ -114,6 +122,33 @@ class Decoder:
                 by_kind[kind] += 1
         self.decoded += len(out)
         return out
+
+    def record(self, data: bytes, off: int, length: int) -> Document | None:
+        """One record through its observer and builder (decode's loop, for fastpath's
+        fallback: the C path hands back every record it does not render, in ring order)."""
+        kind = data[off] | data[off + 1] << 8 if length >= 2 else -1
+        entry = self._table.get(kind)
+        if entry is None:
+            self._bad(f"unknown record kind {kind}")
+            return None
+        st, cls, tail_off, build, observe = entry
+        if length < tail_off:
+            self._bad(f"record of {length} bytes is shorter than its layout ({tail_off})")
+            return None
+        try:
+            rec = tuple.__new__(cls, st.unpack_from(data, off))
+            tail = data[off + tail_off: off + length]
+            if observe is not None:
+                observe(rec, tail)
+            doc = build(rec, tail, self.enricher)
+        except Exception as exc:  # one bad record must not cost the batch
+            self._bad(f"{type(exc).__name__}: {exc}")
+            return None
+        if doc is None:
+            self.filtered += 1
+        else:
+            self.by_kind[kind] += 1
+        return doc
 
     def _bad(self, why: str) -> None:
         self.errors += 1

@@ -178,6 +178,8 @@ class Pipeline:
                  f"drops_with_room={self.lost_with_room_reported}",
                  f"backlog={self.reader.pending()}B",
                  f"filtered={self.decoder.filtered}", f"decode_errors={self.decoder.errors}"]
+        if self.decoder.fast is not None:  # documents made by the compiled core (fastpath.py)
+            parts.append(f"compiled={self.decoder.fast.made}")
         for sink in self.sinks:
             parts.extend(f"{sink.name}.{k}={v}" for k, v in stats_items(sink.stats()))
         log.info("stats: %s", " ".join(parts))

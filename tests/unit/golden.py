@@ -94,12 +94,21 @@ def _text(doc: Any) -> str:
     return doc if isinstance(doc, str) else doc.json  # type: ignore[no-any-return]
 
 
-def documents(mode: str) -> list[str]:
+def decoded(mode: str, *, compiled: bool) -> tuple[Decoder, list[Any]]:
+    """The recorded records through a Decoder, with or without the compiled core."""
+    with fixed_host():
+        dec = Decoder(fixed_enricher(), compiled=compiled,
+                      ignored_prefixes=tuple(Config().filters.ignore_path_prefixes))
+        return dec, dec.decode(load_records(mode))
+
+
+def documents(mode: str, *, compiled: bool = False) -> list[str]:
     """The documents today's code makes of the recorded records, plus three loss documents
     (the third, added after the refactor, with the ring's drops told apart)."""
     with fixed_host():
         en = fixed_enricher()
-        dec = Decoder(en, ignored_prefixes=tuple(Config().filters.ignore_path_prefixes))
+        dec = Decoder(en, ignored_prefixes=tuple(Config().filters.ignore_path_prefixes),
+                      compiled=compiled)
         out = [_text(d) for d in dec.decode(load_records(mode))]
         out.append(_text(loss_document(en, 9_000_000_000, {"open": 3, "rw": 2}, source="ring",
                                        total=5)))

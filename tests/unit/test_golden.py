@@ -23,6 +23,18 @@ class TestGoldenBatch:
         for i, (g, w) in enumerate(zip(got, want, strict=True)):
             assert g == w, f"document {i} of {mode} differs"
 
+    @pytest.mark.parametrize("mode", golden.MODES)
+    def test_compiled_path(self, mode: str) -> None:
+        """With the compiled core (fastpath.py) on, the same documents, ids and days too, and
+        the core rendered the kinds it has programs for."""
+        dec, got = golden.decoded(mode, compiled=True)
+        assert dec.fast is not None, "the compiled core is not built (make setup)"
+        assert dec.fast.made > 0
+        _, want = golden.decoded(mode, compiled=False)
+        assert got == want  # Document values: id, day and JSON
+        lines = golden.documents(mode, compiled=True)
+        assert lines == golden.expected(mode)
+
     def test_every_kind_recorded(self) -> None:
         """The batch covers every record kind, so no builder goes unchecked."""
         kinds = {v for k, v in enum("event_kind").items() if k != "EK_MAX"}
