@@ -17,6 +17,8 @@ struct unlink_event abi_unlink_event;
 struct rename_event abi_rename_event;
 struct socket_event abi_socket_event;
 struct net_event abi_net_event;
+struct fdpair_event abi_fdpair_event;
+struct unix_net_event abi_unix_net_event;
 struct prefix_key abi_prefix_key;
 struct comm_key abi_comm_key;
 enum event_kind abi_event_kind;

@@ -139,6 +139,26 @@ ABI_AT(unlink_event, _pad, 98);
 ABI_AT(unlink_event, path, 104);
 ABI_SIZE(unlink_event, 616);
 
+ABI_AT(fdpair_event, h, 0);
+ABI_AT(fdpair_event, fd0, 88);
+ABI_AT(fdpair_event, fd1, 92);
+ABI_AT(fdpair_event, ino0, 96);
+ABI_AT(fdpair_event, ino1, 104);
+ABI_AT(fdpair_event, family, 112);
+ABI_AT(fdpair_event, type, 116);
+ABI_AT(fdpair_event, protocol, 120);
+ABI_AT(fdpair_event, flags, 124);
+ABI_SIZE(fdpair_event, 128);
+
+ABI_AT(unix_net_event, h, 0);
+ABI_AT(unix_net_event, fd, 88);
+ABI_AT(unix_net_event, backlog, 92);
+ABI_AT(unix_net_event, sock, 96);
+ABI_AT(unix_net_event, path_len, 144);
+ABI_AT(unix_net_event, _pad, 146);
+ABI_AT(unix_net_event, path, 152);
+ABI_SIZE(unix_net_event, 280);
+
 #undef ABI_AT
 #undef ABI_SIZE
 

@@ -12,6 +12,7 @@
 #define ARGS_LEN 4096     /* bytes of an exec's argv, NULs included; power of two */
 #define ARG_MAX_COUNT 128 /* hard bound on argv entries read (targ_max_args picks fewer) */
 #define PREFIX_LEN 64     /* bytes of a path-prefix filter key */
+#define SUN_PATH_LEN 128  /* bytes kept of a Unix socket's sun_path (108 in Linux) */
 
 /* Record kinds: which struct follows the header. */
 enum event_kind {
@@ -25,7 +26,9 @@ enum event_kind {
 	EK_SOCKET = 8,
 	EK_NET = 9,    /* connect/bind/listen/accept */
 	EK_IO_SUMMARY = 10, /* capture.read_write "first": an fd's read/write totals */
-	EK_MAX = 11,
+	EK_FDPAIR = 11,     /* pipe/pipe2/socketpair: both fds and their inodes */
+	EK_UNIX_NET = 12,   /* connect/bind/listen/accept on an AF_UNIX socket: net_event + path */
+	EK_MAX = 13,
 };
 
 /* What happened: the syscall (or lifecycle step); Python names it from these enumerators. */
@@ -38,6 +41,7 @@ enum event_action {
 	EA_SOCKET, EA_CONNECT, EA_BIND, EA_LISTEN, EA_ACCEPT, EA_ACCEPT4,
 	EA_SENDTO, EA_RECVFROM, EA_SENDMSG, EA_RECVMSG,
 	EA_CLOSE,     /* an fd went away: close(2), dup2 over it, exec or exit (see enum io_end) */
+	EA_PIPE, EA_PIPE2, EA_SOCKETPAIR,
 	EA_MAX,
 };
 
@@ -102,6 +106,7 @@ enum abi_const {
 	ABI_PATH_LEN = PATH_LEN,
 	ABI_ARGS_LEN = ARGS_LEN,
 	ABI_PREFIX_LEN = PREFIX_LEN,
+	ABI_SUN_PATH_LEN = SUN_PATH_LEN,
 };
 
 /* Kernel filter-map values. */
@@ -240,6 +245,33 @@ struct net_event {
 	__s32 fd;
 	__s32 backlog;       /* listen only */
 	struct sock_info sock;
+};
+
+/* pipe, pipe2 (fd0 the read end, fd1 the write end, one inode) and socketpair (two sockets,
+ * each the other's peer). fds and inodes 0 when the call failed. */
+struct fdpair_event {
+	struct event_header h;
+	__s32 fd0;
+	__s32 fd1;
+	__u64 ino0;
+	__u64 ino1;
+	__s32 family;        /* socketpair's arguments; 0 for pipes */
+	__s32 type;
+	__s32 protocol;
+	__u32 flags;         /* pipe2's flags */
+};
+
+/* A net_event of an AF_UNIX socket, with the socket's path: connect and bind the address
+ * asked for (the argument), listen and accept the socket's own bound address. sun_path as
+ * the kernel holds it: an abstract name starts with a NUL; path_len counts sun_path bytes. */
+struct unix_net_event {
+	struct event_header h;
+	__s32 fd;
+	__s32 backlog;
+	struct sock_info sock;
+	__u16 path_len;
+	__u16 _pad[3];
+	char path[SUN_PATH_LEN];
 };
 
 /* Filter-map key: path prefix for the LPM trie (prefixlen in bits). */

@@ -14,6 +14,7 @@ __all__ = [
     "RECORDS",
     "ExecEvent",
     "ExitEvent",
+    "FdpairEvent",
     "ForkEvent",
     "IoSummaryEvent",
     "NetEvent",
@@ -22,6 +23,7 @@ __all__ = [
     "RenameEvent",
     "RwEvent",
     "SocketEvent",
+    "UnixNetEvent",
     "UnlinkEvent",
 ]
 
@@ -73,6 +75,37 @@ class ExitEvent(NamedTuple):
     h_ns_ppid: int
     h_pidns: int
     exit_code: int
+
+
+class FdpairEvent(NamedTuple):
+    """struct fdpair_event (128 fixed bytes)."""
+
+    h_kind: int
+    h_action: int
+    h_size: int
+    h_flags: int
+    h_pid: int
+    h_tid: int
+    h_ppid: int
+    h_uid: int
+    h_gid: int
+    h_euid: int
+    h_ktime_ns: int
+    h_start_ns: int
+    h_ret: int
+    h_comm: bytes
+    h_ns_pid: int
+    h_ns_tid: int
+    h_ns_ppid: int
+    h_pidns: int
+    fd0: int
+    fd1: int
+    ino0: int
+    ino1: int
+    family: int
+    type: int
+    protocol: int
+    flags: int
 
 
 class ForkEvent(NamedTuple):
@@ -292,6 +325,39 @@ class SocketEvent(NamedTuple):
     protocol: int
 
 
+class UnixNetEvent(NamedTuple):
+    """struct unix_net_event (152 fixed bytes, then its tail)."""
+
+    h_kind: int
+    h_action: int
+    h_size: int
+    h_flags: int
+    h_pid: int
+    h_tid: int
+    h_ppid: int
+    h_uid: int
+    h_gid: int
+    h_euid: int
+    h_ktime_ns: int
+    h_start_ns: int
+    h_ret: int
+    h_comm: bytes
+    h_ns_pid: int
+    h_ns_tid: int
+    h_ns_ppid: int
+    h_pidns: int
+    fd: int
+    backlog: int
+    sock_family: int
+    sock_type: int
+    sock_protocol: int
+    sock_lport: int
+    sock_rport: int
+    sock_laddr: bytes
+    sock_raddr: bytes
+    path_len: int
+
+
 class UnlinkEvent(NamedTuple):
     """struct unlink_event (104 fixed bytes, then its tail)."""
 
@@ -321,6 +387,7 @@ class UnlinkEvent(NamedTuple):
 Record = (
     ExecEvent
     | ExitEvent
+    | FdpairEvent
     | ForkEvent
     | IoSummaryEvent
     | NetEvent
@@ -328,6 +395,7 @@ Record = (
     | RenameEvent
     | RwEvent
     | SocketEvent
+    | UnixNetEvent
     | UnlinkEvent
 )
 """Any record: every one starts with the header (`h_*`)."""
@@ -335,6 +403,7 @@ Record = (
 RECORDS: dict[str, type[Record]] = {
     "exec_event": ExecEvent,
     "exit_event": ExitEvent,
+    "fdpair_event": FdpairEvent,
     "fork_event": ForkEvent,
     "io_summary_event": IoSummaryEvent,
     "net_event": NetEvent,
@@ -342,6 +411,7 @@ RECORDS: dict[str, type[Record]] = {
     "rename_event": RenameEvent,
     "rw_event": RwEvent,
     "socket_event": SocketEvent,
+    "unix_net_event": UnixNetEvent,
     "unlink_event": UnlinkEvent,
 }
 """Record class by events.h struct name."""

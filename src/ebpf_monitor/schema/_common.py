@@ -54,6 +54,7 @@ class Abi:
     """Address family names by number (AF_INET, ...)."""
     fam_inet: int
     fam_inet6: int
+    fam_unix: int
     at_fdcwd: int
 
     @classmethod
@@ -74,6 +75,7 @@ class Abi:
                       for k, v in enum_values("addr_family").items()},
             fam_inet=enum_values("addr_family")["FAM_INET"],
             fam_inet6=enum_values("addr_family")["FAM_INET6"],
+            fam_unix=enum_values("addr_family")["FAM_UNIX"],
             at_fdcwd=enum_values("abi_const")["ABI_AT_FDCWD"])
 
 
