@@ -159,6 +159,34 @@ ABI_AT(unix_net_event, _pad, 146);
 ABI_AT(unix_net_event, path, 152);
 ABI_SIZE(unix_net_event, 280);
 
+ABI_AT(xfer_end, fd, 0);
+ABI_AT(xfer_end, target, 4);
+ABI_AT(xfer_end, path_len, 6);
+ABI_AT(xfer_end, ino, 8);
+ABI_AT(xfer_end, dev, 16);
+ABI_AT(xfer_end, imode, 20);
+ABI_AT(xfer_end, sock, 24);
+ABI_SIZE(xfer_end, 72);
+
+ABI_AT(xfer_event, h, 0);
+ABI_AT(xfer_event, src, 88);
+ABI_AT(xfer_event, dst, 160);
+ABI_AT(xfer_event, count, 232);
+ABI_AT(xfer_event, flags, 240);
+ABI_AT(xfer_event, _pad, 244);
+ABI_AT(xfer_event, data, 248);
+ABI_SIZE(xfer_event, 1272);
+
+ABI_AT(mmsg_event, h, 0);
+ABI_AT(mmsg_event, fd, 88);
+ABI_AT(mmsg_event, vlen, 92);
+ABI_AT(mmsg_event, bytes_done, 96);
+ABI_AT(mmsg_event, flags, 104);
+ABI_AT(mmsg_event, target, 108);
+ABI_AT(mmsg_event, _pad, 110);
+ABI_AT(mmsg_event, sock, 112);
+ABI_SIZE(mmsg_event, 160);
+
 #undef ABI_AT
 #undef ABI_SIZE
 

@@ -28,7 +28,9 @@ enum event_kind {
 	EK_IO_SUMMARY = 10, /* capture.read_write "first": an fd's read/write totals */
 	EK_FDPAIR = 11,     /* pipe/pipe2/socketpair: both fds and their inodes */
 	EK_UNIX_NET = 12,   /* connect/bind/listen/accept on an AF_UNIX socket: net_event + path */
-	EK_MAX = 13,
+	EK_XFER = 13,       /* sendfile/splice/tee/copy_file_range: data moved between two fds */
+	EK_MMSG = 14,       /* sendmmsg/recvmmsg: messages and bytes on one socket */
+	EK_MAX = 15,
 };
 
 /* What happened: the syscall (or lifecycle step); Python names it from these enumerators. */
@@ -42,6 +44,7 @@ enum event_action {
 	EA_SENDTO, EA_RECVFROM, EA_SENDMSG, EA_RECVMSG,
 	EA_CLOSE,     /* an fd went away: close(2), dup2 over it, exec or exit (see enum io_end) */
 	EA_PIPE, EA_PIPE2, EA_SOCKETPAIR,
+	EA_SENDFILE64, EA_SPLICE, EA_TEE, EA_COPY_FILE_RANGE, EA_SENDMMSG, EA_RECVMMSG,
 	EA_MAX,
 };
 
@@ -107,6 +110,7 @@ enum abi_const {
 	ABI_ARGS_LEN = ARGS_LEN,
 	ABI_PREFIX_LEN = PREFIX_LEN,
 	ABI_SUN_PATH_LEN = SUN_PATH_LEN,
+	ABI_MMSG_MAX_SUM = 64,
 };
 
 /* Kernel filter-map values. */
@@ -272,6 +276,44 @@ struct unix_net_event {
 	__u16 path_len;
 	__u16 _pad[3];
 	char path[SUN_PATH_LEN];
+};
+
+/* One end of an xfer_event: what the fd names, as an rw_event would (target FT_FILE: a
+ * tracked path, pipes made while we watched included; FT_SOCKET: sock; else, ino nonzero, an fd
+ * opened before we saw it, named by user space). */
+struct xfer_end {
+	__s32 fd;
+	__u16 target;        /* enum fd_target */
+	__u16 path_len;
+	__u64 ino;
+	__u32 dev;
+	__u32 imode;
+	struct sock_info sock;
+};
+
+/* Data moved from src to dst in the kernel (sendfile64, splice, tee, copy_file_range); the
+ * header's ret is the bytes moved. */
+struct xfer_event {
+	struct event_header h;
+	struct xfer_end src;
+	struct xfer_end dst;
+	__u64 count;         /* bytes asked for */
+	__u32 flags;         /* splice/tee/copy_file_range flags */
+	__u32 _pad;
+	char data[2 * PATH_LEN]; /* src path, NUL, dst path, NUL (each only when FT_FILE) */
+};
+
+/* sendmmsg/recvmmsg: the header's ret is the messages done; bytes their sum (the first
+ * ABI_ABI_MMSG_MAX_SUM messages' msg_len). */
+struct mmsg_event {
+	struct event_header h;
+	__s32 fd;
+	__u32 vlen;          /* messages offered */
+	__u64 bytes_done;    /* the sum of the messages' msg_len */
+	__u32 flags;
+	__u16 target;        /* enum fd_target: FT_SOCKET unless fd is no socket */
+	__u16 _pad;
+	struct sock_info sock;
 };
 
 /* Filter-map key: path prefix for the LPM trie (prefixlen in bits). */

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Record the IPC fixture (issue #12): raw ring records of pipe, pipe2, socketpair, AF_UNIX
 bind/listen/connect/accept (a relative path, an abstract name, a failed connect), an MPTCP
-socket, and the documents made from them, host inputs fixed as for the golden batch.
+socket, sendfile64/splice/tee/copy_file_range between files and pipes, sendmmsg/recvmmsg
+(and failures of each), and the documents made from them, host inputs fixed as for the golden batch.
 
     sudo .venv/bin/python scripts/golden_record_ipc.py              # records + documents
     .venv/bin/python scripts/golden_record_ipc.py --documents       # rewrite the documents
@@ -61,6 +62,44 @@ WORKLOAD = textwrap.dedent(r'''
         bad.connect("missing.sock")                        # ENOENT
     except OSError:
         pass
+    with open("moved.txt", "wb") as f:
+        f.write(b"0123456789" * 4)
+    src = os.open("moved.txt", os.O_RDONLY)
+    dst = os.open("moved-copy.txt", os.O_WRONLY | os.O_CREAT, 0o600)
+    os.sendfile(dst, src, 0, 40)
+    try:
+        os.sendfile(dst, 999, 0, 1)                        # EBADF
+    except OSError:
+        pass
+    r, w = os.pipe(); r2, w2 = os.pipe()
+    os.splice(src, w, 10, offset_src=0)
+    libc.syscall(276, r, w2, 10, 0)                        # tee
+    os.splice(r, dst, 10, offset_dst=0, flags=os.SPLICE_F_MOVE)
+    os.copy_file_range(src, dst, 5, 0, 0)
+    try:
+        os.copy_file_range(src, 999, 1)                    # EBADF
+    except OSError:
+        pass
+    class iovec(ctypes.Structure):
+        _fields_ = [("base", ctypes.c_void_p), ("len", ctypes.c_size_t)]
+    class msghdr(ctypes.Structure):
+        _fields_ = [("name", ctypes.c_void_p), ("namelen", ctypes.c_uint32),
+                    ("iov", ctypes.POINTER(iovec)), ("iovlen", ctypes.c_size_t),
+                    ("control", ctypes.c_void_p), ("controllen", ctypes.c_size_t),
+                    ("flags", ctypes.c_int)]
+    class mmsghdr(ctypes.Structure):
+        _fields_ = [("hdr", msghdr), ("len", ctypes.c_uint)]
+    buf = ctypes.create_string_buffer(b"datagram", 8)
+    io = iovec(ctypes.cast(buf, ctypes.c_void_p), 8)
+    msgs = (mmsghdr * 2)()
+    for m in msgs:
+        m.hdr.iov = ctypes.pointer(io); m.hdr.iovlen = 1
+    ua = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); ua.bind(("127.0.0.1", 0))
+    ub = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); ub.bind(("127.0.0.1", 0))
+    ua.connect(ub.getsockname())
+    libc.sendmmsg(ua.fileno(), msgs, 2, 0)
+    libc.recvmmsg(ub.fileno(), msgs, 2, 0, None)
+    libc.sendmmsg(src, msgs, 2, 0)                         # ENOTSOCK
     try:
         m = socket.socket(socket.AF_INET, socket.SOCK_STREAM, 262)   # IPPROTO_MPTCP
         m.bind(("127.0.0.1", 0)); m.listen(1)

@@ -28,15 +28,19 @@ CLOSE = ("close",)
 """An fd's read/write totals (capture.read_write "first")."""
 PIPE = ("pipe", "pipe2")
 SOCKETPAIR = ("socketpair",)
+XFER = ("sendfile64", "splice", "tee", "copy_file_range")
+"""Data moved between two fds in the kernel: one document naming both ends."""
+MMSG = ("sendmmsg", "recvmmsg")
 LOSS = ("loss",)
 EVENTS = (EXEC + FORK + EXIT + OPEN + READ + WRITE + UNLINK + RENAME + SOCKET + NET + SEND_RECV
           + CLOSE
-          + PIPE + SOCKETPAIR)
+          + PIPE + SOCKETPAIR
+          + XFER + MMSG)
 """Every action of a document about a process's event (all but `loss`)."""
 ALL = EVENTS + LOSS
 IO = READ + WRITE + SEND_RECV
 """Reads and writes: of a file, or (the same records) of a socket."""
-SOCKETS = SOCKET + NET + IO + CLOSE + SOCKETPAIR
+SOCKETS = SOCKET + NET + IO + CLOSE + SOCKETPAIR + XFER + MMSG
 """Actions whose document may describe a socket."""
 FILES = OPEN + READ + WRITE + UNLINK + RENAME + CLOSE + PIPE
 """Actions whose document may name a file."""
@@ -90,7 +94,8 @@ FIELDS: tuple[Field, ...] = (
        "`preadv`, `preadv2`, `write`, `writev`, `pwrite64`, `pwritev`, `pwritev2`, `unlink`, "
        "`unlinkat`, `rmdir`, `rename`, `renameat`, `renameat2`, `socket`, `connect`, `bind`, "
        "`listen`, `accept`, `accept4`, `sendto`, `recvfrom`, `sendmsg`, `recvmsg`, `pipe`, "
-       "`pipe2`, `socketpair`), `exit` for "
+       "`pipe2`, `socketpair`, `sendfile64`, `splice`, `tee`, `copy_file_range`, `sendmmsg`, "
+       "`recvmmsg`), `exit` for "
        "process exit, `close` for an fd's read/write totals (`capture.read_write: \"first\"` "
        "only), `loss` for dropped events"),
     _f("event.category", "keyword", ALL, "`process`, `file`, `network` (`host` for `loss`)",
@@ -98,7 +103,9 @@ FIELDS: tuple[Field, ...] = (
     _f("event.type", "keyword", ALL, "`start` (exec, process fork), `end` (exit), `info` "
        "(thread creation, socket, bind, listen, socket I/O, `close` totals, `loss`), `access` "
        "(open, read), `change` (write, rename), `deletion` (unlink, rmdir), "
-       "`connection`+`start` (connect, accept, socketpair), `creation` (pipe, pipe2)", many=True),
+       "`connection`+`start` (connect, accept, socketpair), `creation` (pipe, pipe2), "
+       "`access`+`change` (sendfile64, splice, tee, copy_file_range), `info` (sendmmsg, "
+       "recvmmsg)", many=True),
     _f("event.outcome", "keyword", ALL, "`success` / `failure` from the return value; "
        "`unknown` for a non-blocking connect (EINPROGRESS); `failure` for `loss`"),
     _f("host.name", "keyword", ALL, "the monitor's host name"),
@@ -151,17 +158,30 @@ FIELDS: tuple[Field, ...] = (
     _f("ebpf.syscall", "keyword", tuple(a for a in EVENTS if a != "close"),
        "same as `event.action` for syscalls"),
     _f("ebpf.ret", "long", tuple(a for a in EVENTS if a != "close"), "the raw return value"),
-    _f("ebpf.fd", "long", OPEN + SOCKET + NET + IO + CLOSE + PIPE + SOCKETPAIR,
+    _f("ebpf.fd", "long", OPEN + SOCKET + NET + IO + CLOSE + PIPE + SOCKETPAIR + MMSG,
        "the fd used or returned (pipe, pipe2: the read end; socketpair: the first socket)"),
     _f("ebpf.peer_fd", "long", PIPE + SOCKETPAIR, "pipe, pipe2: the write end; socketpair: the "
        "second socket"),
-    _f("ebpf.flags", "keyword", OPEN + UNLINK + RENAME + ("pipe2",), "open and pipe2 flags as "
-       "names (`O_WRONLY`, `O_CREAT`, `O_CLOEXEC`, ...); unlinkat/renameat2 flags as a number",
-       many=True),
+    _f("ebpf.flags", "keyword", OPEN + UNLINK + RENAME + ("pipe2", "splice", "tee",
+                                                          "copy_file_range"),
+       "open and pipe2 flags as names (`O_WRONLY`, `O_CREAT`, `O_CLOEXEC`, ...), splice and "
+       "tee flags likewise (`SPLICE_F_MOVE`, ...; other bits as hex); unlinkat/renameat2 flags "
+       "as a number", many=True),
     _f("ebpf.mode", "long", OPEN, "open mode when O_CREAT is set"),
-    _f("ebpf.bytes_requested", "long", IO, "read/write/send/recv: the count asked for (not "
-       "given for vectored calls)"),
-    _f("ebpf.bytes", "long", IO, "read/write/send/recv: the bytes done"),
+    _f("ebpf.bytes_requested", "long", IO + XFER, "read/write/send/recv and the moves "
+       "(sendfile64, splice, tee, copy_file_range): the count asked for (not given for "
+       "vectored calls)"),
+    _f("ebpf.bytes", "long", IO + XFER + MMSG, "read/write/send/recv and the moves: the bytes "
+       "done; sendmmsg/recvmmsg: the sum of the messages' lengths (of the first 64)"),
+    _f("ebpf.from.fd", "long", XFER, "moves: the fd data was taken from (sendfile64's in_fd, "
+       "splice/tee/copy_file_range's fd_in)"),
+    _f("ebpf.from.path", "keyword", XFER, "moves: what that fd names, as `file.path` of "
+       "a read would (a file's path, `pipe:[inode]`, ...); absent for a socket, which "
+       "`ebpf.socket`/`source`/`destination` describe, and for a bad fd"),
+    _f("ebpf.to.fd", "long", XFER, "moves: the fd data was put into"),
+    _f("ebpf.to.path", "keyword", XFER, "moves: what that fd names, likewise"),
+    _f("ebpf.messages", "long", MMSG, "sendmmsg/recvmmsg: the messages sent or received"),
+    _f("ebpf.messages_offered", "long", MMSG, "sendmmsg/recvmmsg: the vector's length (vlen)"),
     _f("ebpf.io.reads", "long", CLOSE, "read-type (read, readv, pread64, preadv, preadv2, "
        "recvfrom, recvmsg) calls on the fd, failed ones and the first one (sent as its own "
        "event) included"),
@@ -246,7 +266,7 @@ _DOC_TYPES = {"keyword+text": "keyword (+ `.text`)", "long keyword": "keyword",
 _GROUPS = {ALL: "all", EVENTS: "all but loss", tuple(a for a in EVENTS if a != "close"):
            "all but loss, close", EXEC: "exec", FORK: "fork", EXIT: "exit", OPEN: "open",
            IO: "read, write", CLOSE: "close", LOSS: "loss", RENAME: "rename",
-           SOCKETS: "socket, net, read, write, close, socketpair",
+           SOCKETS: "socket, net, read, write, close, socketpair, moves, mmsg",
            FILES: "open, read, write, unlink, rename, close, pipe",
            OPEN + UNLINK + RENAME: "open, unlink, rename",
            OPEN + SOCKET + NET + IO + CLOSE: "open, socket, net, read, write, close",

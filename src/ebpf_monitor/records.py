@@ -17,6 +17,7 @@ __all__ = [
     "FdpairEvent",
     "ForkEvent",
     "IoSummaryEvent",
+    "MmsgEvent",
     "NetEvent",
     "OpenEvent",
     "Record",
@@ -25,6 +26,7 @@ __all__ = [
     "SocketEvent",
     "UnixNetEvent",
     "UnlinkEvent",
+    "XferEvent",
 ]
 
 class ExecEvent(NamedTuple):
@@ -166,6 +168,41 @@ class IoSummaryEvent(NamedTuple):
     ino: int
     dev: int
     imode: int
+    sock_family: int
+    sock_type: int
+    sock_protocol: int
+    sock_lport: int
+    sock_rport: int
+    sock_laddr: bytes
+    sock_raddr: bytes
+
+
+class MmsgEvent(NamedTuple):
+    """struct mmsg_event (160 fixed bytes)."""
+
+    h_kind: int
+    h_action: int
+    h_size: int
+    h_flags: int
+    h_pid: int
+    h_tid: int
+    h_ppid: int
+    h_uid: int
+    h_gid: int
+    h_euid: int
+    h_ktime_ns: int
+    h_start_ns: int
+    h_ret: int
+    h_comm: bytes
+    h_ns_pid: int
+    h_ns_tid: int
+    h_ns_ppid: int
+    h_pidns: int
+    fd: int
+    vlen: int
+    bytes_done: int
+    flags: int
+    target: int
     sock_family: int
     sock_type: int
     sock_protocol: int
@@ -384,12 +421,64 @@ class UnlinkEvent(NamedTuple):
     path_len: int
 
 
+class XferEvent(NamedTuple):
+    """struct xfer_event (248 fixed bytes, then its tail)."""
+
+    h_kind: int
+    h_action: int
+    h_size: int
+    h_flags: int
+    h_pid: int
+    h_tid: int
+    h_ppid: int
+    h_uid: int
+    h_gid: int
+    h_euid: int
+    h_ktime_ns: int
+    h_start_ns: int
+    h_ret: int
+    h_comm: bytes
+    h_ns_pid: int
+    h_ns_tid: int
+    h_ns_ppid: int
+    h_pidns: int
+    src_fd: int
+    src_target: int
+    src_path_len: int
+    src_ino: int
+    src_dev: int
+    src_imode: int
+    src_sock_family: int
+    src_sock_type: int
+    src_sock_protocol: int
+    src_sock_lport: int
+    src_sock_rport: int
+    src_sock_laddr: bytes
+    src_sock_raddr: bytes
+    dst_fd: int
+    dst_target: int
+    dst_path_len: int
+    dst_ino: int
+    dst_dev: int
+    dst_imode: int
+    dst_sock_family: int
+    dst_sock_type: int
+    dst_sock_protocol: int
+    dst_sock_lport: int
+    dst_sock_rport: int
+    dst_sock_laddr: bytes
+    dst_sock_raddr: bytes
+    count_: int
+    flags: int
+
+
 Record = (
     ExecEvent
     | ExitEvent
     | FdpairEvent
     | ForkEvent
     | IoSummaryEvent
+    | MmsgEvent
     | NetEvent
     | OpenEvent
     | RenameEvent
@@ -397,6 +486,7 @@ Record = (
     | SocketEvent
     | UnixNetEvent
     | UnlinkEvent
+    | XferEvent
 )
 """Any record: every one starts with the header (`h_*`)."""
 
@@ -406,6 +496,7 @@ RECORDS: dict[str, type[Record]] = {
     "fdpair_event": FdpairEvent,
     "fork_event": ForkEvent,
     "io_summary_event": IoSummaryEvent,
+    "mmsg_event": MmsgEvent,
     "net_event": NetEvent,
     "open_event": OpenEvent,
     "rename_event": RenameEvent,
@@ -413,5 +504,6 @@ RECORDS: dict[str, type[Record]] = {
     "socket_event": SocketEvent,
     "unix_net_event": UnixNetEvent,
     "unlink_event": UnlinkEvent,
+    "xfer_event": XferEvent,
 }
 """Record class by events.h struct name."""

@@ -192,3 +192,137 @@ class TestMptcp:
         sockets = [d for d in docs if d["event"]["action"] == "socket"]
         assert len(sockets) == 2
         assert all(d["network"]["transport"] == "mptcp" for d in sockets)
+
+
+# Data moved in the kernel: sendfile64 file->file and file->TCP socket, splice file->pipe and
+# pipe->file, tee pipe->pipe, copy_file_range file->file, each once failing; sendmmsg and
+# recvmmsg of three UDP datagrams, and sendmmsg on a non-socket (ENOTSOCK).
+XFER_WORK = r"""
+import ctypes, json, os, socket, sys
+libc = ctypes.CDLL(None, use_errno=True)
+src_path, dst_path = sys.argv[1], sys.argv[2]
+out = {}
+with open(src_path, "wb") as f:
+    f.write(b"0123456789" * 10)
+src = os.open(src_path, os.O_RDONLY)
+dst = os.open(dst_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+out["src"], out["dst"] = src, dst
+assert os.sendfile(dst, src, 0, 100) == 100
+try:
+    os.sendfile(dst, 999, 0, 10)
+except OSError as e:
+    assert e.errno == 9
+srv = socket.socket(); srv.bind(("127.0.0.1", 0)); srv.listen(1)
+cli = socket.create_connection(srv.getsockname()); conn, _ = srv.accept()
+assert os.sendfile(cli.fileno(), src, 0, 50) == 50
+conn.recv(100)
+out["tcp"] = [cli.fileno(), srv.getsockname()[1]]
+r, w = os.pipe()
+out["pipe"] = [r, w, os.fstat(r).st_ino]
+assert os.splice(src, w, 30, offset_src=0) == 30
+r2, w2 = os.pipe()
+out["pipe2"] = [r2, w2, os.fstat(r2).st_ino]
+assert libc.syscall(276, r, w2, 30, 0) == 30           # tee
+assert libc.syscall(276, src, dst, 30, 0) == -1 and ctypes.get_errno() == 22
+assert os.splice(r, dst, 30, offset_dst=0, flags=os.SPLICE_F_MOVE) == 30
+try:
+    os.splice(src, dst, 10)
+except OSError as e:
+    assert e.errno == 22
+assert os.copy_file_range(src, dst, 20, 0, 0) == 20
+try:
+    os.copy_file_range(src, 999, 10)
+except OSError as e:
+    assert e.errno == 9
+
+class iovec(ctypes.Structure):
+    _fields_ = [("base", ctypes.c_void_p), ("len", ctypes.c_size_t)]
+class msghdr(ctypes.Structure):
+    _fields_ = [("name", ctypes.c_void_p), ("namelen", ctypes.c_uint32),
+                ("iov", ctypes.POINTER(iovec)), ("iovlen", ctypes.c_size_t),
+                ("control", ctypes.c_void_p), ("controllen", ctypes.c_size_t),
+                ("flags", ctypes.c_int)]
+class mmsghdr(ctypes.Structure):
+    _fields_ = [("hdr", msghdr), ("len", ctypes.c_uint)]
+
+def vec(sizes):
+    bufs = [ctypes.create_string_buffer(b"d" * n, n) for n in sizes]
+    iovs = [iovec(ctypes.cast(b, ctypes.c_void_p), n) for b, n in zip(bufs, sizes)]
+    msgs = (mmsghdr * len(sizes))()
+    for m, io in zip(msgs, iovs):
+        m.hdr.iov = ctypes.pointer(io); m.hdr.iovlen = 1
+    return msgs, (bufs, iovs)
+
+ua = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); ua.bind(("127.0.0.1", 0))
+ub = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); ub.bind(("127.0.0.1", 0))
+ua.connect(ub.getsockname())
+msgs, keep = vec([5, 7, 11])
+assert libc.sendmmsg(ua.fileno(), msgs, 3, 0) == 3
+rmsgs, keep2 = vec([64, 64, 64])
+assert libc.recvmmsg(ub.fileno(), rmsgs, 3, 0, None) == 3
+assert libc.sendmmsg(src, msgs, 3, 0) == -1 and ctypes.get_errno() == 88
+out["udp"] = [ua.fileno(), ub.fileno(), ua.getsockname()[1], ub.getsockname()[1]]
+print(json.dumps(out))
+"""
+
+
+class TestMoves:
+    """sendfile64, splice, tee, copy_file_range name both ends; sendmmsg/recvmmsg count."""
+
+    def test_moves(self, monitor: Monitor, workdir: Path) -> None:
+        """Each call's ends (file path, pipe name, socket peer), bytes, flags; failures."""
+        src_path, dst_path = str(workdir / "move src ü.txt"), str(workdir / "move dst.txt")
+        pid, out = run_workload(XFER_WORK, src_path, dst_path)
+        g = json.loads(out)
+        docs = monitor.events_of(pid)
+        src, dst = g["src"], g["dst"]
+        r, w, pino = g["pipe"]
+        _r2, w2, pino2 = g["pipe2"]
+        pipe, pipe2 = f"pipe:[{pino}]", f"pipe:[{pino2}]"
+        sf = _one(docs, event__action="sendfile64", ebpf__to__fd=dst, event__outcome="success")
+        assert sf["ebpf"]["from"] == {"fd": src, "path": src_path}
+        assert sf["ebpf"]["to"] == {"fd": dst, "path": dst_path}
+        assert sf["ebpf"]["bytes"] == 100 and sf["ebpf"]["bytes_requested"] == 100
+        assert sf["event"]["type"] == ["access", "change"]
+        bad = _one(docs, event__action="sendfile64", event__outcome="failure")
+        assert bad["error"]["code"] == "EBADF" and bad["ebpf"]["from"] == {"fd": 999}
+        cfd, port = g["tcp"]
+        tcp = _one(docs, event__action="sendfile64", ebpf__to__fd=cfd)
+        assert tcp["ebpf"]["to"] == {"fd": cfd} and tcp["ebpf"]["bytes"] == 50
+        assert tcp["destination"] == {"ip": "127.0.0.1", "port": port}
+        assert tcp["network"]["transport"] == "tcp"
+
+        sp = _one(docs, event__action="splice", ebpf__to__fd=w)
+        assert sp["ebpf"]["from"] == {"fd": src, "path": src_path}
+        assert sp["ebpf"]["to"] == {"fd": w, "path": pipe} and sp["ebpf"]["bytes"] == 30
+        sp2 = _one(docs, event__action="splice", ebpf__from__fd=r)
+        assert sp2["ebpf"]["from"] == {"fd": r, "path": pipe}
+        assert sp2["ebpf"]["to"] == {"fd": dst, "path": dst_path}
+        assert sp2["ebpf"]["flags"] == ["SPLICE_F_MOVE"]
+        spf = _one(docs, event__action="splice", event__outcome="failure")
+        assert spf["error"]["code"] == "EINVAL"
+        assert spf["ebpf"]["from"]["path"] == src_path
+
+        tee = _one(docs, event__action="tee", event__outcome="success")
+        assert tee["ebpf"]["from"] == {"fd": r, "path": pipe}
+        assert tee["ebpf"]["to"] == {"fd": w2, "path": pipe2} and tee["ebpf"]["bytes"] == 30
+        teef = _one(docs, event__action="tee", event__outcome="failure")
+        assert teef["error"]["code"] == "EINVAL"
+
+        cf = _one(docs, event__action="copy_file_range", event__outcome="success")
+        assert cf["ebpf"]["from"] == {"fd": src, "path": src_path}
+        assert cf["ebpf"]["to"] == {"fd": dst, "path": dst_path} and cf["ebpf"]["bytes"] == 20
+        cff = _one(docs, event__action="copy_file_range", event__outcome="failure")
+        assert cff["error"]["code"] == "EBADF" and cff["ebpf"]["to"] == {"fd": 999}
+
+        ua, ub, _pa, pb = g["udp"]
+        sm = _one(docs, event__action="sendmmsg", event__outcome="success")
+        assert sm["ebpf"]["fd"] == ua and sm["ebpf"]["messages"] == 3
+        assert sm["ebpf"]["bytes"] == 23 and sm["ebpf"]["messages_offered"] == 3
+        assert sm["destination"] == {"ip": "127.0.0.1", "port": pb}
+        assert sm["network"]["transport"] == "udp"
+        rm = _one(docs, event__action="recvmmsg")
+        assert rm["ebpf"]["fd"] == ub and rm["ebpf"]["messages"] == 3
+        assert rm["ebpf"]["bytes"] == 23
+        smf = _one(docs, event__action="sendmmsg", event__outcome="failure")
+        assert smf["error"]["code"] == "ENOTSOCK" and "socket" not in smf["ebpf"]
