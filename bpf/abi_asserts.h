@@ -187,6 +187,22 @@ ABI_AT(mmsg_event, _pad, 110);
 ABI_AT(mmsg_event, sock, 112);
 ABI_SIZE(mmsg_event, 160);
 
+ABI_AT(uring_event, h, 0);
+ABI_AT(uring_event, fd, 88);
+ABI_AT(uring_event, opcode, 92);
+ABI_AT(uring_event, target, 94);
+ABI_AT(uring_event, entries, 96);
+ABI_AT(uring_event, flags, 100);
+ABI_AT(uring_event, user_data, 104);
+ABI_AT(uring_event, ino, 112);
+ABI_AT(uring_event, dev, 120);
+ABI_AT(uring_event, imode, 124);
+ABI_AT(uring_event, sock, 128);
+ABI_AT(uring_event, path_len, 176);
+ABI_AT(uring_event, _pad, 178);
+ABI_AT(uring_event, path, 184);
+ABI_SIZE(uring_event, 696);
+
 #undef ABI_AT
 #undef ABI_SIZE
 

@@ -30,7 +30,8 @@ enum event_kind {
 	EK_UNIX_NET = 12,   /* connect/bind/listen/accept on an AF_UNIX socket: net_event + path */
 	EK_XFER = 13,       /* sendfile/splice/tee/copy_file_range: data moved between two fds */
 	EK_MMSG = 14,       /* sendmmsg/recvmmsg: messages and bytes on one socket */
-	EK_MAX = 15,
+	EK_URING = 15,      /* io_uring_setup, and each io_uring operation at its completion */
+	EK_MAX = 16,
 };
 
 /* What happened: the syscall (or lifecycle step); Python names it from these enumerators. */
@@ -45,6 +46,8 @@ enum event_action {
 	EA_CLOSE,     /* an fd went away: close(2), dup2 over it, exec or exit (see enum io_end) */
 	EA_PIPE, EA_PIPE2, EA_SOCKETPAIR,
 	EA_SENDFILE64, EA_SPLICE, EA_TEE, EA_COPY_FILE_RANGE, EA_SENDMMSG, EA_RECVMMSG,
+	EA_IO_URING_SETUP,
+	EA_IO_URING,  /* an operation submitted through io_uring (user space names it by opcode) */
 	EA_MAX,
 };
 
@@ -314,6 +317,34 @@ struct mmsg_event {
 	__u16 target;        /* enum fd_target: FT_SOCKET unless fd is no socket */
 	__u16 _pad;
 	struct sock_info sock;
+};
+
+/* uring_event.flags of an operation. */
+enum uring_flag {
+	EU_FIXED_FILE = 1 << 0, /* fd is an index into the ring's registered files */
+	EU_SQ_THREAD = 1 << 1,  /* submitted by the kernel's SQPOLL thread, not a syscall */
+	EU_ADDR = 1 << 2,       /* connect: the address asked for is in sock (remote) */
+};
+
+/* io_uring. Setup (EA_IO_URING_SETUP): h.ret the ring fd, entries and flags (IORING_SETUP_*)
+ * asked for. An operation (EA_IO_URING): described at submission (the submitter's header,
+ * time and fd table: fd's name as an rw_event has it; openat/openat2: the path), sent at its
+ * completion with h.ret = the completion's result. */
+struct uring_event {
+	struct event_header h;
+	__s32 fd;            /* the operation's fd; setup: the ring fd */
+	__u16 opcode;        /* enum io_uring_op (uapi numbers) */
+	__u16 target;        /* enum fd_target of fd (FT_FILE also: openat's path) */
+	__u32 entries;       /* setup: sq entries asked for */
+	__u32 flags;         /* setup: IORING_SETUP_*; operation: enum uring_flag */
+	__u64 user_data;
+	__u64 ino;           /* untracked fd: as in rw_event */
+	__u32 dev;
+	__u32 imode;
+	struct sock_info sock;
+	__u16 path_len;
+	__u16 _pad[3];
+	char path[PATH_LEN];
 };
 
 /* Filter-map key: path prefix for the LPM trie (prefixlen in bits). */

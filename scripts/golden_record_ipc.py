@@ -2,7 +2,9 @@
 """Record the IPC fixture (issue #12): raw ring records of pipe, pipe2, socketpair, AF_UNIX
 bind/listen/connect/accept (a relative path, an abstract name, a failed connect), an MPTCP
 socket, sendfile64/splice/tee/copy_file_range between files and pipes, sendmmsg/recvmmsg
-(and failures of each), and the documents made from them, host inputs fixed as for the golden batch.
+(and failures of each), io_uring (tests/kernel/uring_work.c: setup, openat/read/write/connect/
+send/nop through a ring, a SQPOLL ring with a registered file), and the documents made from
+them, host inputs fixed as for the golden batch.
 
     sudo .venv/bin/python scripts/golden_record_ipc.py              # records + documents
     .venv/bin/python scripts/golden_record_ipc.py --documents       # rewrite the documents
@@ -16,6 +18,7 @@ from __future__ import annotations
 import argparse
 import gzip
 import os
+import subprocess
 import sys
 import tempfile
 import textwrap
@@ -100,6 +103,8 @@ WORKLOAD = textwrap.dedent(r'''
     libc.sendmmsg(ua.fileno(), msgs, 2, 0)
     libc.recvmmsg(ub.fileno(), msgs, 2, 0, None)
     libc.sendmmsg(src, msgs, 2, 0)                         # ENOTSOCK
+    import subprocess
+    subprocess.run([URING_WORK, "ring file.txt", "ring-missing.txt"], stdout=subprocess.DEVNULL)
     try:
         m = socket.socket(socket.AF_INET, socket.SOCK_STREAM, 262)   # IPPROTO_MPTCP
         m.bind(("127.0.0.1", 0)); m.listen(1)
@@ -117,8 +122,12 @@ def main() -> int:
     from tests.unit import golden
 
     if not args.documents:
-        golden_record.WORKLOAD = WORKLOAD
         with tempfile.TemporaryDirectory() as tmp:
+            uring = Path(tmp) / "uring_work"
+            subprocess.run(["gcc", "-O2", "-Wall", "-o", str(uring),
+                            str(REPO / "tests" / "kernel" / "uring_work.c"), "-luring"],
+                           check=True)
+            golden_record.WORKLOAD = WORKLOAD.replace("URING_WORK", repr(str(uring)))
             unused = os.open(tmp, os.O_RDONLY)
             recs = golden_record._records("all", unused, Path(tmp))
         golden_record.write_records(golden.extra_records_path(NAME), recs)

@@ -31,18 +31,24 @@ SOCKETPAIR = ("socketpair",)
 XFER = ("sendfile64", "splice", "tee", "copy_file_range")
 """Data moved between two fds in the kernel: one document naming both ends."""
 MMSG = ("sendmmsg", "recvmmsg")
+URING = ("io_uring_setup", "io_uring")
+"""io_uring_setup, and an io_uring operation shown as no syscall (`io_uring`)."""
+URING_OPS = ("read", "readv", "write", "writev", "openat", "openat2", "connect", "sendto",
+             "sendmsg", "recvfrom", "recvmsg", "accept4", "io_uring")
+"""Actions an io_uring operation's document may take (the syscall it does the work of)."""
 LOSS = ("loss",)
 EVENTS = (EXEC + FORK + EXIT + OPEN + READ + WRITE + UNLINK + RENAME + SOCKET + NET + SEND_RECV
           + CLOSE
           + PIPE + SOCKETPAIR
-          + XFER + MMSG)
+          + XFER + MMSG
+          + URING)
 """Every action of a document about a process's event (all but `loss`)."""
 ALL = EVENTS + LOSS
 IO = READ + WRITE + SEND_RECV
 """Reads and writes: of a file, or (the same records) of a socket."""
-SOCKETS = SOCKET + NET + IO + CLOSE + SOCKETPAIR + XFER + MMSG
+SOCKETS = SOCKET + NET + IO + CLOSE + SOCKETPAIR + XFER + MMSG + ("io_uring",)
 """Actions whose document may describe a socket."""
-FILES = OPEN + READ + WRITE + UNLINK + RENAME + CLOSE + PIPE
+FILES = OPEN + READ + WRITE + UNLINK + RENAME + CLOSE + PIPE + ("io_uring",)
 """Actions whose document may name a file."""
 
 _LONG_STRING = 8191
@@ -95,7 +101,8 @@ FIELDS: tuple[Field, ...] = (
        "`unlinkat`, `rmdir`, `rename`, `renameat`, `renameat2`, `socket`, `connect`, `bind`, "
        "`listen`, `accept`, `accept4`, `sendto`, `recvfrom`, `sendmsg`, `recvmsg`, `pipe`, "
        "`pipe2`, `socketpair`, `sendfile64`, `splice`, `tee`, `copy_file_range`, `sendmmsg`, "
-       "`recvmmsg`), `exit` for "
+       "`recvmmsg`, `io_uring_setup`; an operation submitted through io_uring takes the action "
+       "of the syscall it does the work of, else `io_uring`), `exit` for "
        "process exit, `close` for an fd's read/write totals (`capture.read_write: \"first\"` "
        "only), `loss` for dropped events"),
     _f("event.category", "keyword", ALL, "`process`, `file`, `network` (`host` for `loss`)",
@@ -105,7 +112,7 @@ FIELDS: tuple[Field, ...] = (
        "(open, read), `change` (write, rename), `deletion` (unlink, rmdir), "
        "`connection`+`start` (connect, accept, socketpair), `creation` (pipe, pipe2), "
        "`access`+`change` (sendfile64, splice, tee, copy_file_range), `info` (sendmmsg, "
-       "recvmmsg)", many=True),
+       "recvmmsg, io_uring_setup, io_uring)", many=True),
     _f("event.outcome", "keyword", ALL, "`success` / `failure` from the return value; "
        "`unknown` for a non-blocking connect (EINPROGRESS); `failure` for `loss`"),
     _f("host.name", "keyword", ALL, "the monitor's host name"),
@@ -158,7 +165,7 @@ FIELDS: tuple[Field, ...] = (
     _f("ebpf.syscall", "keyword", tuple(a for a in EVENTS if a != "close"),
        "same as `event.action` for syscalls"),
     _f("ebpf.ret", "long", tuple(a for a in EVENTS if a != "close"), "the raw return value"),
-    _f("ebpf.fd", "long", OPEN + SOCKET + NET + IO + CLOSE + PIPE + SOCKETPAIR + MMSG,
+    _f("ebpf.fd", "long", OPEN + SOCKET + NET + IO + CLOSE + PIPE + SOCKETPAIR + MMSG + URING,
        "the fd used or returned (pipe, pipe2: the read end; socketpair: the first socket)"),
     _f("ebpf.peer_fd", "long", PIPE + SOCKETPAIR, "pipe, pipe2: the write end; socketpair: the "
        "second socket"),
@@ -180,6 +187,19 @@ FIELDS: tuple[Field, ...] = (
        "`ebpf.socket`/`source`/`destination` describe, and for a bad fd"),
     _f("ebpf.to.fd", "long", XFER, "moves: the fd data was put into"),
     _f("ebpf.to.path", "keyword", XFER, "moves: what that fd names, likewise"),
+    _f("ebpf.io_uring.opcode", "keyword", URING_OPS, "an operation submitted through "
+       "io_uring: its opcode (`READ`, `OPENAT`, `NOP`, ...; `OP_<n>` past the names known)"),
+    _f("ebpf.io_uring.user_data", "long", URING_OPS, "io_uring: the submitter's tag of the "
+       "operation (matches its completion in the process's own records)"),
+    _f("ebpf.io_uring.fixed_file", "boolean", URING_OPS, "io_uring: the fd is an index into "
+       "the ring's registered files (`.fixed_file_index`), not an fd"),
+    _f("ebpf.io_uring.fixed_file_index", "long", URING_OPS, "io_uring: that index"),
+    _f("ebpf.io_uring.sq_thread", "boolean", URING_OPS, "io_uring: submitted by the kernel's "
+       "SQPOLL thread (no io_uring_enter call)"),
+    _f("ebpf.io_uring.entries", "long", ("io_uring_setup",), "io_uring_setup: the submission "
+       "queue entries asked for"),
+    _f("ebpf.io_uring.setup_flags", "keyword", ("io_uring_setup",), "io_uring_setup: "
+       "`IORING_SETUP_*` flags", many=True),
     _f("ebpf.messages", "long", MMSG, "sendmmsg/recvmmsg: the messages sent or received"),
     _f("ebpf.messages_offered", "long", MMSG, "sendmmsg/recvmmsg: the vector's length (vlen)"),
     _f("ebpf.io.reads", "long", CLOSE, "read-type (read, readv, pread64, preadv, preadv2, "
@@ -266,8 +286,8 @@ _DOC_TYPES = {"keyword+text": "keyword (+ `.text`)", "long keyword": "keyword",
 _GROUPS = {ALL: "all", EVENTS: "all but loss", tuple(a for a in EVENTS if a != "close"):
            "all but loss, close", EXEC: "exec", FORK: "fork", EXIT: "exit", OPEN: "open",
            IO: "read, write", CLOSE: "close", LOSS: "loss", RENAME: "rename",
-           SOCKETS: "socket, net, read, write, close, socketpair, moves, mmsg",
-           FILES: "open, read, write, unlink, rename, close, pipe",
+           SOCKETS: "socket, net, read, write, close, socketpair, moves, mmsg, io_uring",
+           FILES: "open, read, write, unlink, rename, close, pipe, io_uring",
            OPEN + UNLINK + RENAME: "open, unlink, rename",
            OPEN + SOCKET + NET + IO + CLOSE: "open, socket, net, read, write, close",
            OPEN + UNLINK: "open, unlink", EXEC + OPEN + RENAME: "exec, open, rename"}

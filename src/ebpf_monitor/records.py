@@ -26,6 +26,7 @@ __all__ = [
     "SocketEvent",
     "UnixNetEvent",
     "UnlinkEvent",
+    "UringEvent",
     "XferEvent",
 ]
 
@@ -421,6 +422,46 @@ class UnlinkEvent(NamedTuple):
     path_len: int
 
 
+class UringEvent(NamedTuple):
+    """struct uring_event (184 fixed bytes, then its tail)."""
+
+    h_kind: int
+    h_action: int
+    h_size: int
+    h_flags: int
+    h_pid: int
+    h_tid: int
+    h_ppid: int
+    h_uid: int
+    h_gid: int
+    h_euid: int
+    h_ktime_ns: int
+    h_start_ns: int
+    h_ret: int
+    h_comm: bytes
+    h_ns_pid: int
+    h_ns_tid: int
+    h_ns_ppid: int
+    h_pidns: int
+    fd: int
+    opcode: int
+    target: int
+    entries: int
+    flags: int
+    user_data: int
+    ino: int
+    dev: int
+    imode: int
+    sock_family: int
+    sock_type: int
+    sock_protocol: int
+    sock_lport: int
+    sock_rport: int
+    sock_laddr: bytes
+    sock_raddr: bytes
+    path_len: int
+
+
 class XferEvent(NamedTuple):
     """struct xfer_event (248 fixed bytes, then its tail)."""
 
@@ -486,6 +527,7 @@ Record = (
     | SocketEvent
     | UnixNetEvent
     | UnlinkEvent
+    | UringEvent
     | XferEvent
 )
 """Any record: every one starts with the header (`h_*`)."""
@@ -504,6 +546,7 @@ RECORDS: dict[str, type[Record]] = {
     "socket_event": SocketEvent,
     "unix_net_event": UnixNetEvent,
     "unlink_event": UnlinkEvent,
+    "uring_event": UringEvent,
     "xfer_event": XferEvent,
 }
 """Record class by events.h struct name."""

@@ -7,7 +7,15 @@ from typing import Any
 
 from ..document import Document
 from ..enrich import Enricher, text
-from ..records import IoSummaryEvent, MmsgEvent, NetEvent, RwEvent, SocketEvent, UnixNetEvent
+from ..records import (
+    IoSummaryEvent,
+    MmsgEvent,
+    NetEvent,
+    RwEvent,
+    SocketEvent,
+    UnixNetEvent,
+    UringEvent,
+)
 from ..state import ProcessTable
 from ._common import (
     CAT_NETWORK,
@@ -93,7 +101,8 @@ class Endpoints:
             own["destination"] = dst
 
     def add_sock(self, own: dict[str, Any],
-                 v: RwEvent | IoSummaryEvent | NetEvent | UnixNetEvent | MmsgEvent, *,
+                 v: RwEvent | IoSummaryEvent | NetEvent | UnixNetEvent | MmsgEvent | UringEvent,
+                 *,
                  remote_is_source: bool = False) -> None:
         """`add` of a record's `struct sock_info`."""
         self.add(own, v.sock_family, v.sock_type, v.sock_protocol,
