@@ -77,6 +77,25 @@ static __always_inline bool uring_describe_fd(struct uring_event *e, __u32 pid, 
 	return true;
 }
 
+#define PF_IO_WORKER 0x00000010
+
+/* task_filtered, but a ring's kernel thread (SQPOLL: comm `iou-sqp-<pid>`) is judged by its
+ * process's name, so ignore_comms covers what it submits. */
+static __always_inline bool uring_filtered(void)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+	struct comm_key key = {};
+
+	if (!(task->flags & PF_IO_WORKER))
+		return task_filtered();
+	if (current_pid() == targ_self_pid)
+		return true;
+	if (!targ_comm_filter)
+		return false;
+	bpf_probe_read_kernel_str(key.comm, sizeof(key.comm), task->group_leader->comm);
+	return bpf_map_lookup_elem(&em_ign_comm, &key) != NULL;
+}
+
 SEC("tp_btf/io_uring_submit_req")
 int BPF_PROG(io_uring_submit_req, struct io_kiocb *req)
 {
@@ -85,7 +104,7 @@ int BPF_PROG(io_uring_submit_req, struct io_kiocb *req)
 	__u16 opcode;
 	int len;
 
-	if (task_filtered())
+	if (uring_filtered())
 		return 0;
 	e = scratch(0);
 	if (!e)

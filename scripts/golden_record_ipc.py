@@ -3,7 +3,7 @@
 bind/listen/connect/accept (a relative path, an abstract name, a failed connect), an MPTCP
 socket, sendfile64/splice/tee/copy_file_range between files and pipes, sendmmsg/recvmmsg
 (and failures of each), io_uring (tests/kernel/uring_work.c: setup, openat/read/write/connect/
-send/nop through a ring, a SQPOLL ring with a registered file), and the documents made from
+send/fsync through a ring, a SQPOLL ring with a registered file), and the documents made from
 them, host inputs fixed as for the golden batch.
 
     sudo .venv/bin/python scripts/golden_record_ipc.py              # records + documents

@@ -326,3 +326,26 @@ class TestMoves:
         assert rm["ebpf"]["bytes"] == 23
         smf = _one(docs, event__action="sendmmsg", event__outcome="failure")
         assert smf["error"]["code"] == "ENOTSOCK" and "socket" not in smf["ebpf"]
+
+
+class TestFilters:
+    """A process in ignore_comms gets none of these documents (its exec excepted)."""
+
+    def test_ignored_comm(self, monitor: Monitor, workdir: Path) -> None:
+        """The IPC, Unix-socket and move workloads renamed `ignoreme`: none of their calls."""
+        rename = ("import ctypes\nctypes.CDLL(None).prctl(15, b'ignoreme', 0, 0, 0)\n")
+        src, dst = str(workdir / "f-src"), str(workdir / "f-dst")
+        pids = [run_workload(rename + IPC_WORK)[0],
+                run_workload(rename + UNIX_WORK, str(workdir / "f.sock"), "f-abstract")[0],
+                run_workload(rename + XFER_WORK, src, dst)[0]]
+        # A later process's exit: everything the ignored ones could have sent is in by then.
+        marker, _ = run_workload("pass")
+        docs = monitor.events_of(marker)
+        docs = [d for d in monitor.events() if d.get("process", {}).get("pid") in pids]
+        assert docs, "their execs are recorded"
+        # Python's start-up (opens, reads) comes before the rename; nothing after it.
+        assert not [d for d in docs if d["process"]["name"] == "ignoreme"
+                    and d["event"]["action"] != "execve"]
+        ipc = {"pipe", "pipe2", "socketpair", "sendfile64", "splice", "tee", "copy_file_range",
+               "sendmmsg", "recvmmsg", "bind", "listen", "connect", "accept4", "sendto"}
+        assert not {d["event"]["action"] for d in docs} & ipc
