@@ -4,6 +4,7 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 APT_PACKAGES := clang llvm bpftool libbpf-dev libbpf1 logrotate openssl maven systemd \
+	liburing-dev \
 	systemd-container mmdebstrap chromium graphviz gcc python3-dev
 STAMP := build/.stamp
 

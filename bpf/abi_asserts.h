@@ -139,6 +139,70 @@ ABI_AT(unlink_event, _pad, 98);
 ABI_AT(unlink_event, path, 104);
 ABI_SIZE(unlink_event, 616);
 
+ABI_AT(fdpair_event, h, 0);
+ABI_AT(fdpair_event, fd0, 88);
+ABI_AT(fdpair_event, fd1, 92);
+ABI_AT(fdpair_event, ino0, 96);
+ABI_AT(fdpair_event, ino1, 104);
+ABI_AT(fdpair_event, family, 112);
+ABI_AT(fdpair_event, type, 116);
+ABI_AT(fdpair_event, protocol, 120);
+ABI_AT(fdpair_event, flags, 124);
+ABI_SIZE(fdpair_event, 128);
+
+ABI_AT(unix_net_event, h, 0);
+ABI_AT(unix_net_event, fd, 88);
+ABI_AT(unix_net_event, backlog, 92);
+ABI_AT(unix_net_event, sock, 96);
+ABI_AT(unix_net_event, path_len, 144);
+ABI_AT(unix_net_event, _pad, 146);
+ABI_AT(unix_net_event, path, 152);
+ABI_SIZE(unix_net_event, 280);
+
+ABI_AT(xfer_end, fd, 0);
+ABI_AT(xfer_end, target, 4);
+ABI_AT(xfer_end, path_len, 6);
+ABI_AT(xfer_end, ino, 8);
+ABI_AT(xfer_end, dev, 16);
+ABI_AT(xfer_end, imode, 20);
+ABI_AT(xfer_end, sock, 24);
+ABI_SIZE(xfer_end, 72);
+
+ABI_AT(xfer_event, h, 0);
+ABI_AT(xfer_event, src, 88);
+ABI_AT(xfer_event, dst, 160);
+ABI_AT(xfer_event, count, 232);
+ABI_AT(xfer_event, flags, 240);
+ABI_AT(xfer_event, _pad, 244);
+ABI_AT(xfer_event, data, 248);
+ABI_SIZE(xfer_event, 1272);
+
+ABI_AT(mmsg_event, h, 0);
+ABI_AT(mmsg_event, fd, 88);
+ABI_AT(mmsg_event, vlen, 92);
+ABI_AT(mmsg_event, bytes_done, 96);
+ABI_AT(mmsg_event, flags, 104);
+ABI_AT(mmsg_event, target, 108);
+ABI_AT(mmsg_event, _pad, 110);
+ABI_AT(mmsg_event, sock, 112);
+ABI_SIZE(mmsg_event, 160);
+
+ABI_AT(uring_event, h, 0);
+ABI_AT(uring_event, fd, 88);
+ABI_AT(uring_event, opcode, 92);
+ABI_AT(uring_event, target, 94);
+ABI_AT(uring_event, entries, 96);
+ABI_AT(uring_event, flags, 100);
+ABI_AT(uring_event, user_data, 104);
+ABI_AT(uring_event, ino, 112);
+ABI_AT(uring_event, dev, 120);
+ABI_AT(uring_event, imode, 124);
+ABI_AT(uring_event, sock, 128);
+ABI_AT(uring_event, path_len, 176);
+ABI_AT(uring_event, _pad, 178);
+ABI_AT(uring_event, path, 184);
+ABI_SIZE(uring_event, 696);
+
 #undef ABI_AT
 #undef ABI_SIZE
 

@@ -12,6 +12,7 @@
 #define ARGS_LEN 4096     /* bytes of an exec's argv, NULs included; power of two */
 #define ARG_MAX_COUNT 128 /* hard bound on argv entries read (targ_max_args picks fewer) */
 #define PREFIX_LEN 64     /* bytes of a path-prefix filter key */
+#define SUN_PATH_LEN 128  /* bytes kept of a Unix socket's sun_path (108 in Linux) */
 
 /* Record kinds: which struct follows the header. */
 enum event_kind {
@@ -25,7 +26,12 @@ enum event_kind {
 	EK_SOCKET = 8,
 	EK_NET = 9,    /* connect/bind/listen/accept */
 	EK_IO_SUMMARY = 10, /* capture.read_write "first": an fd's read/write totals */
-	EK_MAX = 11,
+	EK_FDPAIR = 11,     /* pipe/pipe2/socketpair: both fds and their inodes */
+	EK_UNIX_NET = 12,   /* connect/bind/listen/accept on an AF_UNIX socket: net_event + path */
+	EK_XFER = 13,       /* sendfile/splice/tee/copy_file_range: data moved between two fds */
+	EK_MMSG = 14,       /* sendmmsg/recvmmsg: messages and bytes on one socket */
+	EK_URING = 15,      /* io_uring_setup, and each io_uring operation at its completion */
+	EK_MAX = 16,
 };
 
 /* What happened: the syscall (or lifecycle step); Python names it from these enumerators. */
@@ -38,6 +44,10 @@ enum event_action {
 	EA_SOCKET, EA_CONNECT, EA_BIND, EA_LISTEN, EA_ACCEPT, EA_ACCEPT4,
 	EA_SENDTO, EA_RECVFROM, EA_SENDMSG, EA_RECVMSG,
 	EA_CLOSE,     /* an fd went away: close(2), dup2 over it, exec or exit (see enum io_end) */
+	EA_PIPE, EA_PIPE2, EA_SOCKETPAIR,
+	EA_SENDFILE64, EA_SPLICE, EA_TEE, EA_COPY_FILE_RANGE, EA_SENDMMSG, EA_RECVMMSG,
+	EA_IO_URING_SETUP,
+	EA_IO_URING,  /* an operation submitted through io_uring (user space names it by opcode) */
 	EA_MAX,
 };
 
@@ -102,6 +112,8 @@ enum abi_const {
 	ABI_PATH_LEN = PATH_LEN,
 	ABI_ARGS_LEN = ARGS_LEN,
 	ABI_PREFIX_LEN = PREFIX_LEN,
+	ABI_SUN_PATH_LEN = SUN_PATH_LEN,
+	ABI_MMSG_MAX_SUM = 64,
 };
 
 /* Kernel filter-map values. */
@@ -240,6 +252,99 @@ struct net_event {
 	__s32 fd;
 	__s32 backlog;       /* listen only */
 	struct sock_info sock;
+};
+
+/* pipe, pipe2 (fd0 the read end, fd1 the write end, one inode) and socketpair (two sockets,
+ * each the other's peer). fds and inodes 0 when the call failed. */
+struct fdpair_event {
+	struct event_header h;
+	__s32 fd0;
+	__s32 fd1;
+	__u64 ino0;
+	__u64 ino1;
+	__s32 family;        /* socketpair's arguments; 0 for pipes */
+	__s32 type;
+	__s32 protocol;
+	__u32 flags;         /* pipe2's flags */
+};
+
+/* A net_event of an AF_UNIX socket, with the socket's path: connect and bind the address
+ * asked for (the argument), listen and accept the socket's own bound address. sun_path as
+ * the kernel holds it: an abstract name starts with a NUL; path_len counts sun_path bytes. */
+struct unix_net_event {
+	struct event_header h;
+	__s32 fd;
+	__s32 backlog;
+	struct sock_info sock;
+	__u16 path_len;
+	__u16 _pad[3];
+	char path[SUN_PATH_LEN];
+};
+
+/* One end of an xfer_event: what the fd names, as an rw_event would (target FT_FILE: a
+ * tracked path, pipes made while we watched included; FT_SOCKET: sock; else, ino nonzero, an fd
+ * opened before we saw it, named by user space). */
+struct xfer_end {
+	__s32 fd;
+	__u16 target;        /* enum fd_target */
+	__u16 path_len;
+	__u64 ino;
+	__u32 dev;
+	__u32 imode;
+	struct sock_info sock;
+};
+
+/* Data moved from src to dst in the kernel (sendfile64, splice, tee, copy_file_range); the
+ * header's ret is the bytes moved. */
+struct xfer_event {
+	struct event_header h;
+	struct xfer_end src;
+	struct xfer_end dst;
+	__u64 count;         /* bytes asked for */
+	__u32 flags;         /* splice/tee/copy_file_range flags */
+	__u32 _pad;
+	char data[2 * PATH_LEN]; /* src path, NUL, dst path, NUL (each only when FT_FILE) */
+};
+
+/* sendmmsg/recvmmsg: the header's ret is the messages done; bytes their sum (the first
+ * ABI_ABI_MMSG_MAX_SUM messages' msg_len). */
+struct mmsg_event {
+	struct event_header h;
+	__s32 fd;
+	__u32 vlen;          /* messages offered */
+	__u64 bytes_done;    /* the sum of the messages' msg_len */
+	__u32 flags;
+	__u16 target;        /* enum fd_target: FT_SOCKET unless fd is no socket */
+	__u16 _pad;
+	struct sock_info sock;
+};
+
+/* uring_event.flags of an operation. */
+enum uring_flag {
+	EU_FIXED_FILE = 1 << 0, /* fd is an index into the ring's registered files */
+	EU_SQ_THREAD = 1 << 1,  /* submitted by the kernel's SQPOLL thread, not a syscall */
+	EU_ADDR = 1 << 2,       /* connect: the address asked for is in sock (remote) */
+};
+
+/* io_uring. Setup (EA_IO_URING_SETUP): h.ret the ring fd, entries and flags (IORING_SETUP_*)
+ * asked for. An operation (EA_IO_URING): described at submission (the submitter's header,
+ * time and fd table: fd's name as an rw_event has it; openat/openat2: the path), sent at its
+ * completion with h.ret = the completion's result. */
+struct uring_event {
+	struct event_header h;
+	__s32 fd;            /* the operation's fd; setup: the ring fd */
+	__u16 opcode;        /* enum io_uring_op (uapi numbers) */
+	__u16 target;        /* enum fd_target of fd (FT_FILE also: openat's path) */
+	__u32 entries;       /* setup: sq entries asked for */
+	__u32 flags;         /* setup: IORING_SETUP_*; operation: enum uring_flag */
+	__u64 user_data;
+	__u64 ino;           /* untracked fd: as in rw_event */
+	__u32 dev;
+	__u32 imode;
+	struct sock_info sock;
+	__u16 path_len;
+	__u16 _pad[3];
+	char path[PATH_LEN];
 };
 
 /* Filter-map key: path prefix for the LPM trie (prefixlen in bits). */

@@ -67,7 +67,18 @@ static __always_inline void fill_sock(struct sock_info *si, struct socket *sock)
 	si->protocol = BPF_CORE_READ(sk, sk_protocol);
 	si->lport = BPF_CORE_READ(sk, __sk_common.skc_num);
 	si->rport = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
-	if (si->family == AF_INET) {
+	if (si->family == AF_UNIX) {
+		/* No addresses: the socket's inode and its peer's, as `ss -x` shows them, so that
+		 * the two ends of a socketpair or a local connection name each other. */
+		struct sock *peer = BPF_CORE_READ((struct unix_sock *)sk, peer);
+		__u64 ino = BPF_CORE_READ(sock, file, f_inode, i_ino);
+
+		__builtin_memcpy(si->laddr, &ino, sizeof(ino));
+		if (peer) {
+			ino = BPF_CORE_READ(peer, sk_socket, file, f_inode, i_ino);
+			__builtin_memcpy(si->raddr, &ino, sizeof(ino));
+		}
+	} else if (si->family == AF_INET) {
 		BPF_CORE_READ_INTO(&si->laddr, sk, __sk_common.skc_rcv_saddr);
 		BPF_CORE_READ_INTO(&si->raddr, sk, __sk_common.skc_daddr);
 	} else if (si->family == AF_INET6) {

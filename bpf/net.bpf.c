@@ -63,6 +63,61 @@ static __always_inline int socket_exit(struct trace_event_raw_sys_exit *ctx, __u
 	return 0;
 }
 
+/* The sun_path bytes of a Unix socket's own bound address (listen, accept), into buf. */
+static __always_inline __u32 unix_own_path(int fd, char *buf)
+{
+	struct file *f = file_of_fd(fd);
+	struct socket *sock;
+	struct unix_sock *us;
+	struct unix_address *ua;
+	int len;
+
+	if (!f)
+		return 0;
+	sock = BPF_CORE_READ(f, private_data);
+	us = (struct unix_sock *)BPF_CORE_READ(sock, sk);
+	ua = BPF_CORE_READ(us, addr);
+	if (!ua)
+		return 0; /* unnamed (a socketpair, an autobind not yet done) */
+	len = BPF_CORE_READ(ua, len) - (int)sizeof(__u16);
+	if (len <= 0)
+		return 0;
+	if (len > SUN_PATH_LEN - 1)
+		len = SUN_PATH_LEN - 1;
+	bpf_probe_read_kernel(buf, len & (SUN_PATH_LEN - 1), ua->name[0].sun_path);
+	return len & (SUN_PATH_LEN - 1);
+}
+
+/* An AF_UNIX socket's record goes out as a unix_net_event: the net_event built in scratch slot
+ * 0 plus its path (connect and bind: the address asked for; listen and accept: the socket's
+ * own). */
+static __always_inline void emit_unix(struct net_event *ne, __u16 action,
+				      const struct start_args *a)
+{
+	struct unix_net_event *e = (struct unix_net_event *)ne;
+	__u32 len = 0;
+
+	e->h.kind = EK_UNIX_NET;
+	e->_pad[0] = e->_pad[1] = e->_pad[2] = 0;
+	if (action == EA_CONNECT || action == EA_BIND) {
+		__u32 alen = a->args[2];
+
+		if (a->args[1] && alen > sizeof(__u16)) {
+			len = alen - sizeof(__u16);
+			if (len > SUN_PATH_LEN - 1)
+				len = SUN_PATH_LEN - 1;
+			len &= SUN_PATH_LEN - 1;
+			if (bpf_probe_read_user(e->path, len,
+						(const char *)a->args[1] + sizeof(__u16)))
+				len = 0;
+		}
+	} else if (e->fd >= 0) {
+		len = unix_own_path(e->fd, e->path);
+	}
+	e->path_len = len;
+	emit(e, offsetof(struct unix_net_event, path) + (len & (SUN_PATH_LEN - 1)));
+}
+
 static __always_inline int net_exit(struct trace_event_raw_sys_exit *ctx, __u16 action)
 {
 	struct start_args a;
@@ -114,7 +169,10 @@ static __always_inline int net_exit(struct trace_event_raw_sys_exit *ctx, __u16 
 		sock_of_fd(fd, &e->sock);
 		break;
 	}
-	emit(e, sizeof(*e));
+	if (e->sock.family == AF_UNIX)
+		emit_unix(e, action, &a);
+	else
+		emit(e, sizeof(*e));
 	return 0;
 }
 

@@ -26,16 +26,29 @@ NET = ("connect", "bind", "listen", "accept", "accept4")
 SEND_RECV = ("sendto", "recvfrom", "sendmsg", "recvmsg")
 CLOSE = ("close",)
 """An fd's read/write totals (capture.read_write "first")."""
+PIPE = ("pipe", "pipe2")
+SOCKETPAIR = ("socketpair",)
+XFER = ("sendfile64", "splice", "tee", "copy_file_range")
+"""Data moved between two fds in the kernel: one document naming both ends."""
+MMSG = ("sendmmsg", "recvmmsg")
+URING = ("io_uring_setup", "io_uring")
+"""io_uring_setup, and an io_uring operation shown as no syscall (`io_uring`)."""
+URING_OPS = ("read", "readv", "write", "writev", "openat", "openat2", "connect", "sendto",
+             "sendmsg", "recvfrom", "recvmsg", "accept4", "io_uring")
+"""Actions an io_uring operation's document may take (the syscall it does the work of)."""
 LOSS = ("loss",)
 EVENTS = (EXEC + FORK + EXIT + OPEN + READ + WRITE + UNLINK + RENAME + SOCKET + NET + SEND_RECV
-          + CLOSE)
+          + CLOSE
+          + PIPE + SOCKETPAIR
+          + XFER + MMSG
+          + URING)
 """Every action of a document about a process's event (all but `loss`)."""
 ALL = EVENTS + LOSS
 IO = READ + WRITE + SEND_RECV
 """Reads and writes: of a file, or (the same records) of a socket."""
-SOCKETS = SOCKET + NET + IO + CLOSE
+SOCKETS = SOCKET + NET + IO + CLOSE + SOCKETPAIR + XFER + MMSG + ("io_uring",)
 """Actions whose document may describe a socket."""
-FILES = OPEN + READ + WRITE + UNLINK + RENAME + CLOSE
+FILES = OPEN + READ + WRITE + UNLINK + RENAME + CLOSE + PIPE + ("io_uring",)
 """Actions whose document may name a file."""
 
 _LONG_STRING = 8191
@@ -86,7 +99,10 @@ FIELDS: tuple[Field, ...] = (
        "`clone`, `clone3`, `open`, `openat`, `openat2`, `creat`, `read`, `readv`, `pread64`, "
        "`preadv`, `preadv2`, `write`, `writev`, `pwrite64`, `pwritev`, `pwritev2`, `unlink`, "
        "`unlinkat`, `rmdir`, `rename`, `renameat`, `renameat2`, `socket`, `connect`, `bind`, "
-       "`listen`, `accept`, `accept4`, `sendto`, `recvfrom`, `sendmsg`, `recvmsg`), `exit` for "
+       "`listen`, `accept`, `accept4`, `sendto`, `recvfrom`, `sendmsg`, `recvmsg`, `pipe`, "
+       "`pipe2`, `socketpair`, `sendfile64`, `splice`, `tee`, `copy_file_range`, `sendmmsg`, "
+       "`recvmmsg`, `io_uring_setup`; an operation submitted through io_uring takes the action "
+       "of the syscall it does the work of, else `io_uring`), `exit` for "
        "process exit, `close` for an fd's read/write totals (`capture.read_write: \"first\"` "
        "only), `loss` for dropped events"),
     _f("event.category", "keyword", ALL, "`process`, `file`, `network` (`host` for `loss`)",
@@ -94,7 +110,9 @@ FIELDS: tuple[Field, ...] = (
     _f("event.type", "keyword", ALL, "`start` (exec, process fork), `end` (exit), `info` "
        "(thread creation, socket, bind, listen, socket I/O, `close` totals, `loss`), `access` "
        "(open, read), `change` (write, rename), `deletion` (unlink, rmdir), "
-       "`connection`+`start` (connect, accept)", many=True),
+       "`connection`+`start` (connect, accept, socketpair), `creation` (pipe, pipe2), "
+       "`access`+`change` (sendfile64, splice, tee, copy_file_range), `info` (sendmmsg, "
+       "recvmmsg, io_uring_setup, io_uring)", many=True),
     _f("event.outcome", "keyword", ALL, "`success` / `failure` from the return value; "
        "`unknown` for a non-blocking connect (EINPROGRESS); `failure` for `loss`"),
     _f("host.name", "keyword", ALL, "the monitor's host name"),
@@ -127,7 +145,8 @@ FIELDS: tuple[Field, ...] = (
        "open/dup to close, checked against the fd's current `struct file` and its inode so a "
        "stale entry is never used); fds opened before the monitor saw them (inherited, pipes) "
        "are named from `/proc/<pid>/fd`, or `pipe:[inode]` / `socket:[inode]` once the process "
-       "is gone"),
+       "is gone. Pipes made by pipe/pipe2 while the monitor runs: `pipe:[inode]` for the pipe "
+       "call and every read and write of either end (tracked in the kernel)"),
     _f("file.name", "keyword", FILES, "the last part of `file.path`"),
     _f("file.directory", "keyword+text", FILES, "`file.path` without its last part"),
     _f("file.target_path", "keyword+text", RENAME, "renames: the new path"),
@@ -136,22 +155,53 @@ FIELDS: tuple[Field, ...] = (
     _f("source.port", "long", SOCKETS, "its port"),
     _f("destination.ip", "ip", SOCKETS, "the remote end (the local end for accept)"),
     _f("destination.port", "long", SOCKETS, "its port"),
-    _f("network.transport", "keyword", SOCKETS, "`tcp`/`udp`/..."),
+    _f("network.transport", "keyword", SOCKETS, "`tcp`/`udp`/`mptcp`/..."),
     _f("network.type", "keyword", SOCKETS, "`ipv4`/`ipv6`"),
-    _f("network.iana_number", "keyword", SOCKETS, "the protocol number"),
+    _f("network.iana_number", "keyword", SOCKETS, "the IANA protocol number (`6` for MPTCP, "
+       "whose Linux-internal number 262 stays in `ebpf.socket.protocol`)"),
     _f("error.code", "keyword", EVENTS, "failures: the errno name (`ENOENT`)"),
     _f("error.message", "keyword+text", EVENTS, "failures: its message "
        "(`No such file or directory`)"),
     _f("ebpf.syscall", "keyword", tuple(a for a in EVENTS if a != "close"),
        "same as `event.action` for syscalls"),
     _f("ebpf.ret", "long", tuple(a for a in EVENTS if a != "close"), "the raw return value"),
-    _f("ebpf.fd", "long", OPEN + SOCKET + NET + IO + CLOSE, "the fd used or returned"),
-    _f("ebpf.flags", "keyword", OPEN + UNLINK + RENAME, "open flags as names (`O_WRONLY`, "
-       "`O_CREAT`, ...); unlinkat/renameat2 flags as a number", many=True),
+    _f("ebpf.fd", "long", OPEN + SOCKET + NET + IO + CLOSE + PIPE + SOCKETPAIR + MMSG + URING,
+       "the fd used or returned (pipe, pipe2: the read end; socketpair: the first socket)"),
+    _f("ebpf.peer_fd", "long", PIPE + SOCKETPAIR, "pipe, pipe2: the write end; socketpair: the "
+       "second socket"),
+    _f("ebpf.flags", "keyword", OPEN + UNLINK + RENAME + ("pipe2", "splice", "tee",
+                                                          "copy_file_range"),
+       "open and pipe2 flags as names (`O_WRONLY`, `O_CREAT`, `O_CLOEXEC`, ...), splice and "
+       "tee flags likewise (`SPLICE_F_MOVE`, ...; other bits as hex); unlinkat/renameat2 flags "
+       "as a number", many=True),
     _f("ebpf.mode", "long", OPEN, "open mode when O_CREAT is set"),
-    _f("ebpf.bytes_requested", "long", IO, "read/write/send/recv: the count asked for (not "
-       "given for vectored calls)"),
-    _f("ebpf.bytes", "long", IO, "read/write/send/recv: the bytes done"),
+    _f("ebpf.bytes_requested", "long", IO + XFER, "read/write/send/recv and the moves "
+       "(sendfile64, splice, tee, copy_file_range): the count asked for (not given for "
+       "vectored calls)"),
+    _f("ebpf.bytes", "long", IO + XFER + MMSG, "read/write/send/recv and the moves: the bytes "
+       "done; sendmmsg/recvmmsg: the sum of the messages' lengths (of the first 64)"),
+    _f("ebpf.from.fd", "long", XFER, "moves: the fd data was taken from (sendfile64's in_fd, "
+       "splice/tee/copy_file_range's fd_in)"),
+    _f("ebpf.from.path", "keyword", XFER, "moves: what that fd names, as `file.path` of "
+       "a read would (a file's path, `pipe:[inode]`, ...); absent for a socket, which "
+       "`ebpf.socket`/`source`/`destination` describe, and for a bad fd"),
+    _f("ebpf.to.fd", "long", XFER, "moves: the fd data was put into"),
+    _f("ebpf.to.path", "keyword", XFER, "moves: what that fd names, likewise"),
+    _f("ebpf.io_uring.opcode", "keyword", URING_OPS, "an operation submitted through "
+       "io_uring: its opcode (`READ`, `OPENAT`, `NOP`, ...; `OP_<n>` past the names known)"),
+    _f("ebpf.io_uring.user_data", "long", URING_OPS, "io_uring: the submitter's tag of the "
+       "operation (matches its completion in the process's own records)"),
+    _f("ebpf.io_uring.fixed_file", "boolean", URING_OPS, "io_uring: the fd is an index into "
+       "the ring's registered files (`.fixed_file_index`), not an fd"),
+    _f("ebpf.io_uring.fixed_file_index", "long", URING_OPS, "io_uring: that index"),
+    _f("ebpf.io_uring.sq_thread", "boolean", URING_OPS, "io_uring: submitted by the kernel's "
+       "SQPOLL thread (no io_uring_enter call)"),
+    _f("ebpf.io_uring.entries", "long", ("io_uring_setup",), "io_uring_setup: the submission "
+       "queue entries asked for"),
+    _f("ebpf.io_uring.setup_flags", "keyword", ("io_uring_setup",), "io_uring_setup: "
+       "`IORING_SETUP_*` flags", many=True),
+    _f("ebpf.messages", "long", MMSG, "sendmmsg/recvmmsg: the messages sent or received"),
+    _f("ebpf.messages_offered", "long", MMSG, "sendmmsg/recvmmsg: the vector's length (vlen)"),
     _f("ebpf.io.reads", "long", CLOSE, "read-type (read, readv, pread64, preadv, preadv2, "
        "recvfrom, recvmsg) calls on the fd, failed ones and the first one (sent as its own "
        "event) included"),
@@ -181,7 +231,16 @@ FIELDS: tuple[Field, ...] = (
     _f("ebpf.socket.family", "keyword", SOCKETS, "socket events and socket I/O: `AF_INET`, "
        "`AF_INET6`, `AF_UNIX`, ..."),
     _f("ebpf.socket.type", "keyword", SOCKETS, "`SOCK_STREAM`, `SOCK_DGRAM`, ..."),
-    _f("ebpf.socket.protocol", "long", SOCKETS, "the protocol number"),
+    _f("ebpf.socket.protocol", "long", SOCKETS, "the protocol number as Linux has it (262 for "
+       "MPTCP)"),
+    _f("ebpf.socket.inode", "long", SOCKETS, "AF_UNIX sockets: the socket's inode (`ss -x`'s "
+       "local inode, `socket:[inode]` in /proc/<pid>/fd); socketpair: the first socket's"),
+    _f("ebpf.socket.peer_inode", "long", SOCKETS, "AF_UNIX sockets: the connected peer's inode "
+       "(absent while the peer is not accepted yet, or gone); socketpair: the second socket's. "
+       "A record of one end has `inode` = the other end's `peer_inode`"),
+    _f("ebpf.socket.path", "keyword", NET, "AF_UNIX bind, connect: the path asked for (as "
+       "given, relative or not); listen, accept: the socket's bound path; an abstract name as "
+       "`@name` (as `ss` shows it)"),
     _f("ebpf.raw_path", "long keyword", OPEN + UNLINK, "a relative path the kernel could not "
        "resolve, as the process gave it"),
     _f("ebpf.truncated", "boolean", EXEC + OPEN + RENAME, "a path (511 bytes) or argv (4 KiB) "
@@ -227,8 +286,9 @@ _DOC_TYPES = {"keyword+text": "keyword (+ `.text`)", "long keyword": "keyword",
 _GROUPS = {ALL: "all", EVENTS: "all but loss", tuple(a for a in EVENTS if a != "close"):
            "all but loss, close", EXEC: "exec", FORK: "fork", EXIT: "exit", OPEN: "open",
            IO: "read, write", CLOSE: "close", LOSS: "loss", RENAME: "rename",
-           SOCKETS: "socket, net, read, write, close", FILES: "open, read, write, unlink, "
-           "rename, close", OPEN + UNLINK + RENAME: "open, unlink, rename",
+           SOCKETS: "socket, net, read, write, close, socketpair, moves, mmsg, io_uring",
+           FILES: "open, read, write, unlink, rename, close, pipe, io_uring",
+           OPEN + UNLINK + RENAME: "open, unlink, rename",
            OPEN + SOCKET + NET + IO + CLOSE: "open, socket, net, read, write, close",
            OPEN + UNLINK: "open, unlink", EXEC + OPEN + RENAME: "exec, open, rename"}
 """How the table names a field's actions; families as docs/schema.md's examples name them

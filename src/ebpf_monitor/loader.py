@@ -62,6 +62,9 @@ def _ensure_tracefs() -> None:
 
 def _syscall_tracepoint_exists(section: str) -> bool:
     root = _tracefs()
+    if root is not None and section.startswith("tp_btf/io_uring_"):
+        # Optional: a kernel built without io_uring has none of its tracepoints.
+        return (root / "events" / "io_uring" / section.removeprefix("tp_btf/")).is_dir()
     if root is None or not section.startswith("tracepoint/"):
         return True
     return (root / "events" / section.removeprefix("tracepoint/")).is_dir()

@@ -14,15 +14,20 @@ __all__ = [
     "RECORDS",
     "ExecEvent",
     "ExitEvent",
+    "FdpairEvent",
     "ForkEvent",
     "IoSummaryEvent",
+    "MmsgEvent",
     "NetEvent",
     "OpenEvent",
     "Record",
     "RenameEvent",
     "RwEvent",
     "SocketEvent",
+    "UnixNetEvent",
     "UnlinkEvent",
+    "UringEvent",
+    "XferEvent",
 ]
 
 class ExecEvent(NamedTuple):
@@ -73,6 +78,37 @@ class ExitEvent(NamedTuple):
     h_ns_ppid: int
     h_pidns: int
     exit_code: int
+
+
+class FdpairEvent(NamedTuple):
+    """struct fdpair_event (128 fixed bytes)."""
+
+    h_kind: int
+    h_action: int
+    h_size: int
+    h_flags: int
+    h_pid: int
+    h_tid: int
+    h_ppid: int
+    h_uid: int
+    h_gid: int
+    h_euid: int
+    h_ktime_ns: int
+    h_start_ns: int
+    h_ret: int
+    h_comm: bytes
+    h_ns_pid: int
+    h_ns_tid: int
+    h_ns_ppid: int
+    h_pidns: int
+    fd0: int
+    fd1: int
+    ino0: int
+    ino1: int
+    family: int
+    type: int
+    protocol: int
+    flags: int
 
 
 class ForkEvent(NamedTuple):
@@ -133,6 +169,41 @@ class IoSummaryEvent(NamedTuple):
     ino: int
     dev: int
     imode: int
+    sock_family: int
+    sock_type: int
+    sock_protocol: int
+    sock_lport: int
+    sock_rport: int
+    sock_laddr: bytes
+    sock_raddr: bytes
+
+
+class MmsgEvent(NamedTuple):
+    """struct mmsg_event (160 fixed bytes)."""
+
+    h_kind: int
+    h_action: int
+    h_size: int
+    h_flags: int
+    h_pid: int
+    h_tid: int
+    h_ppid: int
+    h_uid: int
+    h_gid: int
+    h_euid: int
+    h_ktime_ns: int
+    h_start_ns: int
+    h_ret: int
+    h_comm: bytes
+    h_ns_pid: int
+    h_ns_tid: int
+    h_ns_ppid: int
+    h_pidns: int
+    fd: int
+    vlen: int
+    bytes_done: int
+    flags: int
+    target: int
     sock_family: int
     sock_type: int
     sock_protocol: int
@@ -292,6 +363,39 @@ class SocketEvent(NamedTuple):
     protocol: int
 
 
+class UnixNetEvent(NamedTuple):
+    """struct unix_net_event (152 fixed bytes, then its tail)."""
+
+    h_kind: int
+    h_action: int
+    h_size: int
+    h_flags: int
+    h_pid: int
+    h_tid: int
+    h_ppid: int
+    h_uid: int
+    h_gid: int
+    h_euid: int
+    h_ktime_ns: int
+    h_start_ns: int
+    h_ret: int
+    h_comm: bytes
+    h_ns_pid: int
+    h_ns_tid: int
+    h_ns_ppid: int
+    h_pidns: int
+    fd: int
+    backlog: int
+    sock_family: int
+    sock_type: int
+    sock_protocol: int
+    sock_lport: int
+    sock_rport: int
+    sock_laddr: bytes
+    sock_raddr: bytes
+    path_len: int
+
+
 class UnlinkEvent(NamedTuple):
     """struct unlink_event (104 fixed bytes, then its tail)."""
 
@@ -318,30 +422,131 @@ class UnlinkEvent(NamedTuple):
     path_len: int
 
 
+class UringEvent(NamedTuple):
+    """struct uring_event (184 fixed bytes, then its tail)."""
+
+    h_kind: int
+    h_action: int
+    h_size: int
+    h_flags: int
+    h_pid: int
+    h_tid: int
+    h_ppid: int
+    h_uid: int
+    h_gid: int
+    h_euid: int
+    h_ktime_ns: int
+    h_start_ns: int
+    h_ret: int
+    h_comm: bytes
+    h_ns_pid: int
+    h_ns_tid: int
+    h_ns_ppid: int
+    h_pidns: int
+    fd: int
+    opcode: int
+    target: int
+    entries: int
+    flags: int
+    user_data: int
+    ino: int
+    dev: int
+    imode: int
+    sock_family: int
+    sock_type: int
+    sock_protocol: int
+    sock_lport: int
+    sock_rport: int
+    sock_laddr: bytes
+    sock_raddr: bytes
+    path_len: int
+
+
+class XferEvent(NamedTuple):
+    """struct xfer_event (248 fixed bytes, then its tail)."""
+
+    h_kind: int
+    h_action: int
+    h_size: int
+    h_flags: int
+    h_pid: int
+    h_tid: int
+    h_ppid: int
+    h_uid: int
+    h_gid: int
+    h_euid: int
+    h_ktime_ns: int
+    h_start_ns: int
+    h_ret: int
+    h_comm: bytes
+    h_ns_pid: int
+    h_ns_tid: int
+    h_ns_ppid: int
+    h_pidns: int
+    src_fd: int
+    src_target: int
+    src_path_len: int
+    src_ino: int
+    src_dev: int
+    src_imode: int
+    src_sock_family: int
+    src_sock_type: int
+    src_sock_protocol: int
+    src_sock_lport: int
+    src_sock_rport: int
+    src_sock_laddr: bytes
+    src_sock_raddr: bytes
+    dst_fd: int
+    dst_target: int
+    dst_path_len: int
+    dst_ino: int
+    dst_dev: int
+    dst_imode: int
+    dst_sock_family: int
+    dst_sock_type: int
+    dst_sock_protocol: int
+    dst_sock_lport: int
+    dst_sock_rport: int
+    dst_sock_laddr: bytes
+    dst_sock_raddr: bytes
+    count_: int
+    flags: int
+
+
 Record = (
     ExecEvent
     | ExitEvent
+    | FdpairEvent
     | ForkEvent
     | IoSummaryEvent
+    | MmsgEvent
     | NetEvent
     | OpenEvent
     | RenameEvent
     | RwEvent
     | SocketEvent
+    | UnixNetEvent
     | UnlinkEvent
+    | UringEvent
+    | XferEvent
 )
 """Any record: every one starts with the header (`h_*`)."""
 
 RECORDS: dict[str, type[Record]] = {
     "exec_event": ExecEvent,
     "exit_event": ExitEvent,
+    "fdpair_event": FdpairEvent,
     "fork_event": ForkEvent,
     "io_summary_event": IoSummaryEvent,
+    "mmsg_event": MmsgEvent,
     "net_event": NetEvent,
     "open_event": OpenEvent,
     "rename_event": RenameEvent,
     "rw_event": RwEvent,
     "socket_event": SocketEvent,
+    "unix_net_event": UnixNetEvent,
     "unlink_event": UnlinkEvent,
+    "uring_event": UringEvent,
+    "xfer_event": XferEvent,
 }
 """Record class by events.h struct name."""

@@ -38,9 +38,29 @@ def documents_path(mode: str) -> Path:
     return HERE / f"documents-{mode}.jsonl.gz"
 
 
+def extra_names() -> list[str]:
+    """Recorded fixtures of the kinds added after the batch (issue #12), one per helper:
+    `<name>-records.bin.gz` and `<name>-documents.jsonl.gz`, made by capture.read_write "all"
+    (e.g. scripts/golden_record_ipc.py)."""
+    return sorted(p.name.removesuffix("-records.bin.gz") for p in HERE.glob("*-records.bin.gz"))
+
+
+def extra_records_path(name: str) -> Path:
+    return HERE / f"{name}-records.bin.gz"
+
+
+def extra_documents_path(name: str) -> Path:
+    return HERE / f"{name}-documents.jsonl.gz"
+
+
 def load_records(mode: str) -> Batch:
     """The recorded records as one ring batch (8-byte aligned, as the ring holds them)."""
-    raw = gzip.decompress(records_path(mode).read_bytes())
+    return load_batch(records_path(mode))
+
+
+def load_batch(path: Path) -> Batch:
+    """Recorded records (length-prefixed) as one ring batch."""
+    raw = gzip.decompress(path.read_bytes())
     data = bytearray()
     spans = []
     pos = 0
@@ -117,6 +137,21 @@ def documents(mode: str, *, compiled: bool = False) -> list[str]:
                                        total=9, with_room=1)))
     assert dec.errors == 0, "the golden records all decode"
     return out
+
+
+def extra_documents(name: str, *, compiled: bool = False) -> list[str]:
+    """The documents today's code makes of an extra fixture's records."""
+    with fixed_host():
+        dec = Decoder(fixed_enricher(), compiled=compiled,
+                      ignored_prefixes=tuple(Config().filters.ignore_path_prefixes))
+        out = [_text(d) for d in dec.decode(load_batch(extra_records_path(name)))]
+    assert dec.errors == 0, f"the {name} records all decode"
+    return out
+
+
+def extra_expected(name: str) -> list[str]:
+    with gzip.open(extra_documents_path(name), "rt") as f:
+        return f.read().splitlines()
 
 
 def expected(mode: str) -> list[str]:

@@ -35,6 +35,17 @@ class TestGoldenBatch:
         lines = golden.documents(mode, compiled=True)
         assert lines == golden.expected(mode)
 
+    @pytest.mark.parametrize("compiled", [False, True], ids=["python", "compiled"])
+    @pytest.mark.parametrize("name", golden.extra_names())
+    def test_same_extra_documents(self, name: str, compiled: bool) -> None:
+        """A fixture of later kinds (issue #12) makes the documents recorded with it, with and
+        without the compiled core."""
+        got = golden.extra_documents(name, compiled=compiled)
+        want = golden.extra_expected(name)
+        assert len(got) == len(want)
+        for i, (g, w) in enumerate(zip(got, want, strict=True)):
+            assert g == w, f"document {i} of {name} differs"
+
     def test_every_kind_recorded(self) -> None:
         """The batch covers every record kind, so no builder goes unchecked."""
         kinds = {v for k, v in enum("event_kind").items() if k != "EK_MAX"}
@@ -42,8 +53,10 @@ class TestGoldenBatch:
         with golden.fixed_host():
             header = layout("event_header")
             kind_i = header.fields.index("kind")
-            for mode in golden.MODES:
-                batch = golden.load_records(mode)
+            batches = [golden.load_records(mode) for mode in golden.MODES]
+            batches += [golden.load_batch(golden.extra_records_path(name))
+                        for name in golden.extra_names()]
+            for batch in batches:
                 seen |= {header.struct.unpack_from(batch.data, o)[kind_i]
                          for o, _ in batch.spans}
         assert kinds <= seen

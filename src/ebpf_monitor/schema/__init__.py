@@ -5,7 +5,10 @@ Enricher, and returns a `Document` (id, index day, one line of JSON); it reads t
 table (state.py) and never writes it: the decoder hands each record to its kind's observer
 first (exec, open), which is where the table learns. By family: process.py
 (exec, fork, exit), file.py (open, read/write, an fd's totals, unlink, rename), net.py (socket,
-connect/bind/listen/accept and every socket's endpoints), loss.py; what they share in _common.py.
+connect/bind/listen/accept and every socket's endpoints, AF_UNIX ones with their path), ipc.py
+(pipe, pipe2, socketpair, sendfile/splice/tee/copy_file_range, sendmmsg/recvmmsg), uring.py
+(io_uring), loss.py;
+what they share in _common.py.
 """
 
 from __future__ import annotations
@@ -21,9 +24,11 @@ from .file import (
     rw_builder,
     unlink_builder,
 )
+from .ipc import fdpair_builder, mmsg_builder, xfer_builder
 from .loss import loss_document
 from .net import net_builder, socket_builder
 from .process import exec_builder, exec_observer, exit_builder, fork_builder
+from .uring import uring_builder
 
 __all__ = ["Builder", "Observer", "builders", "loss_document", "observers", "open_flag_names"]
 
@@ -43,6 +48,11 @@ def builders(table: ProcessTable) -> dict[int, Builder]:
         kinds["EK_SOCKET"]: socket_builder(abi, table),
         kinds["EK_NET"]: net_builder(abi, table),
         kinds["EK_IO_SUMMARY"]: io_summary_builder(abi, table),
+        kinds["EK_FDPAIR"]: fdpair_builder(abi, table),
+        kinds["EK_UNIX_NET"]: net_builder(abi, table),
+        kinds["EK_XFER"]: xfer_builder(abi, table),
+        kinds["EK_MMSG"]: mmsg_builder(abi, table),
+        kinds["EK_URING"]: uring_builder(abi, table),
     }
 
 

@@ -54,7 +54,10 @@ class Abi:
     """Address family names by number (AF_INET, ...)."""
     fam_inet: int
     fam_inet6: int
+    fam_unix: int
     at_fdcwd: int
+    uring_flags: dict[str, int]
+    """enum uring_flag by name (EU_FIXED_FILE, ...)."""
 
     @classmethod
     def load(cls) -> Abi:
@@ -74,7 +77,9 @@ class Abi:
                       for k, v in enum_values("addr_family").items()},
             fam_inet=enum_values("addr_family")["FAM_INET"],
             fam_inet6=enum_values("addr_family")["FAM_INET6"],
-            at_fdcwd=enum_values("abi_const")["ABI_AT_FDCWD"])
+            fam_unix=enum_values("addr_family")["FAM_UNIX"],
+            at_fdcwd=enum_values("abi_const")["ABI_AT_FDCWD"],
+            uring_flags=dict(enum_values("uring_flag")))
 
 
 _O_ACCMODE = {0: "O_RDONLY", 1: "O_WRONLY", 2: "O_RDWR"}

@@ -6,8 +6,16 @@ import socket
 from typing import Any
 
 from ..document import Document
-from ..enrich import Enricher
-from ..records import IoSummaryEvent, NetEvent, RwEvent, SocketEvent
+from ..enrich import Enricher, text
+from ..records import (
+    IoSummaryEvent,
+    MmsgEvent,
+    NetEvent,
+    RwEvent,
+    SocketEvent,
+    UnixNetEvent,
+    UringEvent,
+)
 from ..state import ProcessTable
 from ._common import (
     CAT_NETWORK,
@@ -21,10 +29,13 @@ from ._common import (
     members,
 )
 
-__all__ = ["Endpoints", "net_builder", "socket_builder"]
+__all__ = ["Endpoints", "net_builder", "socket_builder", "sun_path"]
 
 SOCK_TYPES = {1: "SOCK_STREAM", 2: "SOCK_DGRAM", 3: "SOCK_RAW", 5: "SOCK_SEQPACKET"}
-TRANSPORTS = {6: "tcp", 17: "udp", 1: "icmp", 58: "ipv6-icmp", 132: "sctp"}
+TRANSPORTS = {6: "tcp", 17: "udp", 1: "icmp", 58: "ipv6-icmp", 132: "sctp", 262: "mptcp"}
+IANA = {262: 6}
+"""Linux-internal protocol numbers and the IANA number they stand for: IPPROTO_MPTCP (262) is
+MPTCP, whose packets are TCP's (6). ebpf.socket.protocol keeps the raw number."""
 _EINPROGRESS = 115
 
 
@@ -35,6 +46,7 @@ class Endpoints:
     def __init__(self, abi: Abi) -> None:
         self.names = abi.families
         self.inet, self.inet6 = abi.fam_inet, abi.fam_inet6
+        self.unix = abi.fam_unix
 
     def _ip(self, family: int, raw: bytes) -> str | None:
         if family == self.inet:
@@ -54,6 +66,14 @@ class Endpoints:
             sock["protocol"] = proto
         own["ebpf"]["socket"] = sock
         if family != self.inet and family != self.inet6:
+            if family == self.unix:
+                # fill_sock: the socket's inode and its peer's, as `ss -x` shows them
+                ino = int.from_bytes(local[0][:8], "little")
+                peer = int.from_bytes(remote[0][:8], "little")
+                if ino:
+                    sock["inode"] = ino
+                if peer:
+                    sock["peer_inode"] = peer
             return
         net: dict[str, Any] = {"type": "ipv4" if family == self.inet else "ipv6"}
         transport = TRANSPORTS.get(proto)
@@ -64,7 +84,7 @@ class Endpoints:
         if transport:
             net["transport"] = transport
             if proto:
-                net["iana_number"] = str(proto)
+                net["iana_number"] = str(IANA.get(proto, proto))
         own["network"] = net
         ends = []
         for raw, port in (local, remote):
@@ -80,12 +100,22 @@ class Endpoints:
         if dst:
             own["destination"] = dst
 
-    def add_sock(self, own: dict[str, Any], v: RwEvent | IoSummaryEvent | NetEvent, *,
+    def add_sock(self, own: dict[str, Any],
+                 v: RwEvent | IoSummaryEvent | NetEvent | UnixNetEvent | MmsgEvent | UringEvent,
+                 *,
                  remote_is_source: bool = False) -> None:
         """`add` of a record's `struct sock_info`."""
         self.add(own, v.sock_family, v.sock_type, v.sock_protocol,
                  (v.sock_laddr, v.sock_lport), (v.sock_raddr, v.sock_rport),
                  remote_is_source=remote_is_source)
+
+
+def sun_path(raw: bytes) -> str:
+    """A Unix socket's sun_path as `ss` shows it: a path up to its NUL, or an abstract name
+    (leading NUL) as `@name`, its other NULs as `@` too."""
+    if raw[:1] == b"\0":
+        return "@" + text(raw[1:].replace(b"\0", b"@"))
+    return text(raw.split(b"\0", 1)[0])
 
 
 def socket_builder(abi: Abi, table: ProcessTable) -> Builder:
@@ -106,7 +136,7 @@ def net_builder(abi: Abi, table: ProcessTable) -> Builder:
     actions = abi.actions
     ends = Endpoints(abi)
 
-    def build(v: NetEvent, tail: bytes, en: Enricher) -> Document:
+    def build(v: NetEvent | UnixNetEvent, tail: bytes, en: Enricher) -> Document:
         action = actions[v.h_action]
         ret = v.h_ret
         outcome = None
@@ -121,6 +151,8 @@ def net_builder(abi: Abi, table: ProcessTable) -> Builder:
             eb["fd"] = v.fd
         if action == "listen":
             eb["backlog"] = v.backlog
+        if type(v) is UnixNetEvent and v.path_len:
+            eb["socket"]["path"] = sun_path(tail[: v.path_len])
         return document(v, en, event, actor(v, en, table).text, members(own))
 
     return build
