@@ -43,6 +43,21 @@ ABI_AT(event_header, ns_ppid, 80);
 ABI_AT(event_header, pidns, 84);
 ABI_SIZE(event_header, 88);
 
+ABI_AT(attr_event, h, 0);
+ABI_AT(attr_event, dfd, 88);
+ABI_AT(attr_event, at_flags, 92);
+ABI_AT(attr_event, mode, 96);
+ABI_AT(attr_event, uid, 100);
+ABI_AT(attr_event, gid, 104);
+ABI_AT(attr_event, imode, 108);
+ABI_AT(attr_event, iuid, 112);
+ABI_AT(attr_event, igid, 116);
+ABI_AT(attr_event, inode, 120);
+ABI_AT(attr_event, path_len, 122);
+ABI_AT(attr_event, _pad, 124);
+ABI_AT(attr_event, path, 128);
+ABI_SIZE(attr_event, 640);
+
 ABI_AT(exec_event, h, 0);
 ABI_AT(exec_event, argc, 88);
 ABI_AT(exec_event, path_len, 92);

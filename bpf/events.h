@@ -25,7 +25,8 @@ enum event_kind {
 	EK_SOCKET = 8,
 	EK_NET = 9,    /* connect/bind/listen/accept */
 	EK_IO_SUMMARY = 10, /* capture.read_write "first": an fd's read/write totals */
-	EK_MAX = 11,
+	EK_ATTR = 11,  /* chmod and chown families */
+	EK_MAX = 12,
 };
 
 /* What happened: the syscall (or lifecycle step); Python names it from these enumerators. */
@@ -38,6 +39,8 @@ enum event_action {
 	EA_SOCKET, EA_CONNECT, EA_BIND, EA_LISTEN, EA_ACCEPT, EA_ACCEPT4,
 	EA_SENDTO, EA_RECVFROM, EA_SENDMSG, EA_RECVMSG,
 	EA_CLOSE,     /* an fd went away: close(2), dup2 over it, exec or exit (see enum io_end) */
+	EA_CHMOD, EA_FCHMOD, EA_FCHMODAT, EA_FCHMODAT2,
+	EA_CHOWN, EA_FCHOWN, EA_LCHOWN, EA_FCHOWNAT,
 	EA_MAX,
 };
 
@@ -102,6 +105,22 @@ enum abi_const {
 	ABI_PATH_LEN = PATH_LEN,
 	ABI_ARGS_LEN = ARGS_LEN,
 	ABI_PREFIX_LEN = PREFIX_LEN,
+};
+
+/* The *at calls' flags (include/uapi/linux/fcntl.h), named in documents by these enumerators
+ * (ATF_SYMLINK_NOFOLLOW -> AT_SYMLINK_NOFOLLOW). */
+enum at_flag {
+	ATF_SYMLINK_NOFOLLOW = 0x100,
+	ATF_REMOVEDIR = 0x200,
+	ATF_SYMLINK_FOLLOW = 0x400,
+	ATF_NO_AUTOMOUNT = 0x800,
+	ATF_EMPTY_PATH = 0x1000,
+};
+
+/* What an attr_event's inode fields hold. */
+enum attr_inode {
+	AI_NONE = 0,  /* path-based call: the inode is not at hand at exit */
+	AI_AFTER = 1, /* fd-based call (or AT_EMPTY_PATH): the inode's mode/uid/gid at exit */
 };
 
 /* Kernel filter-map values. */
@@ -240,6 +259,25 @@ struct net_event {
 	__s32 fd;
 	__s32 backlog;       /* listen only */
 	struct sock_info sock;
+};
+
+/* chmod/chown families: the change as given and, for fd-based calls, the inode after it (the
+ * mode/owner before the call is gone by exit). mode, uid, gid: as given ((__u32)-1 for an owner
+ * left unchanged); a chmod leaves uid/gid 0, a chown mode 0 (the action tells which apply). */
+struct attr_event {
+	struct event_header h;
+	__s32 dfd;           /* AT_FDCWD, the dir fd of the *at calls, or fchmod/fchown's fd */
+	__u32 at_flags;      /* enum at_flag bits */
+	__u32 mode;
+	__u32 uid;
+	__u32 gid;
+	__u32 imode;         /* enum attr_inode says whether these three are set */
+	__u32 iuid;
+	__u32 igid;
+	__u16 inode;         /* enum attr_inode */
+	__u16 path_len;
+	__u32 _pad;
+	char path[PATH_LEN];
 };
 
 /* Filter-map key: path prefix for the LPM trie (prefixlen in bits). */

@@ -27,8 +27,14 @@ SEND_RECV = ("sendto", "recvfrom", "sendmsg", "recvmsg")
 CLOSE = ("close",)
 """An fd's read/write totals (capture.read_write "first")."""
 LOSS = ("loss",)
+CHMOD = ("chmod", "fchmod", "fchmodat", "fchmodat2")
+CHOWN = ("chown", "fchown", "lchown", "fchownat")
+ATTR = CHMOD + CHOWN
+"""File attribute changes (issue #12)."""
+BY_FD = ("fchmod", "fchown")
+"""Attribute changes of an fd."""
 EVENTS = (EXEC + FORK + EXIT + OPEN + READ + WRITE + UNLINK + RENAME + SOCKET + NET + SEND_RECV
-          + CLOSE)
+          + CLOSE + ATTR)
 """Every action of a document about a process's event (all but `loss`)."""
 ALL = EVENTS + LOSS
 IO = READ + WRITE + SEND_RECV
@@ -86,14 +92,15 @@ FIELDS: tuple[Field, ...] = (
        "`clone`, `clone3`, `open`, `openat`, `openat2`, `creat`, `read`, `readv`, `pread64`, "
        "`preadv`, `preadv2`, `write`, `writev`, `pwrite64`, `pwritev`, `pwritev2`, `unlink`, "
        "`unlinkat`, `rmdir`, `rename`, `renameat`, `renameat2`, `socket`, `connect`, `bind`, "
-       "`listen`, `accept`, `accept4`, `sendto`, `recvfrom`, `sendmsg`, `recvmsg`), `exit` for "
+       "`listen`, `accept`, `accept4`, `sendto`, `recvfrom`, `sendmsg`, `recvmsg`, `chmod`, "
+       "`fchmod`, `fchmodat`, `fchmodat2`, `chown`, `fchown`, `lchown`, `fchownat`), `exit` for "
        "process exit, `close` for an fd's read/write totals (`capture.read_write: \"first\"` "
        "only), `loss` for dropped events"),
     _f("event.category", "keyword", ALL, "`process`, `file`, `network` (`host` for `loss`)",
        many=True),
     _f("event.type", "keyword", ALL, "`start` (exec, process fork), `end` (exit), `info` "
        "(thread creation, socket, bind, listen, socket I/O, `close` totals, `loss`), `access` "
-       "(open, read), `change` (write, rename), `deletion` (unlink, rmdir), "
+       "(open, read), `change` (write, rename, chmod, chown), `deletion` (unlink, rmdir), "
        "`connection`+`start` (connect, accept)", many=True),
     _f("event.outcome", "keyword", ALL, "`success` / `failure` from the return value; "
        "`unknown` for a non-blocking connect (EINPROGRESS); `failure` for `loss`"),
@@ -121,16 +128,27 @@ FIELDS: tuple[Field, ...] = (
     _f("user.effective.name", "keyword", EVENTS, "its name"),
     _f("group.id", "keyword", EVENTS, "real gid"),
     _f("group.name", "keyword", EVENTS, "its name"),
-    _f("file.path", "keyword+text", FILES, "the file of an open, read, write, unlink or rename "
-       "(old path); relative paths are made absolute in the kernel from the cwd or the dir fd. "
+    _f("file.path", "keyword+text", FILES + ATTR, "the file of an open, read, write, unlink, "
+       "rename (old path), chmod or chown (fchmod/fchown and AT_EMPTY_PATH: the fd's own path, "
+       "walked in the kernel from its `struct file`; absent for a bad fd); relative paths are "
+       "made absolute in the kernel from the cwd or the dir fd. "
        "Reads and writes name the path their fd was opened with (tracked in the kernel from "
        "open/dup to close, checked against the fd's current `struct file` and its inode so a "
        "stale entry is never used); fds opened before the monitor saw them (inherited, pipes) "
        "are named from `/proc/<pid>/fd`, or `pipe:[inode]` / `socket:[inode]` once the process "
        "is gone"),
-    _f("file.name", "keyword", FILES, "the last part of `file.path`"),
-    _f("file.directory", "keyword+text", FILES, "`file.path` without its last part"),
+    _f("file.name", "keyword", FILES + ATTR, "the last part of `file.path`"),
+    _f("file.directory", "keyword+text", FILES + ATTR, "`file.path` without its last part"),
     _f("file.target_path", "keyword+text", RENAME, "renames: the new path"),
+    _f("file.mode", "keyword", CHMOD, "chmod family: the mode asked for, as ECS writes it: the "
+       "permission bits in octal (`0640`, `4755`); the mode before the call is not recorded "
+       "(gone by the syscall's exit, where the hook runs)"),
+    _f("file.uid", "keyword", CHOWN, "chown family: the owner asked for (absent when the call "
+       "leaves it unchanged, -1); the owner before is not recorded"),
+    _f("file.owner", "keyword", CHOWN, "its name (null when the id has none)"),
+    _f("file.gid", "keyword", CHOWN, "chown family: the group asked for (absent when left "
+       "unchanged)"),
+    _f("file.group", "keyword", CHOWN, "its name"),
     _f("source.ip", "ip", SOCKETS, "the local end (the peer for accept, which the peer "
        "initiated)"),
     _f("source.port", "long", SOCKETS, "its port"),
@@ -145,9 +163,13 @@ FIELDS: tuple[Field, ...] = (
     _f("ebpf.syscall", "keyword", tuple(a for a in EVENTS if a != "close"),
        "same as `event.action` for syscalls"),
     _f("ebpf.ret", "long", tuple(a for a in EVENTS if a != "close"), "the raw return value"),
-    _f("ebpf.fd", "long", OPEN + SOCKET + NET + IO + CLOSE, "the fd used or returned"),
-    _f("ebpf.flags", "keyword", OPEN + UNLINK + RENAME, "open flags as names (`O_WRONLY`, "
-       "`O_CREAT`, ...); unlinkat/renameat2 flags as a number", many=True),
+    _f("ebpf.fd", "long", OPEN + SOCKET + NET + IO + CLOSE + BY_FD, "the fd used or returned"),
+    _f("ebpf.dfd", "long", ATTR, "*at calls: the directory fd a relative path was taken from "
+       "(absent for AT_FDCWD); with AT_EMPTY_PATH the fd of the file itself"),
+    _f("ebpf.flags", "keyword", OPEN + UNLINK + RENAME + ATTR, "open flags as names "
+       "(`O_WRONLY`, `O_CREAT`, ...); unlinkat/renameat2 flags as a number; chmod/chown family: "
+       "`AT_SYMLINK_NOFOLLOW`, `AT_EMPTY_PATH` (lchown: `AT_SYMLINK_NOFOLLOW`, which it means), "
+       "unknown bits in hex", many=True),
     _f("ebpf.mode", "long", OPEN, "open mode when O_CREAT is set"),
     _f("ebpf.bytes_requested", "long", IO, "read/write/send/recv: the count asked for (not "
        "given for vectored calls)"),
@@ -182,10 +204,15 @@ FIELDS: tuple[Field, ...] = (
        "`AF_INET6`, `AF_UNIX`, ..."),
     _f("ebpf.socket.type", "keyword", SOCKETS, "`SOCK_STREAM`, `SOCK_DGRAM`, ..."),
     _f("ebpf.socket.protocol", "long", SOCKETS, "the protocol number"),
-    _f("ebpf.raw_path", "long keyword", OPEN + UNLINK, "a relative path the kernel could not "
-       "resolve, as the process gave it"),
-    _f("ebpf.truncated", "boolean", EXEC + OPEN + RENAME, "a path (511 bytes) or argv (4 KiB) "
-       "was cut"),
+    _f("ebpf.inode.mode", "keyword", ATTR, "fd-based attribute changes (fchmod, fchown, "
+       "AT_EMPTY_PATH): the inode's whole mode at the syscall's exit, in octal (`100644`: "
+       "type and permissions): the result of a success, the unchanged mode of a failure"),
+    _f("ebpf.inode.uid", "keyword", ATTR, "likewise, the inode's owner at exit"),
+    _f("ebpf.inode.gid", "keyword", ATTR, "likewise, the inode's group at exit"),
+    _f("ebpf.raw_path", "long keyword", OPEN + UNLINK + ATTR, "a relative path the kernel "
+       "could not resolve, as the process gave it"),
+    _f("ebpf.truncated", "boolean", EXEC + OPEN + RENAME + ATTR, "a path (511 bytes) or argv "
+       "(4 KiB) was cut"),
     _f("ebpf.lost.source", "keyword", LOSS, "where events were lost: `ring_buffer`, "
        "`shutdown` or a sink's name"),
     _f("ebpf.lost.count", "long", LOSS, "how many since the last `loss` record"),
@@ -230,7 +257,12 @@ _GROUPS = {ALL: "all", EVENTS: "all but loss", tuple(a for a in EVENTS if a != "
            SOCKETS: "socket, net, read, write, close", FILES: "open, read, write, unlink, "
            "rename, close", OPEN + UNLINK + RENAME: "open, unlink, rename",
            OPEN + SOCKET + NET + IO + CLOSE: "open, socket, net, read, write, close",
-           OPEN + UNLINK: "open, unlink", EXEC + OPEN + RENAME: "exec, open, rename"}
+           OPEN + UNLINK: "open, unlink", EXEC + OPEN + RENAME: "exec, open, rename",
+           CHMOD: "chmod", CHOWN: "chown", ATTR: "chmod, chown", FILES + ATTR: "open, read, "
+           "write, unlink, rename, close, chmod, chown", OPEN + SOCKET + NET + IO + CLOSE + BY_FD:
+           "open, socket, net, read, write, close, fchmod, fchown", OPEN + UNLINK + RENAME + ATTR:
+           "open, unlink, rename, chmod, chown", OPEN + UNLINK + ATTR: "open, unlink, chmod, "
+           "chown", EXEC + OPEN + RENAME + ATTR: "exec, open, rename, chmod, chown"}
 """How the table names a field's actions; families as docs/schema.md's examples name them
 (net: connect, bind, listen, accept; read, write: of files and sockets, send/recv included)."""
 

@@ -12,6 +12,7 @@ from typing import NamedTuple
 
 __all__ = [
     "RECORDS",
+    "AttrEvent",
     "ExecEvent",
     "ExitEvent",
     "ForkEvent",
@@ -24,6 +25,39 @@ __all__ = [
     "SocketEvent",
     "UnlinkEvent",
 ]
+
+class AttrEvent(NamedTuple):
+    """struct attr_event (128 fixed bytes, then its tail)."""
+
+    h_kind: int
+    h_action: int
+    h_size: int
+    h_flags: int
+    h_pid: int
+    h_tid: int
+    h_ppid: int
+    h_uid: int
+    h_gid: int
+    h_euid: int
+    h_ktime_ns: int
+    h_start_ns: int
+    h_ret: int
+    h_comm: bytes
+    h_ns_pid: int
+    h_ns_tid: int
+    h_ns_ppid: int
+    h_pidns: int
+    dfd: int
+    at_flags: int
+    mode: int
+    uid: int
+    gid: int
+    imode: int
+    iuid: int
+    igid: int
+    inode: int
+    path_len: int
+
 
 class ExecEvent(NamedTuple):
     """struct exec_event (96 fixed bytes, then its tail)."""
@@ -319,7 +353,8 @@ class UnlinkEvent(NamedTuple):
 
 
 Record = (
-    ExecEvent
+    AttrEvent
+    | ExecEvent
     | ExitEvent
     | ForkEvent
     | IoSummaryEvent
@@ -333,6 +368,7 @@ Record = (
 """Any record: every one starts with the header (`h_*`)."""
 
 RECORDS: dict[str, type[Record]] = {
+    "attr_event": AttrEvent,
     "exec_event": ExecEvent,
     "exit_event": ExitEvent,
     "fork_event": ForkEvent,

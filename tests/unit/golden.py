@@ -25,6 +25,9 @@ from .recorded_abi import description
 
 HERE = Path(__file__).with_name("golden")
 MODES = ("all", "first")
+EXTRA = ("hooks-file",)
+"""Fixtures of the record kinds added after the batch (issue #12), one per helper branch, each
+recorded by its own script (hooks-file: scripts/golden_record_file_ops.py) in "all" mode."""
 
 USERS = {0: "root", 65534: "nobody"}
 GROUPS = {0: "root", 65534: "nogroup"}
@@ -38,9 +41,17 @@ def documents_path(mode: str) -> Path:
     return HERE / f"documents-{mode}.jsonl.gz"
 
 
-def load_records(mode: str) -> Batch:
+def extra_records_path(name: str) -> Path:
+    return HERE / f"{name}-records.bin.gz"
+
+
+def extra_documents_path(name: str) -> Path:
+    return HERE / f"{name}-documents.jsonl.gz"
+
+
+def load_records(mode: str, path: Path | None = None) -> Batch:
     """The recorded records as one ring batch (8-byte aligned, as the ring holds them)."""
-    raw = gzip.decompress(records_path(mode).read_bytes())
+    raw = gzip.decompress((path or records_path(mode)).read_bytes())
     data = bytearray()
     spans = []
     pos = 0
@@ -112,4 +123,19 @@ def documents(mode: str) -> list[str]:
 
 def expected(mode: str) -> list[str]:
     with gzip.open(documents_path(mode), "rt") as f:
+        return f.read().splitlines()
+
+
+def extra_documents(name: str) -> list[str]:
+    """The documents today's code makes of an EXTRA fixture's records."""
+    with fixed_host():
+        en = fixed_enricher()
+        dec = Decoder(en, ignored_prefixes=tuple(Config().filters.ignore_path_prefixes))
+        out = [_text(d) for d in dec.decode(load_records("all", extra_records_path(name)))]
+    assert dec.errors == 0, f"the {name} records all decode"
+    return out
+
+
+def extra_expected(name: str) -> list[str]:
+    with gzip.open(extra_documents_path(name), "rt") as f:
         return f.read().splitlines()

@@ -41,11 +41,12 @@ def _paths(value: Any, prefix: str = "") -> Iterator[str]:
 def _written() -> dict[str, set[str]]:
     """Field -> the actions of the golden documents that hold it."""
     out: dict[str, set[str]] = {}
-    for mode in golden.MODES:
-        for line in golden.documents(mode):
-            doc = orjson.loads(line)
-            for path in _paths(doc):
-                out.setdefault(path, set()).add(doc["event"]["action"])
+    lines = [line for mode in golden.MODES for line in golden.documents(mode)]
+    lines += [line for name in golden.EXTRA for line in golden.extra_documents(name)]
+    for line in lines:
+        doc = orjson.loads(line)
+        for path in _paths(doc):
+            out.setdefault(path, set()).add(doc["event"]["action"])
     return out
 
 

@@ -23,6 +23,15 @@ class TestGoldenBatch:
         for i, (g, w) in enumerate(zip(got, want, strict=True)):
             assert g == w, f"document {i} of {mode} differs"
 
+    @pytest.mark.parametrize("name", golden.EXTRA)
+    def test_same_documents_extra(self, name: str) -> None:
+        """The fixtures of the kinds added later (issue #12) likewise."""
+        got = golden.extra_documents(name)
+        want = golden.extra_expected(name)
+        assert len(got) == len(want)
+        for i, (g, w) in enumerate(zip(got, want, strict=True)):
+            assert g == w, f"document {i} of {name} differs"
+
     def test_every_kind_recorded(self) -> None:
         """The batch covers every record kind, so no builder goes unchecked."""
         kinds = {v for k, v in enum("event_kind").items() if k != "EK_MAX"}
@@ -32,6 +41,10 @@ class TestGoldenBatch:
             kind_i = header.fields.index("kind")
             for mode in golden.MODES:
                 batch = golden.load_records(mode)
+                seen |= {header.struct.unpack_from(batch.data, o)[kind_i]
+                         for o, _ in batch.spans}
+            for name in golden.EXTRA:
+                batch = golden.load_records("all", golden.extra_records_path(name))
                 seen |= {header.struct.unpack_from(batch.data, o)[kind_i]
                          for o, _ in batch.spans}
         assert kinds <= seen

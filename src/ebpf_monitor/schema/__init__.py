@@ -5,7 +5,8 @@ Enricher, and returns a `Document` (id, index day, one line of JSON); it reads t
 table (state.py) and never writes it: the decoder hands each record to its kind's observer
 first (exec, open), which is where the table learns. By family: process.py
 (exec, fork, exit), file.py (open, read/write, an fd's totals, unlink, rename), net.py (socket,
-connect/bind/listen/accept and every socket's endpoints), loss.py; what they share in _common.py.
+connect/bind/listen/accept and every socket's endpoints), attr.py (chmod, chown families),
+loss.py; what they share in _common.py.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from __future__ import annotations
 from ..abi import enum_values
 from ..state import ProcessTable
 from ._common import Abi, Builder, Observer, open_flag_names
+from .attr import attr_builder
 from .file import (
     io_summary_builder,
     open_builder,
@@ -43,6 +45,7 @@ def builders(table: ProcessTable) -> dict[int, Builder]:
         kinds["EK_SOCKET"]: socket_builder(abi, table),
         kinds["EK_NET"]: net_builder(abi, table),
         kinds["EK_IO_SUMMARY"]: io_summary_builder(abi, table),
+        kinds["EK_ATTR"]: attr_builder(abi, table),
     }
 
 
