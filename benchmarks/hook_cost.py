@@ -25,7 +25,9 @@ from benchmarks.setups import BenchMonitor
 
 SOURCE = Path(__file__).resolve().parents[1] / "tests" / "kernel" / "workloads" / "file_ops.c"
 GROUPS = {"attr": ("chmod", "fchmod", "fchmodat", "fchmodat2", "chown", "fchown", "lchown",
-                   "fchownat")}
+                   "fchownat"),
+          "names": ("link", "linkat", "symlink", "symlinkat", "mkdir", "mkdirat", "mknod",
+                    "mknodat", "truncate", "ftruncate")}
 REFERENCE = ("openat",)
 """An existing hook measured in the same runs (the workload's own opens), for scale."""
 

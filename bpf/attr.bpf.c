@@ -11,38 +11,6 @@
 #include <bpf/bpf_endian.h>
 #include "common.bpf.h"
 
-/* The absolute path of an open file into path (PATH_LEN bytes), walked as d_path() does;
- * returns its length, or 0 when it cannot be named (too deep, no file). */
-static __always_inline int file_path(char *path, struct file *f, __u16 *flags, __u16 bit)
-{
-	struct path p;
-	__u32 slot = 2;
-	char *buf;
-	int pos;
-	long n;
-
-	path[0] = 0;
-	if (!f || BPF_CORE_READ_INTO(&p, f, f_path))
-		return 0;
-	buf = bpf_map_lookup_elem(&em_scratch, &slot);
-	if (!buf)
-		return 0;
-	pos = build_dir_path(&p);
-	if (pos < 0)
-		return 0;
-	if (pos == DIR_BUF - 1)
-		buf[pos] = '/';
-	buf[DIR_BUF] = 0;
-	n = bpf_probe_read_kernel_str(path, PATH_LEN, &buf[pos & (DIR_BUF - 1)]);
-	if (n <= 0) {
-		path[0] = 0;
-		return 0;
-	}
-	if (n == PATH_LEN)
-		*flags |= bit;
-	return n - 1;
-}
-
 static __always_inline int attr_exit(struct trace_event_raw_sys_exit *ctx, __u16 action)
 {
 	struct start_args a;
@@ -104,34 +72,10 @@ static __always_inline int attr_exit(struct trace_event_raw_sys_exit *ctx, __u16
 		if (len < 0)
 			len = 0;
 	}
-	if (!upath || (len == 0 && (e->at_flags & ATF_EMPTY_PATH))) {
-		/* The fd itself is the file (AT_FDCWD with AT_EMPTY_PATH: the cwd). */
-		if (e->dfd == AT_FDCWD) {
-			struct task_struct *task = (struct task_struct *)bpf_get_current_task();
-			struct path cwd;
-
-			if (!BPF_CORE_READ_INTO(&cwd, task, fs, pwd)) {
-				__u32 slot = 2;
-				char *buf = bpf_map_lookup_elem(&em_scratch, &slot);
-				int pos = buf ? build_dir_path(&cwd) : -1;
-
-				if (buf && pos >= 0) {
-					if (pos == DIR_BUF - 1)
-						buf[pos] = '/';
-					buf[DIR_BUF] = 0;
-					len = bpf_probe_read_kernel_str(e->path, PATH_LEN,
-									&buf[pos & (DIR_BUF - 1)]) - 1;
-					if (len < 0)
-						len = 0;
-				}
-			}
-		} else {
-			f = file_of_fd(e->dfd);
-			len = file_path(e->path, f, &e->h.flags, EF_PATH_TRUNCATED);
-		}
-	} else {
+	if (!upath || (len == 0 && (e->at_flags & ATF_EMPTY_PATH)))
+		len = fd_path_str(e->path, e->dfd, &f, &e->h.flags, EF_PATH_TRUNCATED);
+	else
 		len = resolve_relative(e->path, len, e->dfd, &e->h.flags, EF_PATH_TRUNCATED);
-	}
 	if (path_ignored(e->path, len))
 		return 0;
 	e->inode = AI_NONE;

@@ -26,7 +26,10 @@ enum event_kind {
 	EK_NET = 9,    /* connect/bind/listen/accept */
 	EK_IO_SUMMARY = 10, /* capture.read_write "first": an fd's read/write totals */
 	EK_ATTR = 11,  /* chmod and chown families */
-	EK_MAX = 12,
+	EK_LINK = 12,  /* link, symlink families */
+	EK_MKNOD = 13, /* mkdir, mknod families */
+	EK_TRUNCATE = 14,
+	EK_MAX = 15,
 };
 
 /* What happened: the syscall (or lifecycle step); Python names it from these enumerators. */
@@ -41,6 +44,9 @@ enum event_action {
 	EA_CLOSE,     /* an fd went away: close(2), dup2 over it, exec or exit (see enum io_end) */
 	EA_CHMOD, EA_FCHMOD, EA_FCHMODAT, EA_FCHMODAT2,
 	EA_CHOWN, EA_FCHOWN, EA_LCHOWN, EA_FCHOWNAT,
+	EA_LINK, EA_LINKAT, EA_SYMLINK, EA_SYMLINKAT,
+	EA_MKDIR, EA_MKDIRAT, EA_MKNOD, EA_MKNODAT,
+	EA_TRUNCATE, EA_FTRUNCATE,
 	EA_MAX,
 };
 
@@ -277,6 +283,41 @@ struct attr_event {
 	__u16 inode;         /* enum attr_inode */
 	__u16 path_len;
 	__u32 _pad;
+	char path[PATH_LEN];
+};
+
+/* link/linkat: a new name (new) for an existing file (old, made absolute like new; AT_EMPTY_PATH:
+ * olddfd's own path). symlink/symlinkat: a link (new) holding a text (old), kept as given: it is
+ * not resolved, it need not even name anything. */
+struct link_event {
+	struct event_header h;
+	__s32 olddfd;        /* AT_FDCWD for link/symlink/symlinkat */
+	__s32 newdfd;
+	__u32 flags;         /* linkat: enum at_flag bits */
+	__u16 old_len;
+	__u16 new_len;
+	char data[2 * PATH_LEN]; /* old path (or the symlink's text), NUL, new path, NUL */
+};
+
+/* mkdir/mkdirat/mknod/mknodat: the mode as given (before the umask; mknod: its S_IFMT type
+ * too), mknod's device number as given (dev_t of the syscall, new encoding). */
+struct mknod_event {
+	struct event_header h;
+	__s32 dfd;
+	__u32 mode;
+	__u32 dev;
+	__u16 path_len;
+	__u16 _pad;
+	char path[PATH_LEN];
+};
+
+/* truncate (a path) and ftruncate (an fd, named by its own path), with the length asked for. */
+struct truncate_event {
+	struct event_header h;
+	__s32 fd;            /* ftruncate: the fd; truncate: AT_FDCWD */
+	__u16 path_len;
+	__u16 _pad;
+	__s64 length;
 	char path[PATH_LEN];
 };
 

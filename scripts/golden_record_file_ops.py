@@ -28,7 +28,7 @@ import golden_record  # noqa: E402
 
 NAME = "hooks-file"
 SOURCE = REPO / "tests" / "kernel" / "workloads" / "file_ops.c"
-GROUPS = ("attr",)
+GROUPS = ("attr", "names")
 
 
 def main() -> int:

@@ -31,10 +31,15 @@ CHMOD = ("chmod", "fchmod", "fchmodat", "fchmodat2")
 CHOWN = ("chown", "fchown", "lchown", "fchownat")
 ATTR = CHMOD + CHOWN
 """File attribute changes (issue #12)."""
-BY_FD = ("fchmod", "fchown")
-"""Attribute changes of an fd."""
+BY_FD = ("fchmod", "fchown", "ftruncate")
+"""Changes of an fd."""
+LINK = ("link", "linkat", "symlink", "symlinkat")
+MKNOD = ("mkdir", "mkdirat", "mknod", "mknodat")
+TRUNCATE = ("truncate", "ftruncate")
+NAMES = LINK + MKNOD + TRUNCATE
+"""New names and truncation (issue #12)."""
 EVENTS = (EXEC + FORK + EXIT + OPEN + READ + WRITE + UNLINK + RENAME + SOCKET + NET + SEND_RECV
-          + CLOSE + ATTR)
+          + CLOSE + ATTR + NAMES)
 """Every action of a document about a process's event (all but `loss`)."""
 ALL = EVENTS + LOSS
 IO = READ + WRITE + SEND_RECV
@@ -93,14 +98,17 @@ FIELDS: tuple[Field, ...] = (
        "`preadv`, `preadv2`, `write`, `writev`, `pwrite64`, `pwritev`, `pwritev2`, `unlink`, "
        "`unlinkat`, `rmdir`, `rename`, `renameat`, `renameat2`, `socket`, `connect`, `bind`, "
        "`listen`, `accept`, `accept4`, `sendto`, `recvfrom`, `sendmsg`, `recvmsg`, `chmod`, "
-       "`fchmod`, `fchmodat`, `fchmodat2`, `chown`, `fchown`, `lchown`, `fchownat`), `exit` for "
+       "`fchmod`, `fchmodat`, `fchmodat2`, `chown`, `fchown`, `lchown`, `fchownat`, `link`, "
+       "`linkat`, `symlink`, `symlinkat`, `mkdir`, `mkdirat`, `mknod`, `mknodat`, `truncate`, "
+       "`ftruncate`), `exit` for "
        "process exit, `close` for an fd's read/write totals (`capture.read_write: \"first\"` "
        "only), `loss` for dropped events"),
     _f("event.category", "keyword", ALL, "`process`, `file`, `network` (`host` for `loss`)",
        many=True),
     _f("event.type", "keyword", ALL, "`start` (exec, process fork), `end` (exit), `info` "
        "(thread creation, socket, bind, listen, socket I/O, `close` totals, `loss`), `access` "
-       "(open, read), `change` (write, rename, chmod, chown), `deletion` (unlink, rmdir), "
+       "(open, read), `change` (write, rename, chmod, chown, truncate), `creation` (link, "
+       "symlink, mkdir, mknod), `deletion` (unlink, rmdir), "
        "`connection`+`start` (connect, accept)", many=True),
     _f("event.outcome", "keyword", ALL, "`success` / `failure` from the return value; "
        "`unknown` for a non-blocking connect (EINPROGRESS); `failure` for `loss`"),
@@ -128,8 +136,9 @@ FIELDS: tuple[Field, ...] = (
     _f("user.effective.name", "keyword", EVENTS, "its name"),
     _f("group.id", "keyword", EVENTS, "real gid"),
     _f("group.name", "keyword", EVENTS, "its name"),
-    _f("file.path", "keyword+text", FILES + ATTR, "the file of an open, read, write, unlink, "
-       "rename (old path), chmod or chown (fchmod/fchown and AT_EMPTY_PATH: the fd's own path, "
+    _f("file.path", "keyword+text", FILES + ATTR + NAMES, "the file of an open, read, write, "
+       "unlink, rename (old path), chmod, chown, truncate, the name a link, symlink, mkdir or "
+       "mknod makes (fchmod/fchown/ftruncate and AT_EMPTY_PATH: the fd's own path, "
        "walked in the kernel from its `struct file`; absent for a bad fd); relative paths are "
        "made absolute in the kernel from the cwd or the dir fd. "
        "Reads and writes name the path their fd was opened with (tracked in the kernel from "
@@ -137,12 +146,19 @@ FIELDS: tuple[Field, ...] = (
        "stale entry is never used); fds opened before the monitor saw them (inherited, pipes) "
        "are named from `/proc/<pid>/fd`, or `pipe:[inode]` / `socket:[inode]` once the process "
        "is gone"),
-    _f("file.name", "keyword", FILES + ATTR, "the last part of `file.path`"),
-    _f("file.directory", "keyword+text", FILES + ATTR, "`file.path` without its last part"),
-    _f("file.target_path", "keyword+text", RENAME, "renames: the new path"),
-    _f("file.mode", "keyword", CHMOD, "chmod family: the mode asked for, as ECS writes it: the "
-       "permission bits in octal (`0640`, `4755`); the mode before the call is not recorded "
-       "(gone by the syscall's exit, where the hook runs)"),
+    _f("file.name", "keyword", FILES + ATTR + NAMES, "the last part of `file.path`"),
+    _f("file.directory", "keyword+text", FILES + ATTR + NAMES, "`file.path` without its last "
+       "part"),
+    _f("file.target_path", "keyword+text", RENAME + LINK, "renames: the new path; symlinks: the "
+       "text the link holds, as given (not resolved: it may be relative to the link's "
+       "directory or name nothing); hard links: the existing file the new name is for"),
+    _f("file.type", "keyword", LINK + MKNOD, "symlink: `symlink`; mkdir: `dir`; mknod: the "
+       "type asked for, `file` (also for type 0), `fifo`, `char_device`, `block_device`, "
+       "`socket`"),
+    _f("file.mode", "keyword", CHMOD + MKNOD, "chmod family: the mode asked for, as ECS writes "
+       "it: the permission bits in octal (`0640`, `4755`); the mode before the call is not "
+       "recorded (gone by the syscall's exit, where the hook runs). mkdir/mknod: the mode "
+       "asked for, before the process's umask"),
     _f("file.uid", "keyword", CHOWN, "chown family: the owner asked for (absent when the call "
        "leaves it unchanged, -1); the owner before is not recorded"),
     _f("file.owner", "keyword", CHOWN, "its name (null when the id has none)"),
@@ -163,13 +179,18 @@ FIELDS: tuple[Field, ...] = (
     _f("ebpf.syscall", "keyword", tuple(a for a in EVENTS if a != "close"),
        "same as `event.action` for syscalls"),
     _f("ebpf.ret", "long", tuple(a for a in EVENTS if a != "close"), "the raw return value"),
-    _f("ebpf.fd", "long", OPEN + SOCKET + NET + IO + CLOSE + BY_FD, "the fd used or returned"),
-    _f("ebpf.dfd", "long", ATTR, "*at calls: the directory fd a relative path was taken from "
-       "(absent for AT_FDCWD); with AT_EMPTY_PATH the fd of the file itself"),
-    _f("ebpf.flags", "keyword", OPEN + UNLINK + RENAME + ATTR, "open flags as names "
-       "(`O_WRONLY`, `O_CREAT`, ...); unlinkat/renameat2 flags as a number; chmod/chown family: "
-       "`AT_SYMLINK_NOFOLLOW`, `AT_EMPTY_PATH` (lchown: `AT_SYMLINK_NOFOLLOW`, which it means), "
-       "unknown bits in hex", many=True),
+    _f("ebpf.fd", "long", OPEN + SOCKET + NET + IO + CLOSE + BY_FD, "the fd used or "
+       "returned"),
+    _f("ebpf.dfd", "long", ATTR + MKNOD, "*at calls: the directory fd a relative path was "
+       "taken from (absent for AT_FDCWD); with AT_EMPTY_PATH the fd of the file itself"),
+    _f("ebpf.flags", "keyword", OPEN + UNLINK + RENAME + ATTR + LINK, "open flags as names "
+       "(`O_WRONLY`, `O_CREAT`, ...); unlinkat/renameat2 flags as a number; chmod/chown family "
+       "and linkat: `AT_SYMLINK_NOFOLLOW`, `AT_SYMLINK_FOLLOW`, `AT_EMPTY_PATH` (lchown: "
+       "`AT_SYMLINK_NOFOLLOW`, which it means), unknown bits in hex", many=True),
+    _f("ebpf.device.major", "long", MKNOD, "mknod of a `char_device`/`block_device`: the "
+       "device number asked for, major"),
+    _f("ebpf.device.minor", "long", MKNOD, "likewise, minor"),
+    _f("ebpf.length", "long", TRUNCATE, "truncate/ftruncate: the length asked for"),
     _f("ebpf.mode", "long", OPEN, "open mode when O_CREAT is set"),
     _f("ebpf.bytes_requested", "long", IO, "read/write/send/recv: the count asked for (not "
        "given for vectored calls)"),
@@ -209,10 +230,10 @@ FIELDS: tuple[Field, ...] = (
        "type and permissions): the result of a success, the unchanged mode of a failure"),
     _f("ebpf.inode.uid", "keyword", ATTR, "likewise, the inode's owner at exit"),
     _f("ebpf.inode.gid", "keyword", ATTR, "likewise, the inode's group at exit"),
-    _f("ebpf.raw_path", "long keyword", OPEN + UNLINK + ATTR, "a relative path the kernel "
-       "could not resolve, as the process gave it"),
-    _f("ebpf.truncated", "boolean", EXEC + OPEN + RENAME + ATTR, "a path (511 bytes) or argv "
-       "(4 KiB) was cut"),
+    _f("ebpf.raw_path", "long keyword", OPEN + UNLINK + ATTR + MKNOD + TRUNCATE, "a relative "
+       "path the kernel could not resolve, as the process gave it"),
+    _f("ebpf.truncated", "boolean", EXEC + OPEN + RENAME + ATTR + NAMES, "a path (511 bytes) "
+       "or argv (4 KiB) was cut"),
     _f("ebpf.lost.source", "keyword", LOSS, "where events were lost: `ring_buffer`, "
        "`shutdown` or a sink's name"),
     _f("ebpf.lost.count", "long", LOSS, "how many since the last `loss` record"),
@@ -258,11 +279,16 @@ _GROUPS = {ALL: "all", EVENTS: "all but loss", tuple(a for a in EVENTS if a != "
            "rename, close", OPEN + UNLINK + RENAME: "open, unlink, rename",
            OPEN + SOCKET + NET + IO + CLOSE: "open, socket, net, read, write, close",
            OPEN + UNLINK: "open, unlink", EXEC + OPEN + RENAME: "exec, open, rename",
-           CHMOD: "chmod", CHOWN: "chown", ATTR: "chmod, chown", FILES + ATTR: "open, read, "
-           "write, unlink, rename, close, chmod, chown", OPEN + SOCKET + NET + IO + CLOSE + BY_FD:
-           "open, socket, net, read, write, close, fchmod, fchown", OPEN + UNLINK + RENAME + ATTR:
-           "open, unlink, rename, chmod, chown", OPEN + UNLINK + ATTR: "open, unlink, chmod, "
-           "chown", EXEC + OPEN + RENAME + ATTR: "exec, open, rename, chmod, chown"}
+           CHMOD: "chmod", CHOWN: "chown", ATTR: "chmod, chown", LINK: "link",
+           FILES + ATTR + NAMES: "open, read, write, unlink, rename, close, chmod, chown, link, "
+           "mkdir, mknod, truncate", OPEN + SOCKET + NET + IO + CLOSE + BY_FD: "open, socket, "
+           "net, read, write, close, fchmod, fchown, ftruncate", OPEN + UNLINK + RENAME + ATTR
+           + LINK: "open, unlink, rename, chmod, chown, linkat", RENAME + LINK: "rename, link",
+           LINK + MKNOD: "link, mkdir, mknod", CHMOD + MKNOD: "chmod, mkdir, mknod", ATTR + MKNOD:
+           "chmod, chown, mkdir, mknod", MKNOD: "mkdir, mknod", TRUNCATE: "truncate",
+           OPEN + UNLINK + ATTR + MKNOD + TRUNCATE: "open, unlink, chmod, chown, mkdir, mknod, "
+           "truncate", EXEC + OPEN + RENAME + ATTR + NAMES: "exec, open, rename, chmod, chown, "
+           "link, mkdir, mknod, truncate"}
 """How the table names a field's actions; families as docs/schema.md's examples name them
 (net: connect, bind, listen, accept; read, write: of files and sockets, send/recv included)."""
 

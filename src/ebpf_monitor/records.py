@@ -17,12 +17,15 @@ __all__ = [
     "ExitEvent",
     "ForkEvent",
     "IoSummaryEvent",
+    "LinkEvent",
+    "MknodEvent",
     "NetEvent",
     "OpenEvent",
     "Record",
     "RenameEvent",
     "RwEvent",
     "SocketEvent",
+    "TruncateEvent",
     "UnlinkEvent",
 ]
 
@@ -176,6 +179,61 @@ class IoSummaryEvent(NamedTuple):
     sock_raddr: bytes
 
 
+class LinkEvent(NamedTuple):
+    """struct link_event (104 fixed bytes, then its tail)."""
+
+    h_kind: int
+    h_action: int
+    h_size: int
+    h_flags: int
+    h_pid: int
+    h_tid: int
+    h_ppid: int
+    h_uid: int
+    h_gid: int
+    h_euid: int
+    h_ktime_ns: int
+    h_start_ns: int
+    h_ret: int
+    h_comm: bytes
+    h_ns_pid: int
+    h_ns_tid: int
+    h_ns_ppid: int
+    h_pidns: int
+    olddfd: int
+    newdfd: int
+    flags: int
+    old_len: int
+    new_len: int
+
+
+class MknodEvent(NamedTuple):
+    """struct mknod_event (104 fixed bytes, then its tail)."""
+
+    h_kind: int
+    h_action: int
+    h_size: int
+    h_flags: int
+    h_pid: int
+    h_tid: int
+    h_ppid: int
+    h_uid: int
+    h_gid: int
+    h_euid: int
+    h_ktime_ns: int
+    h_start_ns: int
+    h_ret: int
+    h_comm: bytes
+    h_ns_pid: int
+    h_ns_tid: int
+    h_ns_ppid: int
+    h_pidns: int
+    dfd: int
+    mode: int
+    dev: int
+    path_len: int
+
+
 class NetEvent(NamedTuple):
     """struct net_event (144 fixed bytes)."""
 
@@ -326,6 +384,32 @@ class SocketEvent(NamedTuple):
     protocol: int
 
 
+class TruncateEvent(NamedTuple):
+    """struct truncate_event (104 fixed bytes, then its tail)."""
+
+    h_kind: int
+    h_action: int
+    h_size: int
+    h_flags: int
+    h_pid: int
+    h_tid: int
+    h_ppid: int
+    h_uid: int
+    h_gid: int
+    h_euid: int
+    h_ktime_ns: int
+    h_start_ns: int
+    h_ret: int
+    h_comm: bytes
+    h_ns_pid: int
+    h_ns_tid: int
+    h_ns_ppid: int
+    h_pidns: int
+    fd: int
+    path_len: int
+    length: int
+
+
 class UnlinkEvent(NamedTuple):
     """struct unlink_event (104 fixed bytes, then its tail)."""
 
@@ -358,11 +442,14 @@ Record = (
     | ExitEvent
     | ForkEvent
     | IoSummaryEvent
+    | LinkEvent
+    | MknodEvent
     | NetEvent
     | OpenEvent
     | RenameEvent
     | RwEvent
     | SocketEvent
+    | TruncateEvent
     | UnlinkEvent
 )
 """Any record: every one starts with the header (`h_*`)."""
@@ -373,11 +460,14 @@ RECORDS: dict[str, type[Record]] = {
     "exit_event": ExitEvent,
     "fork_event": ForkEvent,
     "io_summary_event": IoSummaryEvent,
+    "link_event": LinkEvent,
+    "mknod_event": MknodEvent,
     "net_event": NetEvent,
     "open_event": OpenEvent,
     "rename_event": RenameEvent,
     "rw_event": RwEvent,
     "socket_event": SocketEvent,
+    "truncate_event": TruncateEvent,
     "unlink_event": UnlinkEvent,
 }
 """Record class by events.h struct name."""

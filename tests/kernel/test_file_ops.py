@@ -19,6 +19,7 @@ ODD = "odd name\n\\xff.txt"
 """The workload's odd file name as the documents spell it (an invalid byte escaped as `\\xff`,
 as in every path: docs/schema.md)."""
 
+CREATING = ("link", "linkat", "symlink", "symlinkat", "mkdir", "mkdirat", "mknod", "mknodat")
 ATTR = ("chmod", "fchmod", "fchmodat", "fchmodat2", "chown", "fchown", "lchown", "fchownat")
 
 
@@ -44,13 +45,15 @@ def of_actions(docs: list[dict[str, Any]], actions: tuple[str, ...]) -> list[dic
 
 
 def check_outcomes(docs: list[dict[str, Any]], lines: list[list[str]]) -> None:
-    """One document per call, in order, with the call's return value and errno."""
+    """One document per call, in order, with the call's return value and errno; a file event
+    (`change`, or `creation` for a new name)."""
     assert len(docs) == len(lines), [d["event"]["action"] for d in docs]
     for doc, (call, ret, err) in zip(docs, lines, strict=True):
         assert doc["event"]["action"] == call.split("-")[0], call
         assert doc["ebpf"]["ret"] == (-int(err) if ret == "-1" else int(ret)), call
         assert doc["event"]["category"] == ["file"]
-        assert doc["event"]["type"] == ["change"]
+        made = call.split("-")[0] in CREATING
+        assert doc["event"]["type"] == (["creation"] if made else ["change"]), call
         if ret == "-1":
             assert doc["event"]["outcome"] == "failure", call
             assert doc["error"]["code"] == errno.errorcode[int(err)], call
@@ -133,3 +136,69 @@ class TestAttributes:
         monitor.events_of(later)
         assert not [d for d in monitor.events() if d.get("process", {}).get("pid") == pid
                     and d["event"]["action"] != "execve"]
+
+
+NAMES = ("link", "linkat", "symlink", "symlinkat", "mkdir", "mkdirat", "mknod", "mknodat",
+         "truncate", "ftruncate")
+
+
+class TestNames:
+    """link, linkat, symlink, symlinkat, mkdir, mkdirat, mknod, mknodat, truncate, ftruncate."""
+
+    def test_each_variant(self, monitor: Monitor, workdir: Path, file_ops: Path) -> None:
+        """Each call is one document: both names of a link (a symlink's text as given), the
+        type, mode and device of a new node, the length of a truncate."""
+        where = workdir / "names"
+        pid, lines = start_ops(file_ops, where, "names")
+        docs = of_actions(monitor.events_of(pid), NAMES)
+        check_outcomes(docs, lines)
+        by = {line[0]: doc for line, doc in zip(lines, docs, strict=True)}
+
+        def at(name: str) -> dict[str, Any]:
+            path = f"{where}/{name}"
+            return {"path": path, "name": name, "directory": str(where)}
+
+        files = {
+            "link": {**at("hard"), "target_path": f"{where}/plain"},
+            "link-missing": {**at("x"), "target_path": f"{where}/missing"},
+            "linkat-follow": {**at("hard2"), "target_path": f"{where}/plain"},
+            "linkat-empty": {**at("hard3"), "target_path": f"{where}/plain"},
+            "linkat-exists": {**at("hard"), "target_path": f"{where}/plain"},
+            "symlink": {**at("sl"), "type": "symlink", "target_path": "../not/resolved"},
+            "symlink-exists": {**at("sl"), "type": "symlink", "target_path": "x"},
+            "symlinkat-odd": {**at(ODD), "type": "symlink", "target_path": "plain"},
+            "mkdir": {**at("d"), "type": "dir", "mode": "0750"},
+            "mkdir-exists": {**at("d"), "type": "dir", "mode": "0700"},
+            "mkdirat": {**at("d2"), "type": "dir", "mode": "1777"},
+            "mknod-fifo": {**at("fifo"), "type": "fifo", "mode": "0640"},
+            "mknod-char": {**at("null2"), "type": "char_device", "mode": "0600"},
+            "mknodat-reg": {**at("reg"), "type": "file", "mode": "0600"},
+            "mknodat-block": {**at("blk"), "type": "block_device", "mode": "0600"},
+            "mknodat-missing": {"path": f"{where}/missing/x", "name": "x",
+                                "directory": f"{where}/missing", "type": "fifo",
+                                "mode": "0600"},
+            "truncate": at("plain"),
+            "truncate-missing": at("missing"),
+            "ftruncate": at("plain"),
+        }
+        for call, want in files.items():
+            assert by[call]["file"] == want, call
+        assert by["linkat-follow"]["ebpf"]["flags"] == ["AT_SYMLINK_FOLLOW"]
+        assert by["linkat-empty"]["ebpf"]["flags"] == ["AT_EMPTY_PATH"]
+        assert "flags" not in by["link"]["ebpf"]
+        assert by["mknod-char"]["ebpf"]["device"] == {"major": 1, "minor": 3}
+        assert by["mknodat-block"]["ebpf"]["device"] == {"major": 259, "minor": 70000}
+        assert "device" not in by["mknod-fifo"]["ebpf"]
+        assert "dfd" in by["mkdirat"]["ebpf"] and "dfd" not in by["mkdir"]["ebpf"]
+        assert by["truncate"]["ebpf"]["length"] == 100
+        assert by["ftruncate"]["ebpf"]["length"] == 7 and by["ftruncate"]["ebpf"]["fd"] >= 3
+        bad = by["ftruncate-badfd"]
+        assert "file" not in bad and bad["ebpf"]["fd"] == 999 and bad["ebpf"]["length"] == 0
+
+    def test_filters(self, monitor: Monitor, workdir: Path, file_ops: Path) -> None:
+        """Under an ignored path prefix only the call on a bad fd is left (no path to filter
+        by)."""
+        pid, _ = start_ops(file_ops, workdir / "ignored" / "names", "names")
+        left = of_actions(monitor.events_of(pid), NAMES)
+        assert [(d["event"]["action"], d["ebpf"].get("fd")) for d in left] == [
+            ("ftruncate", 999)]

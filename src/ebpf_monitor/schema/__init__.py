@@ -6,7 +6,7 @@ table (state.py) and never writes it: the decoder hands each record to its kind'
 first (exec, open), which is where the table learns. By family: process.py
 (exec, fork, exit), file.py (open, read/write, an fd's totals, unlink, rename), net.py (socket,
 connect/bind/listen/accept and every socket's endpoints), attr.py (chmod, chown families),
-loss.py; what they share in _common.py.
+names.py (link, symlink, mkdir, mknod, truncate), loss.py; what they share in _common.py.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from .file import (
     unlink_builder,
 )
 from .loss import loss_document
+from .names import link_builder, mknod_builder, truncate_builder
 from .net import net_builder, socket_builder
 from .process import exec_builder, exec_observer, exit_builder, fork_builder
 
@@ -46,6 +47,9 @@ def builders(table: ProcessTable) -> dict[int, Builder]:
         kinds["EK_NET"]: net_builder(abi, table),
         kinds["EK_IO_SUMMARY"]: io_summary_builder(abi, table),
         kinds["EK_ATTR"]: attr_builder(abi, table),
+        kinds["EK_LINK"]: link_builder(abi, table),
+        kinds["EK_MKNOD"]: mknod_builder(abi, table),
+        kinds["EK_TRUNCATE"]: truncate_builder(abi, table),
     }
 
 

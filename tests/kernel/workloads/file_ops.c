@@ -1,6 +1,7 @@
 /* Exact syscalls for tests/kernel/test_file_ops.py: each variant called directly (syscall(2)),
  * a success and a failure each, relative, dir-fd, fd and AT_EMPTY_PATH forms, odd names.
  *     file_ops DIR attr    chmod/chown families
+ *     file_ops DIR names   link/symlink, mkdir/mknod, truncate families
  * Prints one line per call: "<name> <return> <errno number>", for the test to compare. */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -8,6 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -48,6 +50,36 @@ static int attr(void)
 	return 0;
 }
 
+static int names(void)
+{
+	int fd = open("plain", O_CREAT | O_RDWR, 0600);
+	int dir = open(".", O_RDONLY | O_DIRECTORY);
+
+	if (fd < 0 || dir < 0)
+		return 1;
+	note("link", syscall(SYS_link, "plain", "hard"));
+	note("link-missing", syscall(SYS_link, "missing", "x"));
+	note("linkat-follow", syscall(SYS_linkat, dir, "plain", AT_FDCWD, "hard2", AT_SYMLINK_FOLLOW));
+	note("linkat-empty", syscall(SYS_linkat, fd, "", dir, "hard3", AT_EMPTY_PATH));
+	note("linkat-exists", syscall(SYS_linkat, dir, "plain", dir, "hard", 0));
+	note("symlink", syscall(SYS_symlink, "../not/resolved", "sl"));
+	note("symlink-exists", syscall(SYS_symlink, "x", "sl"));
+	note("symlinkat-odd", syscall(SYS_symlinkat, "plain", dir, ODD));
+	note("mkdir", syscall(SYS_mkdir, "d", 0750));
+	note("mkdir-exists", syscall(SYS_mkdir, "d", 0700));
+	note("mkdirat", syscall(SYS_mkdirat, dir, "d2", 01777));
+	note("mknod-fifo", syscall(SYS_mknod, "fifo", S_IFIFO | 0640, 0));
+	note("mknod-char", syscall(SYS_mknod, "null2", S_IFCHR | 0600, makedev(1, 3)));
+	note("mknodat-reg", syscall(SYS_mknodat, dir, "reg", 0600, 0));
+	note("mknodat-block", syscall(SYS_mknodat, dir, "blk", S_IFBLK | 0600, makedev(259, 70000)));
+	note("mknodat-missing", syscall(SYS_mknodat, dir, "missing/x", S_IFIFO | 0600, 0));
+	note("truncate", syscall(SYS_truncate, "plain", 100));
+	note("truncate-missing", syscall(SYS_truncate, "missing", 0));
+	note("ftruncate", syscall(SYS_ftruncate, fd, 7));
+	note("ftruncate-badfd", syscall(SYS_ftruncate, 999, 0));
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc != 3 || chdir(argv[1]))
@@ -55,5 +87,7 @@ int main(int argc, char **argv)
 	setvbuf(stdout, NULL, _IONBF, 0);
 	if (!strcmp(argv[2], "attr"))
 		return attr();
+	if (!strcmp(argv[2], "names"))
+		return names();
 	return 2;
 }
