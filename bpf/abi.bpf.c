@@ -34,4 +34,5 @@ enum rw_write_action abi_rw_write_action;
 enum addr_family abi_addr_family;
 enum abi_const abi_abi_const;
 enum at_flag abi_at_flag;
+enum open_flag abi_open_flag;
 enum attr_inode abi_attr_inode;

@@ -123,6 +123,39 @@ enum at_flag {
 	ATF_EMPTY_PATH = 0x1000,
 };
 
+/* Open flag bits as the kernel defines them (include/uapi/asm-generic/fcntl.h; arm64 has its own
+ * O_DIRECTORY, O_NOFOLLOW, O_DIRECT, O_LARGEFILE), so user space names them by these
+ * enumerators (OF_LARGEFILE -> O_LARGEFILE) and not by its libc's view: on x86_64 Python's
+ * os.O_LARGEFILE is 0, yet 0x8000 reaches the syscall (32-bit code, some libcs). The access mode
+ * (the low two bits) is named apart; O_SYNC and O_TMPFILE are composites, named before their
+ * parts (O_DSYNC, O_DIRECTORY). */
+enum open_flag {
+	OF_CREAT = 00000100,
+	OF_EXCL = 00000200,
+	OF_NOCTTY = 00000400,
+	OF_TRUNC = 00001000,
+	OF_APPEND = 00002000,
+	OF_NONBLOCK = 00004000,
+	OF_DSYNC = 00010000,
+	OF_ASYNC = 00020000,      /* FASYNC */
+#ifdef __TARGET_ARCH_arm64
+	OF_DIRECTORY = 00040000,
+	OF_NOFOLLOW = 00100000,
+	OF_DIRECT = 00200000,
+	OF_LARGEFILE = 00400000,
+#else
+	OF_DIRECT = 00040000,
+	OF_LARGEFILE = 00100000,
+	OF_DIRECTORY = 00200000,
+	OF_NOFOLLOW = 00400000,
+#endif
+	OF_NOATIME = 01000000,
+	OF_CLOEXEC = 02000000,
+	OF_SYNC = 04000000 | OF_DSYNC,        /* __O_SYNC | O_DSYNC */
+	OF_PATH = 010000000,
+	OF_TMPFILE = 020000000 | OF_DIRECTORY, /* __O_TMPFILE | O_DIRECTORY */
+};
+
 /* What an attr_event's inode fields hold. */
 enum attr_inode {
 	AI_NONE = 0,  /* path-based call: the inode is not at hand at exit */

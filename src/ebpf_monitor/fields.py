@@ -184,7 +184,9 @@ FIELDS: tuple[Field, ...] = (
     _f("ebpf.dfd", "long", ATTR + MKNOD, "*at calls: the directory fd a relative path was "
        "taken from (absent for AT_FDCWD); with AT_EMPTY_PATH the fd of the file itself"),
     _f("ebpf.flags", "keyword", OPEN + UNLINK + RENAME + ATTR + LINK, "open flags as names "
-       "(`O_WRONLY`, `O_CREAT`, ...); unlinkat/renameat2 flags as a number; chmod/chown family "
+       "by the kernel's values for the architecture (events.h `enum open_flag`: `O_WRONLY`, "
+       "`O_CREAT`, `O_LARGEFILE`, ...; composites `O_SYNC`/`O_TMPFILE` before their parts; "
+       "unknown bits in hex); unlinkat/renameat2 flags as a number; chmod/chown family "
        "and linkat: `AT_SYMLINK_NOFOLLOW`, `AT_SYMLINK_FOLLOW`, `AT_EMPTY_PATH` (lchown: "
        "`AT_SYMLINK_NOFOLLOW`, which it means), unknown bits in hex", many=True),
     _f("ebpf.device.major", "long", MKNOD, "mknod of a `char_device`/`block_device`: the "

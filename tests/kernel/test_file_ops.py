@@ -202,3 +202,21 @@ class TestNames:
         left = of_actions(monitor.events_of(pid), NAMES)
         assert [(d["event"]["action"], d["ebpf"].get("fd")) for d in left] == [
             ("ftruncate", 999)]
+
+
+class TestOpenFlags:
+    """Open flags by the kernel's names (issue #12: 0x8000 appeared raw)."""
+
+    def test_named_by_kernel_values(self, monitor: Monitor, workdir: Path,
+                                    file_ops: Path) -> None:
+        """O_LARGEFILE, O_TMPFILE, O_SYNC, O_NOATIME named; an unknown bit stays in hex."""
+        pid, lines = start_ops(file_ops, workdir / "flags", "flags")
+        docs = [d for d in monitor.events_of(pid) if d["event"]["action"] == "openat"
+                and d["file"]["path"].startswith(str(workdir / "flags"))]
+        assert [d["ebpf"]["flags"] for d in docs] == [
+            ["O_RDWR", "O_CREAT", "O_LARGEFILE"],
+            ["O_RDWR", "O_TMPFILE"],
+            ["O_WRONLY", "O_SYNC", "O_NOATIME"],
+            ["O_RDONLY", "0x40000000"],
+        ]
+        assert [d["ebpf"]["ret"] >= 0 for d in docs] == [line[1] != "-1" for line in lines]

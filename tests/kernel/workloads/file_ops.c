@@ -2,6 +2,7 @@
  * a success and a failure each, relative, dir-fd, fd and AT_EMPTY_PATH forms, odd names.
  *     file_ops DIR attr    chmod/chown families
  *     file_ops DIR names   link/symlink, mkdir/mknod, truncate families
+ *     file_ops DIR flags   opens with flag bits libc may not name (O_LARGEFILE, O_TMPFILE...)
  * Prints one line per call: "<name> <return> <errno number>", for the test to compare. */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -80,6 +81,16 @@ static int names(void)
 	return 0;
 }
 
+static int flags(void)
+{
+	note("openat-largefile", syscall(SYS_openat, AT_FDCWD, "plain", O_CREAT | O_RDWR | 0x8000,
+					 0600));
+	note("openat-tmpfile", syscall(SYS_openat, AT_FDCWD, ".", O_TMPFILE | O_RDWR, 0600));
+	note("openat-sync", syscall(SYS_openat, AT_FDCWD, "plain", O_WRONLY | O_SYNC | O_NOATIME));
+	note("openat-unknown", syscall(SYS_openat, AT_FDCWD, "plain", O_RDONLY | 0x40000000));
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc != 3 || chdir(argv[1]))
@@ -89,5 +100,7 @@ int main(int argc, char **argv)
 		return attr();
 	if (!strcmp(argv[2], "names"))
 		return names();
+	if (!strcmp(argv[2], "flags"))
+		return flags();
 	return 2;
 }
