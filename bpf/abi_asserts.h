@@ -43,6 +43,21 @@ ABI_AT(event_header, ns_ppid, 80);
 ABI_AT(event_header, pidns, 84);
 ABI_SIZE(event_header, 88);
 
+ABI_AT(attr_event, h, 0);
+ABI_AT(attr_event, dfd, 88);
+ABI_AT(attr_event, at_flags, 92);
+ABI_AT(attr_event, mode, 96);
+ABI_AT(attr_event, uid, 100);
+ABI_AT(attr_event, gid, 104);
+ABI_AT(attr_event, imode, 108);
+ABI_AT(attr_event, iuid, 112);
+ABI_AT(attr_event, igid, 116);
+ABI_AT(attr_event, inode, 120);
+ABI_AT(attr_event, path_len, 122);
+ABI_AT(attr_event, _pad, 124);
+ABI_AT(attr_event, path, 128);
+ABI_SIZE(attr_event, 640);
+
 ABI_AT(exec_event, h, 0);
 ABI_AT(exec_event, argc, 88);
 ABI_AT(exec_event, path_len, 92);
@@ -77,6 +92,32 @@ ABI_AT(io_summary_event, imode, 148);
 ABI_AT(io_summary_event, sock, 152);
 ABI_AT(io_summary_event, path, 200);
 ABI_SIZE(io_summary_event, 712);
+
+ABI_AT(link_event, h, 0);
+ABI_AT(link_event, olddfd, 88);
+ABI_AT(link_event, newdfd, 92);
+ABI_AT(link_event, flags, 96);
+ABI_AT(link_event, old_len, 100);
+ABI_AT(link_event, new_len, 102);
+ABI_AT(link_event, data, 104);
+ABI_SIZE(link_event, 1128);
+
+ABI_AT(mknod_event, h, 0);
+ABI_AT(mknod_event, dfd, 88);
+ABI_AT(mknod_event, mode, 92);
+ABI_AT(mknod_event, dev, 96);
+ABI_AT(mknod_event, path_len, 100);
+ABI_AT(mknod_event, _pad, 102);
+ABI_AT(mknod_event, path, 104);
+ABI_SIZE(mknod_event, 616);
+
+ABI_AT(truncate_event, h, 0);
+ABI_AT(truncate_event, fd, 88);
+ABI_AT(truncate_event, path_len, 92);
+ABI_AT(truncate_event, _pad, 94);
+ABI_AT(truncate_event, length, 96);
+ABI_AT(truncate_event, path, 104);
+ABI_SIZE(truncate_event, 616);
 
 ABI_AT(net_event, h, 0);
 ABI_AT(net_event, fd, 88);

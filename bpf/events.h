@@ -31,7 +31,11 @@ enum event_kind {
 	EK_XFER = 13,       /* sendfile/splice/tee/copy_file_range: data moved between two fds */
 	EK_MMSG = 14,       /* sendmmsg/recvmmsg: messages and bytes on one socket */
 	EK_URING = 15,      /* io_uring_setup, and each io_uring operation at its completion */
-	EK_MAX = 16,
+	EK_ATTR = 16,  /* chmod and chown families */
+	EK_LINK = 17,  /* link, symlink families */
+	EK_MKNOD = 18, /* mkdir, mknod families */
+	EK_TRUNCATE = 19,
+	EK_MAX = 20,
 };
 
 /* What happened: the syscall (or lifecycle step); Python names it from these enumerators. */
@@ -48,6 +52,11 @@ enum event_action {
 	EA_SENDFILE64, EA_SPLICE, EA_TEE, EA_COPY_FILE_RANGE, EA_SENDMMSG, EA_RECVMMSG,
 	EA_IO_URING_SETUP,
 	EA_IO_URING,  /* an operation submitted through io_uring (user space names it by opcode) */
+	EA_CHMOD, EA_FCHMOD, EA_FCHMODAT, EA_FCHMODAT2,
+	EA_CHOWN, EA_FCHOWN, EA_LCHOWN, EA_FCHOWNAT,
+	EA_LINK, EA_LINKAT, EA_SYMLINK, EA_SYMLINKAT,
+	EA_MKDIR, EA_MKDIRAT, EA_MKNOD, EA_MKNODAT,
+	EA_TRUNCATE, EA_FTRUNCATE,
 	EA_MAX,
 };
 
@@ -114,6 +123,55 @@ enum abi_const {
 	ABI_PREFIX_LEN = PREFIX_LEN,
 	ABI_SUN_PATH_LEN = SUN_PATH_LEN,
 	ABI_MMSG_MAX_SUM = 64,
+};
+
+/* The *at calls' flags (include/uapi/linux/fcntl.h), named in documents by these enumerators
+ * (ATF_SYMLINK_NOFOLLOW -> AT_SYMLINK_NOFOLLOW). */
+enum at_flag {
+	ATF_SYMLINK_NOFOLLOW = 0x100,
+	ATF_REMOVEDIR = 0x200,
+	ATF_SYMLINK_FOLLOW = 0x400,
+	ATF_NO_AUTOMOUNT = 0x800,
+	ATF_EMPTY_PATH = 0x1000,
+};
+
+/* Open flag bits as the kernel defines them (include/uapi/asm-generic/fcntl.h; arm64 has its own
+ * O_DIRECTORY, O_NOFOLLOW, O_DIRECT, O_LARGEFILE), so user space names them by these
+ * enumerators (OF_LARGEFILE -> O_LARGEFILE) and not by its libc's view: on x86_64 Python's
+ * os.O_LARGEFILE is 0, yet 0x8000 reaches the syscall (32-bit code, some libcs). The access mode
+ * (the low two bits) is named apart; O_SYNC and O_TMPFILE are composites, named before their
+ * parts (O_DSYNC, O_DIRECTORY). */
+enum open_flag {
+	OF_CREAT = 00000100,
+	OF_EXCL = 00000200,
+	OF_NOCTTY = 00000400,
+	OF_TRUNC = 00001000,
+	OF_APPEND = 00002000,
+	OF_NONBLOCK = 00004000,
+	OF_DSYNC = 00010000,
+	OF_ASYNC = 00020000,      /* FASYNC */
+#ifdef __TARGET_ARCH_arm64
+	OF_DIRECTORY = 00040000,
+	OF_NOFOLLOW = 00100000,
+	OF_DIRECT = 00200000,
+	OF_LARGEFILE = 00400000,
+#else
+	OF_DIRECT = 00040000,
+	OF_LARGEFILE = 00100000,
+	OF_DIRECTORY = 00200000,
+	OF_NOFOLLOW = 00400000,
+#endif
+	OF_NOATIME = 01000000,
+	OF_CLOEXEC = 02000000,
+	OF_SYNC = 04000000 | OF_DSYNC,        /* __O_SYNC | O_DSYNC */
+	OF_PATH = 010000000,
+	OF_TMPFILE = 020000000 | OF_DIRECTORY, /* __O_TMPFILE | O_DIRECTORY */
+};
+
+/* What an attr_event's inode fields hold. */
+enum attr_inode {
+	AI_NONE = 0,  /* path-based call: the inode is not at hand at exit */
+	AI_AFTER = 1, /* fd-based call (or AT_EMPTY_PATH): the inode's mode/uid/gid at exit */
 };
 
 /* Kernel filter-map values. */
@@ -344,6 +402,60 @@ struct uring_event {
 	struct sock_info sock;
 	__u16 path_len;
 	__u16 _pad[3];
+	char path[PATH_LEN];
+};
+
+/* chmod/chown families: the change as given and, for fd-based calls, the inode after it (the
+ * mode/owner before the call is gone by exit). mode, uid, gid: as given ((__u32)-1 for an owner
+ * left unchanged); a chmod leaves uid/gid 0, a chown mode 0 (the action tells which apply). */
+struct attr_event {
+	struct event_header h;
+	__s32 dfd;           /* AT_FDCWD, the dir fd of the *at calls, or fchmod/fchown's fd */
+	__u32 at_flags;      /* enum at_flag bits */
+	__u32 mode;
+	__u32 uid;
+	__u32 gid;
+	__u32 imode;         /* enum attr_inode says whether these three are set */
+	__u32 iuid;
+	__u32 igid;
+	__u16 inode;         /* enum attr_inode */
+	__u16 path_len;
+	__u32 _pad;
+	char path[PATH_LEN];
+};
+
+/* link/linkat: a new name (new) for an existing file (old, made absolute like new; AT_EMPTY_PATH:
+ * olddfd's own path). symlink/symlinkat: a link (new) holding a text (old), kept as given: it is
+ * not resolved, it need not even name anything. */
+struct link_event {
+	struct event_header h;
+	__s32 olddfd;        /* AT_FDCWD for link/symlink/symlinkat */
+	__s32 newdfd;
+	__u32 flags;         /* linkat: enum at_flag bits */
+	__u16 old_len;
+	__u16 new_len;
+	char data[2 * PATH_LEN]; /* old path (or the symlink's text), NUL, new path, NUL */
+};
+
+/* mkdir/mkdirat/mknod/mknodat: the mode as given (before the umask; mknod: its S_IFMT type
+ * too), mknod's device number as given (dev_t of the syscall, new encoding). */
+struct mknod_event {
+	struct event_header h;
+	__s32 dfd;
+	__u32 mode;
+	__u32 dev;
+	__u16 path_len;
+	__u16 _pad;
+	char path[PATH_LEN];
+};
+
+/* truncate (a path) and ftruncate (an fd, named by its own path), with the length asked for. */
+struct truncate_event {
+	struct event_header h;
+	__s32 fd;            /* ftruncate: the fd; truncate: AT_FDCWD */
+	__u16 path_len;
+	__u16 _pad;
+	__s64 length;
 	char path[PATH_LEN];
 };
 

@@ -178,4 +178,57 @@ static __always_inline int resolve_relative(char *path, int len, int dfd, __u16 
 	return n - 1;
 }
 
+/* The absolute path of a kernel `struct path` into path (PATH_LEN bytes), walked as d_path()
+ * does; returns its length, or 0 (path "") when it cannot be named (too deep). */
+static __always_inline int kpath_str(char *path, const struct path *p, __u16 *flags, __u16 bit)
+{
+	__u32 slot = 2;
+	char *buf;
+	int pos;
+	long n;
+
+	path[0] = 0;
+	buf = bpf_map_lookup_elem(&em_scratch, &slot);
+	if (!buf)
+		return 0;
+	pos = build_dir_path(p);
+	if (pos < 0)
+		return 0;
+	if (pos == DIR_BUF - 1)
+		buf[pos] = '/';
+	buf[DIR_BUF] = 0;
+	n = bpf_probe_read_kernel_str(path, PATH_LEN, &buf[pos & (DIR_BUF - 1)]);
+	if (n <= 0) {
+		path[0] = 0;
+		return 0;
+	}
+	if (n == PATH_LEN)
+		*flags |= bit;
+	return n - 1;
+}
+
+/* The path of what fd names (AT_FDCWD: the cwd), as kpath_str; *filep gets its struct file
+ * (NULL for the cwd or a bad fd). For fchmod & co. and AT_EMPTY_PATH. */
+static __always_inline int fd_path_str(char *path, int fd, struct file **filep, __u16 *flags,
+				       __u16 bit)
+{
+	struct path p;
+
+	*filep = NULL;
+	path[0] = 0;
+	if (fd == AT_FDCWD) {
+		struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+
+		if (BPF_CORE_READ_INTO(&p, task, fs, pwd))
+			return 0;
+	} else {
+		struct file *f = file_of_fd(fd);
+
+		if (!f || BPF_CORE_READ_INTO(&p, f, f_path))
+			return 0;
+		*filep = f;
+	}
+	return kpath_str(path, &p, flags, bit);
+}
+
 #endif /* EBPF_MONITOR_PATH_BPF_H */

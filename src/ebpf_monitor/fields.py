@@ -37,11 +37,22 @@ URING_OPS = ("read", "readv", "write", "writev", "openat", "openat2", "connect",
              "sendmsg", "recvfrom", "recvmsg", "accept4", "io_uring")
 """Actions an io_uring operation's document may take (the syscall it does the work of)."""
 LOSS = ("loss",)
+CHMOD = ("chmod", "fchmod", "fchmodat", "fchmodat2")
+CHOWN = ("chown", "fchown", "lchown", "fchownat")
+ATTR = CHMOD + CHOWN
+"""File attribute changes (issue #12)."""
+BY_FD = ("fchmod", "fchown", "ftruncate")
+"""Changes of an fd."""
+LINK = ("link", "linkat", "symlink", "symlinkat")
+MKNOD = ("mkdir", "mkdirat", "mknod", "mknodat")
+TRUNCATE = ("truncate", "ftruncate")
+NAMES = LINK + MKNOD + TRUNCATE
+"""New names and truncation (issue #12)."""
 EVENTS = (EXEC + FORK + EXIT + OPEN + READ + WRITE + UNLINK + RENAME + SOCKET + NET + SEND_RECV
           + CLOSE
           + PIPE + SOCKETPAIR
           + XFER + MMSG
-          + URING)
+          + URING + ATTR + NAMES)
 """Every action of a document about a process's event (all but `loss`)."""
 ALL = EVENTS + LOSS
 IO = READ + WRITE + SEND_RECV
@@ -101,16 +112,19 @@ FIELDS: tuple[Field, ...] = (
        "`unlinkat`, `rmdir`, `rename`, `renameat`, `renameat2`, `socket`, `connect`, `bind`, "
        "`listen`, `accept`, `accept4`, `sendto`, `recvfrom`, `sendmsg`, `recvmsg`, `pipe`, "
        "`pipe2`, `socketpair`, `sendfile64`, `splice`, `tee`, `copy_file_range`, `sendmmsg`, "
-       "`recvmmsg`, `io_uring_setup`; an operation submitted through io_uring takes the action "
-       "of the syscall it does the work of, else `io_uring`), `exit` for "
+       "`recvmmsg`, `io_uring_setup`, `chmod`, `fchmod`, `fchmodat`, `fchmodat2`, `chown`, "
+       "`fchown`, `lchown`, `fchownat`, `link`, `linkat`, `symlink`, `symlinkat`, `mkdir`, "
+       "`mkdirat`, `mknod`, `mknodat`, `truncate`, `ftruncate`; an operation submitted through "
+       "io_uring takes the action of the syscall it does the work of, else `io_uring`), `exit` for "
        "process exit, `close` for an fd's read/write totals (`capture.read_write: \"first\"` "
        "only), `loss` for dropped events"),
     _f("event.category", "keyword", ALL, "`process`, `file`, `network` (`host` for `loss`)",
        many=True),
     _f("event.type", "keyword", ALL, "`start` (exec, process fork), `end` (exit), `info` "
        "(thread creation, socket, bind, listen, socket I/O, `close` totals, `loss`), `access` "
-       "(open, read), `change` (write, rename), `deletion` (unlink, rmdir), "
-       "`connection`+`start` (connect, accept, socketpair), `creation` (pipe, pipe2), "
+       "(open, read), `change` (write, rename, chmod, chown, truncate), `creation` (pipe, "
+       "pipe2, link, symlink, mkdir, mknod), `deletion` (unlink, rmdir), "
+       "`connection`+`start` (connect, accept, socketpair), "
        "`access`+`change` (sendfile64, splice, tee, copy_file_range), `info` (sendmmsg, "
        "recvmmsg, io_uring_setup, io_uring)", many=True),
     _f("event.outcome", "keyword", ALL, "`success` / `failure` from the return value; "
@@ -139,17 +153,36 @@ FIELDS: tuple[Field, ...] = (
     _f("user.effective.name", "keyword", EVENTS, "its name"),
     _f("group.id", "keyword", EVENTS, "real gid"),
     _f("group.name", "keyword", EVENTS, "its name"),
-    _f("file.path", "keyword+text", FILES, "the file of an open, read, write, unlink or rename "
-       "(old path); relative paths are made absolute in the kernel from the cwd or the dir fd. "
+    _f("file.path", "keyword+text", FILES + ATTR + NAMES, "the file of an open, read, write, "
+       "unlink, rename (old path), chmod, chown, truncate, the name a link, symlink, mkdir or "
+       "mknod makes (fchmod/fchown/ftruncate and AT_EMPTY_PATH: the fd's own path, "
+       "walked in the kernel from its `struct file`; absent for a bad fd); relative paths are "
+       "made absolute in the kernel from the cwd or the dir fd. "
        "Reads and writes name the path their fd was opened with (tracked in the kernel from "
        "open/dup to close, checked against the fd's current `struct file` and its inode so a "
        "stale entry is never used); fds opened before the monitor saw them (inherited, pipes) "
        "are named from `/proc/<pid>/fd`, or `pipe:[inode]` / `socket:[inode]` once the process "
        "is gone. Pipes made by pipe/pipe2 while the monitor runs: `pipe:[inode]` for the pipe "
        "call and every read and write of either end (tracked in the kernel)"),
-    _f("file.name", "keyword", FILES, "the last part of `file.path`"),
-    _f("file.directory", "keyword+text", FILES, "`file.path` without its last part"),
-    _f("file.target_path", "keyword+text", RENAME, "renames: the new path"),
+    _f("file.name", "keyword", FILES + ATTR + NAMES, "the last part of `file.path`"),
+    _f("file.directory", "keyword+text", FILES + ATTR + NAMES, "`file.path` without its last "
+       "part"),
+    _f("file.target_path", "keyword+text", RENAME + LINK, "renames: the new path; symlinks: the "
+       "text the link holds, as given (not resolved: it may be relative to the link's "
+       "directory or name nothing); hard links: the existing file the new name is for"),
+    _f("file.type", "keyword", LINK + MKNOD, "symlink: `symlink`; mkdir: `dir`; mknod: the "
+       "type asked for, `file` (also for type 0), `fifo`, `char_device`, `block_device`, "
+       "`socket`"),
+    _f("file.mode", "keyword", CHMOD + MKNOD, "chmod family: the mode asked for, as ECS writes "
+       "it: the permission bits in octal (`0640`, `4755`); the mode before the call is not "
+       "recorded (gone by the syscall's exit, where the hook runs). mkdir/mknod: the mode "
+       "asked for, before the process's umask"),
+    _f("file.uid", "keyword", CHOWN, "chown family: the owner asked for (absent when the call "
+       "leaves it unchanged, -1); the owner before is not recorded"),
+    _f("file.owner", "keyword", CHOWN, "its name (null when the id has none)"),
+    _f("file.gid", "keyword", CHOWN, "chown family: the group asked for (absent when left "
+       "unchanged)"),
+    _f("file.group", "keyword", CHOWN, "its name"),
     _f("source.ip", "ip", SOCKETS, "the local end (the peer for accept, which the peer "
        "initiated)"),
     _f("source.port", "long", SOCKETS, "its port"),
@@ -165,15 +198,25 @@ FIELDS: tuple[Field, ...] = (
     _f("ebpf.syscall", "keyword", tuple(a for a in EVENTS if a != "close"),
        "same as `event.action` for syscalls"),
     _f("ebpf.ret", "long", tuple(a for a in EVENTS if a != "close"), "the raw return value"),
-    _f("ebpf.fd", "long", OPEN + SOCKET + NET + IO + CLOSE + PIPE + SOCKETPAIR + MMSG + URING,
-       "the fd used or returned (pipe, pipe2: the read end; socketpair: the first socket)"),
+    _f("ebpf.fd", "long", OPEN + SOCKET + NET + IO + CLOSE + PIPE + SOCKETPAIR + MMSG + URING
+       + BY_FD, "the fd used or returned (pipe, pipe2: the read end; socketpair: the first "
+       "socket)"),
     _f("ebpf.peer_fd", "long", PIPE + SOCKETPAIR, "pipe, pipe2: the write end; socketpair: the "
        "second socket"),
-    _f("ebpf.flags", "keyword", OPEN + UNLINK + RENAME + ("pipe2", "splice", "tee",
-                                                          "copy_file_range"),
-       "open and pipe2 flags as names (`O_WRONLY`, `O_CREAT`, `O_CLOEXEC`, ...), splice and "
-       "tee flags likewise (`SPLICE_F_MOVE`, ...; other bits as hex); unlinkat/renameat2 flags "
-       "as a number", many=True),
+    _f("ebpf.dfd", "long", ATTR + MKNOD, "*at calls: the directory fd a relative path was "
+       "taken from (absent for AT_FDCWD); with AT_EMPTY_PATH the fd of the file itself"),
+    _f("ebpf.flags", "keyword", OPEN + UNLINK + RENAME + ATTR + LINK
+       + ("pipe2", "splice", "tee", "copy_file_range"), "open and pipe2 flags as names "
+       "by the kernel's values for the architecture (events.h `enum open_flag`: `O_WRONLY`, "
+       "`O_CREAT`, `O_LARGEFILE`, `O_CLOEXEC`, ...; composites `O_SYNC`/`O_TMPFILE` before "
+       "their parts; unknown bits in hex); splice and tee flags likewise (`SPLICE_F_MOVE`, "
+       "...); unlinkat/renameat2 flags as a number; chmod/chown family and linkat: "
+       "`AT_SYMLINK_NOFOLLOW`, `AT_SYMLINK_FOLLOW`, `AT_EMPTY_PATH` (lchown: "
+       "`AT_SYMLINK_NOFOLLOW`, which it means), unknown bits in hex", many=True),
+    _f("ebpf.device.major", "long", MKNOD, "mknod of a `char_device`/`block_device`: the "
+       "device number asked for, major"),
+    _f("ebpf.device.minor", "long", MKNOD, "likewise, minor"),
+    _f("ebpf.length", "long", TRUNCATE, "truncate/ftruncate: the length asked for"),
     _f("ebpf.mode", "long", OPEN, "open mode when O_CREAT is set"),
     _f("ebpf.bytes_requested", "long", IO + XFER, "read/write/send/recv and the moves "
        "(sendfile64, splice, tee, copy_file_range): the count asked for (not given for "
@@ -241,10 +284,15 @@ FIELDS: tuple[Field, ...] = (
     _f("ebpf.socket.path", "keyword", NET, "AF_UNIX bind, connect: the path asked for (as "
        "given, relative or not); listen, accept: the socket's bound path; an abstract name as "
        "`@name` (as `ss` shows it)"),
-    _f("ebpf.raw_path", "long keyword", OPEN + UNLINK, "a relative path the kernel could not "
-       "resolve, as the process gave it"),
-    _f("ebpf.truncated", "boolean", EXEC + OPEN + RENAME, "a path (511 bytes) or argv (4 KiB) "
-       "was cut"),
+    _f("ebpf.inode.mode", "keyword", ATTR, "fd-based attribute changes (fchmod, fchown, "
+       "AT_EMPTY_PATH): the inode's whole mode at the syscall's exit, in octal (`100644`: "
+       "type and permissions): the result of a success, the unchanged mode of a failure"),
+    _f("ebpf.inode.uid", "keyword", ATTR, "likewise, the inode's owner at exit"),
+    _f("ebpf.inode.gid", "keyword", ATTR, "likewise, the inode's group at exit"),
+    _f("ebpf.raw_path", "long keyword", OPEN + UNLINK + ATTR + MKNOD + TRUNCATE, "a relative "
+       "path the kernel could not resolve, as the process gave it"),
+    _f("ebpf.truncated", "boolean", EXEC + OPEN + RENAME + ATTR + NAMES, "a path (511 bytes) "
+       "or argv (4 KiB) was cut"),
     _f("ebpf.lost.source", "keyword", LOSS, "where events were lost: `ring_buffer`, "
        "`shutdown` or a sink's name"),
     _f("ebpf.lost.count", "long", LOSS, "how many since the last `loss` record"),
@@ -290,7 +338,17 @@ _GROUPS = {ALL: "all", EVENTS: "all but loss", tuple(a for a in EVENTS if a != "
            FILES: "open, read, write, unlink, rename, close, pipe, io_uring",
            OPEN + UNLINK + RENAME: "open, unlink, rename",
            OPEN + SOCKET + NET + IO + CLOSE: "open, socket, net, read, write, close",
-           OPEN + UNLINK: "open, unlink", EXEC + OPEN + RENAME: "exec, open, rename"}
+           OPEN + UNLINK: "open, unlink", EXEC + OPEN + RENAME: "exec, open, rename",
+           CHMOD: "chmod", CHOWN: "chown", ATTR: "chmod, chown", LINK: "link",
+           FILES + ATTR + NAMES: "open, read, write, unlink, rename, close, chmod, chown, link, "
+           "mkdir, mknod, truncate", OPEN + SOCKET + NET + IO + CLOSE + BY_FD: "open, socket, "
+           "net, read, write, close, fchmod, fchown, ftruncate", OPEN + UNLINK + RENAME + ATTR
+           + LINK: "open, unlink, rename, chmod, chown, linkat", RENAME + LINK: "rename, link",
+           LINK + MKNOD: "link, mkdir, mknod", CHMOD + MKNOD: "chmod, mkdir, mknod", ATTR + MKNOD:
+           "chmod, chown, mkdir, mknod", MKNOD: "mkdir, mknod", TRUNCATE: "truncate",
+           OPEN + UNLINK + ATTR + MKNOD + TRUNCATE: "open, unlink, chmod, chown, mkdir, mknod, "
+           "truncate", EXEC + OPEN + RENAME + ATTR + NAMES: "exec, open, rename, chmod, chown, "
+           "link, mkdir, mknod, truncate"}
 """How the table names a field's actions; families as docs/schema.md's examples name them
 (net: connect, bind, listen, accept; read, write: of files and sockets, send/recv included)."""
 

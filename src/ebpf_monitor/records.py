@@ -12,11 +12,14 @@ from typing import NamedTuple
 
 __all__ = [
     "RECORDS",
+    "AttrEvent",
     "ExecEvent",
     "ExitEvent",
     "FdpairEvent",
     "ForkEvent",
     "IoSummaryEvent",
+    "LinkEvent",
+    "MknodEvent",
     "MmsgEvent",
     "NetEvent",
     "OpenEvent",
@@ -24,11 +27,45 @@ __all__ = [
     "RenameEvent",
     "RwEvent",
     "SocketEvent",
+    "TruncateEvent",
     "UnixNetEvent",
     "UnlinkEvent",
     "UringEvent",
     "XferEvent",
 ]
+
+class AttrEvent(NamedTuple):
+    """struct attr_event (128 fixed bytes, then its tail)."""
+
+    h_kind: int
+    h_action: int
+    h_size: int
+    h_flags: int
+    h_pid: int
+    h_tid: int
+    h_ppid: int
+    h_uid: int
+    h_gid: int
+    h_euid: int
+    h_ktime_ns: int
+    h_start_ns: int
+    h_ret: int
+    h_comm: bytes
+    h_ns_pid: int
+    h_ns_tid: int
+    h_ns_ppid: int
+    h_pidns: int
+    dfd: int
+    at_flags: int
+    mode: int
+    uid: int
+    gid: int
+    imode: int
+    iuid: int
+    igid: int
+    inode: int
+    path_len: int
+
 
 class ExecEvent(NamedTuple):
     """struct exec_event (96 fixed bytes, then its tail)."""
@@ -176,6 +213,61 @@ class IoSummaryEvent(NamedTuple):
     sock_rport: int
     sock_laddr: bytes
     sock_raddr: bytes
+
+
+class LinkEvent(NamedTuple):
+    """struct link_event (104 fixed bytes, then its tail)."""
+
+    h_kind: int
+    h_action: int
+    h_size: int
+    h_flags: int
+    h_pid: int
+    h_tid: int
+    h_ppid: int
+    h_uid: int
+    h_gid: int
+    h_euid: int
+    h_ktime_ns: int
+    h_start_ns: int
+    h_ret: int
+    h_comm: bytes
+    h_ns_pid: int
+    h_ns_tid: int
+    h_ns_ppid: int
+    h_pidns: int
+    olddfd: int
+    newdfd: int
+    flags: int
+    old_len: int
+    new_len: int
+
+
+class MknodEvent(NamedTuple):
+    """struct mknod_event (104 fixed bytes, then its tail)."""
+
+    h_kind: int
+    h_action: int
+    h_size: int
+    h_flags: int
+    h_pid: int
+    h_tid: int
+    h_ppid: int
+    h_uid: int
+    h_gid: int
+    h_euid: int
+    h_ktime_ns: int
+    h_start_ns: int
+    h_ret: int
+    h_comm: bytes
+    h_ns_pid: int
+    h_ns_tid: int
+    h_ns_ppid: int
+    h_pidns: int
+    dfd: int
+    mode: int
+    dev: int
+    path_len: int
 
 
 class MmsgEvent(NamedTuple):
@@ -363,6 +455,32 @@ class SocketEvent(NamedTuple):
     protocol: int
 
 
+class TruncateEvent(NamedTuple):
+    """struct truncate_event (104 fixed bytes, then its tail)."""
+
+    h_kind: int
+    h_action: int
+    h_size: int
+    h_flags: int
+    h_pid: int
+    h_tid: int
+    h_ppid: int
+    h_uid: int
+    h_gid: int
+    h_euid: int
+    h_ktime_ns: int
+    h_start_ns: int
+    h_ret: int
+    h_comm: bytes
+    h_ns_pid: int
+    h_ns_tid: int
+    h_ns_ppid: int
+    h_pidns: int
+    fd: int
+    path_len: int
+    length: int
+
+
 class UnixNetEvent(NamedTuple):
     """struct unix_net_event (152 fixed bytes, then its tail)."""
 
@@ -514,17 +632,21 @@ class XferEvent(NamedTuple):
 
 
 Record = (
-    ExecEvent
+    AttrEvent
+    | ExecEvent
     | ExitEvent
     | FdpairEvent
     | ForkEvent
     | IoSummaryEvent
+    | LinkEvent
+    | MknodEvent
     | MmsgEvent
     | NetEvent
     | OpenEvent
     | RenameEvent
     | RwEvent
     | SocketEvent
+    | TruncateEvent
     | UnixNetEvent
     | UnlinkEvent
     | UringEvent
@@ -533,17 +655,21 @@ Record = (
 """Any record: every one starts with the header (`h_*`)."""
 
 RECORDS: dict[str, type[Record]] = {
+    "attr_event": AttrEvent,
     "exec_event": ExecEvent,
     "exit_event": ExitEvent,
     "fdpair_event": FdpairEvent,
     "fork_event": ForkEvent,
     "io_summary_event": IoSummaryEvent,
+    "link_event": LinkEvent,
+    "mknod_event": MknodEvent,
     "mmsg_event": MmsgEvent,
     "net_event": NetEvent,
     "open_event": OpenEvent,
     "rename_event": RenameEvent,
     "rw_event": RwEvent,
     "socket_event": SocketEvent,
+    "truncate_event": TruncateEvent,
     "unix_net_event": UnixNetEvent,
     "unlink_event": UnlinkEvent,
     "uring_event": UringEvent,

@@ -25,6 +25,8 @@ from .recorded_abi import description
 
 HERE = Path(__file__).with_name("golden")
 MODES = ("all", "first")
+"""Fixtures of the record kinds added after the batch (issue #12), one per helper branch, each
+recorded by its own script (hooks-file: scripts/golden_record_file_ops.py) in "all" mode."""
 
 USERS = {0: "root", 65534: "nobody"}
 GROUPS = {0: "root", 65534: "nogroup"}
@@ -157,3 +159,4 @@ def extra_expected(name: str) -> list[str]:
 def expected(mode: str) -> list[str]:
     with gzip.open(documents_path(mode), "rt") as f:
         return f.read().splitlines()
+

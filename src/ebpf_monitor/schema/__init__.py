@@ -7,8 +7,8 @@ first (exec, open), which is where the table learns. By family: process.py
 (exec, fork, exit), file.py (open, read/write, an fd's totals, unlink, rename), net.py (socket,
 connect/bind/listen/accept and every socket's endpoints, AF_UNIX ones with their path), ipc.py
 (pipe, pipe2, socketpair, sendfile/splice/tee/copy_file_range, sendmmsg/recvmmsg), uring.py
-(io_uring), loss.py;
-what they share in _common.py.
+(io_uring), attr.py (chmod, chown families), names.py (link, symlink, mkdir, mknod, truncate),
+loss.py; what they share in _common.py.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from __future__ import annotations
 from ..abi import enum_values
 from ..state import ProcessTable
 from ._common import Abi, Builder, Observer, open_flag_names
+from .attr import attr_builder
 from .file import (
     io_summary_builder,
     open_builder,
@@ -26,6 +27,7 @@ from .file import (
 )
 from .ipc import fdpair_builder, mmsg_builder, xfer_builder
 from .loss import loss_document
+from .names import link_builder, mknod_builder, truncate_builder
 from .net import net_builder, socket_builder
 from .process import exec_builder, exec_observer, exit_builder, fork_builder
 from .uring import uring_builder
@@ -53,6 +55,10 @@ def builders(table: ProcessTable) -> dict[int, Builder]:
         kinds["EK_XFER"]: xfer_builder(abi, table),
         kinds["EK_MMSG"]: mmsg_builder(abi, table),
         kinds["EK_URING"]: uring_builder(abi, table),
+        kinds["EK_ATTR"]: attr_builder(abi, table),
+        kinds["EK_LINK"]: link_builder(abi, table),
+        kinds["EK_MKNOD"]: mknod_builder(abi, table),
+        kinds["EK_TRUNCATE"]: truncate_builder(abi, table),
     }
 
 

@@ -8,7 +8,6 @@ the shared parts again for every event was most of the per-event cost (benchmark
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -61,6 +60,7 @@ class Abi:
 
     @classmethod
     def load(cls) -> Abi:
+        _open_flag_bits()  # at start: an object without them fails here, not on every open
         f = enum_values("event_flag")
         t = enum_values("fd_target")
         return cls(
@@ -83,13 +83,17 @@ class Abi:
 
 
 _O_ACCMODE = {0: "O_RDONLY", 1: "O_WRONLY", 2: "O_RDWR"}
-_O_BITS = [(name, getattr(os, name)) for name in (
-    "O_CREAT", "O_EXCL", "O_NOCTTY", "O_TRUNC", "O_APPEND", "O_NONBLOCK", "O_DSYNC", "O_DIRECT",
-    "O_LARGEFILE", "O_DIRECTORY", "O_NOFOLLOW", "O_NOATIME", "O_CLOEXEC", "O_PATH", "O_TMPFILE",
-) if hasattr(os, name)]
-# O_SYNC includes O_DSYNC's bit, O_TMPFILE includes O_DIRECTORY's: name the composite only.
-_O_SYNC = getattr(os, "O_SYNC", 0)
+_o_bits: list[tuple[str, int]] = []
 _flag_cache: dict[int, list[str]] = {}
+
+
+def _open_flag_bits() -> list[tuple[str, int]]:
+    """events.h's enum open_flag (the kernel's values for this architecture, not libc's):
+    composites first (O_SYNC before O_DSYNC, O_TMPFILE before O_DIRECTORY), then by value."""
+    if not _o_bits:
+        found = [(k.replace("OF_", "O_", 1), v) for k, v in enum_values("open_flag").items()]
+        _o_bits.extend(sorted(found, key=lambda nv: (nv[1].bit_count() == 1, nv[1])))
+    return _o_bits
 
 
 def open_flag_names(flags: int) -> list[str]:
@@ -98,13 +102,10 @@ def open_flag_names(flags: int) -> list[str]:
         return names
     names = [_O_ACCMODE.get(flags & 3, "O_ACCMODE")]
     rest = flags & ~3
-    if _O_SYNC and rest & _O_SYNC == _O_SYNC:
-        names.append("O_SYNC")
-        rest &= ~_O_SYNC
-    for name, bit in _O_BITS:
-        if bit and rest & bit == bit:
+    for name, bits in _open_flag_bits():
+        if rest & bits == bits:
             names.append(name)
-            rest &= ~bit
+            rest &= ~bits
     if rest:
         names.append(f"0x{rest:x}")
     if len(_flag_cache) < 4096:
