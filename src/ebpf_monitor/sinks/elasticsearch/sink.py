@@ -84,9 +84,6 @@ class ElasticsearchSink(SinkContext):
                         " checked, anyone on the path can read and alter events", self.url)
         self._worker = BulkWorker(es, self._client, self.spool, self.url, self._reject)
 
-    _make_client = staticmethod(make_client)
-    """Temporary alias for callers on other branches (provenance); use client.make_client."""
-
     # --- the Sink interface ---------------------------------------------------------------
 
     def write(self, batch: Sequence[Document]) -> None:
