@@ -48,7 +48,8 @@ class TestIndexing:
             assert isinstance(sink, Sink)
             assert sink.stats() == ElasticsearchStats(indexed=0, duplicates=0, retried=0,
                                                       dead_lettered=0, pending=0,
-                                                      spooled_bytes=0, failed=0)
+                                                      spooled_bytes=0, failed=0,
+                                                      failing=0)
 
     def test_documents_searchable(self, es_plain: Any, plain_client: Elasticsearch,
                                   index_name: str, tmp_path: Path) -> None:

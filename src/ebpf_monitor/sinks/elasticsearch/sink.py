@@ -51,6 +51,8 @@ class ElasticsearchStats:
     pending: int = 0
     spooled_bytes: int | None = 0
     failed: int = 0
+    failing: int = 0
+    """1 when the bulk worker has stopped (a bug): documents wait in the spool."""
 
     @property
     def written(self) -> int:
@@ -146,6 +148,7 @@ class ElasticsearchSink(SinkContext):
             dead_lettered=self._dead_letter.count, pending=self.pending,
             spooled_bytes=self.spool.pending_bytes(),
             failed=self.spool.dropped,  # lost to the spool's bound: a `loss` record
+            failing=int(w.stopped is not None),
         )
 
     def _reject(self, text: bytes, why: SinkRejected, is_json: bool) -> None:
