@@ -385,9 +385,12 @@ class BulkWorker:
         """One bulk request: an answer per item; SinkUnavailable when the request as a whole
         failed, _BadBulk when it was refused for its content, _TooBig when a catch-up bulk
         timed out."""
-        try:
-            if not self._template_ready:
+        if not self._template_ready:
+            try:
                 self._put_template()
+            except (TransportError, ApiError) as exc:
+                raise unavailable(exc) from exc  # never the documents' fault
+        try:
             response = self._client.bulk(
                 operations=cast(Any, [line for it in items for line in (it.action, it.source)]),
                 filter_path="errors,items.*.status,items.*.error",
