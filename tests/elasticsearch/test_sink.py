@@ -48,7 +48,8 @@ class TestIndexing:
             assert isinstance(sink, Sink)
             assert sink.stats() == ElasticsearchStats(indexed=0, duplicates=0, retried=0,
                                                       dead_lettered=0, pending=0,
-                                                      spooled_bytes=0, failed=0)
+                                                      spooled_bytes=0, failed=0,
+                                                      failing=0)
 
     def test_documents_searchable(self, es_plain: Any, plain_client: Elasticsearch,
                                   index_name: str, tmp_path: Path) -> None:
@@ -202,6 +203,55 @@ class TestDeadLetter:
             assert sink.stats().indexed == 1
         line = orjson.loads(dead.read_bytes())
         assert line["status"] == 0 and line["reason"] == "document has no event.id"
+
+
+    def test_bulk_refused_as_a_whole_is_split(self, es_plain: Any, plain_client: Elasticsearch,
+                                              index_name: str, tmp_path: Path,
+                                              caplog: pytest.LogCaptureFixture) -> None:
+        """A document Elasticsearch refuses for the whole bulk request (an event.id over 512
+        bytes: HTTP 400 action_request_validation_exception, not a per-item answer) is found
+        by halving the bulk and dead-lettered; its batch is indexed, nothing is retried
+        forever."""
+        docs = [connect_doc(i) for i in range(N)]
+        docs[7]["event"]["id"] = "x" * 600
+        dead = tmp_path / "dl.jsonl"
+        with ElasticsearchSink(plain_config(es_plain, index_name),
+                               dead_letter_path=dead) as sink:
+            sink.write(texts(docs))
+            assert sink.drain(60)
+            stats = sink.stats()
+            assert sink.last_error is None
+        assert (stats.indexed, stats.dead_lettered, stats.pending) == (N - 1, 1, 0)
+        assert _count(plain_client, index_name) == N - 1
+        line = orjson.loads(dead.read_bytes())
+        assert line["status"] == 400 and line["document"] == docs[7]
+        assert "action_request_validation_exception" in line["reason"]
+        assert logged(caplog, "sending it in parts", logging.WARNING)
+
+    def test_damaged_spool_records(self, es_plain: Any, plain_client: Elasticsearch,
+                                   index_name: str, tmp_path: Path) -> None:
+        """Damaged records in the spool (not UTF-8, a text cut short) are dead-lettered, every
+        line of the dead letter stays JSON, and the records around them are indexed."""
+        spool = tmp_path / "spool"
+        spool.mkdir(mode=0o750)
+        good = [connect_doc(i) for i in range(N)]
+        lines = [b"2\t%s\t2026.01.01\t%s" % (d["event"]["id"].encode(), orjson.dumps(d))
+                 for d in good]
+        lines.insert(3, b"2\t\xffid\t2026.01.01\t{}")  # once ended all delivery for good
+        lines.insert(9, b'2\tcut-1\t2026.01.01\t{"@timestamp":"20')  # Elasticsearch: 400
+        (spool / f"{1:016d}.seg").write_bytes(b"\n".join(lines) + b"\n")
+        dead = tmp_path / "dl.jsonl"
+        with ElasticsearchSink(plain_config(es_plain, index_name), dead_letter_path=dead,
+                               spool_dir=spool) as sink:
+            assert sink.drain(60)
+            stats = sink.stats()
+        assert (stats.indexed, stats.dead_lettered, stats.failing) == (N, 2, 0)
+        assert _count(plain_client, index_name) == N
+        by_reason = {line["reason"]: line for line in map(orjson.loads,
+                                                           dead.read_bytes().splitlines())}
+        assert by_reason["unreadable spool record"]["document"] == "2\t\\xffid\t2026.01.01\t{}"
+        [cut] = [line for reason, line in by_reason.items() if "document_parsing" in reason]
+        assert cut["status"] == 400 and cut["document"] == '{"@timestamp":"20'
 
 
 class TestTls:

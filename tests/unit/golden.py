@@ -14,6 +14,8 @@ from pathlib import Path
 from typing import Any
 from unittest import mock
 
+import orjson
+
 from ebpf_monitor import abi, enrich
 from ebpf_monitor.config import Config
 from ebpf_monitor.decode import Decoder
@@ -113,7 +115,16 @@ def fixed_enricher() -> Enricher:
 
 
 def _text(doc: Any) -> str:
-    return doc if isinstance(doc, str) else doc.json  # type: ignore[no-any-return]
+    """The document's JSON; a Document's id and day (the sinks index by them, never parsing
+    the JSON again) checked against its event.id and the UTC day of its @timestamp."""
+    if isinstance(doc, str):
+        return doc
+    body = orjson.loads(doc.json)
+    stamp = body["@timestamp"]
+    assert stamp.endswith("Z"), stamp
+    assert doc.id == body["event"]["id"], f"{doc.id!r} is not event.id of {doc.json}"
+    assert doc.day == stamp[:10].replace("-", "."), f"{doc.day!r} is not the day of {stamp}"
+    return doc.json  # type: ignore[no-any-return]
 
 
 def decoded(mode: str, *, compiled: bool) -> tuple[Decoder, list[Any]]:

@@ -124,6 +124,8 @@ class TestSpoolRecords:
     @pytest.mark.parametrize(("doc", "why"), [
         (Document("", "2026.11.27", "{}"), "document has no event.id"),
         (Document("a\tb", "2026.11.27", "{}"), "tab or a newline"),
+        (Document("x", "2026.11.27", ""), "document is not a JSON object"),
+        (Document("x", "2026.11.27", "[1]"), "document is not a JSON object"),
     ])
     def test_refused(self, doc: Document, why: str) -> None:
         """Documents that cannot be indexed idempotently raise SinkRejected (status 0)."""
@@ -139,9 +141,17 @@ class TestSpoolRecords:
         assert (item.index, item.doc_id) == ("old-2026.11.01", "v1-id")
         assert item.source == b'{"event":{"id":"v1-id"}}'
 
-    @pytest.mark.parametrize("record", [b"garbage", b"2\tonly-id", b'{"create":{}}\t{}'])
+    @pytest.mark.parametrize("record", [
+        b"garbage", b"2\tonly-id", b'{"create":{}}\t{}',
+        b"2\t\xffid\t2026.01.01\t{}",  # not UTF-8: once a traceback that ended all delivery
+        b"2\tid\t2026.01.\xff1\t{}", b"2\tid\t2026.1.1\t{}", b"2\tid\tx/../y\t{}",
+        b"2\tid\t2026.01.01\t", b"2\tid\t2026.01.01\tnull", b"2\tid\t2026.01.01\t\xff{",
+        b'{"create":{"_index":"i","_id":"x"}}\t', b'{"create":{"_index":"i","_id":"x"}}\t"s"',
+    ])
     def test_unreadable_record_rejected(self, record: bytes) -> None:
-        """A line that is no record of either format is refused, for the dead letter."""
+        """A line that is no record of either format (foreign, or damaged: bad UTF-8, a day
+        that is not YYYY.MM.DD, a text that is not a JSON object) is refused, for the dead
+        letter, as SinkRejected and never another exception."""
         with pytest.raises(SinkRejected, match="unreadable spool record"):
             decode(record, ElasticsearchConfig())
 

@@ -80,7 +80,7 @@ class TestStatsLine:
         es = ElasticsearchStats(indexed=5, duplicates=1, pending=2, spooled_bytes=9)
         assert [k for k, _ in stats_items(es)] == [
             "indexed", "duplicates", "retried", "dead_lettered", "pending", "spooled_bytes",
-            "failed"]
+            "failed", "failing"]
         assert (es.written, es.pending, es.spooled_bytes) == (5, 2, 9)
         assert list(stats_items(WrittenStats(written=3))) == [("written", 3)]
         assert WrittenStats(written=3).spooled_bytes is None

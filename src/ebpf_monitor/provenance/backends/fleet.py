@@ -14,13 +14,13 @@ import contextlib
 import logging
 from collections import defaultdict
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 from elasticsearch import ApiError, Elasticsearch, TransportError
 
 from ...config import ElasticsearchConfig
-from ...errors import ConfigError, ProvenanceError
+from ...errors import ProvenanceError
+from ...sinks.elasticsearch.client import make_client, quiet_transport_loggers
 from ..extract import EXECS, FORKS, READS, RELEVANT, Extractor, Fork, parse_time_ns
 from ..graphdata import FORK_SKEW_NS, FORK_WINDOW_NS, make_node, pick_fork, pick_parent
 from ..model import Edge, Node
@@ -68,7 +68,9 @@ class FleetSource:
 
     @classmethod
     def from_config(cls, es: ElasticsearchConfig) -> FleetSource:
-        return cls(make_client(es), es.es_index)
+        client = make_client(es)
+        quiet_transport_loggers()
+        return cls(client, es.es_index)
 
     def close(self) -> None:
         with contextlib.suppress(ApiError, TransportError):  # else it expires on its own
@@ -378,36 +380,6 @@ class FleetSource:
                          "detail": str(o) + (f" {b} B" if b else "")} for ts, a, o, b in evs],
                 sample=sample)
         return out
-
-
-def make_client(es: ElasticsearchConfig) -> Elasticsearch:
-    """A client for queries from the configured connection (the same settings the sink
-    uses; built here so that this module does not reach into the sink's internals)."""
-    for key in ("ca_certs", "client_cert", "client_key"):
-        path = getattr(es, key)
-        if es.secure and path is not None and not Path(path).is_file():
-            raise ConfigError(f"es_config.{key}: {path}: no such file")
-    host = f"[{es.es_host}]" if ":" in es.es_host and not es.es_host.startswith("[") \
-        else es.es_host
-    kwargs: dict[str, Any] = {"request_timeout": es.request_timeout, "max_retries": 0,
-                              "retry_on_timeout": False}
-    if es.es_api_key is not None:
-        kwargs["api_key"] = es.es_api_key.get_secret_value()
-    elif es.es_user is not None:
-        kwargs["basic_auth"] = (es.es_user, es.password() or "")
-    if es.secure:
-        kwargs["verify_certs"] = es.verify_certs
-        kwargs["ssl_show_warn"] = False
-        if es.ca_certs is not None:
-            kwargs["ca_certs"] = str(es.ca_certs)
-        if es.client_cert is not None and es.client_key is not None:
-            kwargs["client_cert"] = str(es.client_cert)
-            kwargs["client_key"] = str(es.client_key)
-    try:
-        return Elasticsearch(f"{'https' if es.secure else 'http'}://{host}:{es.es_port}",
-                             **kwargs)
-    except (ValueError, OSError) as exc:
-        raise ConfigError(f"es_config: cannot set up the client: {exc}") from None
 
 
 def _why(exc: Exception) -> str:

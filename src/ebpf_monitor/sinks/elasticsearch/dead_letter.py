@@ -3,10 +3,11 @@
     {"reason": "<why>", "status": <HTTP status, 0 if refused before sending>,
      "document": <the document's JSON text, as it was handed to the sink>}
 
-The document goes in as its text, never parsed again: a Document's text is JSON by contract
-(the builders and `replay` write it), so the line stays JSON. Text known not to be a document
-(an unreadable spool record) goes in as a JSON string. Writers are serialised: bulks are
-answered on several threads while catching up.
+The document goes in as its text when it parses as JSON (checked here, on this rare path: a
+document cut short in the spool, or answered 400 because it is not JSON, must not break the
+file's one-JSON-per-line shape), otherwise as a JSON string, as does text known not to be a
+document (an unreadable spool record). Writers are serialised: bulks are answered on several
+threads while catching up.
 """
 
 from __future__ import annotations
@@ -43,7 +44,11 @@ class DeadLetter:
     def add(self, text: bytes, rejection: SinkRejected, *, is_json: bool = True) -> None:
         """Record `text` (a document's JSON, or any text when not `is_json`) as rejected."""
         head = orjson.dumps({"reason": rejection.reason, "status": rejection.status})
-        document = text if is_json else orjson.dumps(text.decode("utf-8", "backslashreplace"))
+        if is_json and _is_json(text):
+            # Raw CR/LF in JSON text are whitespace between tokens: one line, same document.
+            document = text.replace(b"\r", b" ").replace(b"\n", b" ")
+        else:
+            document = orjson.dumps(text.decode("utf-8", "backslashreplace"))
         line = b"".join((head[:-1], b',"document":', document, b"}\n"))
         with self._lock:
             self.last = rejection
@@ -81,3 +86,11 @@ class DeadLetter:
         if self.count == 1 or self.count % 1000 == 0:
             log.warning("elasticsearch %s: %d documents rejected so far, see %s (last: %s)",
                         self.url, self.count, self.path, reason)
+
+
+def _is_json(text: bytes) -> bool:
+    try:
+        orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return False
+    return True

@@ -19,6 +19,7 @@ documents keep the index named when they were spooled.
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 
 import orjson
@@ -32,6 +33,7 @@ __all__ = ["FORMAT", "Item", "decode", "encode", "today"]
 FORMAT = 2
 _TAG = b"2\t"
 _SEP = b"\t"
+_DAY = re.compile(rb"\d{4}\.\d{2}\.\d{2}")
 
 
 def today() -> str:
@@ -47,6 +49,8 @@ def encode(doc: Document) -> bytes:
         raise SinkRejected("document has no event.id")
     if "\t" in doc_id or "\n" in doc_id or "\t" in day or "\n" in day:
         raise SinkRejected("event.id or day holds a tab or a newline", doc_id=doc_id)
+    if not text.startswith("{"):
+        raise SinkRejected("document is not a JSON object", doc_id=doc_id)
     if "\n" in text:
         # JSON has raw newlines only as whitespace between tokens (never inside a string):
         # the same document on one line, as the spool and the bulk body need it.
@@ -70,15 +74,30 @@ class Item:
 
 def decode(record: bytes, es: ElasticsearchConfig) -> Item:
     """The item of a spool record of either format; SinkRejected (status 0) for a record that
-    is neither (a foreign line in the spool directory), which then goes to the dead letter."""
+    is neither (a foreign line in the spool directory, a damaged one), which then goes to the
+    dead letter as text: one bad record must never stop delivery of the others."""
     if record.startswith(_TAG):
         parts = record.split(_SEP, 3)
-        if len(parts) == 4 and parts[1]:
-            _, doc_id, day, source = parts
-            index = f"{es.es_index}-{day.decode()}" if es.daily_indices else es.es_index
-            return Item(index, doc_id.decode(), source)
-        raise SinkRejected("unreadable spool record")
+        if len(parts) != 4 or not parts[1]:
+            raise SinkRejected("unreadable spool record")
+        _, raw_id, raw_day, source = parts
+        if raw_day and not _DAY.fullmatch(raw_day):
+            raise SinkRejected("unreadable spool record")
+        try:
+            doc_id, day = raw_id.decode(), raw_day.decode() or today()
+        except UnicodeDecodeError:
+            raise SinkRejected("unreadable spool record") from None
+        _check_source(source)
+        index = f"{es.es_index}-{day}" if es.daily_indices else es.es_index
+        return Item(index, doc_id, source)
     return _decode_v1(record)
+
+
+def _check_source(source: bytes) -> None:
+    """A document's text is a JSON object: anything else (empty, cut before its `{`) would
+    make the bulk body invalid; the cheap check here, the full one only in the dead letter."""
+    if not source.startswith(b"{"):
+        raise SinkRejected("unreadable spool record")
 
 
 def _decode_v1(record: bytes) -> Item:
@@ -91,4 +110,5 @@ def _decode_v1(record: bytes) -> Item:
         raise SinkRejected("unreadable spool record") from None
     if not isinstance(index, str) or not isinstance(doc_id, str) or not doc_id:
         raise SinkRejected("unreadable spool record")
+    _check_source(source)
     return Item(index, doc_id, source)

@@ -51,6 +51,8 @@ class ElasticsearchStats:
     pending: int = 0
     spooled_bytes: int | None = 0
     failed: int = 0
+    failing: int = 0
+    """1 when the bulk worker has stopped (a bug): documents wait in the spool."""
 
     @property
     def written(self) -> int:
@@ -83,9 +85,6 @@ class ElasticsearchSink(SinkContext):
             log.warning("elasticsearch %s: verify_certs is false: the server certificate is not"
                         " checked, anyone on the path can read and alter events", self.url)
         self._worker = BulkWorker(es, self._client, self.spool, self.url, self._reject)
-
-    _make_client = staticmethod(make_client)
-    """Temporary alias for callers on other branches (provenance); use client.make_client."""
 
     # --- the Sink interface ---------------------------------------------------------------
 
@@ -149,6 +148,7 @@ class ElasticsearchSink(SinkContext):
             dead_lettered=self._dead_letter.count, pending=self.pending,
             spooled_bytes=self.spool.pending_bytes(),
             failed=self.spool.dropped,  # lost to the spool's bound: a `loss` record
+            failing=int(w.stopped is not None),
         )
 
     def _reject(self, text: bytes, why: SinkRejected, is_json: bool) -> None:

@@ -9,7 +9,12 @@ acknowledges them once every document has an answer. Per-item outcomes of a bulk
 - anything else (400 mapping conflict, ...): rejected. Rejections (SinkRejected, errors.py)
   go to the `reject` callback, the sink's dead letter.
 A whole request that fails (SinkUnavailable) keeps its documents and is retried with backoff;
-the failure is logged once per distinct reason and recovery once.
+the failure is logged once per distinct reason and recovery once. A whole request refused for
+its content (a 4xx other than 401/403/404/405/407/408/429: a bulk body Elasticsearch cannot
+parse, too large, ...) is sent again in halves until the offending document is alone, and that
+one is rejected; an unexpected error while sending a bulk is handled the same way, so no one
+document can hold the spool's head forever. The thread never ends on a bad record; if it ends
+anyway, `stopped` says why (and the stats' `failing`), and drain() returns at once.
 
 Catching up (a backlog of at least CATCHUP_BATCHES big bulks, after an outage or a restart): up
 to CATCHUP_BATCHES bulks of up to CATCHUP_BATCH_SIZE documents go out at once, each on its own
@@ -65,6 +70,19 @@ class _TooBig(Exception):
     """A catch-up bulk timed out: send its documents again in smaller bulks."""
 
 
+class _BadBulk(Exception):
+    """Elasticsearch refused a bulk request as a whole for what it holds."""
+
+    def __init__(self, why: SinkRejected) -> None:
+        super().__init__(why.reason)
+        self.why = why
+
+
+_NOT_CONTENT = frozenset((401, 403, 404, 405, 407, 408, 429))
+"""Request-level 4xx that say nothing about the documents (credentials, a wrong URL or proxy,
+a timeout, too many requests): the documents wait and the request is retried."""
+
+
 class BulkWorker:
     """Moves the spool's records into Elasticsearch on its own thread; `append` is the only
     call on the pipeline's thread, and it never waits on the network."""
@@ -94,6 +112,7 @@ class BulkWorker:
         self._wakeup = threading.Event()  # cuts a backoff sleep short (close, abort)
         self._last_error: str | None = None
         self._template_ready = False
+        self.stopped: str | None = None  # why the thread ended before close, if it did
         self._thread = threading.Thread(target=self._run, name="es-sink", daemon=True)
         self._thread.start()
 
@@ -145,8 +164,8 @@ class BulkWorker:
 
     @property
     def last_error(self) -> str | None:
-        """Why the server cannot be reached now, or None."""
-        return self._last_error
+        """Why the server cannot be reached now (or the worker stopped), or None."""
+        return self.stopped or self._last_error
 
     # --- the thread -----------------------------------------------------------------------
 
@@ -200,6 +219,11 @@ class BulkWorker:
                 items.append(decode(record, self._es))
             except SinkRejected as exc:
                 self._reject(record, exc, False)
+            except Exception as exc:  # a bug must not stop delivery: set the record aside
+                log.error("elasticsearch %s: cannot read a spool record (%s: %s); set aside",
+                          self.url, type(exc).__name__, exc)
+                self._reject(record, SinkRejected(f"unreadable spool record"
+                                                  f" ({type(exc).__name__}: {exc})"), False)
         return items, len(records), cursor
 
     def _run(self) -> None:
@@ -232,9 +256,14 @@ class BulkWorker:
                     self._restore_refresh()  # caught up (the tail goes as usual)
                 with self._cond:
                     self._cond.notify_all()
-        except Exception:
-            log.exception("elasticsearch %s: sink worker failed", self.url)
+        except Exception as exc:
+            self.stopped = f"sink worker stopped: {type(exc).__name__}: {exc}"
+            log.error("elasticsearch %s: %s; %d documents stay in the spool for the next start",
+                      self.url, self.stopped, self.spool.pending_records())
+            log.debug("elasticsearch %s: sink worker failure", self.url, exc_info=True)
         finally:
+            with self._cond:
+                self._cond.notify_all()  # drain() returns at once
             if self._pool is not None:
                 self._pool.shutdown(wait=True)
             if self._relaxed and self._last_error is None:
@@ -305,21 +334,30 @@ class BulkWorker:
             pos += len(chunk)
         return True
 
-    def _send_bulk(self, items: list[Item]) -> bool:
-        """One bulk (and its retries); _TooBig when a bigger-than-batch_size bulk timed out."""
+    def _send_bulk(self, items: list[Item], *, split: bool = False) -> bool:
+        """One bulk (and its retries); _TooBig when a bigger-than-batch_size bulk timed out.
+        `split`: a part of a bulk refused as a whole."""
         attempt = 0
         while items:
             if self._abort.is_set():
                 return False
             try:
                 results = self._post(items)
+                self._recovered()
+                items = self._sort_results(items, results)
             except SinkUnavailable as exc:
                 self._failed(exc, len(items), attempt)
                 self._sleep(attempt)
                 attempt += 1
                 continue
-            self._recovered()
-            items = self._sort_results(items, results)
+            except _BadBulk as exc:
+                self._recovered()
+                return self._split(items, exc.why, split)
+            except _TooBig:
+                raise
+            except Exception as exc:  # a bug, or an answer we cannot read: never stop here
+                why = SinkRejected(f"cannot send ({type(exc).__name__}: {exc})")
+                return self._split(items, why, split)
             if items:
                 with self._count_lock:
                     self.retried += len(items)
@@ -327,12 +365,32 @@ class BulkWorker:
                 attempt += 1
         return True
 
+    def _split(self, items: list[Item], why: SinkRejected, split: bool) -> bool:
+        """A bulk refused as a whole: its halves go again until the document at fault is alone,
+        which is rejected; False if aborted first."""
+        if not split:
+            log.warning("elasticsearch %s: a bulk of %d documents was refused (%s); sending it"
+                        " in parts to set the offending documents aside", self.url, len(items),
+                        why.reason)
+        if len(items) == 1:
+            item = items[0]
+            self._reject(item.source, SinkRejected(why.reason, status=why.status,
+                                                   doc_id=item.doc_id), True)
+            return True
+        half = len(items) // 2
+        return (self._send_bulk(items[:half], split=True)
+                and self._send_bulk(items[half:], split=True))
+
     def _post(self, items: list[Item]) -> list[dict[str, Any]]:
         """One bulk request: an answer per item; SinkUnavailable when the request as a whole
-        failed, _TooBig when a catch-up bulk timed out."""
-        try:
-            if not self._template_ready:
+        failed, _BadBulk when it was refused for its content, _TooBig when a catch-up bulk
+        timed out."""
+        if not self._template_ready:
+            try:
                 self._put_template()
+            except (TransportError, ApiError) as exc:
+                raise unavailable(exc) from exc  # never the documents' fault
+        try:
             response = self._client.bulk(
                 operations=cast(Any, [line for it in items for line in (it.action, it.source)]),
                 filter_path="errors,items.*.status,items.*.error",
@@ -344,6 +402,9 @@ class BulkWorker:
                 log.info("elasticsearch %s: a bulk of %d documents timed out; catching up"
                          " with bulks of %d", self.url, len(items), self._big_bulk())
                 raise _TooBig from None
+            if (isinstance(exc, ApiError) and 400 <= exc.meta.status < 500
+                    and exc.meta.status not in _NOT_CONTENT):
+                raise _BadBulk(SinkRejected(describe(exc), status=exc.meta.status)) from None
             raise unavailable(exc) from exc
         results: list[dict[str, Any]] = response.body.get("items", [])
         if len(results) != len(items):
