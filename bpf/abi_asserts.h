@@ -139,6 +139,35 @@ ABI_AT(unlink_event, _pad, 98);
 ABI_AT(unlink_event, path, 104);
 ABI_SIZE(unlink_event, 616);
 
+ABI_AT(cred_ids, uid, 0);
+ABI_AT(cred_ids, euid, 4);
+ABI_AT(cred_ids, suid, 8);
+ABI_AT(cred_ids, fsuid, 12);
+ABI_AT(cred_ids, gid, 16);
+ABI_AT(cred_ids, egid, 20);
+ABI_AT(cred_ids, sgid, 24);
+ABI_AT(cred_ids, fsgid, 28);
+ABI_AT(cred_ids, cap_effective, 32);
+ABI_AT(cred_ids, cap_permitted, 40);
+ABI_AT(cred_ids, cap_inheritable, 48);
+ABI_SIZE(cred_ids, 56);
+
+ABI_AT(cred_event, h, 0);
+ABI_AT(cred_event, flags, 88);
+ABI_AT(cred_event, nargs, 92);
+ABI_AT(cred_event, arg0, 96);
+ABI_AT(cred_event, arg1, 100);
+ABI_AT(cred_event, arg2, 104);
+ABI_AT(cred_event, cap_pid, 108);
+ABI_AT(cred_event, cap_version, 112);
+ABI_AT(cred_event, _pad, 116);
+ABI_AT(cred_event, cap_effective, 120);
+ABI_AT(cred_event, cap_permitted, 128);
+ABI_AT(cred_event, cap_inheritable, 136);
+ABI_AT(cred_event, before, 144);
+ABI_AT(cred_event, after, 200);
+ABI_SIZE(cred_event, 256);
+
 #undef ABI_AT
 #undef ABI_SIZE
 

@@ -25,7 +25,8 @@ enum event_kind {
 	EK_SOCKET = 8,
 	EK_NET = 9,    /* connect/bind/listen/accept */
 	EK_IO_SUMMARY = 10, /* capture.read_write "first": an fd's read/write totals */
-	EK_MAX = 11,
+	EK_CRED = 11,  /* set*id, capset; and, flagged CRF_EXEC, the ids an exec left */
+	EK_MAX = 12,
 };
 
 /* What happened: the syscall (or lifecycle step); Python names it from these enumerators. */
@@ -38,6 +39,8 @@ enum event_action {
 	EA_SOCKET, EA_CONNECT, EA_BIND, EA_LISTEN, EA_ACCEPT, EA_ACCEPT4,
 	EA_SENDTO, EA_RECVFROM, EA_SENDMSG, EA_RECVMSG,
 	EA_CLOSE,     /* an fd went away: close(2), dup2 over it, exec or exit (see enum io_end) */
+	EA_SETUID, EA_SETGID, EA_SETREUID, EA_SETREGID, EA_SETRESUID, EA_SETRESGID,
+	EA_SETFSUID, EA_SETFSGID, EA_CAPSET,
 	EA_MAX,
 };
 
@@ -240,6 +243,50 @@ struct net_event {
 	__s32 fd;
 	__s32 backlog;       /* listen only */
 	struct sock_info sock;
+};
+
+/* A task's credentials (struct cred): ids as the initial user namespace sees them. */
+struct cred_ids {
+	__u32 uid;      /* real */
+	__u32 euid;     /* effective */
+	__u32 suid;     /* saved */
+	__u32 fsuid;    /* file system */
+	__u32 gid;
+	__u32 egid;
+	__u32 sgid;
+	__u32 fsgid;
+	__u64 cap_effective;
+	__u64 cap_permitted;
+	__u64 cap_inheritable;
+};
+
+/* cred_event.flags */
+enum cred_flag {
+	CRF_BEFORE = 1 << 0,      /* `before` was read at the syscall's entry */
+	CRF_EXEC = 1 << 1,        /* not a syscall: the ids a successful exec left (sent just
+				   * before the exec record, which user space fills from it) */
+	CRF_SECUREEXEC = 1 << 2,  /* CRF_EXEC: the exec changed ids or raised capabilities
+				   * (set-uid/set-gid file, file capabilities: AT_SECURE) */
+};
+
+/* Credential changes: set*id (the ids asked for; -1 = unchanged as the syscall means it),
+ * capset (the sets asked for, and its header's target pid). `after` is the task's cred at exit,
+ * `before` the one at entry (CRF_BEFORE). */
+struct cred_event {
+	struct event_header h;
+	__u32 flags;          /* enum cred_flag */
+	__u32 nargs;          /* ids asked for: 1 (setuid...), 2 (setre*id), 3 (setres*id) */
+	__u32 arg0;
+	__u32 arg1;
+	__u32 arg2;
+	__s32 cap_pid;        /* capset: the header's pid */
+	__u32 cap_version;    /* capset: the header's version */
+	__u32 _pad;
+	__u64 cap_effective;  /* capset: asked for */
+	__u64 cap_permitted;
+	__u64 cap_inheritable;
+	struct cred_ids before;
+	struct cred_ids after;
 };
 
 /* Filter-map key: path prefix for the LPM trie (prefixlen in bits). */

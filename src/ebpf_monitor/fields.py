@@ -26,9 +26,14 @@ NET = ("connect", "bind", "listen", "accept", "accept4")
 SEND_RECV = ("sendto", "recvfrom", "sendmsg", "recvmsg")
 CLOSE = ("close",)
 """An fd's read/write totals (capture.read_write "first")."""
+SETID = ("setuid", "setgid", "setreuid", "setregid", "setresuid", "setresgid", "setfsuid",
+         "setfsgid")
+CAPSET = ("capset",)
+CRED = SETID + CAPSET
+"""Credential changes (schema/cred.py)."""
 LOSS = ("loss",)
 EVENTS = (EXEC + FORK + EXIT + OPEN + READ + WRITE + UNLINK + RENAME + SOCKET + NET + SEND_RECV
-          + CLOSE)
+          + CLOSE + CRED)
 """Every action of a document about a process's event (all but `loss`)."""
 ALL = EVENTS + LOSS
 IO = READ + WRITE + SEND_RECV
@@ -86,17 +91,20 @@ FIELDS: tuple[Field, ...] = (
        "`clone`, `clone3`, `open`, `openat`, `openat2`, `creat`, `read`, `readv`, `pread64`, "
        "`preadv`, `preadv2`, `write`, `writev`, `pwrite64`, `pwritev`, `pwritev2`, `unlink`, "
        "`unlinkat`, `rmdir`, `rename`, `renameat`, `renameat2`, `socket`, `connect`, `bind`, "
-       "`listen`, `accept`, `accept4`, `sendto`, `recvfrom`, `sendmsg`, `recvmsg`), `exit` for "
+       "`listen`, `accept`, `accept4`, `sendto`, `recvfrom`, `sendmsg`, `recvmsg`, `setuid`, "
+       "`setgid`, `setreuid`, `setregid`, `setresuid`, `setresgid`, `setfsuid`, `setfsgid`, "
+       "`capset`), `exit` for "
        "process exit, `close` for an fd's read/write totals (`capture.read_write: \"first\"` "
        "only), `loss` for dropped events"),
     _f("event.category", "keyword", ALL, "`process`, `file`, `network` (`host` for `loss`)",
        many=True),
     _f("event.type", "keyword", ALL, "`start` (exec, process fork), `end` (exit), `info` "
        "(thread creation, socket, bind, listen, socket I/O, `close` totals, `loss`), `access` "
-       "(open, read), `change` (write, rename), `deletion` (unlink, rmdir), "
+       "(open, read), `change` (write, rename, set*id, capset), `deletion` (unlink, rmdir), "
        "`connection`+`start` (connect, accept)", many=True),
     _f("event.outcome", "keyword", ALL, "`success` / `failure` from the return value; "
-       "`unknown` for a non-blocking connect (EINPROGRESS); `failure` for `loss`"),
+       "`unknown` for a non-blocking connect (EINPROGRESS); `failure` for `loss`; setfsuid/"
+       "setfsgid (which return the old id either way): whether the id is now the one asked"),
     _f("host.name", "keyword", ALL, "the monitor's host name"),
     _f("message", "keyword", LOSS, "`loss` records: how many events were lost, and where"),
     _f("process.pid", "long", EVENTS, "process id (the kernel's tgid)"),
@@ -113,6 +121,25 @@ FIELDS: tuple[Field, ...] = (
     _f("process.entity_id", "keyword", EVENTS, "hash of host, boot id, start time and pid: "
        "unique even when a pid is reused"),
     _f("process.parent.pid", "long", EVENTS, "the parent process id"),
+    _f("process.user.id", "keyword", EXEC + CRED, "exec and credential changes: the effective "
+       "uid after the call (ECS: `process.user` is the effective user); exec: the ids the exec "
+       "left (a set-uid file's owner)"),
+    _f("process.user.name", "keyword", EXEC + CRED, "its name"),
+    _f("process.real_user.id", "keyword", EXEC + CRED, "likewise, the real uid"),
+    _f("process.real_user.name", "keyword", EXEC + CRED, "its name"),
+    _f("process.saved_user.id", "keyword", EXEC + CRED, "likewise, the saved set-user-id"),
+    _f("process.saved_user.name", "keyword", EXEC + CRED, "its name"),
+    _f("process.group.id", "keyword", EXEC + CRED, "likewise, the effective gid"),
+    _f("process.group.name", "keyword", EXEC + CRED, "its name"),
+    _f("process.real_group.id", "keyword", EXEC + CRED, "likewise, the real gid"),
+    _f("process.real_group.name", "keyword", EXEC + CRED, "its name"),
+    _f("process.saved_group.id", "keyword", EXEC + CRED, "likewise, the saved set-group-id"),
+    _f("process.saved_group.name", "keyword", EXEC + CRED, "its name"),
+    _f("process.thread.capabilities.effective", "keyword", EXEC + CAPSET, "capset, and an exec "
+       "that changed ids or raised capabilities (`ebpf.secure_exec`): the effective capability "
+       "set after it, as names (`CAP_SYS_ADMIN`, ...)", many=True),
+    _f("process.thread.capabilities.permitted", "keyword", EXEC + CAPSET, "likewise, the "
+       "permitted set", many=True),
     _f("process.exit_code", "long", EXIT, "exit events: the exit status, or 128+signal when "
        "killed"),
     _f("user.id", "keyword", EVENTS, "real uid (a string, per ECS)"),
@@ -177,6 +204,27 @@ FIELDS: tuple[Field, ...] = (
        "outside the namespace, as for a container's init)"),
     _f("ebpf.pid_ns.inode", "long", EVENTS, "the namespace's inode (`stat -L -c %i "
        "/proc/<pid>/ns/pid`, the number in `ls -l /proc/<pid>/ns/pid`)"),
+    _f("ebpf.secure_exec", "boolean", EXEC, "exec: the exec changed the ids or raised "
+       "capabilities (a set-uid/set-gid file, file capabilities: the kernel's AT_SECURE)"),
+    _f("ebpf.cred.args", "long", SETID, "set*id: the ids asked for, in the syscall's order "
+       "(`-1`: leave that id as it is)", many=True),
+    _f("ebpf.cred.fsuid", "long", CRED, "credential changes: the file-system uid after the call "
+       "(ECS has no field for it)"),
+    _f("ebpf.cred.fsgid", "long", CRED, "likewise, the file-system gid"),
+    *(_f(f"ebpf.cred.before.{k}", "long", CRED, f"credential changes: the {what} before the "
+         "call (read at its entry)") for k, what in (
+        ("uid", "real uid"), ("euid", "effective uid"), ("suid", "saved uid"),
+        ("fsuid", "file-system uid"), ("gid", "real gid"), ("egid", "effective gid"),
+        ("sgid", "saved gid"), ("fsgid", "file-system gid"))),
+    _f("ebpf.cap.pid", "long", CAPSET, "capset: the header's pid (0: the caller)"),
+    _f("ebpf.cap.version", "keyword", CAPSET, "capset: the header's version (`0x20080522`); "
+       "read at exit, so a version the kernel refused reads as the one it wrote back"),
+    *(_f(f"ebpf.cap.requested.{k}", "keyword", CAPSET, f"capset: the {k} set asked for, as "
+         "names", many=True) for k in ("effective", "permitted", "inheritable")),
+    _f("ebpf.cap.inheritable", "keyword", CAPSET, "capset: the inheritable set after the call "
+       "(ECS has no field for it)", many=True),
+    *(_f(f"ebpf.cap.before.{k}", "keyword", CAPSET, f"capset: the {k} set before the call",
+         many=True) for k in ("effective", "permitted", "inheritable")),
     _f("ebpf.backlog", "long", ("listen",), "listen: the backlog"),
     _f("ebpf.socket.family", "keyword", SOCKETS, "socket events and socket I/O: `AF_INET`, "
        "`AF_INET6`, `AF_UNIX`, ..."),
@@ -230,7 +278,9 @@ _GROUPS = {ALL: "all", EVENTS: "all but loss", tuple(a for a in EVENTS if a != "
            SOCKETS: "socket, net, read, write, close", FILES: "open, read, write, unlink, "
            "rename, close", OPEN + UNLINK + RENAME: "open, unlink, rename",
            OPEN + SOCKET + NET + IO + CLOSE: "open, socket, net, read, write, close",
-           OPEN + UNLINK: "open, unlink", EXEC + OPEN + RENAME: "exec, open, rename"}
+           OPEN + UNLINK: "open, unlink", EXEC + OPEN + RENAME: "exec, open, rename",
+           CRED: "set*id, capset", SETID: "set*id", CAPSET: "capset",
+           EXEC + CRED: "exec, set*id, capset", EXEC + CAPSET: "exec, capset"}
 """How the table names a field's actions; families as docs/schema.md's examples name them
 (net: connect, bind, listen, accept; read, write: of files and sockets, send/recv included)."""
 

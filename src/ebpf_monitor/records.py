@@ -12,6 +12,7 @@ from typing import NamedTuple
 
 __all__ = [
     "RECORDS",
+    "CredEvent",
     "ExecEvent",
     "ExitEvent",
     "ForkEvent",
@@ -24,6 +25,61 @@ __all__ = [
     "SocketEvent",
     "UnlinkEvent",
 ]
+
+class CredEvent(NamedTuple):
+    """struct cred_event (256 fixed bytes)."""
+
+    h_kind: int
+    h_action: int
+    h_size: int
+    h_flags: int
+    h_pid: int
+    h_tid: int
+    h_ppid: int
+    h_uid: int
+    h_gid: int
+    h_euid: int
+    h_ktime_ns: int
+    h_start_ns: int
+    h_ret: int
+    h_comm: bytes
+    h_ns_pid: int
+    h_ns_tid: int
+    h_ns_ppid: int
+    h_pidns: int
+    flags: int
+    nargs: int
+    arg0: int
+    arg1: int
+    arg2: int
+    cap_pid: int
+    cap_version: int
+    cap_effective: int
+    cap_permitted: int
+    cap_inheritable: int
+    before_uid: int
+    before_euid: int
+    before_suid: int
+    before_fsuid: int
+    before_gid: int
+    before_egid: int
+    before_sgid: int
+    before_fsgid: int
+    before_cap_effective: int
+    before_cap_permitted: int
+    before_cap_inheritable: int
+    after_uid: int
+    after_euid: int
+    after_suid: int
+    after_fsuid: int
+    after_gid: int
+    after_egid: int
+    after_sgid: int
+    after_fsgid: int
+    after_cap_effective: int
+    after_cap_permitted: int
+    after_cap_inheritable: int
+
 
 class ExecEvent(NamedTuple):
     """struct exec_event (96 fixed bytes, then its tail)."""
@@ -319,7 +375,8 @@ class UnlinkEvent(NamedTuple):
 
 
 Record = (
-    ExecEvent
+    CredEvent
+    | ExecEvent
     | ExitEvent
     | ForkEvent
     | IoSummaryEvent
@@ -333,6 +390,7 @@ Record = (
 """Any record: every one starts with the header (`h_*`)."""
 
 RECORDS: dict[str, type[Record]] = {
+    "cred_event": CredEvent,
     "exec_event": ExecEvent,
     "exit_event": ExitEvent,
     "fork_event": ForkEvent,

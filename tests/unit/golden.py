@@ -25,16 +25,24 @@ from .recorded_abi import description
 
 HERE = Path(__file__).with_name("golden")
 MODES = ("all", "first")
+FIXTURES = ("hooks-proc",)
+"""Small recorded batches of the kinds added after the refactor (issue #12), each recorded by
+its own script (hooks-proc: scripts/golden_record_cred.py): `<name>-records.bin.gz`,
+`<name>-documents.jsonl.gz`. Same host inputs fixed; test_fields reads them as evidence too."""
 
 USERS = {0: "root", 65534: "nobody"}
 GROUPS = {0: "root", 65534: "nogroup"}
 
 
 def records_path(mode: str) -> Path:
+    if mode in FIXTURES:
+        return HERE / f"{mode}-records.bin.gz"
     return HERE / f"records-{mode}.bin.gz"
 
 
 def documents_path(mode: str) -> Path:
+    if mode in FIXTURES:
+        return HERE / f"{mode}-documents.jsonl.gz"
     return HERE / f"documents-{mode}.jsonl.gz"
 
 

@@ -41,7 +41,7 @@ def _paths(value: Any, prefix: str = "") -> Iterator[str]:
 def _written() -> dict[str, set[str]]:
     """Field -> the actions of the golden documents that hold it."""
     out: dict[str, set[str]] = {}
-    for mode in golden.MODES:
+    for mode in golden.MODES + golden.FIXTURES:
         for line in golden.documents(mode):
             doc = orjson.loads(line)
             for path in _paths(doc):

@@ -5,7 +5,8 @@ Enricher, and returns a `Document` (id, index day, one line of JSON); it reads t
 table (state.py) and never writes it: the decoder hands each record to its kind's observer
 first (exec, open), which is where the table learns. By family: process.py
 (exec, fork, exit), file.py (open, read/write, an fd's totals, unlink, rename), net.py (socket,
-connect/bind/listen/accept and every socket's endpoints), loss.py; what they share in _common.py.
+connect/bind/listen/accept and every socket's endpoints), cred.py (set*id, capset, the ids
+an exec left), loss.py; what they share in _common.py.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from __future__ import annotations
 from ..abi import enum_values
 from ..state import ProcessTable
 from ._common import Abi, Builder, Observer, open_flag_names
+from .cred import cred_builder, cred_observer
 from .file import (
     io_summary_builder,
     open_builder,
@@ -43,6 +45,7 @@ def builders(table: ProcessTable) -> dict[int, Builder]:
         kinds["EK_SOCKET"]: socket_builder(abi, table),
         kinds["EK_NET"]: net_builder(abi, table),
         kinds["EK_IO_SUMMARY"]: io_summary_builder(abi, table),
+        kinds["EK_CRED"]: cred_builder(abi, table),
     }
 
 
@@ -51,4 +54,5 @@ def observers(table: ProcessTable) -> dict[int, Observer]:
     abi = Abi.load()
     kinds = enum_values("event_kind")
     return {kinds["EK_EXEC"]: exec_observer(abi, table),
-            kinds["EK_OPEN"]: open_observer(abi, table)}
+            kinds["EK_OPEN"]: open_observer(abi, table),
+            kinds["EK_CRED"]: cred_observer(abi, table)}

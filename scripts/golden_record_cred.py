@@ -1,0 +1,83 @@
+#!/usr/bin/env python3
+"""Record the hooks-proc golden fixture: credential records (set*id, capset, the ids of a
+set-uid exec) and the documents made from them (tests/unit/golden.py, FIXTURES).
+
+    sudo .venv/bin/python scripts/golden_record_cred.py              # records + documents
+    .venv/bin/python scripts/golden_record_cred.py --documents       # only the documents
+
+The workload is tests/kernel/cred_work.c (every set*id variant, success and EPERM, capset ok
+and EINVAL, then an exec of a set-uid-root copy of `id` as uid 65534), the one the kernel tier
+runs (tests/kernel/test_creds.py); only its process's records are kept.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "src"))
+sys.path.insert(0, str(REPO / "scripts"))
+
+NAME = "hooks-proc"
+
+
+def _records(tmp: Path) -> list[bytes]:
+    from ebpf_monitor.abi import layout
+    from ebpf_monitor.config import Config
+    from ebpf_monitor.loader import BpfMonitor
+    from ebpf_monitor.ringbuf import RingReader
+
+    work = tmp / "cred_work"
+    subprocess.run(["gcc", "-O2", "-Wall", "-o", str(work),
+                    str(REPO / "tests" / "kernel" / "cred_work.c")], check=True)
+    tmp.chmod(0o755)  # uid 65534 execs the set-uid copy from here
+    suid = tmp / "suid-id"
+    shutil.copy2(shutil.which("id") or "/usr/bin/id", suid)
+    os.chown(suid, 0, 0)
+    suid.chmod(0o4755)
+    cfg = Config()
+    mon = BpfMonitor(capture=cfg.capture, filters=cfg.filters, self_pid=os.getpid())
+    try:
+        reader = RingReader(mon.ring_fd, mon.ring_size)
+        reader.read()
+        proc = subprocess.run([str(work), str(suid)], check=True, stdout=subprocess.PIPE)
+        pid = int(proc.stdout.split()[0])
+        batch = reader.read()
+        reader.close()
+    finally:
+        mon.close()
+    header = layout("event_header")
+    pid_i = header.fields.index("pid")
+    recs = [batch.data[off: off + length] for off, length in batch.spans]
+    return [rec for rec in recs if header.struct.unpack_from(rec)[pid_i] == pid]
+
+
+def main() -> int:
+    import gzip
+
+    from golden_record import write_records
+
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--documents", action="store_true", help="rewrite only the documents")
+    args = p.parse_args()
+    from tests.unit import golden
+
+    if not args.documents:
+        with tempfile.TemporaryDirectory() as tmp:
+            recs = _records(Path(tmp))
+        write_records(golden.records_path(NAME), recs)
+        print(f"{NAME}: {len(recs)} records", file=sys.stderr)
+    text = "".join(line + "\n" for line in golden.documents(NAME))
+    golden.documents_path(NAME).write_bytes(gzip.compress(text.encode(), mtime=0))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
