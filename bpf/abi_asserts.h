@@ -168,6 +168,18 @@ ABI_AT(cred_event, before, 144);
 ABI_AT(cred_event, after, 200);
 ABI_SIZE(cred_event, 256);
 
+ABI_AT(target_event, h, 0);
+ABI_AT(target_event, pid, 88);
+ABI_AT(target_event, tid, 92);
+ABI_AT(target_event, pidfd, 96);
+ABI_AT(target_event, pidfd_pid, 100);
+ABI_AT(target_event, request, 104);
+ABI_AT(target_event, addr, 112);
+ABI_AT(target_event, value, 120);
+ABI_AT(target_event, local_iovcnt, 128);
+ABI_AT(target_event, remote_iovcnt, 132);
+ABI_SIZE(target_event, 136);
+
 #undef ABI_AT
 #undef ABI_SIZE
 

@@ -26,7 +26,8 @@ enum event_kind {
 	EK_NET = 9,    /* connect/bind/listen/accept */
 	EK_IO_SUMMARY = 10, /* capture.read_write "first": an fd's read/write totals */
 	EK_CRED = 11,  /* set*id, capset; and, flagged CRF_EXEC, the ids an exec left */
-	EK_MAX = 12,
+	EK_TARGET = 12, /* acting on another process: signals, ptrace, process_vm_readv/writev */
+	EK_MAX = 13,
 };
 
 /* What happened: the syscall (or lifecycle step); Python names it from these enumerators. */
@@ -41,6 +42,8 @@ enum event_action {
 	EA_CLOSE,     /* an fd went away: close(2), dup2 over it, exec or exit (see enum io_end) */
 	EA_SETUID, EA_SETGID, EA_SETREUID, EA_SETREGID, EA_SETRESUID, EA_SETRESGID,
 	EA_SETFSUID, EA_SETFSGID, EA_CAPSET,
+	EA_KILL, EA_TKILL, EA_TGKILL, EA_PIDFD_SEND_SIGNAL, EA_PTRACE, EA_PROCESS_VM_READV,
+	EA_PROCESS_VM_WRITEV,
 	EA_MAX,
 };
 
@@ -287,6 +290,22 @@ struct cred_event {
 	__u64 cap_inheritable;
 	struct cred_ids before;
 	struct cred_ids after;
+};
+
+/* A call on another process: the target as the caller named it (a pid in the caller's PID
+ * namespace; kill: 0 or negative for a process group, -1 for every process), a pidfd resolved
+ * in the kernel to the process's host pid. */
+struct target_event {
+	struct event_header h;
+	__s32 pid;            /* kill/tgkill/ptrace/process_vm_*: the pid argument; tkill: the tid */
+	__s32 tid;            /* tgkill, tkill: the thread */
+	__s32 pidfd;          /* pidfd_send_signal: the fd */
+	__u32 pidfd_pid;      /* pidfd_send_signal: its process's host pid (0: not a pidfd) */
+	__s64 request;        /* ptrace: the request; signals: the signal number */
+	__u64 addr;           /* ptrace: addr */
+	__u64 value;          /* ptrace: data; pidfd_send_signal: flags ("data" names tails) */
+	__u32 local_iovcnt;   /* process_vm_*: the iovec counts */
+	__u32 remote_iovcnt;
 };
 
 /* Filter-map key: path prefix for the LPM trie (prefixlen in bits). */

@@ -31,9 +31,14 @@ SETID = ("setuid", "setgid", "setreuid", "setregid", "setresuid", "setresgid", "
 CAPSET = ("capset",)
 CRED = SETID + CAPSET
 """Credential changes (schema/cred.py)."""
+SIGNALS = ("kill", "tkill", "tgkill", "pidfd_send_signal")
+PTRACE = ("ptrace",)
+PROCESS_VM = ("process_vm_readv", "process_vm_writev")
+TARGET = SIGNALS + PTRACE + PROCESS_VM
+"""Calls on another process (schema/target.py)."""
 LOSS = ("loss",)
 EVENTS = (EXEC + FORK + EXIT + OPEN + READ + WRITE + UNLINK + RENAME + SOCKET + NET + SEND_RECV
-          + CLOSE + CRED)
+          + CLOSE + CRED + TARGET)
 """Every action of a document about a process's event (all but `loss`)."""
 ALL = EVENTS + LOSS
 IO = READ + WRITE + SEND_RECV
@@ -93,14 +98,17 @@ FIELDS: tuple[Field, ...] = (
        "`unlinkat`, `rmdir`, `rename`, `renameat`, `renameat2`, `socket`, `connect`, `bind`, "
        "`listen`, `accept`, `accept4`, `sendto`, `recvfrom`, `sendmsg`, `recvmsg`, `setuid`, "
        "`setgid`, `setreuid`, `setregid`, `setresuid`, `setresgid`, `setfsuid`, `setfsgid`, "
-       "`capset`), `exit` for "
+       "`capset`, `kill`, `tkill`, `tgkill`, `pidfd_send_signal`, `ptrace`, `process_vm_readv`, "
+       "`process_vm_writev`), `exit` for "
        "process exit, `close` for an fd's read/write totals (`capture.read_write: \"first\"` "
        "only), `loss` for dropped events"),
     _f("event.category", "keyword", ALL, "`process`, `file`, `network` (`host` for `loss`)",
        many=True),
     _f("event.type", "keyword", ALL, "`start` (exec, process fork), `end` (exit), `info` "
-       "(thread creation, socket, bind, listen, socket I/O, `close` totals, `loss`), `access` "
-       "(open, read), `change` (write, rename, set*id, capset), `deletion` (unlink, rmdir), "
+       "(thread creation, socket, bind, listen, socket I/O, `close` totals, signals, `loss`), "
+       "`access` "
+       "(open, read, ptrace reads, process_vm_readv), `change` (write, rename, set*id, capset, "
+       "ptrace writes: POKE*/SET*, process_vm_writev), `deletion` (unlink, rmdir), "
        "`connection`+`start` (connect, accept)", many=True),
     _f("event.outcome", "keyword", ALL, "`success` / `failure` from the return value; "
        "`unknown` for a non-blocking connect (EINPROGRESS); `failure` for `loss`; setfsuid/"
@@ -225,6 +233,29 @@ FIELDS: tuple[Field, ...] = (
        "(ECS has no field for it)", many=True),
     *(_f(f"ebpf.cap.before.{k}", "keyword", CAPSET, f"capset: the {k} set before the call",
          many=True) for k in ("effective", "permitted", "inheritable")),
+    _f("Target.process.pid", "long", TARGET, "calls on another process: its pid as the caller "
+       "gave it (in the caller's PID namespace); pidfd_send_signal: the pidfd's process, its "
+       "host pid resolved in the kernel; ptrace PTRACE_TRACEME: the parent. Elastic Defend's "
+       "`Target.process` (ECS has no target field set); absent for kill of a group or of all"),
+    _f("Target.process.thread.id", "long", ("tkill", "tgkill"), "tkill/tgkill: the thread"),
+    _f("ebpf.signal.number", "long", SIGNALS, "signals: the signal number (0: a probe)"),
+    _f("ebpf.signal.name", "keyword", SIGNALS, "its name (`SIGKILL`, `SIGRTMIN+n`; `0`)"),
+    _f("ebpf.signal.flags", "long", ("pidfd_send_signal",), "pidfd_send_signal: its flags, "
+       "when set"),
+    _f("ebpf.kill_scope", "keyword", ("kill",), "kill: `process` (pid > 0), `process_group` "
+       "(0: the caller's, < -1: `ebpf.kill_pgid`'s), `all` (-1)"),
+    _f("ebpf.kill_pgid", "long", ("kill",), "kill of a process group: the group (0: the "
+       "caller's own)"),
+    _f("ebpf.pidfd", "long", ("pidfd_send_signal",), "pidfd_send_signal: the fd"),
+    _f("ebpf.ptrace.request", "keyword", PTRACE, "ptrace: the request (`PTRACE_ATTACH`, ...; "
+       "a number when unknown)"),
+    _f("ebpf.ptrace.addr", "keyword", PTRACE, "ptrace: addr, in hex"),
+    _f("ebpf.ptrace.data", "keyword", PTRACE, "ptrace: data, in hex (POKE*: the word "
+       "written; PEEK*: where the word read went)"),
+    _f("ebpf.process_vm.local_iovcnt", "long", PROCESS_VM, "process_vm_readv/writev: iovecs "
+       "on the caller's side"),
+    _f("ebpf.process_vm.remote_iovcnt", "long", PROCESS_VM, "likewise, on the target's side"),
+    _f("ebpf.process_vm.bytes", "long", PROCESS_VM, "the bytes moved (the return value)"),
     _f("ebpf.backlog", "long", ("listen",), "listen: the backlog"),
     _f("ebpf.socket.family", "keyword", SOCKETS, "socket events and socket I/O: `AF_INET`, "
        "`AF_INET6`, `AF_UNIX`, ..."),
@@ -280,7 +311,9 @@ _GROUPS = {ALL: "all", EVENTS: "all but loss", tuple(a for a in EVENTS if a != "
            OPEN + SOCKET + NET + IO + CLOSE: "open, socket, net, read, write, close",
            OPEN + UNLINK: "open, unlink", EXEC + OPEN + RENAME: "exec, open, rename",
            CRED: "set*id, capset", SETID: "set*id", CAPSET: "capset",
-           EXEC + CRED: "exec, set*id, capset", EXEC + CAPSET: "exec, capset"}
+           EXEC + CRED: "exec, set*id, capset", EXEC + CAPSET: "exec, capset",
+           TARGET: "signals, ptrace, process_vm_*", SIGNALS: "signals",
+           PROCESS_VM: "process_vm_*"}
 """How the table names a field's actions; families as docs/schema.md's examples name them
 (net: connect, bind, listen, accept; read, write: of files and sockets, send/recv included)."""
 

@@ -23,6 +23,7 @@ __all__ = [
     "RenameEvent",
     "RwEvent",
     "SocketEvent",
+    "TargetEvent",
     "UnlinkEvent",
 ]
 
@@ -348,6 +349,38 @@ class SocketEvent(NamedTuple):
     protocol: int
 
 
+class TargetEvent(NamedTuple):
+    """struct target_event (136 fixed bytes)."""
+
+    h_kind: int
+    h_action: int
+    h_size: int
+    h_flags: int
+    h_pid: int
+    h_tid: int
+    h_ppid: int
+    h_uid: int
+    h_gid: int
+    h_euid: int
+    h_ktime_ns: int
+    h_start_ns: int
+    h_ret: int
+    h_comm: bytes
+    h_ns_pid: int
+    h_ns_tid: int
+    h_ns_ppid: int
+    h_pidns: int
+    pid: int
+    tid: int
+    pidfd: int
+    pidfd_pid: int
+    request: int
+    addr: int
+    value: int
+    local_iovcnt: int
+    remote_iovcnt: int
+
+
 class UnlinkEvent(NamedTuple):
     """struct unlink_event (104 fixed bytes, then its tail)."""
 
@@ -385,6 +418,7 @@ Record = (
     | RenameEvent
     | RwEvent
     | SocketEvent
+    | TargetEvent
     | UnlinkEvent
 )
 """Any record: every one starts with the header (`h_*`)."""
@@ -400,6 +434,7 @@ RECORDS: dict[str, type[Record]] = {
     "rename_event": RenameEvent,
     "rw_event": RwEvent,
     "socket_event": SocketEvent,
+    "target_event": TargetEvent,
     "unlink_event": UnlinkEvent,
 }
 """Record class by events.h struct name."""

@@ -27,7 +27,7 @@ HERE = Path(__file__).with_name("golden")
 MODES = ("all", "first")
 FIXTURES = ("hooks-proc",)
 """Small recorded batches of the kinds added after the refactor (issue #12), each recorded by
-its own script (hooks-proc: scripts/golden_record_cred.py): `<name>-records.bin.gz`,
+its own script (hooks-proc: scripts/golden_record_proc.py): `<name>-records.bin.gz`,
 `<name>-documents.jsonl.gz`. Same host inputs fixed; test_fields reads them as evidence too."""
 
 USERS = {0: "root", 65534: "nobody"}

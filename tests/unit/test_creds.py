@@ -35,8 +35,9 @@ class TestCredFixture:
     def test_exec_ids_not_a_document(self, docs: list[dict]) -> None:
         """The ids an exec left become fields of the exec document, not a document."""
         execs = [d for d in docs if d["event"]["action"] == "execve"]
-        assert len(execs) == 2
+        assert len(execs) == 3  # cred_work, its set-uid exec, target_work
         assert all("real_user" in d["process"] for d in execs)
+        execs = [d for d in execs if d["process"]["pid"] == execs[0]["process"]["pid"]]
         setuid_exec = execs[1]
         assert setuid_exec["process"]["user"]["id"] == "0"
         assert setuid_exec["process"]["real_user"]["id"] == "65534"
@@ -51,15 +52,18 @@ class TestCredFixture:
         """An exec whose ids record is missing gets none, not the previous exec's ids."""
         with golden.fixed_host():
             batch = golden.load_records(FIXTURE)
-            cred = enum_values("event_kind")["EK_CRED"]
-            # The kind is the header's first u16. Drop the last cred record: the ids of the
-            # set-uid exec (the set*id calls came before it).
-            creds = [i for i, (o, _) in enumerate(batch.spans)
-                     if struct.unpack_from("<H", batch.data, o)[0] == cred]
-            spans = [s for i, s in enumerate(batch.spans) if i != creds[-1]]
+            kinds = enum_values("event_kind")
+            # The kind is the header's first u16. Drop the ids record sent just before the
+            # second exec (cred_work's exec of the set-uid binary).
+            execs_at = [i for i, (o, _) in enumerate(batch.spans)
+                        if struct.unpack_from("<H", batch.data, o)[0] == kinds["EK_EXEC"]]
+            lost = execs_at[1] - 1
+            assert struct.unpack_from("<H", batch.data, batch.spans[lost][0])[0] \
+                == kinds["EK_CRED"]
+            spans = [s for i, s in enumerate(batch.spans) if i != lost]
             dec = Decoder(golden.fixed_enricher())
             out = [orjson.loads(d.json) for d in dec.decode(Batch(batch.data, spans))]
-        execs = [d for d in out if d["event"]["action"] == "execve"]
+        execs = [d for d in out if d["event"]["action"] == "execve"][:2]
         assert "real_user" in execs[0]["process"]
         assert "real_user" not in execs[1]["process"]
 

@@ -1,13 +1,16 @@
 #!/usr/bin/env python3
 """Record the hooks-proc golden fixture: credential records (set*id, capset, the ids of a
-set-uid exec) and the documents made from them (tests/unit/golden.py, FIXTURES).
+set-uid exec), calls on another process (signals, ptrace, process_vm_*) and the documents made
+from them (tests/unit/golden.py, FIXTURES).
 
-    sudo .venv/bin/python scripts/golden_record_cred.py              # records + documents
-    .venv/bin/python scripts/golden_record_cred.py --documents       # only the documents
+    sudo .venv/bin/python scripts/golden_record_proc.py              # records + documents
+    .venv/bin/python scripts/golden_record_proc.py --documents       # only the documents
 
-The workload is tests/kernel/cred_work.c (every set*id variant, success and EPERM, capset ok
-and EINVAL, then an exec of a set-uid-root copy of `id` as uid 65534), the one the kernel tier
-runs (tests/kernel/test_creds.py); only its process's records are kept.
+The workloads are the kernel tier's (tests/kernel/test_creds.py, test_targets.py):
+cred_work.c (every set*id variant, success and EPERM, capset ok and EINVAL, then an exec of a
+set-uid-root copy of `id` as uid 65534) and target_work.c (kill, tkill, tgkill,
+pidfd_send_signal, ptrace, process_vm_readv/writev on a child, success and failure); only
+their processes' records are kept.
 """
 
 from __future__ import annotations
@@ -34,9 +37,9 @@ def _records(tmp: Path) -> list[bytes]:
     from ebpf_monitor.loader import BpfMonitor
     from ebpf_monitor.ringbuf import RingReader
 
-    work = tmp / "cred_work"
-    subprocess.run(["gcc", "-O2", "-Wall", "-o", str(work),
-                    str(REPO / "tests" / "kernel" / "cred_work.c")], check=True)
+    for name in ("cred_work", "target_work"):
+        subprocess.run(["gcc", "-O2", "-Wall", "-o", str(tmp / name),
+                        str(REPO / "tests" / "kernel" / f"{name}.c")], check=True)
     tmp.chmod(0o755)  # uid 65534 execs the set-uid copy from here
     suid = tmp / "suid-id"
     shutil.copy2(shutil.which("id") or "/usr/bin/id", suid)
@@ -47,8 +50,11 @@ def _records(tmp: Path) -> list[bytes]:
     try:
         reader = RingReader(mon.ring_fd, mon.ring_size)
         reader.read()
-        proc = subprocess.run([str(work), str(suid)], check=True, stdout=subprocess.PIPE)
-        pid = int(proc.stdout.split()[0])
+        proc = subprocess.run([str(tmp / "cred_work"), str(suid)], check=True,
+                              stdout=subprocess.PIPE)
+        pids = {int(proc.stdout.split()[0])}
+        proc = subprocess.run([str(tmp / "target_work")], check=True, stdout=subprocess.PIPE)
+        pids |= {int(p) for p in proc.stdout.split()}
         batch = reader.read()
         reader.close()
     finally:
@@ -56,7 +62,7 @@ def _records(tmp: Path) -> list[bytes]:
     header = layout("event_header")
     pid_i = header.fields.index("pid")
     recs = [batch.data[off: off + length] for off, length in batch.spans]
-    return [rec for rec in recs if header.struct.unpack_from(rec)[pid_i] == pid]
+    return [rec for rec in recs if header.struct.unpack_from(rec)[pid_i] in pids]
 
 
 def main() -> int:
