@@ -180,6 +180,18 @@ ABI_AT(target_event, local_iovcnt, 128);
 ABI_AT(target_event, remote_iovcnt, 132);
 ABI_SIZE(target_event, 136);
 
+ABI_AT(mount_event, h, 0);
+ABI_AT(mount_event, fd, 88);
+ABI_AT(mount_event, nstype, 92);
+ABI_AT(mount_event, flags, 96);
+ABI_AT(mount_event, ns_inode, 104);
+ABI_AT(mount_event, len1, 112);
+ABI_AT(mount_event, len2, 114);
+ABI_AT(mount_event, _pad, 116);
+ABI_AT(mount_event, fstype, 120);
+ABI_AT(mount_event, data, 152);
+ABI_SIZE(mount_event, 1176);
+
 #undef ABI_AT
 #undef ABI_SIZE
 

@@ -27,7 +27,8 @@ enum event_kind {
 	EK_IO_SUMMARY = 10, /* capture.read_write "first": an fd's read/write totals */
 	EK_CRED = 11,  /* set*id, capset; and, flagged CRF_EXEC, the ids an exec left */
 	EK_TARGET = 12, /* acting on another process: signals, ptrace, process_vm_readv/writev */
-	EK_MAX = 13,
+	EK_MOUNT = 13, /* setns, unshare, mount, umount2, chroot, pivot_root */
+	EK_MAX = 14,
 };
 
 /* What happened: the syscall (or lifecycle step); Python names it from these enumerators. */
@@ -44,6 +45,7 @@ enum event_action {
 	EA_SETFSUID, EA_SETFSGID, EA_CAPSET,
 	EA_KILL, EA_TKILL, EA_TGKILL, EA_PIDFD_SEND_SIGNAL, EA_PTRACE, EA_PROCESS_VM_READV,
 	EA_PROCESS_VM_WRITEV,
+	EA_SETNS, EA_UNSHARE, EA_MOUNT, EA_UMOUNT2, EA_CHROOT, EA_PIVOT_ROOT,
 	EA_MAX,
 };
 
@@ -306,6 +308,22 @@ struct target_event {
 	__u64 value;          /* ptrace: data; pidfd_send_signal: flags ("data" names tails) */
 	__u32 local_iovcnt;   /* process_vm_*: the iovec counts */
 	__u32 remote_iovcnt;
+};
+
+/* Namespaces and mounts. data: the first path (mount: source, as given unless a bind or move
+ * names a path; umount2/chroot: the target; pivot_root: new_root), NUL, the second (mount:
+ * target; pivot_root: put_old), NUL; paths made absolute in the kernel. */
+struct mount_event {
+	struct event_header h;
+	__s32 fd;             /* setns: the fd */
+	__u32 nstype;         /* setns: the namespace type asked for (CLONE_NEW*, 0: any) */
+	__u64 flags;          /* unshare: CLONE_*; mount: MS_*; umount2: MNT_* */
+	__u64 ns_inode;       /* setns: the namespace's inode when the fd is a /proc/<pid>/ns file */
+	__u16 len1;           /* bytes of the first path, NUL excluded */
+	__u16 len2;
+	__u16 _pad[2];
+	char fstype[32];      /* mount: the file system type */
+	char data[2 * PATH_LEN];
 };
 
 /* Filter-map key: path prefix for the LPM trie (prefixlen in bits). */

@@ -1,15 +1,19 @@
 #!/usr/bin/env python3
 """Record the hooks-proc golden fixture: credential records (set*id, capset, the ids of a
-set-uid exec), calls on another process (signals, ptrace, process_vm_*) and the documents made
+set-uid exec), calls on another process (signals, ptrace, process_vm_*), namespace and mount
+changes, and the documents made
 from them (tests/unit/golden.py, FIXTURES).
 
     sudo .venv/bin/python scripts/golden_record_proc.py              # records + documents
     .venv/bin/python scripts/golden_record_proc.py --documents       # only the documents
 
-The workloads are the kernel tier's (tests/kernel/test_creds.py, test_targets.py):
+The workloads are the kernel tier's (tests/kernel/test_creds.py, test_targets.py,
+test_mounts.py):
 cred_work.c (every set*id variant, success and EPERM, capset ok and EINVAL, then an exec of a
 set-uid-root copy of `id` as uid 65534) and target_work.c (kill, tkill, tgkill,
-pidfd_send_signal, ptrace, process_vm_readv/writev on a child, success and failure); only
+pidfd_send_signal, ptrace, process_vm_readv/writev on a child, success and failure),
+mount_work.c (setns, unshare, mount, umount2, chroot, pivot_root, in a mount namespace of its
+own, success and failure); only
 their processes' records are kept.
 """
 
@@ -37,7 +41,7 @@ def _records(tmp: Path) -> list[bytes]:
     from ebpf_monitor.loader import BpfMonitor
     from ebpf_monitor.ringbuf import RingReader
 
-    for name in ("cred_work", "target_work"):
+    for name in ("cred_work", "target_work", "mount_work"):
         subprocess.run(["gcc", "-O2", "-Wall", "-o", str(tmp / name),
                         str(REPO / "tests" / "kernel" / f"{name}.c")], check=True)
     tmp.chmod(0o755)  # uid 65534 execs the set-uid copy from here
@@ -54,6 +58,10 @@ def _records(tmp: Path) -> list[bytes]:
                               stdout=subprocess.PIPE)
         pids = {int(proc.stdout.split()[0])}
         proc = subprocess.run([str(tmp / "target_work")], check=True, stdout=subprocess.PIPE)
+        pids |= {int(p) for p in proc.stdout.split()}
+        (tmp / "mnt").mkdir()
+        proc = subprocess.run([str(tmp / "mount_work"), str(tmp / "mnt")], check=True,
+                              stdout=subprocess.PIPE)
         pids |= {int(p) for p in proc.stdout.split()}
         batch = reader.read()
         reader.close()

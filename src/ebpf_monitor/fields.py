@@ -36,9 +36,13 @@ PTRACE = ("ptrace",)
 PROCESS_VM = ("process_vm_readv", "process_vm_writev")
 TARGET = SIGNALS + PTRACE + PROCESS_VM
 """Calls on another process (schema/target.py)."""
+MOUNTS = ("mount", "umount2")
+ROOT = ("chroot", "pivot_root")
+NS_MOUNT = ("setns", "unshare", *MOUNTS, *ROOT)
+"""Namespace and mount changes (schema/mount.py)."""
 LOSS = ("loss",)
 EVENTS = (EXEC + FORK + EXIT + OPEN + READ + WRITE + UNLINK + RENAME + SOCKET + NET + SEND_RECV
-          + CLOSE + CRED + TARGET)
+          + CLOSE + CRED + TARGET + NS_MOUNT)
 """Every action of a document about a process's event (all but `loss`)."""
 ALL = EVENTS + LOSS
 IO = READ + WRITE + SEND_RECV
@@ -99,16 +103,19 @@ FIELDS: tuple[Field, ...] = (
        "`listen`, `accept`, `accept4`, `sendto`, `recvfrom`, `sendmsg`, `recvmsg`, `setuid`, "
        "`setgid`, `setreuid`, `setregid`, `setresuid`, `setresgid`, `setfsuid`, `setfsgid`, "
        "`capset`, `kill`, `tkill`, `tgkill`, `pidfd_send_signal`, `ptrace`, `process_vm_readv`, "
-       "`process_vm_writev`), `exit` for "
+       "`process_vm_writev`, `setns`, `unshare`, `mount`, `umount2`, `chroot`, `pivot_root`), "
+       "`exit` for "
        "process exit, `close` for an fd's read/write totals (`capture.read_write: \"first\"` "
        "only), `loss` for dropped events"),
-    _f("event.category", "keyword", ALL, "`process`, `file`, `network` (`host` for `loss`)",
+    _f("event.category", "keyword", ALL, "`process`, `file`, `network`, `configuration` "
+       "(mount, umount2) (`host` for `loss`)",
        many=True),
     _f("event.type", "keyword", ALL, "`start` (exec, process fork), `end` (exit), `info` "
        "(thread creation, socket, bind, listen, socket I/O, `close` totals, signals, `loss`), "
        "`access` "
        "(open, read, ptrace reads, process_vm_readv), `change` (write, rename, set*id, capset, "
-       "ptrace writes: POKE*/SET*, process_vm_writev), `deletion` (unlink, rmdir), "
+       "ptrace writes: POKE*/SET*, process_vm_writev, setns, unshare, chroot, pivot_root), "
+       "`creation` (mount), `deletion` (unlink, rmdir, umount2), "
        "`connection`+`start` (connect, accept)", many=True),
     _f("event.outcome", "keyword", ALL, "`success` / `failure` from the return value; "
        "`unknown` for a non-blocking connect (EINPROGRESS); `failure` for `loss`; setfsuid/"
@@ -256,6 +263,25 @@ FIELDS: tuple[Field, ...] = (
        "on the caller's side"),
     _f("ebpf.process_vm.remote_iovcnt", "long", PROCESS_VM, "likewise, on the target's side"),
     _f("ebpf.process_vm.bytes", "long", PROCESS_VM, "the bytes moved (the return value)"),
+    _f("ebpf.ns.fd", "long", ("setns",), "setns: the fd"),
+    _f("ebpf.ns.type", "keyword", ("setns",), "setns: the namespace types asked for "
+       "(`CLONE_NEWNET`, ...; `any` for 0)", many=True),
+    _f("ebpf.ns.inode", "long", ("setns",), "setns: the namespace's inode, when the fd is a "
+       "`/proc/<pid>/ns/*` file (as `ebpf.pid_ns.inode` names one)"),
+    _f("ebpf.ns.flags", "keyword", ("unshare",), "unshare: the flags as names (`CLONE_NEWNS`, "
+       "...; unknown bits in hex)", many=True),
+    _f("ebpf.mount.source", "long keyword", ("mount",), "mount: the source as given (a device, "
+       "`tmpfs`, ...; empty when none), made absolute for a bind or a move"),
+    _f("ebpf.mount.target", "long keyword", MOUNTS, "mount, umount2: the mount point, made "
+       "absolute in the kernel"),
+    _f("ebpf.mount.fstype", "keyword", ("mount",), "mount: the file system type, when given"),
+    _f("ebpf.mount.flags", "keyword", MOUNTS, "mount: `MS_*` names; umount2: `MNT_*`, "
+       "`UMOUNT_NOFOLLOW`", many=True),
+    _f("ebpf.root.path", "long keyword", ROOT, "chroot: the new root; pivot_root: new_root; "
+       "made absolute in the kernel (a relative path after a successful call resolves against "
+       "the new root)"),
+    _f("ebpf.root.put_old", "long keyword", ("pivot_root",), "pivot_root: where the old root "
+       "went"),
     _f("ebpf.backlog", "long", ("listen",), "listen: the backlog"),
     _f("ebpf.socket.family", "keyword", SOCKETS, "socket events and socket I/O: `AF_INET`, "
        "`AF_INET6`, `AF_UNIX`, ..."),
@@ -263,7 +289,8 @@ FIELDS: tuple[Field, ...] = (
     _f("ebpf.socket.protocol", "long", SOCKETS, "the protocol number"),
     _f("ebpf.raw_path", "long keyword", OPEN + UNLINK, "a relative path the kernel could not "
        "resolve, as the process gave it"),
-    _f("ebpf.truncated", "boolean", EXEC + OPEN + RENAME, "a path (511 bytes) or argv (4 KiB) "
+    _f("ebpf.truncated", "boolean", EXEC + OPEN + RENAME + MOUNTS + ROOT, "a path (511 bytes) "
+       "or argv (4 KiB) "
        "was cut"),
     _f("ebpf.lost.source", "keyword", LOSS, "where events were lost: `ring_buffer`, "
        "`shutdown` or a sink's name"),
@@ -313,7 +340,9 @@ _GROUPS = {ALL: "all", EVENTS: "all but loss", tuple(a for a in EVENTS if a != "
            CRED: "set*id, capset", SETID: "set*id", CAPSET: "capset",
            EXEC + CRED: "exec, set*id, capset", EXEC + CAPSET: "exec, capset",
            TARGET: "signals, ptrace, process_vm_*", SIGNALS: "signals",
-           PROCESS_VM: "process_vm_*"}
+           PROCESS_VM: "process_vm_*", MOUNTS: "mount, umount2", ROOT: "chroot, pivot_root",
+           EXEC + OPEN + RENAME + MOUNTS + ROOT: "exec, open, rename, mount, umount2, chroot, "
+           "pivot_root"}
 """How the table names a field's actions; families as docs/schema.md's examples name them
 (net: connect, bind, listen, accept; read, write: of files and sockets, send/recv included)."""
 

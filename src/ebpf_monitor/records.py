@@ -17,6 +17,7 @@ __all__ = [
     "ExitEvent",
     "ForkEvent",
     "IoSummaryEvent",
+    "MountEvent",
     "NetEvent",
     "OpenEvent",
     "Record",
@@ -197,6 +198,36 @@ class IoSummaryEvent(NamedTuple):
     sock_rport: int
     sock_laddr: bytes
     sock_raddr: bytes
+
+
+class MountEvent(NamedTuple):
+    """struct mount_event (152 fixed bytes, then its tail)."""
+
+    h_kind: int
+    h_action: int
+    h_size: int
+    h_flags: int
+    h_pid: int
+    h_tid: int
+    h_ppid: int
+    h_uid: int
+    h_gid: int
+    h_euid: int
+    h_ktime_ns: int
+    h_start_ns: int
+    h_ret: int
+    h_comm: bytes
+    h_ns_pid: int
+    h_ns_tid: int
+    h_ns_ppid: int
+    h_pidns: int
+    fd: int
+    nstype: int
+    flags: int
+    ns_inode: int
+    len1: int
+    len2: int
+    fstype: bytes
 
 
 class NetEvent(NamedTuple):
@@ -413,6 +444,7 @@ Record = (
     | ExitEvent
     | ForkEvent
     | IoSummaryEvent
+    | MountEvent
     | NetEvent
     | OpenEvent
     | RenameEvent
@@ -429,6 +461,7 @@ RECORDS: dict[str, type[Record]] = {
     "exit_event": ExitEvent,
     "fork_event": ForkEvent,
     "io_summary_event": IoSummaryEvent,
+    "mount_event": MountEvent,
     "net_event": NetEvent,
     "open_event": OpenEvent,
     "rename_event": RenameEvent,
