@@ -192,6 +192,14 @@ ABI_AT(mount_event, fstype, 120);
 ABI_AT(mount_event, data, 152);
 ABI_SIZE(mount_event, 1176);
 
+ABI_AT(kcode_event, h, 0);
+ABI_AT(kcode_event, prog_type, 88);
+ABI_AT(kcode_event, insn_cnt, 92);
+ABI_AT(kcode_event, prog_flags, 96);
+ABI_AT(kcode_event, attr_size, 100);
+ABI_AT(kcode_event, prog_name, 104);
+ABI_SIZE(kcode_event, 120);
+
 #undef ABI_AT
 #undef ABI_SIZE
 

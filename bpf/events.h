@@ -28,7 +28,8 @@ enum event_kind {
 	EK_CRED = 11,  /* set*id, capset; and, flagged CRF_EXEC, the ids an exec left */
 	EK_TARGET = 12, /* acting on another process: signals, ptrace, process_vm_readv/writev */
 	EK_MOUNT = 13, /* setns, unshare, mount, umount2, chroot, pivot_root */
-	EK_MAX = 14,
+	EK_KCODE = 14, /* code into the kernel: bpf(BPF_PROG_LOAD) */
+	EK_MAX = 15,
 };
 
 /* What happened: the syscall (or lifecycle step); Python names it from these enumerators. */
@@ -46,6 +47,7 @@ enum event_action {
 	EA_KILL, EA_TKILL, EA_TGKILL, EA_PIDFD_SEND_SIGNAL, EA_PTRACE, EA_PROCESS_VM_READV,
 	EA_PROCESS_VM_WRITEV,
 	EA_SETNS, EA_UNSHARE, EA_MOUNT, EA_UMOUNT2, EA_CHROOT, EA_PIVOT_ROOT,
+	EA_BPF,
 	EA_MAX,
 };
 
@@ -324,6 +326,17 @@ struct mount_event {
 	__u16 _pad[2];
 	char fstype[32];      /* mount: the file system type */
 	char data[2 * PATH_LEN];
+};
+
+/* A BPF program loaded by a process other than the monitor: bpf(BPF_PROG_LOAD) only (ret is
+ * the new program's fd). Fields of the caller's union bpf_attr, read at exit. */
+struct kcode_event {
+	struct event_header h;
+	__u32 prog_type;      /* enum bpf_prog_type */
+	__u32 insn_cnt;
+	__u32 prog_flags;
+	__u32 attr_size;      /* bpf(2)'s size argument: the name is read only when it is given */
+	char prog_name[16];   /* BPF_OBJ_NAME_LEN */
 };
 
 /* Filter-map key: path prefix for the LPM trie (prefixlen in bits). */

@@ -13,7 +13,7 @@ cred_work.c (every set*id variant, success and EPERM, capset ok and EINVAL, then
 set-uid-root copy of `id` as uid 65534) and target_work.c (kill, tkill, tgkill,
 pidfd_send_signal, ptrace, process_vm_readv/writev on a child, success and failure),
 mount_work.c (setns, unshare, mount, umount2, chroot, pivot_root, in a mount namespace of its
-own, success and failure); only
+own, success and failure), bpf_work.c (a BPF_PROG_LOAD, one failing, a map lookup); only
 their processes' records are kept.
 """
 
@@ -41,7 +41,7 @@ def _records(tmp: Path) -> list[bytes]:
     from ebpf_monitor.loader import BpfMonitor
     from ebpf_monitor.ringbuf import RingReader
 
-    for name in ("cred_work", "target_work", "mount_work"):
+    for name in ("cred_work", "target_work", "mount_work", "bpf_work"):
         subprocess.run(["gcc", "-O2", "-Wall", "-o", str(tmp / name),
                         str(REPO / "tests" / "kernel" / f"{name}.c")], check=True)
     tmp.chmod(0o755)  # uid 65534 execs the set-uid copy from here
@@ -58,6 +58,8 @@ def _records(tmp: Path) -> list[bytes]:
                               stdout=subprocess.PIPE)
         pids = {int(proc.stdout.split()[0])}
         proc = subprocess.run([str(tmp / "target_work")], check=True, stdout=subprocess.PIPE)
+        pids |= {int(p) for p in proc.stdout.split()}
+        proc = subprocess.run([str(tmp / "bpf_work")], check=True, stdout=subprocess.PIPE)
         pids |= {int(p) for p in proc.stdout.split()}
         (tmp / "mnt").mkdir()
         proc = subprocess.run([str(tmp / "mount_work"), str(tmp / "mnt")], check=True,

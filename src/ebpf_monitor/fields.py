@@ -40,9 +40,11 @@ MOUNTS = ("mount", "umount2")
 ROOT = ("chroot", "pivot_root")
 NS_MOUNT = ("setns", "unshare", *MOUNTS, *ROOT)
 """Namespace and mount changes (schema/mount.py)."""
+BPF = ("bpf",)
+"""bpf(2) program loads (schema/kcode.py)."""
 LOSS = ("loss",)
 EVENTS = (EXEC + FORK + EXIT + OPEN + READ + WRITE + UNLINK + RENAME + SOCKET + NET + SEND_RECV
-          + CLOSE + CRED + TARGET + NS_MOUNT)
+          + CLOSE + CRED + TARGET + NS_MOUNT + BPF)
 """Every action of a document about a process's event (all but `loss`)."""
 ALL = EVENTS + LOSS
 IO = READ + WRITE + SEND_RECV
@@ -103,18 +105,19 @@ FIELDS: tuple[Field, ...] = (
        "`listen`, `accept`, `accept4`, `sendto`, `recvfrom`, `sendmsg`, `recvmsg`, `setuid`, "
        "`setgid`, `setreuid`, `setregid`, `setresuid`, `setresgid`, `setfsuid`, `setfsgid`, "
        "`capset`, `kill`, `tkill`, `tgkill`, `pidfd_send_signal`, `ptrace`, `process_vm_readv`, "
-       "`process_vm_writev`, `setns`, `unshare`, `mount`, `umount2`, `chroot`, `pivot_root`), "
+       "`process_vm_writev`, `setns`, `unshare`, `mount`, `umount2`, `chroot`, `pivot_root`, "
+       "`bpf`: BPF_PROG_LOAD only), "
        "`exit` for "
        "process exit, `close` for an fd's read/write totals (`capture.read_write: \"first\"` "
        "only), `loss` for dropped events"),
     _f("event.category", "keyword", ALL, "`process`, `file`, `network`, `configuration` "
-       "(mount, umount2) (`host` for `loss`)",
+       "(mount, umount2, bpf) (`host` for `loss`)",
        many=True),
     _f("event.type", "keyword", ALL, "`start` (exec, process fork), `end` (exit), `info` "
        "(thread creation, socket, bind, listen, socket I/O, `close` totals, signals, `loss`), "
        "`access` "
        "(open, read, ptrace reads, process_vm_readv), `change` (write, rename, set*id, capset, "
-       "ptrace writes: POKE*/SET*, process_vm_writev, setns, unshare, chroot, pivot_root), "
+       "ptrace writes: POKE*/SET*, process_vm_writev, setns, unshare, chroot, pivot_root, bpf), "
        "`creation` (mount), `deletion` (unlink, rmdir, umount2), "
        "`connection`+`start` (connect, accept)", many=True),
     _f("event.outcome", "keyword", ALL, "`success` / `failure` from the return value; "
@@ -282,6 +285,14 @@ FIELDS: tuple[Field, ...] = (
        "the new root)"),
     _f("ebpf.root.put_old", "long keyword", ("pivot_root",), "pivot_root: where the old root "
        "went"),
+    _f("ebpf.bpf.command", "keyword", BPF, "bpf(2): the command (only `BPF_PROG_LOAD` is "
+       "recorded)"),
+    _f("ebpf.bpf.prog_type", "keyword", BPF, "the program type (`SOCKET_FILTER`, `KPROBE`, "
+       "`XDP`, ...: enum bpf_prog_type without its prefix; a number when unknown)"),
+    _f("ebpf.bpf.insn_cnt", "long", BPF, "its instruction count"),
+    _f("ebpf.bpf.prog_flags", "long", BPF, "its BPF_F_* load flags"),
+    _f("ebpf.bpf.prog_name", "keyword", BPF, "the name it was given (at most 15 bytes)"),
+    _f("ebpf.bpf.prog_fd", "long", BPF, "the new program's fd (the return value)"),
     _f("ebpf.backlog", "long", ("listen",), "listen: the backlog"),
     _f("ebpf.socket.family", "keyword", SOCKETS, "socket events and socket I/O: `AF_INET`, "
        "`AF_INET6`, `AF_UNIX`, ..."),

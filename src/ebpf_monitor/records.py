@@ -17,6 +17,7 @@ __all__ = [
     "ExitEvent",
     "ForkEvent",
     "IoSummaryEvent",
+    "KcodeEvent",
     "MountEvent",
     "NetEvent",
     "OpenEvent",
@@ -198,6 +199,34 @@ class IoSummaryEvent(NamedTuple):
     sock_rport: int
     sock_laddr: bytes
     sock_raddr: bytes
+
+
+class KcodeEvent(NamedTuple):
+    """struct kcode_event (120 fixed bytes)."""
+
+    h_kind: int
+    h_action: int
+    h_size: int
+    h_flags: int
+    h_pid: int
+    h_tid: int
+    h_ppid: int
+    h_uid: int
+    h_gid: int
+    h_euid: int
+    h_ktime_ns: int
+    h_start_ns: int
+    h_ret: int
+    h_comm: bytes
+    h_ns_pid: int
+    h_ns_tid: int
+    h_ns_ppid: int
+    h_pidns: int
+    prog_type: int
+    insn_cnt: int
+    prog_flags: int
+    attr_size: int
+    prog_name: bytes
 
 
 class MountEvent(NamedTuple):
@@ -444,6 +473,7 @@ Record = (
     | ExitEvent
     | ForkEvent
     | IoSummaryEvent
+    | KcodeEvent
     | MountEvent
     | NetEvent
     | OpenEvent
@@ -461,6 +491,7 @@ RECORDS: dict[str, type[Record]] = {
     "exit_event": ExitEvent,
     "fork_event": ForkEvent,
     "io_summary_event": IoSummaryEvent,
+    "kcode_event": KcodeEvent,
     "mount_event": MountEvent,
     "net_event": NetEvent,
     "open_event": OpenEvent,
