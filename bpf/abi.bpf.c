@@ -22,6 +22,7 @@ struct cred_event abi_cred_event;
 struct target_event abi_target_event;
 struct mount_event abi_mount_event;
 struct kcode_event abi_kcode_event;
+struct fileless_event abi_fileless_event;
 struct prefix_key abi_prefix_key;
 struct comm_key abi_comm_key;
 enum event_kind abi_event_kind;

@@ -200,6 +200,13 @@ ABI_AT(kcode_event, attr_size, 100);
 ABI_AT(kcode_event, prog_name, 104);
 ABI_SIZE(kcode_event, 120);
 
+ABI_AT(fileless_event, h, 0);
+ABI_AT(fileless_event, flags, 88);
+ABI_AT(fileless_event, path_len, 92);
+ABI_AT(fileless_event, _pad, 94);
+ABI_AT(fileless_event, path, 96);
+ABI_SIZE(fileless_event, 352);
+
 #undef ABI_AT
 #undef ABI_SIZE
 

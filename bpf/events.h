@@ -29,7 +29,8 @@ enum event_kind {
 	EK_TARGET = 12, /* acting on another process: signals, ptrace, process_vm_readv/writev */
 	EK_MOUNT = 13, /* setns, unshare, mount, umount2, chroot, pivot_root */
 	EK_KCODE = 14, /* code into the kernel: bpf(BPF_PROG_LOAD) */
-	EK_MAX = 15,
+	EK_FILELESS = 15, /* memfd_create, userfaultfd */
+	EK_MAX = 16,
 };
 
 /* What happened: the syscall (or lifecycle step); Python names it from these enumerators. */
@@ -48,6 +49,7 @@ enum event_action {
 	EA_PROCESS_VM_WRITEV,
 	EA_SETNS, EA_UNSHARE, EA_MOUNT, EA_UMOUNT2, EA_CHROOT, EA_PIVOT_ROOT,
 	EA_BPF,
+	EA_MEMFD_CREATE, EA_USERFAULTFD,
 	EA_MAX,
 };
 
@@ -337,6 +339,17 @@ struct kcode_event {
 	__u32 prog_flags;
 	__u32 attr_size;      /* bpf(2)'s size argument: the name is read only when it is given */
 	char prog_name[16];   /* BPF_OBJ_NAME_LEN */
+};
+
+/* Memory that is no regular file: memfd_create (its name and flags; ret is the fd),
+ * userfaultfd (its flags). */
+struct fileless_event {
+	struct event_header h;
+	__u32 flags;
+	__u16 path_len;       /* memfd_create: bytes of the name, NUL excluded */
+	__u16 _pad;
+	char path[256];       /* memfd_create: the name given, only the filled part sent ("path":
+			       * the decoder's name for a variable tail) */
 };
 
 /* Filter-map key: path prefix for the LPM trie (prefixlen in bits). */

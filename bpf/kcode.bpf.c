@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
-/* Code into the kernel: bpf(2) program loads (type, instruction count, flags, name) by any
- * process but the monitor (excluded by pid, as for every event). Other bpf(2) commands are not
- * sent. The module syscalls are not hooked yet: this kernel is built without module support,
- * so a hook for them could not be loaded (verified) or tested here. */
+/* Code into the kernel, and memory that is no file: bpf(2) program loads (type, instruction
+ * count, flags, name) by any process but the monitor (excluded by pid, as for every event);
+ * other bpf(2) commands are not sent. memfd_create (name, flags) and userfaultfd (flags). The
+ * module syscalls are not hooked yet: this kernel is built without module support, so a hook
+ * for them could not be loaded (verified) or tested here. */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
@@ -40,5 +41,37 @@ static __always_inline int bpf_exit(struct trace_event_raw_sys_exit *ctx, __u16 
 }
 
 SYSCALL_EXIT_HOOK(bpf, bpf_exit, EA_BPF)
+
+/* memfd_create(name, flags), userfaultfd(flags): code or data that never touches a file. */
+static __always_inline int fileless_exit(struct trace_event_raw_sys_exit *ctx, __u16 action)
+{
+	struct start_args a;
+	struct fileless_event *e;
+	long n;
+
+	if (!exit_args(&a))
+		return 0;
+	e = scratch(0);
+	if (!e)
+		return 0;
+	fill_header(&e->h, EK_FILELESS, action, ctx->ret);
+	e->_pad = 0;
+	e->path_len = 0;
+	e->path[0] = 0;
+	if (action == EA_MEMFD_CREATE) {
+		e->flags = a.args[1];
+		n = bpf_probe_read_user_str(e->path, sizeof(e->path), (void *)a.args[0]);
+		e->path_len = n > 0 ? n - 1 : 0;
+		if (n == sizeof(e->path))
+			e->h.flags |= EF_PATH_TRUNCATED;
+	} else {
+		e->flags = a.args[0];
+	}
+	emit(e, offsetof(struct fileless_event, path) + (e->path_len & 255) + 1);
+	return 0;
+}
+
+SYSCALL_EXIT_HOOK(memfd_create, fileless_exit, EA_MEMFD_CREATE)
+SYSCALL_EXIT_HOOK(userfaultfd, fileless_exit, EA_USERFAULTFD)
 
 char LICENSE[] SEC("license") = "GPL";

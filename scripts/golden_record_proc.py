@@ -13,7 +13,8 @@ cred_work.c (every set*id variant, success and EPERM, capset ok and EINVAL, then
 set-uid-root copy of `id` as uid 65534) and target_work.c (kill, tkill, tgkill,
 pidfd_send_signal, ptrace, process_vm_readv/writev on a child, success and failure),
 mount_work.c (setns, unshare, mount, umount2, chroot, pivot_root, in a mount namespace of its
-own, success and failure), bpf_work.c (a BPF_PROG_LOAD, one failing, a map lookup); only
+own, success and failure), bpf_work.c (a BPF_PROG_LOAD, one failing, a map lookup), fileless_work.c
+(memfd_create, userfaultfd, each ok and failing); only
 their processes' records are kept.
 """
 
@@ -41,7 +42,7 @@ def _records(tmp: Path) -> list[bytes]:
     from ebpf_monitor.loader import BpfMonitor
     from ebpf_monitor.ringbuf import RingReader
 
-    for name in ("cred_work", "target_work", "mount_work", "bpf_work"):
+    for name in ("cred_work", "target_work", "mount_work", "bpf_work", "fileless_work"):
         subprocess.run(["gcc", "-O2", "-Wall", "-o", str(tmp / name),
                         str(REPO / "tests" / "kernel" / f"{name}.c")], check=True)
     tmp.chmod(0o755)  # uid 65534 execs the set-uid copy from here
@@ -59,8 +60,9 @@ def _records(tmp: Path) -> list[bytes]:
         pids = {int(proc.stdout.split()[0])}
         proc = subprocess.run([str(tmp / "target_work")], check=True, stdout=subprocess.PIPE)
         pids |= {int(p) for p in proc.stdout.split()}
-        proc = subprocess.run([str(tmp / "bpf_work")], check=True, stdout=subprocess.PIPE)
-        pids |= {int(p) for p in proc.stdout.split()}
+        for name in ("bpf_work", "fileless_work"):
+            proc = subprocess.run([str(tmp / name)], check=True, stdout=subprocess.PIPE)
+            pids |= {int(p) for p in proc.stdout.split()}
         (tmp / "mnt").mkdir()
         proc = subprocess.run([str(tmp / "mount_work"), str(tmp / "mnt")], check=True,
                               stdout=subprocess.PIPE)

@@ -42,9 +42,10 @@ NS_MOUNT = ("setns", "unshare", *MOUNTS, *ROOT)
 """Namespace and mount changes (schema/mount.py)."""
 BPF = ("bpf",)
 """bpf(2) program loads (schema/kcode.py)."""
+FILELESS = ("memfd_create", "userfaultfd")
 LOSS = ("loss",)
 EVENTS = (EXEC + FORK + EXIT + OPEN + READ + WRITE + UNLINK + RENAME + SOCKET + NET + SEND_RECV
-          + CLOSE + CRED + TARGET + NS_MOUNT + BPF)
+          + CLOSE + CRED + TARGET + NS_MOUNT + BPF + FILELESS)
 """Every action of a document about a process's event (all but `loss`)."""
 ALL = EVENTS + LOSS
 IO = READ + WRITE + SEND_RECV
@@ -106,7 +107,7 @@ FIELDS: tuple[Field, ...] = (
        "`setgid`, `setreuid`, `setregid`, `setresuid`, `setresgid`, `setfsuid`, `setfsgid`, "
        "`capset`, `kill`, `tkill`, `tgkill`, `pidfd_send_signal`, `ptrace`, `process_vm_readv`, "
        "`process_vm_writev`, `setns`, `unshare`, `mount`, `umount2`, `chroot`, `pivot_root`, "
-       "`bpf`: BPF_PROG_LOAD only), "
+       "`bpf`: BPF_PROG_LOAD only, `memfd_create`, `userfaultfd`), "
        "`exit` for "
        "process exit, `close` for an fd's read/write totals (`capture.read_write: \"first\"` "
        "only), `loss` for dropped events"),
@@ -114,7 +115,8 @@ FIELDS: tuple[Field, ...] = (
        "(mount, umount2, bpf) (`host` for `loss`)",
        many=True),
     _f("event.type", "keyword", ALL, "`start` (exec, process fork), `end` (exit), `info` "
-       "(thread creation, socket, bind, listen, socket I/O, `close` totals, signals, `loss`), "
+       "(thread creation, socket, bind, listen, socket I/O, `close` totals, signals, userfaultfd, "
+       "`loss`), `creation` (memfd_create), "
        "`access` "
        "(open, read, ptrace reads, process_vm_readv), `change` (write, rename, set*id, capset, "
        "ptrace writes: POKE*/SET*, process_vm_writev, setns, unshare, chroot, pivot_root, bpf), "
@@ -293,6 +295,14 @@ FIELDS: tuple[Field, ...] = (
     _f("ebpf.bpf.prog_flags", "long", BPF, "its BPF_F_* load flags"),
     _f("ebpf.bpf.prog_name", "keyword", BPF, "the name it was given (at most 15 bytes)"),
     _f("ebpf.bpf.prog_fd", "long", BPF, "the new program's fd (the return value)"),
+    _f("ebpf.memfd.name", "keyword", ("memfd_create",), "memfd_create: the name given (the "
+       "file shows as `/memfd:<name>` in /proc/<pid>/fd and maps)"),
+    _f("ebpf.memfd.flags", "keyword", ("memfd_create",), "its flags (`MFD_CLOEXEC`, "
+       "`MFD_ALLOW_SEALING`, `MFD_EXEC`, ...)", many=True),
+    _f("ebpf.memfd.fd", "long", ("memfd_create",), "the new fd"),
+    _f("ebpf.userfaultfd.flags", "keyword", ("userfaultfd",), "userfaultfd: its flags "
+       "(`O_CLOEXEC`, `O_NONBLOCK`, `UFFD_USER_MODE_ONLY`)", many=True),
+    _f("ebpf.userfaultfd.fd", "long", ("userfaultfd",), "the new fd"),
     _f("ebpf.backlog", "long", ("listen",), "listen: the backlog"),
     _f("ebpf.socket.family", "keyword", SOCKETS, "socket events and socket I/O: `AF_INET`, "
        "`AF_INET6`, `AF_UNIX`, ..."),
@@ -300,7 +310,8 @@ FIELDS: tuple[Field, ...] = (
     _f("ebpf.socket.protocol", "long", SOCKETS, "the protocol number"),
     _f("ebpf.raw_path", "long keyword", OPEN + UNLINK, "a relative path the kernel could not "
        "resolve, as the process gave it"),
-    _f("ebpf.truncated", "boolean", EXEC + OPEN + RENAME + MOUNTS + ROOT, "a path (511 bytes) "
+    _f("ebpf.truncated", "boolean", EXEC + OPEN + RENAME + MOUNTS + ROOT + ("memfd_create",),
+       "a path (511 bytes; a memfd name: 255) "
        "or argv (4 KiB) "
        "was cut"),
     _f("ebpf.lost.source", "keyword", LOSS, "where events were lost: `ring_buffer`, "
@@ -352,8 +363,9 @@ _GROUPS = {ALL: "all", EVENTS: "all but loss", tuple(a for a in EVENTS if a != "
            EXEC + CRED: "exec, set*id, capset", EXEC + CAPSET: "exec, capset",
            TARGET: "signals, ptrace, process_vm_*", SIGNALS: "signals",
            PROCESS_VM: "process_vm_*", MOUNTS: "mount, umount2", ROOT: "chroot, pivot_root",
-           EXEC + OPEN + RENAME + MOUNTS + ROOT: "exec, open, rename, mount, umount2, chroot, "
-           "pivot_root"}
+           EXEC + OPEN + RENAME + MOUNTS + ROOT + ("memfd_create",): "exec, open, rename, "
+           "mount, umount2, chroot, pivot_root, memfd_create", FILELESS: "memfd_create, "
+           "userfaultfd"}
 """How the table names a field's actions; families as docs/schema.md's examples name them
 (net: connect, bind, listen, accept; read, write: of files and sockets, send/recv included)."""
 

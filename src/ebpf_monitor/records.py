@@ -15,6 +15,7 @@ __all__ = [
     "CredEvent",
     "ExecEvent",
     "ExitEvent",
+    "FilelessEvent",
     "ForkEvent",
     "IoSummaryEvent",
     "KcodeEvent",
@@ -132,6 +133,31 @@ class ExitEvent(NamedTuple):
     h_ns_ppid: int
     h_pidns: int
     exit_code: int
+
+
+class FilelessEvent(NamedTuple):
+    """struct fileless_event (96 fixed bytes, then its tail)."""
+
+    h_kind: int
+    h_action: int
+    h_size: int
+    h_flags: int
+    h_pid: int
+    h_tid: int
+    h_ppid: int
+    h_uid: int
+    h_gid: int
+    h_euid: int
+    h_ktime_ns: int
+    h_start_ns: int
+    h_ret: int
+    h_comm: bytes
+    h_ns_pid: int
+    h_ns_tid: int
+    h_ns_ppid: int
+    h_pidns: int
+    flags: int
+    path_len: int
 
 
 class ForkEvent(NamedTuple):
@@ -471,6 +497,7 @@ Record = (
     CredEvent
     | ExecEvent
     | ExitEvent
+    | FilelessEvent
     | ForkEvent
     | IoSummaryEvent
     | KcodeEvent
@@ -489,6 +516,7 @@ RECORDS: dict[str, type[Record]] = {
     "cred_event": CredEvent,
     "exec_event": ExecEvent,
     "exit_event": ExitEvent,
+    "fileless_event": FilelessEvent,
     "fork_event": ForkEvent,
     "io_summary_event": IoSummaryEvent,
     "kcode_event": KcodeEvent,

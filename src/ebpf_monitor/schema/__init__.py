@@ -7,7 +7,8 @@ first (exec, open), which is where the table learns. By family: process.py
 (exec, fork, exit), file.py (open, read/write, an fd's totals, unlink, rename), net.py (socket,
 connect/bind/listen/accept and every socket's endpoints), cred.py (set*id, capset, the ids
 an exec left), target.py (signals, ptrace, process_vm_*), mount.py
-(setns, unshare, mount, umount2, chroot, pivot_root), kcode.py (bpf program loads),
+(setns, unshare, mount, umount2, chroot, pivot_root), kcode.py (bpf program loads,
+memfd_create, userfaultfd),
 loss.py; what they share in _common.py.
 """
 
@@ -25,7 +26,7 @@ from .file import (
     rw_builder,
     unlink_builder,
 )
-from .kcode import kcode_builder
+from .kcode import fileless_builder, kcode_builder
 from .loss import loss_document
 from .mount import mount_builder
 from .net import net_builder, socket_builder
@@ -54,6 +55,7 @@ def builders(table: ProcessTable) -> dict[int, Builder]:
         kinds["EK_TARGET"]: target_builder(abi, table),
         kinds["EK_MOUNT"]: mount_builder(abi, table),
         kinds["EK_KCODE"]: kcode_builder(abi, table),
+        kinds["EK_FILELESS"]: fileless_builder(abi, table),
     }
 
 
