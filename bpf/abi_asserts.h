@@ -166,7 +166,10 @@ ABI_AT(cred_event, cap_permitted, 128);
 ABI_AT(cred_event, cap_inheritable, 136);
 ABI_AT(cred_event, before, 144);
 ABI_AT(cred_event, after, 200);
-ABI_SIZE(cred_event, 256);
+ABI_AT(cred_event, path_len, 256);
+ABI_AT(cred_event, _pad2, 258);
+ABI_AT(cred_event, path, 264);
+ABI_SIZE(cred_event, 776);
 
 ABI_AT(target_event, h, 0);
 ABI_AT(target_event, pid, 88);

@@ -57,7 +57,7 @@ static __always_inline int cred_exit(struct trace_event_raw_sys_exit *ctx, __u16
 	e = scratch(0);
 	if (!e)
 		return 0;
-	__builtin_memset(e, 0, sizeof(*e));
+	__builtin_memset(e, 0, offsetof(struct cred_event, path) + 1);
 	fill_header(&e->h, EK_CRED, action, ctx->ret);
 	switch (action) {
 	case EA_SETUID: case EA_SETGID: case EA_SETFSUID: case EA_SETFSGID:
@@ -101,7 +101,7 @@ static __always_inline int cred_exit(struct trace_event_raw_sys_exit *ctx, __u16
 		bpf_map_delete_elem(&em_cred_before, &tid);
 	}
 	cred_read(&e->after, bpf_get_current_task_btf());
-	emit(e, sizeof(*e));
+	emit(e, offsetof(struct cred_event, path) + 1);
 	return 0;
 }
 

@@ -276,6 +276,8 @@ enum cred_flag {
 				   * before the exec record, which user space fills from it) */
 	CRF_SECUREEXEC = 1 << 2,  /* CRF_EXEC: the exec changed ids or raised capabilities
 				   * (set-uid/set-gid file, file capabilities: AT_SECURE) */
+	CRF_EXEC_UNLINKED = 1 << 3, /* CRF_EXEC: the exec'd file has no name left (nlink 0): a
+				     * deleted file or a memfd; path names it */
 };
 
 /* Credential changes: set*id (the ids asked for; -1 = unchanged as the syscall means it),
@@ -296,6 +298,10 @@ struct cred_event {
 	__u64 cap_inheritable;
 	struct cred_ids before;
 	struct cred_ids after;
+	__u16 path_len;       /* CRF_EXEC_UNLINKED: the file's path as the kernel still has it
+			       * (a deleted file's old path, `memfd:<name>`), else 0 */
+	__u16 _pad2[3];
+	char path[PATH_LEN];  /* only the filled part is sent */
 };
 
 /* A call on another process: the target as the caller named it (a pid in the caller's PID

@@ -14,7 +14,8 @@ set-uid-root copy of `id` as uid 65534) and target_work.c (kill, tkill, tgkill,
 pidfd_send_signal, ptrace, process_vm_readv/writev on a child, success and failure),
 mount_work.c (setns, unshare, mount, umount2, chroot, pivot_root, in a mount namespace of its
 own, success and failure), bpf_work.c (a BPF_PROG_LOAD, one failing, a map lookup), fileless_work.c
-(memfd_create, userfaultfd, each ok and failing); only
+(memfd_create, userfaultfd, each ok and failing; /bin/true run from a memfd and from a
+deleted file); only
 their processes' records are kept.
 """
 
@@ -60,9 +61,12 @@ def _records(tmp: Path) -> list[bytes]:
         pids = {int(proc.stdout.split()[0])}
         proc = subprocess.run([str(tmp / "target_work")], check=True, stdout=subprocess.PIPE)
         pids |= {int(p) for p in proc.stdout.split()}
-        for name in ("bpf_work", "fileless_work"):
-            proc = subprocess.run([str(tmp / name)], check=True, stdout=subprocess.PIPE)
-            pids |= {int(p) for p in proc.stdout.split()}
+        proc = subprocess.run([str(tmp / "bpf_work")], check=True, stdout=subprocess.PIPE)
+        pids |= {int(p) for p in proc.stdout.split()}
+        (tmp / "unlinked").mkdir()
+        proc = subprocess.run([str(tmp / "fileless_work"), str(tmp / "unlinked")], check=True,
+                              stdout=subprocess.PIPE)
+        pids |= {int(p) for p in proc.stdout.split()}
         (tmp / "mnt").mkdir()
         proc = subprocess.run([str(tmp / "mount_work"), str(tmp / "mnt")], check=True,
                               stdout=subprocess.PIPE)

@@ -226,6 +226,13 @@ FIELDS: tuple[Field, ...] = (
        "/proc/<pid>/ns/pid`, the number in `ls -l /proc/<pid>/ns/pid`)"),
     _f("ebpf.secure_exec", "boolean", EXEC, "exec: the exec changed the ids or raised "
        "capabilities (a set-uid/set-gid file, file capabilities: the kernel's AT_SECURE)"),
+    _f("ebpf.exec.unlinked", "boolean", EXEC, "exec: the exec'd file had no link left (nlink "
+       "0): a memfd or a deleted file; `process.executable` is then the path given to exec "
+       "(`/proc/self/fd/3`, `/dev/fd/3`)"),
+    _f("ebpf.exec.memfd", "keyword", EXEC, "exec of a memfd: the name memfd_create gave it"),
+    _f("ebpf.exec.deleted", "boolean", EXEC, "exec of a deleted file"),
+    _f("ebpf.exec.file_path", "keyword", EXEC, "that file as the kernel still names it: "
+       "`memfd:<name>`, or the deleted file's old path"),
     _f("ebpf.cred.args", "long", SETID, "set*id: the ids asked for, in the syscall's order "
        "(`-1`: leave that id as it is)", many=True),
     _f("ebpf.cred.fsuid", "long", CRED, "credential changes: the file-system uid after the call "

@@ -31,7 +31,7 @@ __all__ = [
 ]
 
 class CredEvent(NamedTuple):
-    """struct cred_event (256 fixed bytes)."""
+    """struct cred_event (264 fixed bytes, then its tail)."""
 
     h_kind: int
     h_action: int
@@ -83,6 +83,7 @@ class CredEvent(NamedTuple):
     after_cap_effective: int
     after_cap_permitted: int
     after_cap_inheritable: int
+    path_len: int
 
 
 class ExecEvent(NamedTuple):

@@ -47,3 +47,30 @@ class TestFileless:
                                                "fd": uffd["ebpf"]["ret"]}
         assert bad_uffd["error"]["code"] == "EINVAL"
         assert bad_uffd["ebpf"]["userfaultfd"]["flags"] == ["0x40"]
+
+
+class TestUnlinkedExec:
+    """An exec of a memfd or of a deleted file is flagged and names what ran."""
+
+    def test_memfd_and_deleted(self, monitor: Monitor, fileless_work: Path,
+                               workdir: Path) -> None:
+        """/bin/true run from a memfd and from a deleted copy, each via /proc/self/fd/N: the
+        exec names the memfd (`memfd:` name) and the deleted path; an ordinary exec has no
+        such mark."""
+        where = workdir / "unlinked"
+        where.mkdir()
+        proc = subprocess.run([str(fileless_work), str(where)], capture_output=True,
+                              text=True, timeout=60, check=False)
+        assert proc.returncode == 0, proc.stderr
+        pid, from_memfd, from_deleted = (int(p) for p in proc.stdout.split())
+        (memfd_exec,) = [d for d in monitor.events_of(from_memfd)
+                         if d["event"]["action"] == "execve"]
+        assert memfd_exec["process"]["executable"].startswith("/proc/self/fd/")
+        assert memfd_exec["ebpf"]["exec"] == {"unlinked": True, "memfd": "em payload ü",
+                                              "file_path": "memfd:em payload ü"}
+        (deleted_exec,) = [d for d in monitor.events_of(from_deleted)
+                           if d["event"]["action"] == "execve"]
+        assert deleted_exec["ebpf"]["exec"] == {"unlinked": True, "deleted": True,
+                                                "file_path": f"{where}/deleted true"}
+        (own_exec,) = [d for d in monitor.events_of(pid) if d["event"]["action"] == "execve"]
+        assert "exec" not in own_exec["ebpf"]

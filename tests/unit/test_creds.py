@@ -35,8 +35,8 @@ class TestCredFixture:
     def test_exec_ids_not_a_document(self, docs: list[dict]) -> None:
         """The ids an exec left become fields of the exec document, not a document."""
         execs = [d for d in docs if d["event"]["action"] == "execve"]
-        assert len(execs) == 6  # cred_work, its set-uid exec, target_work, bpf_work,
-        # fileless_work, mount_work
+        assert len(execs) == 8  # cred_work, its set-uid exec, target_work, bpf_work,
+        # fileless_work and its two children, mount_work
         assert all("real_user" in d["process"] for d in execs)
         execs = [d for d in execs if d["process"]["pid"] == execs[0]["process"]["pid"]]
         setuid_exec = execs[1]

@@ -9,12 +9,13 @@ from typing import Any
 
 from ..abi import enum_values
 from ..document import Document
-from ..enrich import Enricher
+from ..enrich import Enricher, text
 from ..records import CredEvent
 from ..state import ProcessTable
 from ._common import CAT_PROCESS, Abi, Builder, Observer, actor, base, document, members
 
-__all__ = ["CAPABILITIES", "cap_names", "cred_builder", "cred_observer", "exec_cred_fields"]
+__all__ = ["CAPABILITIES", "cap_names", "cred_builder", "cred_observer", "exec_cred_fields",
+           "unlinked_exec"]
 
 CAPABILITIES = (
     "CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_DAC_READ_SEARCH", "CAP_FOWNER", "CAP_FSETID",
@@ -80,15 +81,26 @@ def exec_cred_fields(en: Enricher, tid: int, creds: tuple[int, ...],
     return out
 
 
+def unlinked_exec(path: str) -> dict[str, Any]:
+    """`ebpf.exec` of an exec'd file with no link left: a memfd (named as memfd_create named
+    it) or a deleted file (its old path)."""
+    name = path.removeprefix("/")
+    if name.startswith("memfd:"):
+        return {"unlinked": True, "memfd": name.removeprefix("memfd:"), "file_path": path}
+    return {"unlinked": True, "deleted": True, "file_path": path}
+
+
 def cred_observer(abi: Abi, table: ProcessTable) -> Observer:
     """The ids a successful exec left: the exec document that follows takes them."""
-    at_exec = enum_values("cred_flag")["CRF_EXEC"]
-    secure = enum_values("cred_flag")["CRF_SECUREEXEC"]
+    flags = enum_values("cred_flag")
+    at_exec, secure, unlinked = (flags["CRF_EXEC"], flags["CRF_SECUREEXEC"],
+                                 flags["CRF_EXEC_UNLINKED"])
 
     def observe(v: CredEvent, tail: bytes) -> None:
         if v.flags & at_exec:
-            table.exec_creds_seen(v.h_pid, v.h_start_ns, (*_ids(v, "after"),
-                                                           bool(v.flags & secure)))
+            gone = text(tail[: v.path_len]) if v.flags & unlinked else None
+            table.exec_creds_seen(v.h_pid, v.h_start_ns,
+                                  (_ids(v, "after"), bool(v.flags & secure), gone))
 
     return observe
 

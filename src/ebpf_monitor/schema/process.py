@@ -19,7 +19,7 @@ from ._common import (
     document,
     members,
 )
-from .cred import exec_cred_fields
+from .cred import exec_cred_fields, unlinked_exec
 
 __all__ = ["exec_builder", "exec_observer", "exit_builder", "fork_builder"]
 
@@ -52,9 +52,12 @@ def exec_builder(abi: Abi, table: ProcessTable) -> Builder:
                  "command_line": " ".join(args)}
         creds = table.exec_creds(v.h_pid, v.h_start_ns) if v.h_ret >= 0 else None
         if creds is not None:
-            extra |= exec_cred_fields(en, v.h_tid, creds[:-1], creds[-1])
-            if creds[-1]:
+            ids, secure, gone = creds
+            extra |= exec_cred_fields(en, v.h_tid, ids, secure)
+            if secure:
                 own["ebpf"]["secure_exec"] = True
+            if gone is not None:
+                own["ebpf"]["exec"] = unlinked_exec(gone)
         who = actor(v, en, table).with_process(en.host_text, extra)
         if v.h_flags & truncated:
             own["ebpf"]["truncated"] = True
