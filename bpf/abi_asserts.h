@@ -243,6 +243,76 @@ ABI_AT(uring_event, path_len, 176);
 ABI_AT(uring_event, _pad, 178);
 ABI_AT(uring_event, path, 184);
 ABI_SIZE(uring_event, 696);
+ABI_AT(cred_ids, uid, 0);
+ABI_AT(cred_ids, euid, 4);
+ABI_AT(cred_ids, suid, 8);
+ABI_AT(cred_ids, fsuid, 12);
+ABI_AT(cred_ids, gid, 16);
+ABI_AT(cred_ids, egid, 20);
+ABI_AT(cred_ids, sgid, 24);
+ABI_AT(cred_ids, fsgid, 28);
+ABI_AT(cred_ids, cap_effective, 32);
+ABI_AT(cred_ids, cap_permitted, 40);
+ABI_AT(cred_ids, cap_inheritable, 48);
+ABI_SIZE(cred_ids, 56);
+
+ABI_AT(cred_event, h, 0);
+ABI_AT(cred_event, flags, 88);
+ABI_AT(cred_event, nargs, 92);
+ABI_AT(cred_event, arg0, 96);
+ABI_AT(cred_event, arg1, 100);
+ABI_AT(cred_event, arg2, 104);
+ABI_AT(cred_event, cap_pid, 108);
+ABI_AT(cred_event, cap_version, 112);
+ABI_AT(cred_event, _pad, 116);
+ABI_AT(cred_event, cap_effective, 120);
+ABI_AT(cred_event, cap_permitted, 128);
+ABI_AT(cred_event, cap_inheritable, 136);
+ABI_AT(cred_event, before, 144);
+ABI_AT(cred_event, after, 200);
+ABI_AT(cred_event, path_len, 256);
+ABI_AT(cred_event, _pad2, 258);
+ABI_AT(cred_event, path, 264);
+ABI_SIZE(cred_event, 776);
+
+ABI_AT(target_event, h, 0);
+ABI_AT(target_event, pid, 88);
+ABI_AT(target_event, tid, 92);
+ABI_AT(target_event, pidfd, 96);
+ABI_AT(target_event, pidfd_pid, 100);
+ABI_AT(target_event, request, 104);
+ABI_AT(target_event, addr, 112);
+ABI_AT(target_event, value, 120);
+ABI_AT(target_event, local_iovcnt, 128);
+ABI_AT(target_event, remote_iovcnt, 132);
+ABI_SIZE(target_event, 136);
+
+ABI_AT(mount_event, h, 0);
+ABI_AT(mount_event, fd, 88);
+ABI_AT(mount_event, nstype, 92);
+ABI_AT(mount_event, flags, 96);
+ABI_AT(mount_event, ns_inode, 104);
+ABI_AT(mount_event, len1, 112);
+ABI_AT(mount_event, len2, 114);
+ABI_AT(mount_event, _pad, 116);
+ABI_AT(mount_event, fstype, 120);
+ABI_AT(mount_event, data, 152);
+ABI_SIZE(mount_event, 1176);
+
+ABI_AT(kcode_event, h, 0);
+ABI_AT(kcode_event, prog_type, 88);
+ABI_AT(kcode_event, insn_cnt, 92);
+ABI_AT(kcode_event, prog_flags, 96);
+ABI_AT(kcode_event, attr_size, 100);
+ABI_AT(kcode_event, prog_name, 104);
+ABI_SIZE(kcode_event, 120);
+
+ABI_AT(fileless_event, h, 0);
+ABI_AT(fileless_event, flags, 88);
+ABI_AT(fileless_event, path_len, 92);
+ABI_AT(fileless_event, _pad, 94);
+ABI_AT(fileless_event, path, 96);
+ABI_SIZE(fileless_event, 352);
 
 #undef ABI_AT
 #undef ABI_SIZE

@@ -35,7 +35,12 @@ enum event_kind {
 	EK_LINK = 17,  /* link, symlink families */
 	EK_MKNOD = 18, /* mkdir, mknod families */
 	EK_TRUNCATE = 19,
-	EK_MAX = 20,
+	EK_CRED = 20,  /* set*id, capset; and, flagged CRF_EXEC, the ids an exec left */
+	EK_TARGET = 21, /* acting on another process: signals, ptrace, process_vm_readv/writev */
+	EK_MOUNT = 22, /* setns, unshare, mount, umount2, chroot, pivot_root */
+	EK_KCODE = 23, /* code into the kernel: bpf(BPF_PROG_LOAD) */
+	EK_FILELESS = 24, /* memfd_create, userfaultfd */
+	EK_MAX = 25,
 };
 
 /* What happened: the syscall (or lifecycle step); Python names it from these enumerators. */
@@ -57,6 +62,13 @@ enum event_action {
 	EA_LINK, EA_LINKAT, EA_SYMLINK, EA_SYMLINKAT,
 	EA_MKDIR, EA_MKDIRAT, EA_MKNOD, EA_MKNODAT,
 	EA_TRUNCATE, EA_FTRUNCATE,
+	EA_SETUID, EA_SETGID, EA_SETREUID, EA_SETREGID, EA_SETRESUID, EA_SETRESGID,
+	EA_SETFSUID, EA_SETFSGID, EA_CAPSET,
+	EA_KILL, EA_TKILL, EA_TGKILL, EA_PIDFD_SEND_SIGNAL, EA_PTRACE, EA_PROCESS_VM_READV,
+	EA_PROCESS_VM_WRITEV,
+	EA_SETNS, EA_UNSHARE, EA_MOUNT, EA_UMOUNT2, EA_CHROOT, EA_PIVOT_ROOT,
+	EA_BPF,
+	EA_MEMFD_CREATE, EA_USERFAULTFD,
 	EA_MAX,
 };
 
@@ -457,6 +469,110 @@ struct truncate_event {
 	__u16 _pad;
 	__s64 length;
 	char path[PATH_LEN];
+};
+
+/* A task's credentials (struct cred): ids as the initial user namespace sees them. */
+struct cred_ids {
+	__u32 uid;      /* real */
+	__u32 euid;     /* effective */
+	__u32 suid;     /* saved */
+	__u32 fsuid;    /* file system */
+	__u32 gid;
+	__u32 egid;
+	__u32 sgid;
+	__u32 fsgid;
+	__u64 cap_effective;
+	__u64 cap_permitted;
+	__u64 cap_inheritable;
+};
+
+/* cred_event.flags */
+enum cred_flag {
+	CRF_BEFORE = 1 << 0,      /* `before` was read at the syscall's entry */
+	CRF_EXEC = 1 << 1,        /* not a syscall: the ids a successful exec left (sent just
+				   * before the exec record, which user space fills from it) */
+	CRF_SECUREEXEC = 1 << 2,  /* CRF_EXEC: the exec changed ids or raised capabilities
+				   * (set-uid/set-gid file, file capabilities: AT_SECURE) */
+	CRF_EXEC_UNLINKED = 1 << 3, /* CRF_EXEC: the exec'd file has no name left (nlink 0): a
+				     * deleted file or a memfd; path names it */
+};
+
+/* Credential changes: set*id (the ids asked for; -1 = unchanged as the syscall means it),
+ * capset (the sets asked for, and its header's target pid). `after` is the task's cred at exit,
+ * `before` the one at entry (CRF_BEFORE). */
+struct cred_event {
+	struct event_header h;
+	__u32 flags;          /* enum cred_flag */
+	__u32 nargs;          /* ids asked for: 1 (setuid...), 2 (setre*id), 3 (setres*id) */
+	__u32 arg0;
+	__u32 arg1;
+	__u32 arg2;
+	__s32 cap_pid;        /* capset: the header's pid */
+	__u32 cap_version;    /* capset: the header's version */
+	__u32 _pad;
+	__u64 cap_effective;  /* capset: asked for */
+	__u64 cap_permitted;
+	__u64 cap_inheritable;
+	struct cred_ids before;
+	struct cred_ids after;
+	__u16 path_len;       /* CRF_EXEC_UNLINKED: the file's path as the kernel still has it
+			       * (a deleted file's old path, `memfd:<name>`), else 0 */
+	__u16 _pad2[3];
+	char path[PATH_LEN];  /* only the filled part is sent */
+};
+
+/* A call on another process: the target as the caller named it (a pid in the caller's PID
+ * namespace; kill: 0 or negative for a process group, -1 for every process), a pidfd resolved
+ * in the kernel to the process's host pid. */
+struct target_event {
+	struct event_header h;
+	__s32 pid;            /* kill/tgkill/ptrace/process_vm_*: the pid argument; tkill: the tid */
+	__s32 tid;            /* tgkill, tkill: the thread */
+	__s32 pidfd;          /* pidfd_send_signal: the fd */
+	__u32 pidfd_pid;      /* pidfd_send_signal: its process's host pid (0: not a pidfd) */
+	__s64 request;        /* ptrace: the request; signals: the signal number */
+	__u64 addr;           /* ptrace: addr */
+	__u64 value;          /* ptrace: data; pidfd_send_signal: flags ("data" names tails) */
+	__u32 local_iovcnt;   /* process_vm_*: the iovec counts */
+	__u32 remote_iovcnt;
+};
+
+/* Namespaces and mounts. data: the first path (mount: source, as given unless a bind or move
+ * names a path; umount2/chroot: the target; pivot_root: new_root), NUL, the second (mount:
+ * target; pivot_root: put_old), NUL; paths made absolute in the kernel. */
+struct mount_event {
+	struct event_header h;
+	__s32 fd;             /* setns: the fd */
+	__u32 nstype;         /* setns: the namespace type asked for (CLONE_NEW*, 0: any) */
+	__u64 flags;          /* unshare: CLONE_*; mount: MS_*; umount2: MNT_* */
+	__u64 ns_inode;       /* setns: the namespace's inode when the fd is a /proc/<pid>/ns file */
+	__u16 len1;           /* bytes of the first path, NUL excluded */
+	__u16 len2;
+	__u16 _pad[2];
+	char fstype[32];      /* mount: the file system type */
+	char data[2 * PATH_LEN];
+};
+
+/* A BPF program loaded by a process other than the monitor: bpf(BPF_PROG_LOAD) only (ret is
+ * the new program's fd). Fields of the caller's union bpf_attr, read at exit. */
+struct kcode_event {
+	struct event_header h;
+	__u32 prog_type;      /* enum bpf_prog_type */
+	__u32 insn_cnt;
+	__u32 prog_flags;
+	__u32 attr_size;      /* bpf(2)'s size argument: the name is read only when it is given */
+	char prog_name[16];   /* BPF_OBJ_NAME_LEN */
+};
+
+/* Memory that is no regular file: memfd_create (its name and flags; ret is the fd),
+ * userfaultfd (its flags). */
+struct fileless_event {
+	struct event_header h;
+	__u32 flags;
+	__u16 path_len;       /* memfd_create: bytes of the name, NUL excluded */
+	__u16 _pad;
+	char path[256];       /* memfd_create: the name given, only the filled part sent ("path":
+			       * the decoder's name for a variable tail) */
 };
 
 /* Filter-map key: path prefix for the LPM trie (prefixlen in bits). */

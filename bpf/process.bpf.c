@@ -6,6 +6,7 @@
 #include <bpf/bpf_core_read.h>
 #include <bpf/bpf_endian.h>
 #include "common.bpf.h"
+#include "cred.bpf.h"
 
 /* Offset of the path inside exec_event.data: right after argv, at most ARGS_LEN. */
 static __always_inline __u32 exec_path_off(const struct exec_event *e)
@@ -115,6 +116,8 @@ int BPF_PROG(handle_sched_process_exec, struct task_struct *p, pid_t old_pid,
 
 	/* Exec closed the O_CLOEXEC fds without close(2): their totals go out here. */
 	io_flush_process(current_pid(), IE_EXEC);
+	/* The ids the exec left, just before the exec record (same CPU: ring order kept). */
+	cred_exec_emit(bprm);
 	if (saved) {
 		exec_emit(saved, 0, BPF_CORE_READ(bprm, filename));
 		bpf_map_delete_elem(&em_execs, &key);

@@ -36,6 +36,23 @@ URING = ("io_uring_setup", "io_uring")
 URING_OPS = ("read", "readv", "write", "writev", "openat", "openat2", "connect", "sendto",
              "sendmsg", "recvfrom", "recvmsg", "accept4", "io_uring")
 """Actions an io_uring operation's document may take (the syscall it does the work of)."""
+SETID = ("setuid", "setgid", "setreuid", "setregid", "setresuid", "setresgid", "setfsuid",
+         "setfsgid")
+CAPSET = ("capset",)
+CRED = SETID + CAPSET
+"""Credential changes (schema/cred.py)."""
+SIGNALS = ("kill", "tkill", "tgkill", "pidfd_send_signal")
+PTRACE = ("ptrace",)
+PROCESS_VM = ("process_vm_readv", "process_vm_writev")
+TARGET = SIGNALS + PTRACE + PROCESS_VM
+"""Calls on another process (schema/target.py)."""
+MOUNTS = ("mount", "umount2")
+ROOT = ("chroot", "pivot_root")
+NS_MOUNT = ("setns", "unshare", *MOUNTS, *ROOT)
+"""Namespace and mount changes (schema/mount.py)."""
+BPF = ("bpf",)
+"""bpf(2) program loads (schema/kcode.py)."""
+FILELESS = ("memfd_create", "userfaultfd")
 LOSS = ("loss",)
 CHMOD = ("chmod", "fchmod", "fchmodat", "fchmodat2")
 CHOWN = ("chown", "fchown", "lchown", "fchownat")
@@ -52,7 +69,8 @@ EVENTS = (EXEC + FORK + EXIT + OPEN + READ + WRITE + UNLINK + RENAME + SOCKET + 
           + CLOSE
           + PIPE + SOCKETPAIR
           + XFER + MMSG
-          + URING + ATTR + NAMES)
+          + URING + ATTR + NAMES
+          + CRED + TARGET + NS_MOUNT + BPF + FILELESS)
 """Every action of a document about a process's event (all but `loss`)."""
 ALL = EVENTS + LOSS
 IO = READ + WRITE + SEND_RECV
@@ -114,21 +132,30 @@ FIELDS: tuple[Field, ...] = (
        "`pipe2`, `socketpair`, `sendfile64`, `splice`, `tee`, `copy_file_range`, `sendmmsg`, "
        "`recvmmsg`, `io_uring_setup`, `chmod`, `fchmod`, `fchmodat`, `fchmodat2`, `chown`, "
        "`fchown`, `lchown`, `fchownat`, `link`, `linkat`, `symlink`, `symlinkat`, `mkdir`, "
-       "`mkdirat`, `mknod`, `mknodat`, `truncate`, `ftruncate`; an operation submitted through "
-       "io_uring takes the action of the syscall it does the work of, else `io_uring`), `exit` for "
+       "`mkdirat`, `mknod`, `mknodat`, `truncate`, `ftruncate`, `setuid`, "
+       "`setgid`, `setreuid`, `setregid`, `setresuid`, `setresgid`, `setfsuid`, `setfsgid`, "
+       "`capset`, `kill`, `tkill`, `tgkill`, `pidfd_send_signal`, `ptrace`, `process_vm_readv`, "
+       "`process_vm_writev`, `setns`, `unshare`, `mount`, `umount2`, `chroot`, `pivot_root`, "
+       "`bpf` (BPF_PROG_LOAD only), `memfd_create`, `userfaultfd`; an operation submitted "
+       "through io_uring takes the action of the syscall it does the work of, else "
+       "`io_uring`), `exit` for "
        "process exit, `close` for an fd's read/write totals (`capture.read_write: \"first\"` "
        "only), `loss` for dropped events"),
-    _f("event.category", "keyword", ALL, "`process`, `file`, `network` (`host` for `loss`)",
+    _f("event.category", "keyword", ALL, "`process`, `file`, `network`, `configuration` "
+       "(mount, umount2, bpf) (`host` for `loss`)",
        many=True),
     _f("event.type", "keyword", ALL, "`start` (exec, process fork), `end` (exit), `info` "
-       "(thread creation, socket, bind, listen, socket I/O, `close` totals, `loss`), `access` "
-       "(open, read), `change` (write, rename, chmod, chown, truncate), `creation` (pipe, "
-       "pipe2, link, symlink, mkdir, mknod), `deletion` (unlink, rmdir), "
-       "`connection`+`start` (connect, accept, socketpair), "
+       "(thread creation, socket, bind, listen, socket I/O, `close` totals, signals, userfaultfd, "
+       "`loss`), `access` (open, read, ptrace reads, process_vm_readv), `change` (write, "
+       "rename, chmod, chown, truncate, set*id, capset, ptrace writes: POKE*/SET*, "
+       "process_vm_writev, setns, unshare, chroot, pivot_root, bpf), `creation` (pipe, "
+       "pipe2, link, symlink, mkdir, mknod, memfd_create, mount), `deletion` (unlink, rmdir, "
+       "umount2), `connection`+`start` (connect, accept, socketpair), "
        "`access`+`change` (sendfile64, splice, tee, copy_file_range), `info` (sendmmsg, "
        "recvmmsg, io_uring_setup, io_uring)", many=True),
     _f("event.outcome", "keyword", ALL, "`success` / `failure` from the return value; "
-       "`unknown` for a non-blocking connect (EINPROGRESS); `failure` for `loss`"),
+       "`unknown` for a non-blocking connect (EINPROGRESS); `failure` for `loss`; setfsuid/"
+       "setfsgid (which return the old id either way): whether the id is now the one asked"),
     _f("host.name", "keyword", ALL, "the monitor's host name"),
     _f("message", "keyword", LOSS, "`loss` records: how many events were lost, and where"),
     _f("process.pid", "long", EVENTS, "process id (the kernel's tgid)"),
@@ -145,6 +172,25 @@ FIELDS: tuple[Field, ...] = (
     _f("process.entity_id", "keyword", EVENTS, "hash of host, boot id, start time and pid: "
        "unique even when a pid is reused"),
     _f("process.parent.pid", "long", EVENTS, "the parent process id"),
+    _f("process.user.id", "keyword", EXEC + CRED, "exec and credential changes: the effective "
+       "uid after the call (ECS: `process.user` is the effective user); exec: the ids the exec "
+       "left (a set-uid file's owner)"),
+    _f("process.user.name", "keyword", EXEC + CRED, "its name"),
+    _f("process.real_user.id", "keyword", EXEC + CRED, "likewise, the real uid"),
+    _f("process.real_user.name", "keyword", EXEC + CRED, "its name"),
+    _f("process.saved_user.id", "keyword", EXEC + CRED, "likewise, the saved set-user-id"),
+    _f("process.saved_user.name", "keyword", EXEC + CRED, "its name"),
+    _f("process.group.id", "keyword", EXEC + CRED, "likewise, the effective gid"),
+    _f("process.group.name", "keyword", EXEC + CRED, "its name"),
+    _f("process.real_group.id", "keyword", EXEC + CRED, "likewise, the real gid"),
+    _f("process.real_group.name", "keyword", EXEC + CRED, "its name"),
+    _f("process.saved_group.id", "keyword", EXEC + CRED, "likewise, the saved set-group-id"),
+    _f("process.saved_group.name", "keyword", EXEC + CRED, "its name"),
+    _f("process.thread.capabilities.effective", "keyword", EXEC + CAPSET, "capset, and an exec "
+       "that changed ids or raised capabilities (`ebpf.secure_exec`): the effective capability "
+       "set after it, as names (`CAP_SYS_ADMIN`, ...)", many=True),
+    _f("process.thread.capabilities.permitted", "keyword", EXEC + CAPSET, "likewise, the "
+       "permitted set", many=True),
     _f("process.exit_code", "long", EXIT, "exit events: the exit status, or 128+signal when "
        "killed"),
     _f("user.id", "keyword", EVENTS, "real uid (a string, per ECS)"),
@@ -270,6 +316,92 @@ FIELDS: tuple[Field, ...] = (
        "outside the namespace, as for a container's init)"),
     _f("ebpf.pid_ns.inode", "long", EVENTS, "the namespace's inode (`stat -L -c %i "
        "/proc/<pid>/ns/pid`, the number in `ls -l /proc/<pid>/ns/pid`)"),
+    _f("ebpf.secure_exec", "boolean", EXEC, "exec: the exec changed the ids or raised "
+       "capabilities (a set-uid/set-gid file, file capabilities: the kernel's AT_SECURE)"),
+    _f("ebpf.exec.unlinked", "boolean", EXEC, "exec: the exec'd file had no link left (nlink "
+       "0): a memfd or a deleted file; `process.executable` is then the path given to exec "
+       "(`/proc/self/fd/3`, `/dev/fd/3`)"),
+    _f("ebpf.exec.memfd", "keyword", EXEC, "exec of a memfd: the name memfd_create gave it"),
+    _f("ebpf.exec.deleted", "boolean", EXEC, "exec of a deleted file"),
+    _f("ebpf.exec.file_path", "keyword", EXEC, "that file as the kernel still names it: "
+       "`memfd:<name>`, or the deleted file's old path"),
+    _f("ebpf.cred.args", "long", SETID, "set*id: the ids asked for, in the syscall's order "
+       "(`-1`: leave that id as it is)", many=True),
+    _f("ebpf.cred.fsuid", "long", CRED, "credential changes: the file-system uid after the call "
+       "(ECS has no field for it)"),
+    _f("ebpf.cred.fsgid", "long", CRED, "likewise, the file-system gid"),
+    *(_f(f"ebpf.cred.before.{k}", "long", CRED, f"credential changes: the {what} before the "
+         "call (read at its entry)") for k, what in (
+        ("uid", "real uid"), ("euid", "effective uid"), ("suid", "saved uid"),
+        ("fsuid", "file-system uid"), ("gid", "real gid"), ("egid", "effective gid"),
+        ("sgid", "saved gid"), ("fsgid", "file-system gid"))),
+    _f("ebpf.cap.pid", "long", CAPSET, "capset: the header's pid (0: the caller)"),
+    _f("ebpf.cap.version", "keyword", CAPSET, "capset: the header's version (`0x20080522`); "
+       "read at exit, so a version the kernel refused reads as the one it wrote back"),
+    *(_f(f"ebpf.cap.requested.{k}", "keyword", CAPSET, f"capset: the {k} set asked for, as "
+         "names", many=True) for k in ("effective", "permitted", "inheritable")),
+    _f("ebpf.cap.inheritable", "keyword", CAPSET, "capset: the inheritable set after the call "
+       "(ECS has no field for it)", many=True),
+    *(_f(f"ebpf.cap.before.{k}", "keyword", CAPSET, f"capset: the {k} set before the call",
+         many=True) for k in ("effective", "permitted", "inheritable")),
+    _f("Target.process.pid", "long", TARGET, "calls on another process: its pid as the caller "
+       "gave it (in the caller's PID namespace); pidfd_send_signal: the pidfd's process, its "
+       "host pid resolved in the kernel; ptrace PTRACE_TRACEME: the parent. Elastic Defend's "
+       "`Target.process` (ECS has no target field set); absent for kill of a group or of all"),
+    _f("Target.process.thread.id", "long", ("tkill", "tgkill"), "tkill/tgkill: the thread"),
+    _f("ebpf.signal.number", "long", SIGNALS, "signals: the signal number (0: a probe)"),
+    _f("ebpf.signal.name", "keyword", SIGNALS, "its name (`SIGKILL`, `SIGRTMIN+n`; `0`)"),
+    _f("ebpf.signal.flags", "long", ("pidfd_send_signal",), "pidfd_send_signal: its flags, "
+       "when set"),
+    _f("ebpf.kill_scope", "keyword", ("kill",), "kill: `process` (pid > 0), `process_group` "
+       "(0: the caller's, < -1: `ebpf.kill_pgid`'s), `all` (-1)"),
+    _f("ebpf.kill_pgid", "long", ("kill",), "kill of a process group: the group (0: the "
+       "caller's own)"),
+    _f("ebpf.pidfd", "long", ("pidfd_send_signal",), "pidfd_send_signal: the fd"),
+    _f("ebpf.ptrace.request", "keyword", PTRACE, "ptrace: the request (`PTRACE_ATTACH`, ...; "
+       "a number when unknown)"),
+    _f("ebpf.ptrace.addr", "keyword", PTRACE, "ptrace: addr, in hex"),
+    _f("ebpf.ptrace.data", "keyword", PTRACE, "ptrace: data, in hex (POKE*: the word "
+       "written; PEEK*: where the word read went)"),
+    _f("ebpf.process_vm.local_iovcnt", "long", PROCESS_VM, "process_vm_readv/writev: iovecs "
+       "on the caller's side"),
+    _f("ebpf.process_vm.remote_iovcnt", "long", PROCESS_VM, "likewise, on the target's side"),
+    _f("ebpf.process_vm.bytes", "long", PROCESS_VM, "the bytes moved (the return value)"),
+    _f("ebpf.ns.fd", "long", ("setns",), "setns: the fd"),
+    _f("ebpf.ns.type", "keyword", ("setns",), "setns: the namespace types asked for "
+       "(`CLONE_NEWNET`, ...; `any` for 0)", many=True),
+    _f("ebpf.ns.inode", "long", ("setns",), "setns: the namespace's inode, when the fd is a "
+       "`/proc/<pid>/ns/*` file (as `ebpf.pid_ns.inode` names one)"),
+    _f("ebpf.ns.flags", "keyword", ("unshare",), "unshare: the flags as names (`CLONE_NEWNS`, "
+       "...; unknown bits in hex)", many=True),
+    _f("ebpf.mount.source", "long keyword", ("mount",), "mount: the source as given (a device, "
+       "`tmpfs`, ...; empty when none), made absolute for a bind or a move"),
+    _f("ebpf.mount.target", "long keyword", MOUNTS, "mount, umount2: the mount point, made "
+       "absolute in the kernel"),
+    _f("ebpf.mount.fstype", "keyword", ("mount",), "mount: the file system type, when given"),
+    _f("ebpf.mount.flags", "keyword", MOUNTS, "mount: `MS_*` names; umount2: `MNT_*`, "
+       "`UMOUNT_NOFOLLOW`", many=True),
+    _f("ebpf.root.path", "long keyword", ROOT, "chroot: the new root; pivot_root: new_root; "
+       "made absolute in the kernel (a relative path after a successful call resolves against "
+       "the new root)"),
+    _f("ebpf.root.put_old", "long keyword", ("pivot_root",), "pivot_root: where the old root "
+       "went"),
+    _f("ebpf.bpf.command", "keyword", BPF, "bpf(2): the command (only `BPF_PROG_LOAD` is "
+       "recorded)"),
+    _f("ebpf.bpf.prog_type", "keyword", BPF, "the program type (`SOCKET_FILTER`, `KPROBE`, "
+       "`XDP`, ...: enum bpf_prog_type without its prefix; a number when unknown)"),
+    _f("ebpf.bpf.insn_cnt", "long", BPF, "its instruction count"),
+    _f("ebpf.bpf.prog_flags", "long", BPF, "its BPF_F_* load flags"),
+    _f("ebpf.bpf.prog_name", "keyword", BPF, "the name it was given (at most 15 bytes)"),
+    _f("ebpf.bpf.prog_fd", "long", BPF, "the new program's fd (the return value)"),
+    _f("ebpf.memfd.name", "keyword", ("memfd_create",), "memfd_create: the name given (the "
+       "file shows as `/memfd:<name>` in /proc/<pid>/fd and maps)"),
+    _f("ebpf.memfd.flags", "keyword", ("memfd_create",), "its flags (`MFD_CLOEXEC`, "
+       "`MFD_ALLOW_SEALING`, `MFD_EXEC`, ...)", many=True),
+    _f("ebpf.memfd.fd", "long", ("memfd_create",), "the new fd"),
+    _f("ebpf.userfaultfd.flags", "keyword", ("userfaultfd",), "userfaultfd: its flags "
+       "(`O_CLOEXEC`, `O_NONBLOCK`, `UFFD_USER_MODE_ONLY`)", many=True),
+    _f("ebpf.userfaultfd.fd", "long", ("userfaultfd",), "the new fd"),
     _f("ebpf.backlog", "long", ("listen",), "listen: the backlog"),
     _f("ebpf.socket.family", "keyword", SOCKETS, "socket events and socket I/O: `AF_INET`, "
        "`AF_INET6`, `AF_UNIX`, ..."),
@@ -291,8 +423,8 @@ FIELDS: tuple[Field, ...] = (
     _f("ebpf.inode.gid", "keyword", ATTR, "likewise, the inode's group at exit"),
     _f("ebpf.raw_path", "long keyword", OPEN + UNLINK + ATTR + MKNOD + TRUNCATE, "a relative "
        "path the kernel could not resolve, as the process gave it"),
-    _f("ebpf.truncated", "boolean", EXEC + OPEN + RENAME + ATTR + NAMES, "a path (511 bytes) "
-       "or argv (4 KiB) was cut"),
+    _f("ebpf.truncated", "boolean", EXEC + OPEN + RENAME + ATTR + NAMES + MOUNTS + ROOT
+       + ("memfd_create",), "a path (511 bytes; a memfd name: 255) or argv (4 KiB) was cut"),
     _f("ebpf.lost.source", "keyword", LOSS, "where events were lost: `ring_buffer`, "
        "`shutdown` or a sink's name"),
     _f("ebpf.lost.count", "long", LOSS, "how many since the last `loss` record"),
@@ -348,7 +480,14 @@ _GROUPS = {ALL: "all", EVENTS: "all but loss", tuple(a for a in EVENTS if a != "
            "chmod, chown, mkdir, mknod", MKNOD: "mkdir, mknod", TRUNCATE: "truncate",
            OPEN + UNLINK + ATTR + MKNOD + TRUNCATE: "open, unlink, chmod, chown, mkdir, mknod, "
            "truncate", EXEC + OPEN + RENAME + ATTR + NAMES: "exec, open, rename, chmod, chown, "
-           "link, mkdir, mknod, truncate"}
+           "link, mkdir, mknod, truncate",
+           CRED: "set*id, capset", SETID: "set*id", CAPSET: "capset",
+           EXEC + CRED: "exec, set*id, capset", EXEC + CAPSET: "exec, capset",
+           TARGET: "signals, ptrace, process_vm_*", SIGNALS: "signals",
+           PROCESS_VM: "process_vm_*", MOUNTS: "mount, umount2", ROOT: "chroot, pivot_root",
+           EXEC + OPEN + RENAME + MOUNTS + ROOT + ("memfd_create",): "exec, open, rename, "
+           "mount, umount2, chroot, pivot_root, memfd_create", FILELESS: "memfd_create, "
+           "userfaultfd"}
 """How the table names a field's actions; families as docs/schema.md's examples name them
 (net: connect, bind, listen, accept; read, write: of files and sockets, send/recv included)."""
 

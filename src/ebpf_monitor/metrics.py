@@ -67,8 +67,10 @@ class _PipelineCollector(Collector):
         except Exception as exc:  # the map is gone at shutdown
             log.debug("metrics: drops with room: %s", exc)
         yield room
+        # Also counts the ids record each exec sends: folded into the exec's document.
         yield CounterMetricFamily(f"{PREFIX}_filtered",
-                                  "Records dropped in user space by a filter", value=dec.filtered)
+                                  "Records dropped in user space by a filter, or folded into "
+                                  "the next record's document", value=dec.filtered)
         yield CounterMetricFamily(f"{PREFIX}_decode_errors", "Records that could not be decoded",
                                   value=dec.errors)
         yield CounterMetricFamily(f"{PREFIX}_lost_at_stop",

@@ -13,20 +13,25 @@ from typing import NamedTuple
 __all__ = [
     "RECORDS",
     "AttrEvent",
+    "CredEvent",
     "ExecEvent",
     "ExitEvent",
     "FdpairEvent",
+    "FilelessEvent",
     "ForkEvent",
     "IoSummaryEvent",
+    "KcodeEvent",
     "LinkEvent",
     "MknodEvent",
     "MmsgEvent",
+    "MountEvent",
     "NetEvent",
     "OpenEvent",
     "Record",
     "RenameEvent",
     "RwEvent",
     "SocketEvent",
+    "TargetEvent",
     "TruncateEvent",
     "UnixNetEvent",
     "UnlinkEvent",
@@ -64,6 +69,62 @@ class AttrEvent(NamedTuple):
     iuid: int
     igid: int
     inode: int
+    path_len: int
+
+
+class CredEvent(NamedTuple):
+    """struct cred_event (264 fixed bytes, then its tail)."""
+
+    h_kind: int
+    h_action: int
+    h_size: int
+    h_flags: int
+    h_pid: int
+    h_tid: int
+    h_ppid: int
+    h_uid: int
+    h_gid: int
+    h_euid: int
+    h_ktime_ns: int
+    h_start_ns: int
+    h_ret: int
+    h_comm: bytes
+    h_ns_pid: int
+    h_ns_tid: int
+    h_ns_ppid: int
+    h_pidns: int
+    flags: int
+    nargs: int
+    arg0: int
+    arg1: int
+    arg2: int
+    cap_pid: int
+    cap_version: int
+    cap_effective: int
+    cap_permitted: int
+    cap_inheritable: int
+    before_uid: int
+    before_euid: int
+    before_suid: int
+    before_fsuid: int
+    before_gid: int
+    before_egid: int
+    before_sgid: int
+    before_fsgid: int
+    before_cap_effective: int
+    before_cap_permitted: int
+    before_cap_inheritable: int
+    after_uid: int
+    after_euid: int
+    after_suid: int
+    after_fsuid: int
+    after_gid: int
+    after_egid: int
+    after_sgid: int
+    after_fsgid: int
+    after_cap_effective: int
+    after_cap_permitted: int
+    after_cap_inheritable: int
     path_len: int
 
 
@@ -148,6 +209,31 @@ class FdpairEvent(NamedTuple):
     flags: int
 
 
+class FilelessEvent(NamedTuple):
+    """struct fileless_event (96 fixed bytes, then its tail)."""
+
+    h_kind: int
+    h_action: int
+    h_size: int
+    h_flags: int
+    h_pid: int
+    h_tid: int
+    h_ppid: int
+    h_uid: int
+    h_gid: int
+    h_euid: int
+    h_ktime_ns: int
+    h_start_ns: int
+    h_ret: int
+    h_comm: bytes
+    h_ns_pid: int
+    h_ns_tid: int
+    h_ns_ppid: int
+    h_pidns: int
+    flags: int
+    path_len: int
+
+
 class ForkEvent(NamedTuple):
     """struct fork_event (104 fixed bytes)."""
 
@@ -213,6 +299,34 @@ class IoSummaryEvent(NamedTuple):
     sock_rport: int
     sock_laddr: bytes
     sock_raddr: bytes
+
+
+class KcodeEvent(NamedTuple):
+    """struct kcode_event (120 fixed bytes)."""
+
+    h_kind: int
+    h_action: int
+    h_size: int
+    h_flags: int
+    h_pid: int
+    h_tid: int
+    h_ppid: int
+    h_uid: int
+    h_gid: int
+    h_euid: int
+    h_ktime_ns: int
+    h_start_ns: int
+    h_ret: int
+    h_comm: bytes
+    h_ns_pid: int
+    h_ns_tid: int
+    h_ns_ppid: int
+    h_pidns: int
+    prog_type: int
+    insn_cnt: int
+    prog_flags: int
+    attr_size: int
+    prog_name: bytes
 
 
 class LinkEvent(NamedTuple):
@@ -303,6 +417,36 @@ class MmsgEvent(NamedTuple):
     sock_rport: int
     sock_laddr: bytes
     sock_raddr: bytes
+
+
+class MountEvent(NamedTuple):
+    """struct mount_event (152 fixed bytes, then its tail)."""
+
+    h_kind: int
+    h_action: int
+    h_size: int
+    h_flags: int
+    h_pid: int
+    h_tid: int
+    h_ppid: int
+    h_uid: int
+    h_gid: int
+    h_euid: int
+    h_ktime_ns: int
+    h_start_ns: int
+    h_ret: int
+    h_comm: bytes
+    h_ns_pid: int
+    h_ns_tid: int
+    h_ns_ppid: int
+    h_pidns: int
+    fd: int
+    nstype: int
+    flags: int
+    ns_inode: int
+    len1: int
+    len2: int
+    fstype: bytes
 
 
 class NetEvent(NamedTuple):
@@ -453,6 +597,38 @@ class SocketEvent(NamedTuple):
     family: int
     type: int
     protocol: int
+
+
+class TargetEvent(NamedTuple):
+    """struct target_event (136 fixed bytes)."""
+
+    h_kind: int
+    h_action: int
+    h_size: int
+    h_flags: int
+    h_pid: int
+    h_tid: int
+    h_ppid: int
+    h_uid: int
+    h_gid: int
+    h_euid: int
+    h_ktime_ns: int
+    h_start_ns: int
+    h_ret: int
+    h_comm: bytes
+    h_ns_pid: int
+    h_ns_tid: int
+    h_ns_ppid: int
+    h_pidns: int
+    pid: int
+    tid: int
+    pidfd: int
+    pidfd_pid: int
+    request: int
+    addr: int
+    value: int
+    local_iovcnt: int
+    remote_iovcnt: int
 
 
 class TruncateEvent(NamedTuple):
@@ -633,19 +809,24 @@ class XferEvent(NamedTuple):
 
 Record = (
     AttrEvent
+    | CredEvent
     | ExecEvent
     | ExitEvent
     | FdpairEvent
+    | FilelessEvent
     | ForkEvent
     | IoSummaryEvent
+    | KcodeEvent
     | LinkEvent
     | MknodEvent
     | MmsgEvent
+    | MountEvent
     | NetEvent
     | OpenEvent
     | RenameEvent
     | RwEvent
     | SocketEvent
+    | TargetEvent
     | TruncateEvent
     | UnixNetEvent
     | UnlinkEvent
@@ -656,19 +837,24 @@ Record = (
 
 RECORDS: dict[str, type[Record]] = {
     "attr_event": AttrEvent,
+    "cred_event": CredEvent,
     "exec_event": ExecEvent,
     "exit_event": ExitEvent,
     "fdpair_event": FdpairEvent,
+    "fileless_event": FilelessEvent,
     "fork_event": ForkEvent,
     "io_summary_event": IoSummaryEvent,
+    "kcode_event": KcodeEvent,
     "link_event": LinkEvent,
     "mknod_event": MknodEvent,
     "mmsg_event": MmsgEvent,
+    "mount_event": MountEvent,
     "net_event": NetEvent,
     "open_event": OpenEvent,
     "rename_event": RenameEvent,
     "rw_event": RwEvent,
     "socket_event": SocketEvent,
+    "target_event": TargetEvent,
     "truncate_event": TruncateEvent,
     "unix_net_event": UnixNetEvent,
     "unlink_event": UnlinkEvent,

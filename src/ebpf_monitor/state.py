@@ -41,6 +41,7 @@ class ProcessTable:
         """Document parts shared by many events (who did it, per thread), see schema."""
         self.files = _Bounded(16384)
         """`file` objects by path: reads and writes name the same few paths over and over."""
+        self._exec_creds = _Bounded()
 
     # ---- observers: the only writers, called in ring order before the record's document ----
 
@@ -53,7 +54,19 @@ class ProcessTable:
         """An open of a relative path: its fd's later reads/writes carry the raw path."""
         self._opened.put((pid, fd, raw), resolved)
 
+    def exec_creds_seen(self, pid: int, start_ns: int, creds: Any) -> None:
+        """The ids a successful exec left (the record sent just before its exec record)."""
+        self._exec_creds.put((pid, start_ns), (self.exec_gen.get(pid, 0), creds))
+
     # ---- readers ----
+
+    def exec_creds(self, pid: int, start_ns: int) -> Any:
+        """The ids of the exec now being built (exec_seen has counted it), or None: noted for
+        this generation only, so an exec whose ids record was lost never gets an older one's."""
+        found = self._exec_creds.get((pid, start_ns))
+        if found is None or found[0] != self.exec_gen.get(pid, 0) - 1:
+            return None
+        return found[1]
 
     def executable(self, pid: int, start_ns: int) -> str | None:
         """The binary of a process seen exec'ing, else read once from /proc (best effort)."""
@@ -94,4 +107,5 @@ class ProcessTable:
         """Sizes of the caches (for a look from a debugger or a test)."""
         return {"executables": len(self._exes), "exec_gen": len(self.exec_gen),
                 "opened": len(self._opened), "untracked": len(self._untracked),
-                "actors": len(self.actors), "files": len(self.files)}
+                "actors": len(self.actors), "files": len(self.files),
+                "exec_creds": len(self._exec_creds)}

@@ -27,8 +27,6 @@ from .recorded_abi import description
 
 HERE = Path(__file__).with_name("golden")
 MODES = ("all", "first")
-"""Fixtures of the record kinds added after the batch (issue #12), one per helper branch, each
-recorded by its own script (hooks-file: scripts/golden_record_file_ops.py) in "all" mode."""
 
 USERS = {0: "root", 65534: "nobody"}
 GROUPS = {0: "root", 65534: "nogroup"}

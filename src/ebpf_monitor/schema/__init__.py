@@ -8,6 +8,9 @@ first (exec, open), which is where the table learns. By family: process.py
 connect/bind/listen/accept and every socket's endpoints, AF_UNIX ones with their path), ipc.py
 (pipe, pipe2, socketpair, sendfile/splice/tee/copy_file_range, sendmmsg/recvmmsg), uring.py
 (io_uring), attr.py (chmod, chown families), names.py (link, symlink, mkdir, mknod, truncate),
+cred.py (set*id, capset, the ids an exec left), target.py (signals, ptrace,
+process_vm_*), mount.py (setns, unshare, mount, umount2, chroot, pivot_root), kcode.py (bpf
+program loads, memfd_create, userfaultfd),
 loss.py; what they share in _common.py.
 """
 
@@ -17,6 +20,7 @@ from ..abi import enum_values
 from ..state import ProcessTable
 from ._common import Abi, Builder, Observer, open_flag_names
 from .attr import attr_builder
+from .cred import cred_builder, cred_observer
 from .file import (
     io_summary_builder,
     open_builder,
@@ -26,10 +30,13 @@ from .file import (
     unlink_builder,
 )
 from .ipc import fdpair_builder, mmsg_builder, xfer_builder
+from .kcode import fileless_builder, kcode_builder
 from .loss import loss_document
+from .mount import mount_builder
 from .names import link_builder, mknod_builder, truncate_builder
 from .net import net_builder, socket_builder
 from .process import exec_builder, exec_observer, exit_builder, fork_builder
+from .target import target_builder
 from .uring import uring_builder
 
 __all__ = ["Builder", "Observer", "builders", "loss_document", "observers", "open_flag_names"]
@@ -59,6 +66,11 @@ def builders(table: ProcessTable) -> dict[int, Builder]:
         kinds["EK_LINK"]: link_builder(abi, table),
         kinds["EK_MKNOD"]: mknod_builder(abi, table),
         kinds["EK_TRUNCATE"]: truncate_builder(abi, table),
+        kinds["EK_CRED"]: cred_builder(abi, table),
+        kinds["EK_TARGET"]: target_builder(abi, table),
+        kinds["EK_MOUNT"]: mount_builder(abi, table),
+        kinds["EK_KCODE"]: kcode_builder(abi, table),
+        kinds["EK_FILELESS"]: fileless_builder(abi, table),
     }
 
 
@@ -67,4 +79,5 @@ def observers(table: ProcessTable) -> dict[int, Observer]:
     abi = Abi.load()
     kinds = enum_values("event_kind")
     return {kinds["EK_EXEC"]: exec_observer(abi, table),
-            kinds["EK_OPEN"]: open_observer(abi, table)}
+            kinds["EK_OPEN"]: open_observer(abi, table),
+            kinds["EK_CRED"]: cred_observer(abi, table)}

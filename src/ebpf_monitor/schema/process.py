@@ -19,6 +19,7 @@ from ._common import (
     document,
     members,
 )
+from .cred import exec_cred_fields, unlinked_exec
 
 __all__ = ["exec_builder", "exec_observer", "exit_builder", "fork_builder"]
 
@@ -47,9 +48,17 @@ def exec_builder(abi: Abi, table: ProcessTable) -> Builder:
         if v.h_ret >= 0:  # as exec_observer noted it
             path = table.executable(v.h_pid, v.h_start_ns) or path
         event, own = base(v, en, actions[v.h_action], CAT_PROCESS, TYPE_START)
-        who = actor(v, en, table).with_process(en.host_text, {
-            "executable": path, "args": args, "args_count": len(args),
-            "command_line": " ".join(args)})
+        extra = {"executable": path, "args": args, "args_count": len(args),
+                 "command_line": " ".join(args)}
+        creds = table.exec_creds(v.h_pid, v.h_start_ns) if v.h_ret >= 0 else None
+        if creds is not None:
+            ids, secure, gone = creds
+            extra |= exec_cred_fields(en, v.h_tid, ids, secure)
+            if secure:
+                own["ebpf"]["secure_exec"] = True
+            if gone is not None:
+                own["ebpf"]["exec"] = unlinked_exec(gone)
+        who = actor(v, en, table).with_process(en.host_text, extra)
         if v.h_flags & truncated:
             own["ebpf"]["truncated"] = True
         return document(v, en, event, who, members(own))
