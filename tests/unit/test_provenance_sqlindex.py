@@ -1,5 +1,6 @@
-"""The index's SQL route (backends/sqlchunk.py) against the Extractor route, on the same files:
-every table the queries read must come out identical, chunk by chunk and run by run."""
+"""The index's default route (typed.py) and SQL route (backends/sqlchunk.py) against the
+Extractor route, on the same files: every table the queries read must come out identical,
+chunk by chunk and run by run."""
 
 from __future__ import annotations
 
@@ -94,7 +95,31 @@ BAD_LINES = [
     b'"process":{"pid":1,"entity_id":7},"file":{"path":"/tmp/f"}}',
     b'{"@timestamp":"2025-11-30T00:00:01Z","event":{"action":"openat","outcome":"success"},'
     b'"process":{"pid":1,"entity_id":"bad7"},"file":{"path":"/tmp/f"},"ebpf":{"flags":512}}',
+    # Valid JSON in types the typed reader (typed.py) refuses: the Extractor's answer.
+    b'{"@timestamp":"2025-11-30T00:00:01Z","event":{"action":"unlink","outcome":"success"},'
+    b'"process":{"pid":true,"entity_id":"odd1"},"file":{"path":"/tmp/f"}}',
+    b'{"@timestamp":"2025-11-30T00:00:01Z","event":{"action":"exit"},'
+    b'"process":{"pid":2,"entity_id":"odd2","exit_code":"x"}}',
+    b'{"@timestamp":"2025-11-30T00:00:01Z","event":{"action":"send","outcome":"success",'
+    b'"category":"network"},"process":{"pid":2,"entity_id":"odd3"},'
+    b'"destination":{"ip":"10.0.0.9","port":80.0},"ebpf":{"fd":3,"bytes":5}}',
+    b'{"@timestamp":"2025-11-30T00:00:01Z","event":{"action":"clone","outcome":"success"},'
+    b'"process":{"pid":3,"entity_id":"odd4"},"ebpf":{"child_pid":78,"thread":0}}',
+    b'{"@timestamp":"2025-11-30T00:00:01Z","event":{"action":"mmap"},"user":{"id":0},'
+    b'"process":{"pid":3,"entity_id":"odd5","name":7}}',
+    # Malformed only where the index does not read: still a skip, as orjson says.
+    b'{"@timestamp":"2025-11-30T00:00:01Z","event":{"action":"unlink","outcome":"success",'
+    b'"id":"\xff"},"process":{"pid":1,"entity_id":"bad8"},"file":{"path":"/tmp/f"}}',
+    b'{"@timestamp":"2025-11-30T00:00:01Z","event":{"action":"unlink","outcome":"success",'
+    b'"id":"\\ud800"},"process":{"pid":1,"entity_id":"bad9"},"file":{"path":"/tmp/f"}}',
+    *[b'{"@timestamp":"2025-11-30T00:00:01Z","event":{"action":"unlink"},"x":'
+      + b"[" * 3000 + b"]" * 3000 + b',"process":{"pid":1,"entity_id":"bad10"}}',
+      b'{"@timestamp":"2025-11-30T00:00:01Z","event":{"action":"unlink"},"x":[1,],'
+      b'"process":{"pid":1,"entity_id":"bad11"}}'],
 ]
+#: Refused by orjson, read by DuckDB's JSON reader: the SQL route's documented differences
+#: (nesting deeper than orjson's 1024 levels, a trailing comma), checked for the default route.
+SQL_READS = BAD_LINES[-2:]
 
 
 def _lines(docs: list[Doc]) -> bytes:
@@ -124,11 +149,13 @@ def small_chunks(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 
 
 @pytest.mark.unit
-class TestSqlRouteMatchesExtractor:
-    """The SQL route builds the same index as the Extractor route on the same files."""
+class TestRoutesMatchExtractor:
+    """The default and SQL routes build the same index as the Extractor route."""
 
+    @pytest.mark.parametrize("route", ["lines", "sql"])
     @pytest.mark.parametrize("first_mode", [False, True], ids=["full", "first"])
-    def test_same_tables(self, tmp_path: Path, small_chunks: None, first_mode: bool) -> None:
+    def test_same_tables(self, tmp_path: Path, small_chunks: None, first_mode: bool,
+                         route: str) -> None:
         """Rotated, gzipped, live and appended files, odd names and malformed lines."""
         rng = random.Random(13 + first_mode)
         logs = tmp_path / "logs"
@@ -137,12 +164,13 @@ class TestSqlRouteMatchesExtractor:
         with gzip.open(logs / "events.jsonl.2.gz", "wb") as gz:
             gz.write(_lines(docs[:800]))
         bad = _lines(docs[800:1500]).split(b"\n")
-        for i, line in enumerate(BAD_LINES):  # each lands in some chunk of events.jsonl.1
+        for i, line in enumerate(b for b in BAD_LINES if route == "lines" or b not in SQL_READS):
+            # each lands in some chunk of events.jsonl.1
             bad.insert(40 + i * 50, line)
         (logs / "events.jsonl.1").write_bytes(b"\n".join(bad))
         (logs / "events.jsonl").write_bytes(_lines(docs[1500:2400]))
         stores = [LocalStore(tmp_path / "py.duckdb", route="extractor"),
-                  LocalStore(tmp_path / "sql.duckdb", route="sql")]
+                  LocalStore(tmp_path / "sql.duckdb", route=route)]
         try:
             results = [s.index(default_files(logs)) for s in stores]
             assert results[0] == results[1]
@@ -153,25 +181,30 @@ class TestSqlRouteMatchesExtractor:
             results = [s.index(default_files(logs)) for s in stores]
             assert results[0] == results[1] == (600, 0)
             assert _dump(stores[0]) == _dump(stores[1])
-            # Both routes were taken: clean chunks by SQL, the bad lines' chunks by Python.
-            assert stores[1].sql_chunks > 10 and stores[1].python_chunks >= 4
+            # Both ways were taken: clean chunks whole (SQL, or typed structs), the bad
+            # lines' chunks line by line.
+            whole = stores[1].sql_chunks if route == "sql" else stores[1].typed_chunks
+            assert whole > 10 and stores[1].python_chunks >= 4
             assert stores[0].sql_chunks == 0
         finally:
             for s in stores:
                 s.close()
 
-    def test_bad_line_alone_falls_back(self, tmp_path: Path) -> None:
-        """Each malformed line, in a chunk of good lines, is a counted skip by either route."""
+    @pytest.mark.parametrize("route", ["lines", "sql"])
+    def test_bad_line_alone_falls_back(self, tmp_path: Path, route: str) -> None:
+        """Each malformed or odd line, in a chunk of good lines, gets the Extractor's answer."""
         rng = random.Random(7)
         good = _lines(_stream(rng, 40, 0.0, True))
         for i, line in enumerate(BAD_LINES):
+            if route == "sql" and line in SQL_READS:
+                continue
             events = tmp_path / f"events{i}.jsonl"
             events.write_bytes(good + line + b"\n")
             py = LocalStore(tmp_path / f"py{i}.duckdb", route="extractor")
-            sql = LocalStore(tmp_path / f"sql{i}.duckdb", route="sql")
+            sql = LocalStore(tmp_path / f"sql{i}.duckdb", route=route)
             try:
                 assert py.index([events]) == sql.index([events])
-                assert sql.python_chunks == 1, line
+                assert route != "sql" or sql.python_chunks == 1, line
                 assert _dump(py) == _dump(sql), line
             finally:
                 py.close()

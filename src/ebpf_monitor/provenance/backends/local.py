@@ -37,18 +37,19 @@ import duckdb
 import orjson
 
 from ...errors import ProvenanceError
-from ..extract import RELEVANT, Extractor, Pending, ProcInfo
+from ..extract import Extractor, Pending
 from ..graphdata import FORK_SKEW_NS, FORK_WINDOW_NS, make_node, pick_fork
 from ..model import Edge, Node
 from ..source import ProcessRow
+from ..typed import TypedExtractor
 from . import sqlchunk
 
 __all__ = ["ROUTES", "LocalStore", "default_files"]
 
-#: How `index` reads new lines: "lines" (default), a Python loop that parses only the lines
-#: that can carry a flow; "sql", DuckDB per chunk with the Extractor for chunks it cannot
-#: read exactly (backends/sqlchunk.py); "extractor", every line through extract.Extractor,
-#: the reference the other two are tested against.
+#: How `index` reads new lines: "lines" (default), each chunk decoded by msgspec into typed
+#: structs and fed to the Extractor's rules (typed.py); "sql", DuckDB per chunk with the
+#: Extractor for chunks it cannot read exactly (backends/sqlchunk.py); "extractor", every
+#: line through extract.Extractor, the reference the other two are tested against.
 ROUTES = ("lines", "sql", "extractor")
 
 _SCHEMA = """
@@ -79,9 +80,6 @@ _FLOW = ("VARCHAR", "VARCHAR", "VARCHAR", "BIGINT", "BIGINT", "BIGINT")  # extra
 _PROC = ("VARCHAR", "VARCHAR", "BIGINT", "BIGINT", "BIGINT", "BIGINT", "VARCHAR", "VARCHAR",
          "VARCHAR", "BIGINT", "BIGINT")  # procs without its parent
 _ROTATED = re.compile(r"^events\.jsonl\.(\d+)(\.gz)?$")
-_PLAIN_OPENS = frozenset(("open", "openat", "openat2"))  # a flow only with O_CREAT
-_ACTION = re.compile(rb'"action":"([a-z0-9_]+)"')
-_ENTITY = re.compile(rb'"entity_id":"([^"\\]+)"')
 _UPSERT = ("ON CONFLICT (entity) DO UPDATE SET"
            " first_ns = least(procs.first_ns, excluded.first_ns),"
            " name = coalesce(nullif(excluded.name, ''), procs.name),"
@@ -169,7 +167,7 @@ class LocalStore:
         if route not in ROUTES:
             raise ProvenanceError(f"index route {route!r}: not one of {', '.join(ROUTES)}")
         self.route = route
-        self.sql_chunks = self.python_chunks = 0
+        self.sql_chunks = self.typed_chunks = self.python_chunks = 0
         if not create and not db.exists():
             raise ProvenanceError(f"index {db}: not found; run: ebpf-monitor index")
         try:
@@ -268,8 +266,8 @@ class LocalStore:
         return docs, skipped
 
     def _index_lines(self, files: list[Path]) -> tuple[int, int]:
-        """The default route: a Python loop over the lines, parsing only those that can
-        carry a flow or process facts (`_uninteresting`)."""
+        """The default route: each chunk decoded in one call into typed structs and fed to
+        the Extractor's rules (typed.py); chunks with odd lines go line by line."""
         listening = {(str(h), int(p)) for h, p in
                      self.con.execute("SELECT host, port FROM listening").fetchall()}
         pending: Pending = {}
@@ -277,8 +275,6 @@ class LocalStore:
             pending.setdefault(str(e), {})[int(fd), str(o), str(d)] = [int(c), int(b)]
         known_listening = set(listening)
         known = {str(e) for (e,) in self.con.execute("SELECT entity FROM procs").fetchall()}
-        bare = {str(e) for (e,) in self.con.execute(
-            "SELECT entity FROM procs WHERE coalesce(executable, '') = ''").fetchall()}
         fresh: set[str] = set()  # processes first seen in this run
         total = 0
         plan: list[tuple[Path, str, int]] = []
@@ -299,33 +295,20 @@ class LocalStore:
         with tempfile.TemporaryDirectory(prefix="ebpf-monitor-index-") as tmp:
             for path, fingerprint, done in plan:
                 for consumed, data in self._chunks(path, done):
-                    lines = data.split(b"\n")
-                    ex = Extractor(listening=listening, pending=pending)
-                    for line in lines:
-                        if not line.strip():
-                            continue
-                        if self._uninteresting(line, known, ex.procs, bare):
-                            ex.documents += 1
-                            continue
-                        try:
-                            doc = orjson.loads(line)
-                        except orjson.JSONDecodeError:
-                            ex.skipped += 1
-                            continue
-                        ex.feed(doc)
+                    ex = TypedExtractor(listening=listening, pending=pending)
+                    ex.feed_lines(data)
+                    if ex.whole:
+                        self.typed_chunks += 1
+                    else:
+                        self.python_chunks += 1
                     self._store(ex, Path(tmp), fingerprint, path, consumed,
                                 listening - known_listening)
                     fresh.update(e for e in ex.procs if e not in known)
                     known.update(ex.procs)
-                    for info in ex.procs.values():
-                        if info.executable:
-                            bare.discard(info.entity)
-                        else:
-                            bare.add(info.entity)
                     known_listening |= listening
                     docs += ex.documents
                     skipped += ex.skipped
-                    progressed += sum(len(x) + 1 for x in lines)
+                    progressed += len(data) + 1
                     progress.update(progressed, docs)
                 if _is_gzip(path):  # only a compressed file is complete (see _chunks)
                     self.con.execute("INSERT INTO finished VALUES (?) ON CONFLICT DO NOTHING",
@@ -338,29 +321,6 @@ class LocalStore:
         self.events_read = self._meta("documents")
         self.skipped = self._meta("skipped")
         return docs, skipped
-
-    @staticmethod
-    def _uninteresting(line: bytes, known: set[str], fresh: dict[str, ProcInfo],
-                       bare: set[str]) -> bool:
-        """A whole document whose action yields no flow, of a process already recorded:
-        counted without parsing (most are opens; parsing is most of the indexing time).
-        Not when it may name the executable of a process recorded without one (`bare`)."""
-        m = _ACTION.search(line)
-        if m is None or not line.endswith(b"}"):
-            return False
-        action = m.group(1).decode()
-        if action in RELEVANT and (action not in _PLAIN_OPENS or b'"O_CREAT"' in line):
-            return False
-        ent = _ENTITY.search(line)
-        if ent is None:
-            return False
-        entity = ent.group(1).decode()
-        info = fresh.get(entity)
-        if info is not None:
-            return bool(info.executable) or b'"executable":' not in line
-        if entity in known:
-            return entity not in bare or b'"executable":' not in line
-        return False
 
     def _index_python(self, tmp: Path, data: bytes, fingerprint: str, path: Path,
                       consumed: int, fresh: set[str]) -> tuple[int, int]:
