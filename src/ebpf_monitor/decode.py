@@ -75,6 +75,14 @@ class Decoder:
             self._table[kind] = (lay.struct, record_class(struct_name), lay.tail_offset,
                                  build[kind], observe.get(kind))
         self._kind = kind_reader().unpack_from
+        # The hot loop looks the entry up by the kind's own bytes in the record (a slice, no
+        # unpack): the same table keyed by each kind packed as the header lays it out.
+        hdr = layout("event_header")
+        i = hdr.fields.index("kind")
+        self._kind_at = (hdr.offsets[i], hdr.offsets[i] + struct.calcsize("<" + hdr.codes[i]))
+        packed = kind_reader().pack
+        self._by_bytes = {packed(kind)[self._kind_at[0]:]: (kind, *entry)
+                          for kind, entry in self._table.items()}
         self.names = kind_names()
         self.by_kind = [0] * (max(self._table) + 1)
         """Documents made, by record kind (the metrics' events by kind)."""
@@ -87,8 +95,8 @@ class Decoder:
             self.decoded += len(docs)
             return docs
         data = batch.data
-        table = self._table
-        read_kind = self._kind
+        table = self._by_bytes
+        k0, k1 = self._kind_at
         en = self.enricher
         out: list[Document] = []
         append = out.append
@@ -97,12 +105,12 @@ class Decoder:
         # fields to the Struct's at start.
         new = tuple.__new__
         for off, length in batch.spans:
-            (kind,) = read_kind(data, off)
-            entry = table.get(kind)
+            entry = table.get(data[off + k0: off + k1])
             if entry is None:
+                kind = self._kind(data, off)[0] if length >= k1 else -1
                 self._bad(f"unknown record kind {kind}")
                 continue
-            st, cls, tail_off, build, observe = entry
+            kind, st, cls, tail_off, build, observe = entry
             if length < tail_off:
                 self._bad(f"record of {length} bytes is shorter than its layout ({tail_off})")
                 continue

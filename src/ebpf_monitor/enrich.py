@@ -18,6 +18,7 @@ import re
 import socket
 import stat
 import time
+from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
 
@@ -75,16 +76,23 @@ def _boot_id() -> str:
         return "0" * 32
 
 
-class _Bounded(dict[Any, Any]):
-    """A dict that forgets its oldest entry past `limit`."""
+class _Bounded(OrderedDict[Any, Any]):
+    """A dict that forgets its least recently written entry past `limit`.
+
+    An OrderedDict, not a dict: a dict's `next(iter(d))` after many deletions walks the
+    deleted slots at the front (O(n) per eviction, ~0.3 µs/event on a mix of many paths);
+    `popitem(last=False)` is O(1). A write to a present key moves it to the end, so an entry
+    written again (an exec generation, a renewed lookup) is not the next one out."""
 
     def __init__(self, limit: int = _CACHE_MAX) -> None:
         super().__init__()
         self.limit = limit
 
     def put(self, key: Any, value: Any) -> Any:
-        if len(self) >= self.limit:
-            del self[next(iter(self))]
+        if key in self:
+            self.move_to_end(key)
+        elif len(self) >= self.limit:
+            self.popitem(last=False)
         self[key] = value
         return value
 

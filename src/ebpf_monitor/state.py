@@ -48,7 +48,7 @@ class ProcessTable:
     def exec_seen(self, pid: int, start_ns: int, executable: str) -> None:
         self._exes.put((pid, start_ns), executable)
         # Cached process objects of this pid name the old executable: key a new generation.
-        self.exec_gen.put(pid, self.exec_gen.get(pid, 0) + 1)
+        self.exec_gen.put((pid, start_ns), self.exec_gen.get((pid, start_ns), 0) + 1)
 
     def opened(self, pid: int, fd: int, raw: str, resolved: str) -> None:
         """An open of a relative path: its fd's later reads/writes carry the raw path."""

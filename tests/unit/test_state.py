@@ -56,7 +56,7 @@ class TestProcessTable:
         later = record("exit_event", h_kind=KINDS["EK_EXIT"], h_action=ACTIONS["EA_EXIT"])
         e, x = _decode(dec, exe, later)
         assert e["process"]["executable"] == x["process"]["executable"] == "/usr/bin/new"
-        assert dec.state.exec_gen[4242] == 1
+        assert dec.state.exec_gen[4242, 1_000_000_000] == 1  # (pid, start_ns)
 
     def test_builders_only_read(self) -> None:
         """Building every golden document with no observer leaves the table's learnt state
@@ -70,3 +70,21 @@ class TestProcessTable:
             sizes = dec.state.cached()
             assert sizes["exec_gen"] == 0 and sizes["opened"] == 0
             assert sizes["actors"] > 0  # the caches still fill
+
+
+class TestBoundedCache:
+    """A bounded cache forgets the least recently written entry, in O(1), and a rewrite
+    refreshes an entry."""
+
+    def test_rewritten_entry_outlives_older_ones(self) -> None:
+        """After many evictions, a key written again stays while older writes go."""
+        from ebpf_monitor.enrich import _Bounded
+
+        cache = _Bounded(4)
+        for i in range(1000):  # many evictions: the dict's front fills with deleted slots
+            cache.put(i, i)
+        assert list(cache) == [996, 997, 998, 999]
+        cache.put(997, "again")
+        cache.put(1000, 1000)
+        assert list(cache) == [998, 999, 997, 1000] and cache[997] == "again"
+        assert len(cache) == cache.limit

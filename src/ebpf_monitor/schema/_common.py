@@ -158,13 +158,13 @@ class Actor:
 
 def actor(v: Record, en: Enricher, table: ProcessTable) -> Actor:
     pid = v.h_pid
-    key = (v.h_tid, v.h_start_ns, v.h_comm, v.h_ppid, table.exec_gen.get(pid, 0), v.h_uid,
+    start = v.h_start_ns
+    key = (v.h_tid, start, v.h_comm, v.h_ppid, table.exec_gen.get((pid, start), 0), v.h_uid,
            v.h_gid, v.h_euid)
     cache = table.actors
     found = cache.get(key)
     if found is not None:
         return found  # type: ignore[no-any-return]
-    start = v.h_start_ns
     entity, started = en.process_ids(pid, start)
     process: dict[str, Any] = {
         "pid": pid,

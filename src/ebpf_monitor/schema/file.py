@@ -63,11 +63,25 @@ def file_fields(path: str) -> dict[str, Any]:
     return out
 
 
+def _file_json(path: str) -> str:
+    """`"file":` + orjson's text of file_fields(path). A path of printable ASCII without `"` or
+    `\\` is its own JSON string, so its text is written directly (the common case: a miss of
+    the cache costs this on every new path of a build or an unpacked archive)."""
+    if path.isascii() and path.isprintable() and '"' not in path and "\\" not in path:
+        directory, _, name = path.rpartition("/")
+        if not directory:
+            if not path.startswith("/"):
+                return f'"file":{{"path":"{path}","name":"{name}"}}'
+            directory = "/"
+        return f'"file":{{"path":"{path}","name":"{name}","directory":"{directory}"}}'
+    return '"file":' + _dumps(file_fields(path)).decode()
+
+
 def file_text(table: ProcessTable, path: str) -> str:
     """`"file":{...}` of a path; cached: reads and writes name the same paths over and over."""
     found = table.files.get(path)
     if found is None:
-        found = table.files.put(path, '"file":' + _dumps(file_fields(path)).decode())
+        found = table.files.put(path, _file_json(path))
     return found  # type: ignore[no-any-return]
 
 
