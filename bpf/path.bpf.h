@@ -153,7 +153,7 @@ static __always_inline int resolve_relative(char *path, int len, int dfd, __u16 
 	buf = bpf_map_lookup_elem(&em_scratch, &slot);
 	if (!buf)
 		return len;
-	if (dfd == AT_FDCWD) {
+	if (dfd == ABI_AT_FDCWD) {
 		if (BPF_CORE_READ_INTO(&base, task, fs, pwd))
 			return len;
 	} else {
