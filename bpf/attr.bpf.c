@@ -25,7 +25,7 @@ static __always_inline int attr_exit(struct trace_event_raw_sys_exit *ctx, __u16
 	if (!e)
 		return 0;
 	fill_header(&e->h, EK_ATTR, action, ctx->ret);
-	e->dfd = AT_FDCWD;
+	e->dfd = ABI_AT_FDCWD;
 	e->at_flags = 0;
 	e->mode = 0;
 	e->uid = 0;

@@ -10,12 +10,8 @@
 #include "events.h"
 #include "pidns.bpf.h"
 
-#define AT_FDCWD -100
 #define S_IFMT 00170000
 #define S_IFSOCK 0140000
-#define AF_UNIX 1
-#define AF_INET 2
-#define AF_INET6 10
 #define CLONE_VM 0x00000100
 #define CLONE_VFORK 0x00004000
 #define CLONE_THREAD 0x00010000

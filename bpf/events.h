@@ -106,15 +106,17 @@ enum io_end {
 
 /* Which actions read and which write, for capture.read_write "first" (an fd's first read and
  * first write) and for user space (a file read is an access, a write a change). */
-enum rw_read_action {
-	RWR_READ = EA_READ, RWR_READV = EA_READV, RWR_PREAD64 = EA_PREAD64, RWR_PREADV = EA_PREADV,
-	RWR_PREADV2 = EA_PREADV2, RWR_RECVFROM = EA_RECVFROM, RWR_RECVMSG = EA_RECVMSG,
-};
-enum rw_write_action {
-	RWW_WRITE = EA_WRITE, RWW_WRITEV = EA_WRITEV, RWW_PWRITE64 = EA_PWRITE64,
-	RWW_PWRITEV = EA_PWRITEV, RWW_PWRITEV2 = EA_PWRITEV2, RWW_SENDTO = EA_SENDTO,
-	RWW_SENDMSG = EA_SENDMSG,
-};
+#define RW_READ_ACTIONS(X) X(READ) X(READV) X(PREAD64) X(PREADV) X(PREADV2) X(RECVFROM) X(RECVMSG)
+#define RW_WRITE_ACTIONS(X) \
+	X(WRITE) X(WRITEV) X(PWRITE64) X(PWRITEV) X(PWRITEV2) X(SENDTO) X(SENDMSG)
+/* The enums reach BTF (user space reads them); C tests membership through the lists above
+ * (file.bpf.c's is_read_action), so each action is named once. */
+#define RWR_ENUMERATOR(name) RWR_##name = EA_##name,
+#define RWW_ENUMERATOR(name) RWW_##name = EA_##name,
+enum rw_read_action { RW_READ_ACTIONS(RWR_ENUMERATOR) };
+enum rw_write_action { RW_WRITE_ACTIONS(RWW_ENUMERATOR) };
+#undef RWR_ENUMERATOR
+#undef RWW_ENUMERATOR
 
 /* Address families the records carry (sock_info.family, socket_event.family), by their Linux
  * numbers; user space names them by these enumerators (FAM_INET -> AF_INET). */

@@ -67,7 +67,7 @@ static __always_inline void fill_sock(struct sock_info *si, struct socket *sock)
 	si->protocol = BPF_CORE_READ(sk, sk_protocol);
 	si->lport = BPF_CORE_READ(sk, __sk_common.skc_num);
 	si->rport = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
-	if (si->family == AF_UNIX) {
+	if (si->family == FAM_UNIX) {
 		/* No addresses: the socket's inode and its peer's, as `ss -x` shows them, so that
 		 * the two ends of a socketpair or a local connection name each other. */
 		struct sock *peer = BPF_CORE_READ((struct unix_sock *)sk, peer);
@@ -78,10 +78,10 @@ static __always_inline void fill_sock(struct sock_info *si, struct socket *sock)
 			ino = BPF_CORE_READ(peer, sk_socket, file, f_inode, i_ino);
 			__builtin_memcpy(si->raddr, &ino, sizeof(ino));
 		}
-	} else if (si->family == AF_INET) {
+	} else if (si->family == FAM_INET) {
 		BPF_CORE_READ_INTO(&si->laddr, sk, __sk_common.skc_rcv_saddr);
 		BPF_CORE_READ_INTO(&si->raddr, sk, __sk_common.skc_daddr);
-	} else if (si->family == AF_INET6) {
+	} else if (si->family == FAM_INET6) {
 		BPF_CORE_READ_INTO(&si->laddr, sk, __sk_common.skc_v6_rcv_saddr);
 		BPF_CORE_READ_INTO(&si->raddr, sk, __sk_common.skc_v6_daddr);
 	}
@@ -110,12 +110,12 @@ static __always_inline bool read_sockaddr(struct sock_info *si, const void *uadd
 
 	if (!uaddr || bpf_probe_read_user(&family, sizeof(family), uaddr))
 		return false;
-	if (family == AF_INET) {
+	if (family == FAM_INET) {
 		struct sockaddr_in *in = (void *)&sa;
 
 		if (bpf_probe_read_user(in, sizeof(*in), uaddr))
 			return false;
-		si->family = AF_INET;
+		si->family = FAM_INET;
 		if (remote) {
 			si->rport = bpf_ntohs(in->sin_port);
 			__builtin_memcpy(si->raddr, &in->sin_addr, 4);
@@ -125,10 +125,10 @@ static __always_inline bool read_sockaddr(struct sock_info *si, const void *uadd
 		}
 		return true;
 	}
-	if (family == AF_INET6) {
+	if (family == FAM_INET6) {
 		if (bpf_probe_read_user(&sa, sizeof(sa), uaddr))
 			return false;
-		si->family = AF_INET6;
+		si->family = FAM_INET6;
 		if (remote) {
 			si->rport = bpf_ntohs(sa.sin6_port);
 			__builtin_memcpy(si->raddr, &sa.sin6_addr, 16);

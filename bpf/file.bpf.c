@@ -55,7 +55,7 @@ static __always_inline int open_exit(struct trace_event_raw_sys_exit *ctx, __u16
 	struct open_event *e;
 	struct fd_info *fi;
 	const char *upath;
-	__s32 dfd = AT_FDCWD;
+	__s32 dfd = ABI_AT_FDCWD;
 	__u64 flags = 0;
 	__u32 mode = 0, slot = 1;
 	int len;
@@ -140,11 +140,12 @@ SYSCALL_EXIT_HOOK(openat2, open_exit, EA_OPENAT2)
 
 static __always_inline bool is_read_action(__u16 action)
 {
+#define RW_CASE(name) case EA_##name:
 	switch (action) {
-	case EA_READ: case EA_READV: case EA_PREAD64: case EA_PREADV: case EA_PREADV2:
-	case EA_RECVFROM: case EA_RECVMSG:
+	RW_READ_ACTIONS(RW_CASE)
 		return true;
 	}
+#undef RW_CASE
 	return false;
 }
 
@@ -351,7 +352,7 @@ static __always_inline int unlink_exit(struct trace_event_raw_sys_exit *ctx, __u
 	if (!e)
 		return 0;
 	fill_header(&e->h, EK_UNLINK, action, ctx->ret);
-	e->dfd = AT_FDCWD;
+	e->dfd = ABI_AT_FDCWD;
 	e->flags = 0;
 	upath = (const char *)a.args[0];
 	if (action == EA_UNLINKAT) {
@@ -389,8 +390,8 @@ static __always_inline int rename_exit(struct trace_event_raw_sys_exit *ctx, __u
 	if (!e)
 		return 0;
 	fill_header(&e->h, EK_RENAME, action, ctx->ret);
-	e->olddfd = AT_FDCWD;
-	e->newdfd = AT_FDCWD;
+	e->olddfd = ABI_AT_FDCWD;
+	e->newdfd = ABI_AT_FDCWD;
 	e->flags = 0;
 	if (action == EA_RENAME) {
 		oldp = (const char *)a.args[0];

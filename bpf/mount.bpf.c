@@ -29,7 +29,7 @@ static __always_inline int mount_path(struct mount_event *e, __u32 off, const ch
 	if (len < 0)
 		len = 0;
 	if (resolve)
-		len = resolve_relative(&e->data[off], len, AT_FDCWD, &e->h.flags, bit);
+		len = resolve_relative(&e->data[off], len, ABI_AT_FDCWD, &e->h.flags, bit);
 	return len;
 }
 

@@ -26,8 +26,8 @@ static __always_inline int link_exit(struct trace_event_raw_sys_exit *ctx, __u16
 	if (!e)
 		return 0;
 	fill_header(&e->h, EK_LINK, action, ctx->ret);
-	e->olddfd = AT_FDCWD;
-	e->newdfd = AT_FDCWD;
+	e->olddfd = ABI_AT_FDCWD;
+	e->newdfd = ABI_AT_FDCWD;
 	e->flags = 0;
 	oldp = (const char *)a.args[0];
 	newp = (const char *)a.args[1];
@@ -82,7 +82,7 @@ static __always_inline int mknod_exit(struct trace_event_raw_sys_exit *ctx, __u1
 	if (!e)
 		return 0;
 	fill_header(&e->h, EK_MKNOD, action, ctx->ret);
-	e->dfd = AT_FDCWD;
+	e->dfd = ABI_AT_FDCWD;
 	e->dev = 0;
 	switch (action) {
 	case EA_MKDIR:
@@ -138,16 +138,16 @@ static __always_inline int truncate_exit(struct trace_event_raw_sys_exit *ctx, _
 	e->length = a.args[1];
 	if (action == EA_FTRUNCATE) {
 		e->fd = a.args[0];
-		/* A bad fd (or AT_FDCWD's number) names nothing. */
-		len = e->fd == AT_FDCWD ? 0 :
+		/* A bad fd (or ABI_AT_FDCWD's number) names nothing. */
+		len = e->fd == ABI_AT_FDCWD ? 0 :
 			fd_path_str(e->path, e->fd, &f, &e->h.flags, EF_PATH_TRUNCATED);
 	} else {
-		e->fd = AT_FDCWD;
+		e->fd = ABI_AT_FDCWD;
 		len = read_user_path(e->path, (const char *)a.args[0], &e->h.flags,
 				     EF_PATH_TRUNCATED);
 		if (len < 0)
 			len = 0;
-		len = resolve_relative(e->path, len, AT_FDCWD, &e->h.flags, EF_PATH_TRUNCATED);
+		len = resolve_relative(e->path, len, ABI_AT_FDCWD, &e->h.flags, EF_PATH_TRUNCATED);
 	}
 	if (path_ignored(e->path, len))
 		return 0;

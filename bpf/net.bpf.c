@@ -169,7 +169,7 @@ static __always_inline int net_exit(struct trace_event_raw_sys_exit *ctx, __u16 
 		sock_of_fd(fd, &e->sock);
 		break;
 	}
-	if (e->sock.family == AF_UNIX)
+	if (e->sock.family == FAM_UNIX)
 		emit_unix(e, action, &a);
 	else
 		emit(e, sizeof(*e));

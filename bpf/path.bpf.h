@@ -153,7 +153,7 @@ static __always_inline int resolve_relative(char *path, int len, int dfd, __u16 
 	buf = bpf_map_lookup_elem(&em_scratch, &slot);
 	if (!buf)
 		return len;
-	if (dfd == AT_FDCWD) {
+	if (dfd == ABI_AT_FDCWD) {
 		if (BPF_CORE_READ_INTO(&base, task, fs, pwd))
 			return len;
 	} else {
@@ -216,7 +216,7 @@ static __always_inline int fd_path_str(char *path, int fd, struct file **filep, 
 
 	*filep = NULL;
 	path[0] = 0;
-	if (fd == AT_FDCWD) {
+	if (fd == ABI_AT_FDCWD) {
 		struct task_struct *task = (struct task_struct *)bpf_get_current_task();
 
 		if (BPF_CORE_READ_INTO(&p, task, fs, pwd))

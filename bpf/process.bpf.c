@@ -85,7 +85,7 @@ static __always_inline void exec_emit(struct exec_event *saved, __s64 ret, const
 		if (n == PATH_LEN)
 			flags |= EF_PATH_TRUNCATED;
 		/* "./tool": name it from the cwd now, while the process surely exists. */
-		e->path_len = resolve_relative(&e->data[off], e->path_len, AT_FDCWD, &flags,
+		e->path_len = resolve_relative(&e->data[off], e->path_len, ABI_AT_FDCWD, &flags,
 					       EF_PATH_TRUNCATED);
 	}
 	e->h.flags = flags;

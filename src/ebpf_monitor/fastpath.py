@@ -364,9 +364,9 @@ class FastPath:
 
         def file(v: Any, tail: bytes) -> str | None:
             if v.target == ft_file:
-                path = table.fd_name(v.h_pid, v.fd, tail[: v.path_len], 0, 0, 0)
+                path = table.fd_name(v.h_pid, v.h_start_ns, v.fd, tail[: v.path_len], 0, 0, 0)
             elif v.h_flags & untracked:
-                path = table.fd_name(v.h_pid, v.fd, None, v.dev, v.ino, v.imode)
+                path = table.fd_name(v.h_pid, v.h_start_ns, v.fd, None, v.dev, v.ino, v.imode)
             else:
                 path = None
             if path is IGNORED:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Sequence
+from typing import Protocol
 
 from .config import CaptureConfig
 from .decode import Decoder, kind_names, kind_reader
@@ -26,7 +27,7 @@ from .ringbuf import RingReader
 from .schema import loss_document
 from .sinks.base import Sink, stats_items
 
-__all__ = ["Pipeline"]
+__all__ = ["DropCounters", "DropTally", "Pipeline"]
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +35,43 @@ READ_CHUNK = 256 * 1024  # bytes per ring read (~1.3k events): bounds the batch 
 PUMP_SLICE = 0.25  # seconds of reading before the loop looks at signals, drops and stats
 DROP_CHECK_INTERVAL = 1.0
 CLOCK_RESYNC_INTERVAL = 60.0
+
+
+class DropCounters(Protocol):
+    """Cumulative kernel drop counters by kind (BpfMonitor reads them from the BPF maps)."""
+
+    def drops(self) -> dict[str, int]: ...
+
+    def drops_with_room(self) -> dict[str, int]: ...
+
+
+class DropTally:
+    """What of the kernel's cumulative drop counters is already in a `loss` record.
+
+    The two counters are read one after the other while the kernel keeps counting, so a
+    drop "with room" can land in the total of one reading and in the with-room count only
+    of the next. Each record's with-room part is therefore clamped to its count, and only
+    that much is taken as reported: the rest goes to a later record, never below zero or
+    above the count, and no with-room drop is lost from the sum."""
+
+    def __init__(self) -> None:
+        self.reported: dict[str, int] = {}
+        self.with_room_reported = 0  # of those, failed with less than half the ring pending
+
+    def take(self, counters: DropCounters) -> tuple[dict[str, int], int, int] | None:
+        """New drops by kind, the total so far and how many of the new ones had room;
+        None when nothing new was dropped."""
+        # With room first: it then never runs ahead of the total read after it.
+        with_room = sum(counters.drops_with_room().values())
+        drops = counters.drops()
+        new = {k: n - self.reported.get(k, 0) for k, n in drops.items()
+               if n > self.reported.get(k, 0)}
+        if not new:
+            return None
+        self.reported = drops
+        new_with_room = min(with_room - self.with_room_reported, sum(new.values()))
+        self.with_room_reported += new_with_room
+        return new, sum(drops.values()), new_with_room
 
 
 class Pipeline:
@@ -51,8 +89,7 @@ class Pipeline:
         self.own_files = own_files
         self.events = 0
         self.left_at_stop = 0  # records still in the ring when the stop's drain gave up
-        self.lost_reported: dict[str, int] = {}
-        self.lost_with_room_reported = 0  # of those, failed with less than half the ring pending
+        self.drop_tally = DropTally()
         self.sink_lost_reported: dict[str, int] = {}
         self._stop = False
         self._reopen = False
@@ -116,22 +153,20 @@ class Pipeline:
             sink.flush()
 
     def report_drops(self) -> None:
-        """Turn new kernel drop counts into a `loss` record, in order with the events. The
-        drops "with room" (the ring less than half full) are read first, so they never exceed
-        the total read after them."""
-        with_room = sum(self.bpf.drops_with_room().values())
-        drops = self.bpf.drops()
-        new = {k: n - self.lost_reported.get(k, 0) for k, n in drops.items()
-               if n > self.lost_reported.get(k, 0)}
-        if not new:
+        """Turn new kernel drop counts into a `loss` record, in order with the events."""
+        taken = self.drop_tally.take(self.bpf)
+        if taken is None:
             return
-        self.lost_reported = drops
-        new_with_room = with_room - self.lost_with_room_reported
-        self.lost_with_room_reported = with_room
-        total = sum(drops.values())
-        log.warning("ring buffer full: %d events lost (%d in all, %d with room in the ring);"
-                    " raise capture.ring_buffer_bytes or filter more", sum(new.values()), total,
-                    new_with_room)
+        new, total, new_with_room = taken
+        count = sum(new.values())
+        if new_with_room:
+            log.warning("ring buffer: %d events lost (%d in all), %d of them with room in the"
+                        " ring: its lock gave up under contention (a bigger ring does not"
+                        " help)", count, total, new_with_room)
+        if count > new_with_room:
+            log.warning("ring buffer full: %d events lost (%d in all): the reader fell behind;"
+                        " raise capture.ring_buffer_bytes or filter more",
+                        count - new_with_room, total)
         self.deliver([loss_document(self.enricher, time.monotonic_ns(), new,
                                     source="ring_buffer", total=total,
                                     with_room=new_with_room)])
@@ -174,8 +209,8 @@ class Pipeline:
 
     def log_stats(self, rate: float) -> None:
         parts = [f"events={self.events}", f"rate={rate:.0f}/s",
-                 f"drops={sum(self.lost_reported.values())}",
-                 f"drops_with_room={self.lost_with_room_reported}",
+                 f"drops={sum(self.drop_tally.reported.values())}",
+                 f"drops_with_room={self.drop_tally.with_room_reported}",
                  f"backlog={self.reader.pending()}B",
                  f"filtered={self.decoder.filtered}", f"decode_errors={self.decoder.errors}"]
         if self.decoder.fast is not None:  # documents made by the compiled core (fastpath.py)

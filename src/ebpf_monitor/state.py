@@ -1,27 +1,40 @@
 """The process/fd table: what the records tell about processes and their fds, learnt in ring
-order before any document is built, and every cache the documents are made with.
+order before any document is built, and the caches the documents are made with (the
+Enricher keeps its own: ids, names, clock).
 
 Data flows one way: the decoder hands each record to its kind's observer here first (`exec`
 notes the new executable and a new generation of the process, `open` of a relative path the
-path its fd stands for); the builders then only read (`executable`, `path_of`, `fd_name`, the
-actor and `file` caches): a document is a function of its record and this context. One resolver
-names every path (`path_of` for a path argument, `fd_name` for an fd) and one filter drops the
-ignored prefixes the kernel could not see (`fd_name`).
+path its fd stands for); the builders then only read what observers wrote (`executable`,
+`path_of`, `fd_name`); what they add is kept apart (/proc answers, the actor and `file`
+document parts), memoised, never taught. A document is a function of its record and this
+context. One resolver names every path (`path_of` for a path argument, `fd_name` for an fd)
+and one filter drops the ignored prefixes the kernel could not see (`fd_name`).
 
 Every cache is bounded (oldest first out) and keyed so that a reused pid or fd never picks up a
-stale answer: processes by (pid, start time), untracked fds by inode.
+stale answer: processes by (pid, start time), untracked fds by inode, relative opens by (pid,
+start time, fd) and used only for the raw path they were opened with. What the table cannot
+tell apart: a later open of the same relative path on the same fd whose record was lost (the
+reads then name the earlier open's directory); only a per-open identity carried by the
+kernel in read/write records would.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from enum import Enum
+from typing import Any, Final
 
 from .enrich import Enricher, _Bounded, text
 
-__all__ = ["IGNORED", "ProcessTable"]
+__all__ = ["IGNORED", "Ignored", "ProcessTable"]
 
-IGNORED = "\0"
-"""`fd_name` of an fd whose path is filtered (no real path holds a NUL)."""
+class Ignored(Enum):
+    """The type of IGNORED: an object no path can be, compared by identity."""
+
+    IGNORED = "ignored"
+
+
+IGNORED: Final = Ignored.IGNORED
+"""`fd_name` of an fd whose path is filtered."""
 
 
 class ProcessTable:
@@ -33,9 +46,14 @@ class ProcessTable:
         # raw bytes. The prefixes get the same escaping, once, so both filter the same paths.
         self.ignored_prefixes = tuple(text(p.encode()) for p in ignored_prefixes)
         self._exes = _Bounded()
+        """Executables by process, as exec records named them (observers write)."""
+        self._proc_exes = _Bounded()
+        """Executables by process, as /proc named them when no exec was seen (builders)."""
         self.exec_gen = _Bounded()
-        """Execs seen per pid: keys the actor cache, whose process names the executable."""
+        """Execs seen per process (pid, start time): keys the actor cache, whose process names
+        the executable."""
         self._opened = _Bounded()
+        """(raw path, absolute path) of relative opens by (pid, start time, fd)."""
         self._untracked = _Bounded()
         self.actors = _Bounded(16384)
         """Document parts shared by many events (who did it, per thread), see schema."""
@@ -50,13 +68,13 @@ class ProcessTable:
         # Cached process objects of this pid name the old executable: key a new generation.
         self.exec_gen.put((pid, start_ns), self.exec_gen.get((pid, start_ns), 0) + 1)
 
-    def opened(self, pid: int, fd: int, raw: str, resolved: str) -> None:
+    def opened(self, pid: int, start_ns: int, fd: int, raw: str, resolved: str) -> None:
         """An open of a relative path: its fd's later reads/writes carry the raw path."""
-        self._opened.put((pid, fd, raw), resolved)
+        self._opened.put((pid, start_ns, fd), (raw, resolved))
 
     def exec_creds_seen(self, pid: int, start_ns: int, creds: Any) -> None:
         """The ids a successful exec left (the record sent just before its exec record)."""
-        self._exec_creds.put((pid, start_ns), (self.exec_gen.get(pid, 0), creds))
+        self._exec_creds.put((pid, start_ns), (self.exec_gen.get((pid, start_ns), 0), creds))
 
     # ---- readers ----
 
@@ -64,7 +82,7 @@ class ProcessTable:
         """The ids of the exec now being built (exec_seen has counted it), or None: noted for
         this generation only, so an exec whose ids record was lost never gets an older one's."""
         found = self._exec_creds.get((pid, start_ns))
-        if found is None or found[0] != self.exec_gen.get(pid, 0) - 1:
+        if found is None or found[0] != self.exec_gen.get((pid, start_ns), 0) - 1:
             return None
         return found[1]
 
@@ -73,18 +91,24 @@ class ProcessTable:
         key = (pid, start_ns)
         if key in self._exes:
             return self._exes[key]  # type: ignore[no-any-return]
-        return self._exes.put(key, self.en.executable(pid, start_ns))  # type: ignore[no-any-return]
+        if key in self._proc_exes:
+            return self._proc_exes[key]  # type: ignore[no-any-return]
+        return self._proc_exes.put(  # type: ignore[no-any-return]
+            key, self.en.executable(pid, start_ns))
 
     def path_of(self, pid: int, dfd: int, raw: str) -> str:
         """A path argument made absolute (the kernel did most already): the cwd or dir fd."""
         return raw if raw[:1] == "/" else self.en.resolve(pid, dfd, raw)
 
-    def opened_path(self, pid: int, fd: int, raw: str) -> str:
-        """The absolute path of an fd opened with the relative `raw` (as `opened` noted)."""
-        return self._opened.get((pid, fd, raw), raw)  # type: ignore[no-any-return]
+    def opened_path(self, pid: int, start_ns: int, fd: int, raw: str) -> str:
+        """The absolute path of an fd opened with the relative `raw` (as `opened` noted);
+        `raw` itself when the open noted for this process's fd was of another path or none
+        was seen."""
+        found = self._opened.get((pid, start_ns, fd))
+        return found[1] if found is not None and found[0] == raw else raw
 
-    def fd_name(self, pid: int, fd: int, file_path: bytes | None, dev: int, ino: int,
-                imode: int) -> str | None:
+    def fd_name(self, pid: int, start_ns: int, fd: int, file_path: bytes | None, dev: int,
+                ino: int, imode: int) -> str | Ignored | None:
         """What names an fd in a read/write or totals record: the path it was opened with
         (`file_path`, as the kernel tracked it), or, for an fd opened before we saw it, its
         /proc (or pipe:/socket:) name; None when nothing names it; IGNORED when that name is
@@ -93,7 +117,7 @@ class ProcessTable:
             # = text(raw_b), its common case inlined (hot path)
             raw = (file_path.decode() if file_path.isascii() and 92 not in file_path
                    else text(file_path))
-            return raw if raw[:1] == "/" else self.opened_path(pid, fd, raw)
+            return raw if raw[:1] == "/" else self.opened_path(pid, start_ns, fd, raw)
         key = (pid, fd, dev, ino)
         if key in self._untracked:
             path: str | None = self._untracked[key]
@@ -105,7 +129,8 @@ class ProcessTable:
 
     def cached(self) -> dict[str, Any]:
         """Sizes of the caches (for a look from a debugger or a test)."""
-        return {"executables": len(self._exes), "exec_gen": len(self.exec_gen),
+        return {"executables": len(self._exes), "proc_executables": len(self._proc_exes),
+                "exec_gen": len(self.exec_gen),
                 "opened": len(self._opened), "untracked": len(self._untracked),
                 "actors": len(self.actors), "files": len(self.files),
                 "exec_creds": len(self._exec_creds)}

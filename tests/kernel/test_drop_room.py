@@ -47,7 +47,7 @@ class TestDropRoom:
             assert mon.stop(signal.SIGTERM) == 0
         losses = _ring_losses(mon)
         for lost in losses:
-            assert lost["with_room"] + lost["without_room"] == lost["count"], lost
+            assert 0 <= lost["with_room"] <= lost["count"], lost
         assert sum(lost["without_room"] for lost in losses) > 0
         # Drops while the monitor ran (before the stop, from a busy host) could only add
         # drops with room through the ring's lock giving up, which a tracepoint program on

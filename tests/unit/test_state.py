@@ -10,6 +10,7 @@ import orjson
 from ebpf_monitor.decode import Decoder
 from ebpf_monitor.enrich import Enricher
 from ebpf_monitor.ringbuf import Batch
+from ebpf_monitor.state import IGNORED
 
 from . import golden
 from .recorded_abi import enum
@@ -48,6 +49,21 @@ class TestProcessTable:
         assert o["file"]["path"] == want and o["ebpf"]["raw_path"] == "rel.txt"
         assert r["file"]["path"] == want
 
+    def test_reused_pid_reads_raw_path(self) -> None:
+        """A new process with a recycled pid reading its fd with the same relative path
+        does not get the dead process's resolution: the raw path, nothing guessed."""
+        pid = os.getpid()
+        dec = Decoder(Enricher(host_name="t"))
+        opened = record("open_event", b"rel.txt\0", h_kind=KINDS["EK_OPEN"],
+                        h_action=ACTIONS["EA_OPENAT"], h_pid=pid, h_ret=7, dfd=AT_FDCWD,
+                        path_len=7, h_start_ns=1_000)
+        read = record("rw_event", b"rel.txt\0", h_kind=KINDS["EK_RW"],
+                      h_action=ACTIONS["EA_READ"], h_pid=pid, h_ret=3, fd=7, count=3,
+                      target=TARGETS["FT_FILE"], path_len=7, h_start_ns=2_000)
+        o, r = _decode(dec, opened, read)
+        assert o["file"]["path"] == os.path.join(os.getcwd(), "rel.txt")
+        assert r["file"]["path"] == "rel.txt"
+
     def test_exec_names_the_process(self) -> None:
         """After an exec, the process's later documents name the new executable."""
         dec = Decoder(Enricher(host_name="t", proc_lookups=False))
@@ -69,6 +85,8 @@ class TestProcessTable:
                 assert dec.decode(golden.load_records(mode))
             sizes = dec.state.cached()
             assert sizes["exec_gen"] == 0 and sizes["opened"] == 0
+            # /proc answers the builders fetched are memoised apart from what execs taught.
+            assert sizes["executables"] == 0 and sizes["proc_executables"] > 0
             assert sizes["actors"] > 0  # the caches still fill
 
 
@@ -88,3 +106,12 @@ class TestBoundedCache:
         cache.put(1000, 1000)
         assert list(cache) == [998, 999, 997, 1000] and cache[997] == "again"
         assert len(cache) == cache.limit
+
+
+class TestIgnored:
+    """The filtered-fd marker is no string a decoded path could be."""
+
+    def test_not_a_string(self) -> None:
+        """A one-character string decoded from a record (CPython caches those) is not it."""
+        assert not isinstance(IGNORED, str)
+        assert b"\0".decode() is not IGNORED

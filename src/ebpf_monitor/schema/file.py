@@ -93,7 +93,7 @@ def open_observer(abi: Abi, table: ProcessTable) -> Observer:
         ret = v.h_ret
         if ret >= 0 and tail[:1] != b"/" and v.path_len:
             raw = text(tail[: v.path_len])
-            table.opened(v.h_pid, ret, raw, table.path_of(v.h_pid, v.dfd, raw))
+            table.opened(v.h_pid, v.h_start_ns, ret, raw, table.path_of(v.h_pid, v.dfd, raw))
 
     return observe
 
@@ -113,7 +113,7 @@ def open_builder(abi: Abi, table: ProcessTable) -> Builder:
         if raw[:1] == "/" or not raw:
             path = raw
         else:  # as open_observer noted it
-            path = table.opened_path(pid, ret, raw) if ret >= 0 else table.path_of(
+            path = table.opened_path(pid, v.h_start_ns, ret, raw) if ret >= 0 else table.path_of(
                 pid, v.dfd, raw)
         act = v.h_action
         action = actions[act]
@@ -168,9 +168,9 @@ def rw_builder(abi: Abi, table: ProcessTable) -> Builder:
         if ret >= 0:
             more += f',"bytes":{ret}'
         if v.target == ft_file:
-            path = fd_name(v.h_pid, fd, tail[: v.path_len], 0, 0, 0)
+            path = fd_name(v.h_pid, v.h_start_ns, fd, tail[: v.path_len], 0, 0, 0)
         elif v.h_flags & untracked:
-            path = fd_name(v.h_pid, fd, None, v.dev, v.ino, v.imode)
+            path = fd_name(v.h_pid, v.h_start_ns, fd, None, v.dev, v.ino, v.imode)
         else:
             path = None
         if path is IGNORED:
@@ -208,9 +208,9 @@ def io_summary_builder(abi: Abi, table: ProcessTable) -> Builder:
             event = event_frag("close", CAT_FILE, TYPE_INFO, "success")
             # Named like its first read or write, which came before (cached by inode).
             if v.target == ft_file:
-                path = fd_name(v.h_pid, v.fd, tail[: v.path_len], 0, 0, 0)
+                path = fd_name(v.h_pid, v.h_start_ns, v.fd, tail[: v.path_len], 0, 0, 0)
             elif v.h_flags & untracked:
-                path = fd_name(v.h_pid, v.fd, None, v.dev, v.ino, v.imode)
+                path = fd_name(v.h_pid, v.h_start_ns, v.fd, None, v.dev, v.ino, v.imode)
             else:
                 path = None
             if path is IGNORED:

@@ -22,7 +22,7 @@ from typing import Any
 from ..document import Document
 from ..enrich import Enricher
 from ..records import FdpairEvent, MmsgEvent, XferEvent
-from ..state import IGNORED, ProcessTable
+from ..state import IGNORED, Ignored, ProcessTable
 from ._common import (
     CAT_FILE,
     CAT_NETWORK,
@@ -139,11 +139,11 @@ def xfer_builder(abi: Abi, table: ProcessTable) -> Builder:
                 ("from", v.src_fd, v.src_target, src_path, v.src_dev, v.src_ino, v.src_imode),
                 ("to", v.dst_fd, v.dst_target, dst_path, v.dst_dev, v.dst_ino, v.dst_imode)):
             end: dict[str, Any] = {"fd": fd}
-            name: str | None = None
+            name: str | Ignored | None = None
             if target == ft_file:
-                name = fd_name(pid, fd, path_b, 0, 0, 0)
+                name = fd_name(pid, v.h_start_ns, fd, path_b, 0, 0, 0)
             elif target != ft_socket and ino:
-                name = fd_name(pid, fd, None, dev, ino, imode)
+                name = fd_name(pid, v.h_start_ns, fd, None, dev, ino, imode)
             if name is IGNORED:
                 ignored += 1
             elif name is not None:

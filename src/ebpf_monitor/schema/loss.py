@@ -20,6 +20,7 @@ def loss_document(en: Enricher, ktime_ns: int, lost: dict[str, int], *, source: 
     info: dict[str, Any] = {"source": source, "count": sum(lost.values()), "by_kind": lost,
                             "total": total}
     if with_room is not None:
+        assert 0 <= with_room <= info["count"], (with_room, lost)
         info["with_room"] = with_room
         info["without_room"] = info["count"] - with_room
     stamp, day = en.stamp(ktime_ns)

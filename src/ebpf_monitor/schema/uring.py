@@ -17,7 +17,7 @@ from typing import Any
 from ..document import Document
 from ..enrich import Enricher, text
 from ..records import UringEvent
-from ..state import IGNORED, ProcessTable
+from ..state import IGNORED, Ignored, ProcessTable
 from ._common import (
     CAT_FILE,
     CAT_NETWORK,
@@ -100,14 +100,14 @@ def uring_builder(abi: Abi, table: ProcessTable) -> Builder:
         if v.flags & flags["EU_SQ_THREAD"]:
             ring["sq_thread"] = True
         ret = v.h_ret
-        path: str | None = None
+        path: str | Ignored | None = None
         if action in ("openat", "openat2"):
             raw = text(tail[: v.path_len])
             path = raw if raw[:1] == "/" else table.path_of(pid, v.fd, raw)
         elif v.target == ft_file:
-            path = fd_name(pid, v.fd, tail[: v.path_len], 0, 0, 0)
+            path = fd_name(pid, v.h_start_ns, v.fd, tail[: v.path_len], 0, 0, 0)
         elif v.target != ft_socket and v.ino:
-            path = fd_name(pid, v.fd, None, v.dev, v.ino, v.imode)
+            path = fd_name(pid, v.h_start_ns, v.fd, None, v.dev, v.ino, v.imode)
         if path is IGNORED:
             return None
         if v.target == ft_socket or action in ("connect", "accept4"):
