@@ -24,13 +24,17 @@ import subprocess
 import sys
 import tempfile
 import textwrap
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 # GOLDEN_SRC: make the documents with another tree's reader (e.g. `git archive` of the commit
 # before a refactor), so that they are the old code's.
 sys.path.insert(0, os.environ.get("GOLDEN_SRC", str(REPO / "src")))
+
+T = TypeVar("T")
 
 WORKLOAD = textwrap.dedent(r'''
     import os, signal, socket, sys, threading
@@ -150,41 +154,55 @@ WORKLOAD = textwrap.dedent(r'''
 ''')
 
 
-def _records(mode: str, inherited: int, tmp: Path) -> list[bytes]:
-    from ebpf_monitor.abi import enum_values, layout
+def ring_records(mode: str | None, run: Callable[[], T]) -> tuple[list[bytes], T]:
+    """Load the BPF object (capture.read_write `mode`, or the default config for None), drain
+    the ring, call `run` and return every record it left in the ring with run's result; shared
+    by the golden_record*.py scripts, which keep their own workload's records from these."""
     from ebpf_monitor.config import Config
     from ebpf_monitor.loader import BpfMonitor
     from ebpf_monitor.ringbuf import RingReader
 
-    cfg = Config.model_validate({"capture": {"read_write": mode}})
+    cfg = Config.model_validate({"capture": {"read_write": mode}} if mode else {})
     mon = BpfMonitor(capture=cfg.capture, filters=cfg.filters, self_pid=os.getpid())
     try:
         reader = RingReader(mon.ring_fd, mon.ring_size)
         reader.read()
-        script = tmp / "golden_workload.py"
-        script.write_text(WORKLOAD)
-        os.lseek(inherited, 0, os.SEEK_SET)
-        proc = subprocess.Popen([sys.executable, "-S", "-I", str(script), str(inherited)],
-                                cwd=tmp, pass_fds=(inherited,))
-        proc.wait()
+        result = run()
         batch = reader.read()
         reader.close()
     finally:
         mon.close()
+    return [batch.data[off: off + length] for off, length in batch.spans], result
+
+
+def _records(mode: str, inherited: int, tmp: Path, workload: str = WORKLOAD) -> list[bytes]:
+    """The records of a Python workload's process tree (the fork records link it)."""
+    from ebpf_monitor.abi import enum_values, layout
+
+    script = tmp / "golden_workload.py"
+    script.write_text(workload)
+    os.lseek(inherited, 0, os.SEEK_SET)
+
+    def run() -> int:
+        proc = subprocess.Popen([sys.executable, "-S", "-I", str(script), str(inherited)],
+                                cwd=tmp, pass_fds=(inherited,))
+        proc.wait()
+        return proc.pid
+
+    recs, root = ring_records(mode, run)
     kinds = enum_values("event_kind")
     fork = layout("fork_event")
     child = fork.fields.index("child_pid")
     header = layout("event_header")
     kind_i, pid_i = header.fields.index("kind"), header.fields.index("pid")
-    recs = [batch.data[off: off + length] for off, length in batch.spans]
     heads = [header.struct.unpack_from(rec) for rec in recs]
     children: dict[int, set[int]] = {}
     for rec, head in zip(recs, heads, strict=True):
         if head[kind_i] == kinds["EK_FORK"]:
             children.setdefault(head[pid_i], set()).add(fork.struct.unpack_from(rec)[child])
     # The workload's process tree, whatever the order its records reached the ring in.
-    tracked = {proc.pid}
-    todo = [proc.pid]
+    tracked = {root}
+    todo = [root]
     while todo:
         for c in children.get(todo.pop(), ()):
             if c not in tracked:
@@ -197,6 +215,24 @@ def _records(mode: str, inherited: int, tmp: Path) -> list[bytes]:
 def write_records(path: Path, records: list[bytes]) -> None:
     raw = b"".join(struct.pack("<I", len(rec)) + rec for rec in records)
     path.write_bytes(gzip.compress(raw, mtime=0))
+
+
+def extra_main(doc: str, name: str, record: Callable[[Path], list[bytes]]) -> int:
+    """The command line of an extra fixture's script (golden.extra_names()): `record` runs its
+    workload in a temporary directory and returns the records kept; --documents skips it."""
+    p = argparse.ArgumentParser(description=doc.split("\n\n")[0])
+    p.add_argument("--documents", action="store_true", help="rewrite only the documents")
+    args = p.parse_args()
+    from tests.unit import golden
+
+    if not args.documents:
+        with tempfile.TemporaryDirectory() as tmp:
+            recs = record(Path(tmp))
+        write_records(golden.extra_records_path(name), recs)
+        print(f"{name}: {len(recs)} records", file=sys.stderr)
+    text = "".join(line + "\n" for line in golden.extra_documents(name))
+    golden.extra_documents_path(name).write_bytes(gzip.compress(text.encode(), mtime=0))
+    return 0
 
 
 def main() -> int:

@@ -12,12 +12,9 @@ kept, host inputs fixed by tests/unit/golden.py); the unit tier compares the doc
 
 from __future__ import annotations
 
-import argparse
-import gzip
 import os
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -31,33 +28,21 @@ SOURCE = REPO / "tests" / "kernel" / "workloads" / "file_ops.c"
 GROUPS = ("attr", "names")
 
 
-def main() -> int:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--documents", action="store_true", help="rewrite only the documents")
-    args = p.parse_args()
-    from tests.unit import golden
-
-    if not args.documents:
-        with tempfile.TemporaryDirectory() as tmp:
-            binary = Path(tmp) / "file_ops"
-            subprocess.run(["gcc", "-O2", "-Wall", "-o", str(binary), str(SOURCE)], check=True)
-            # The Python workload of golden_record becomes the C one, one group per child.
-            golden_record.WORKLOAD = (
-                "import os, sys\n"
-                f"for g in {GROUPS!r}:\n"
-                "    os.mkdir(g)\n"
-                "    pid = os.fork()\n"
-                "    if pid == 0:\n"
-                f"        os.execv({str(binary)!r}, ['file_ops', g, g])\n"
-                "    os.waitpid(pid, 0)\n")
-            inherited = os.open(Path(tmp) / "unused", os.O_RDWR | os.O_CREAT, 0o600)
-            recs = golden_record._records("all", inherited, Path(tmp))
-            golden_record.write_records(golden.extra_records_path(NAME), recs)
-            print(f"{NAME}: {len(recs)} records", file=sys.stderr)
-    text = "".join(line + "\n" for line in golden.extra_documents(NAME))
-    golden.extra_documents_path(NAME).write_bytes(gzip.compress(text.encode(), mtime=0))
-    return 0
+def record(tmp: Path) -> list[bytes]:
+    binary = tmp / "file_ops"
+    subprocess.run(["gcc", "-O2", "-Wall", "-o", str(binary), str(SOURCE)], check=True)
+    # The Python workload of golden_record becomes the C one, one group per child.
+    workload = (
+        "import os, sys\n"
+        f"for g in {GROUPS!r}:\n"
+        "    os.mkdir(g)\n"
+        "    pid = os.fork()\n"
+        "    if pid == 0:\n"
+        f"        os.execv({str(binary)!r}, ['file_ops', g, g])\n"
+        "    os.waitpid(pid, 0)\n")
+    inherited = os.open(tmp / "unused", os.O_RDWR | os.O_CREAT, 0o600)
+    return golden_record._records("all", inherited, tmp, workload)
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(golden_record.extra_main(__doc__ or "", NAME, record))

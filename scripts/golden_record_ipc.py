@@ -15,12 +15,9 @@ unit tier checks (test_golden) and takes as evidence of the fields written (test
 
 from __future__ import annotations
 
-import argparse
-import gzip
 import os
 import subprocess
 import sys
-import tempfile
 import textwrap
 from pathlib import Path
 
@@ -115,27 +112,14 @@ WORKLOAD = textwrap.dedent(r'''
 ''')
 
 
-def main() -> int:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--documents", action="store_true", help="rewrite only the documents")
-    args = p.parse_args()
-    from tests.unit import golden
-
-    if not args.documents:
-        with tempfile.TemporaryDirectory() as tmp:
-            uring = Path(tmp) / "uring_work"
-            subprocess.run(["gcc", "-O2", "-Wall", "-o", str(uring),
-                            str(REPO / "tests" / "kernel" / "uring_work.c"), "-luring"],
-                           check=True)
-            golden_record.WORKLOAD = WORKLOAD.replace("URING_WORK", repr(str(uring)))
-            unused = os.open(tmp, os.O_RDONLY)
-            recs = golden_record._records("all", unused, Path(tmp))
-        golden_record.write_records(golden.extra_records_path(NAME), recs)
-        print(f"{NAME}: {len(recs)} records", file=sys.stderr)
-    text = "".join(line + "\n" for line in golden.extra_documents(NAME))
-    golden.extra_documents_path(NAME).write_bytes(gzip.compress(text.encode(), mtime=0))
-    return 0
+def record(tmp: Path) -> list[bytes]:
+    uring = tmp / "uring_work"
+    subprocess.run(["gcc", "-O2", "-Wall", "-o", str(uring),
+                    str(REPO / "tests" / "kernel" / "uring_work.c"), "-luring"], check=True)
+    unused = os.open(tmp, os.O_RDONLY)
+    return golden_record._records("all", unused, tmp,
+                                  WORKLOAD.replace("URING_WORK", repr(str(uring))))
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(golden_record.extra_main(__doc__ or "", NAME, record))

@@ -21,27 +21,23 @@ their processes' records are kept.
 
 from __future__ import annotations
 
-import argparse
 import os
 import shutil
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "src"))
 sys.path.insert(0, str(REPO / "scripts"))
+import golden_record  # noqa: E402
 
 NAME = "hooks-proc"
 
 
 def _records(tmp: Path) -> list[bytes]:
     from ebpf_monitor.abi import layout
-    from ebpf_monitor.config import Config
-    from ebpf_monitor.loader import BpfMonitor
-    from ebpf_monitor.ringbuf import RingReader
 
     for name in ("cred_work", "target_work", "mount_work", "bpf_work", "fileless_work"):
         subprocess.run(["gcc", "-O2", "-Wall", "-o", str(tmp / name),
@@ -51,11 +47,8 @@ def _records(tmp: Path) -> list[bytes]:
     shutil.copy2(shutil.which("id") or "/usr/bin/id", suid)
     os.chown(suid, 0, 0)
     suid.chmod(0o4755)
-    cfg = Config()
-    mon = BpfMonitor(capture=cfg.capture, filters=cfg.filters, self_pid=os.getpid())
-    try:
-        reader = RingReader(mon.ring_fd, mon.ring_size)
-        reader.read()
+
+    def run() -> set[int]:
         proc = subprocess.run([str(tmp / "cred_work"), str(suid)], check=True,
                               stdout=subprocess.PIPE)
         pids = {int(proc.stdout.split()[0])}
@@ -71,35 +64,13 @@ def _records(tmp: Path) -> list[bytes]:
         proc = subprocess.run([str(tmp / "mount_work"), str(tmp / "mnt")], check=True,
                               stdout=subprocess.PIPE)
         pids |= {int(p) for p in proc.stdout.split()}
-        batch = reader.read()
-        reader.close()
-    finally:
-        mon.close()
+        return pids
+
+    recs, pids = golden_record.ring_records(None, run)
     header = layout("event_header")
     pid_i = header.fields.index("pid")
-    recs = [batch.data[off: off + length] for off, length in batch.spans]
     return [rec for rec in recs if header.struct.unpack_from(rec)[pid_i] in pids]
 
 
-def main() -> int:
-    import gzip
-
-    from golden_record import write_records
-
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--documents", action="store_true", help="rewrite only the documents")
-    args = p.parse_args()
-    from tests.unit import golden
-
-    if not args.documents:
-        with tempfile.TemporaryDirectory() as tmp:
-            recs = _records(Path(tmp))
-        write_records(golden.extra_records_path(NAME), recs)
-        print(f"{NAME}: {len(recs)} records", file=sys.stderr)
-    text = "".join(line + "\n" for line in golden.extra_documents(NAME))
-    golden.extra_documents_path(NAME).write_bytes(gzip.compress(text.encode(), mtime=0))
-    return 0
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(golden_record.extra_main(__doc__ or "", NAME, _records))
