@@ -16,7 +16,7 @@ from ..state import ProcessTable
 from ._common import CAT_FILE, TYPE_CHANGE, Abi, Builder, actor, base, document, members
 from .file import file_fields
 
-__all__ = ["at_flag_names", "attr_builder", "octal_mode"]
+__all__ = ["at_flag_names", "attr_builder", "octal_mode", "path_notes"]
 
 _UNCHANGED = 0xFFFFFFFF
 """(uid_t)-1 / (gid_t)-1: chown leaves that id as it is."""
@@ -44,6 +44,15 @@ def at_flag_names(flags: int) -> list[str]:
     if flags:
         names.append(f"0x{flags:x}")
     return names
+
+
+def path_notes(eb: dict[str, Any], path: str, raw: str, truncated: int) -> None:
+    """The kernel's path when it differs from the one shown, and whether it was cut short
+    (the attribute and name-change documents)."""
+    if path != raw:
+        eb["raw_path"] = raw
+    if truncated:
+        eb["truncated"] = True
 
 
 def attr_builder(abi: Abi, table: ProcessTable) -> Builder:
@@ -81,10 +90,7 @@ def attr_builder(abi: Abi, table: ProcessTable) -> Builder:
             eb["flags"] = at_flag_names(v.at_flags)
         if v.inode == inode_after:
             eb["inode"] = {"mode": f"{v.imode:o}", "uid": str(v.iuid), "gid": str(v.igid)}
-        if path != raw:
-            eb["raw_path"] = raw
-        if v.h_flags & truncated:
-            eb["truncated"] = True
+        path_notes(eb, path, raw, v.h_flags & truncated)
         return document(v, en, event, actor(v, en, table).text, members(own))
 
     return build

@@ -17,6 +17,7 @@ process."""
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
 from typing import Any
 
 from ..document import Document
@@ -51,21 +52,24 @@ _PIPE_FLAGS = [(name, getattr(os, name)) for name in ("O_CLOEXEC", "O_NONBLOCK",
                if hasattr(os, name)]
 _O_NOTIFICATION_PIPE = os.O_EXCL
 """pipe2's O_NOTIFICATION_PIPE is O_EXCL's bit (include/uapi/linux/watch_queue.h)."""
+_PIPE_BITS = (*_PIPE_FLAGS, ("O_NOTIFICATION_PIPE", _O_NOTIFICATION_PIPE))
+
+
+def _bit_names(flags: int, bits: Iterable[tuple[str, int]]) -> list[str]:
+    """Flag bits as names, in the order given; bits without one as a hex number."""
+    out = []
+    for name, bit in bits:
+        if flags & bit:
+            out.append(name)
+            flags &= ~bit
+    if flags:
+        out.append(hex(flags))
+    return out
 
 
 def pipe_flag_names(flags: int) -> list[str]:
     """pipe2 flags as names; bits without one as a hex number."""
-    out = []
-    for name, bit in _PIPE_FLAGS:
-        if flags & bit:
-            out.append(name)
-            flags &= ~bit
-    if flags & _O_NOTIFICATION_PIPE:
-        out.append("O_NOTIFICATION_PIPE")
-        flags &= ~_O_NOTIFICATION_PIPE
-    if flags:
-        out.append(hex(flags))
-    return out
+    return _bit_names(flags, _PIPE_BITS)
 
 
 def fdpair_builder(abi: Abi, table: ProcessTable) -> Builder:
@@ -104,14 +108,7 @@ def fdpair_builder(abi: Abi, table: ProcessTable) -> Builder:
 
 def splice_flag_names(flags: int) -> list[str]:
     """splice/tee flags as names (copy_file_range has none defined); other bits as hex."""
-    out = []
-    for name, bit in _SPLICE_FLAGS:
-        if flags & bit:
-            out.append(name)
-            flags &= ~bit
-    if flags:
-        out.append(hex(flags))
-    return out
+    return _bit_names(flags, _SPLICE_FLAGS)
 
 
 def xfer_builder(abi: Abi, table: ProcessTable) -> Builder:

@@ -16,7 +16,7 @@ from ..enrich import Enricher, text
 from ..records import LinkEvent, MknodEvent, TruncateEvent
 from ..state import ProcessTable
 from ._common import CAT_FILE, TYPE_CHANGE, Abi, Builder, actor, base, document, members
-from .attr import at_flag_names, octal_mode
+from .attr import at_flag_names, octal_mode, path_notes
 from .file import file_fields
 
 __all__ = ["file_type", "link_builder", "mknod_builder", "truncate_builder"]
@@ -83,10 +83,7 @@ def mknod_builder(abi: Abi, table: ProcessTable) -> Builder:
             eb["device"] = {"major": os.major(v.dev), "minor": os.minor(v.dev)}
         if v.dfd != at_fdcwd:
             eb["dfd"] = v.dfd
-        if path != raw:
-            eb["raw_path"] = raw
-        if v.h_flags & truncated:
-            eb["truncated"] = True
+        path_notes(eb, path, raw, v.h_flags & truncated)
         return document(v, en, event, actor(v, en, table).text, members(own))
 
     return build
@@ -107,10 +104,7 @@ def truncate_builder(abi: Abi, table: ProcessTable) -> Builder:
         eb["length"] = v.length
         if v.h_action == ftruncate:
             eb["fd"] = v.fd
-        if path != raw:
-            eb["raw_path"] = raw
-        if v.h_flags & truncated:
-            eb["truncated"] = True
+        path_notes(eb, path, raw, v.h_flags & truncated)
         return document(v, en, event, actor(v, en, table).text, members(own))
 
     return build

@@ -215,12 +215,9 @@ class LocalStore:
             return self._index_lines(files)
         return self._index_chunks(files)
 
-    def _index_chunks(self, files: list[Path]) -> tuple[int, int]:
-        """The "sql" and "extractor" routes: chunk by chunk, each through DuckDB
-        (sqlchunk.py) when every line of it is one the SQL path reads exactly as the
-        Extractor would, else through the Extractor; the `listening` and `pending` tables
-        carry the state to the next chunk."""
-        fresh: set[str] = set()  # processes first seen in this run
+    def _plan(self, files: list[Path]) -> tuple[list[tuple[Path, str, int]], int]:
+        """What each route reads: (path, fingerprint, bytes already consumed) of every file
+        not finished, and the bytes left in all of them (for the progress line)."""
         total = 0
         plan: list[tuple[Path, str, int]] = []
         finished = {str(f) for (f,) in
@@ -234,6 +231,15 @@ class LocalStore:
             done = int(row[0]) if row else 0
             plan.append((path, fingerprint, done))
             total += max(size - done, 0)
+        return plan, total
+
+    def _index_chunks(self, files: list[Path]) -> tuple[int, int]:
+        """The "sql" and "extractor" routes: chunk by chunk, each through DuckDB
+        (sqlchunk.py) when every line of it is one the SQL path reads exactly as the
+        Extractor would, else through the Extractor; the `listening` and `pending` tables
+        carry the state to the next chunk."""
+        fresh: set[str] = set()  # processes first seen in this run
+        plan, total = self._plan(files)
         progress = _Progress(total)
         docs = skipped = 0
         progressed = 0
@@ -276,19 +282,7 @@ class LocalStore:
         known_listening = set(listening)
         known = {str(e) for (e,) in self.con.execute("SELECT entity FROM procs").fetchall()}
         fresh: set[str] = set()  # processes first seen in this run
-        total = 0
-        plan: list[tuple[Path, str, int]] = []
-        finished = {str(f) for (f,) in
-                    self.con.execute("SELECT fingerprint FROM finished").fetchall()}
-        for path in files:
-            fingerprint, size = self._fingerprint(path)
-            if fingerprint is None or fingerprint in finished:
-                continue  # a rotated .gz read to its end: seeking there inflates all of it
-            row = self.con.execute("SELECT consumed FROM sources WHERE fingerprint = ?",
-                                   [fingerprint]).fetchone()
-            done = int(row[0]) if row else 0
-            plan.append((path, fingerprint, done))
-            total += max(size - done, 0)
+        plan, total = self._plan(files)
         progress = _Progress(total)
         docs = skipped = 0
         progressed = 0
