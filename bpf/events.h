@@ -130,6 +130,13 @@ struct event_header {
 	__u32 ns_tid;
 	__u32 ns_ppid;  /* 0 when the parent is outside that namespace */
 	__u32 pidns;    /* inode of /proc/<pid>/ns/pid */
+	/* Context of every event (issue 12). */
+	__u64 cgroup_id;       /* cgroup v2 id (the inode of its cgroupfs directory) */
+	__u64 parent_start_ns; /* CLOCK_MONOTONIC start of the parent (real_parent's leader) */
+	__u32 mntns;           /* inode of /proc/<pid>/ns/mnt */
+	__u32 netns;           /* inode of /proc/<pid>/ns/net */
+	__u32 tty;             /* controlling terminal: major << 20 | minor (kernel dev_t); 0 none */
+	__u32 sid;             /* session leader's pid (initial namespace); 0 none */
 };
 
 /* A socket's endpoints; ports in host byte order, addresses in network order. */

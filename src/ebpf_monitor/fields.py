@@ -113,6 +113,29 @@ FIELDS: tuple[Field, ...] = (
     _f("process.entity_id", "keyword", EVENTS, "hash of host, boot id, start time and pid: "
        "unique even when a pid is reused"),
     _f("process.parent.pid", "long", EVENTS, "the parent process id"),
+    _f("process.parent.entity_id", "keyword", EVENTS, "the parent's `process.entity_id` "
+       "(from the parent's start time, read in the kernel: real_parent's group leader); absent "
+       "when the parent pid is 0"),
+    _f("process.tty.char_device.major", "long", EVENTS, "the controlling terminal's major "
+       "number (136: a pseudo-terminal `/dev/pts/N`, 4: a virtual console); absent without a "
+       "terminal"),
+    _f("process.tty.char_device.minor", "long", EVENTS, "its minor number (`N` of "
+       "`/dev/pts/N`)"),
+    _f("process.session_leader.pid", "long", EVENTS, "the pid of the session's leader (the "
+       "session id, as the host sees it); absent when the kernel has none"),
+    _f("container.id", "keyword", EVENTS, "the container the process runs in, from its cgroup "
+       "path: docker (`docker-<id>.scope`, `/docker/<id>`), containerd (`cri-containerd-<id>"
+       ".scope`), CRI-O (`crio-<id>.scope`), podman (`libpod-<id>.scope`), a Kubernetes pod's "
+       "container under the cgroupfs driver (`.../pod<uid>/<id>`); absent outside a "
+       "container"),
+    _f("container.name", "keyword", EVENTS, "systemd-nspawn (and machined) containers: the "
+       "machine name of `machine-<name>.scope`"),
+    _f("container.runtime", "keyword", EVENTS, "`docker`, `containerd`, `cri-o`, `podman` or "
+       "`systemd-nspawn`; absent when the path does not say (Kubernetes, cgroupfs driver)"),
+    _f("orchestrator.type", "keyword", EVENTS, "`kubernetes` for a process in a pod's cgroup "
+       "(`kubepods...-pod<uid>.slice` or `/kubepods/.../pod<uid>`)"),
+    _f("orchestrator.resource.type", "keyword", EVENTS, "`pod`"),
+    _f("orchestrator.resource.id", "keyword", EVENTS, "the pod's uid"),
     _f("process.exit_code", "long", EXIT, "exit events: the exit status, or 128+signal when "
        "killed"),
     _f("user.id", "keyword", EVENTS, "real uid (a string, per ECS)"),
@@ -177,6 +200,15 @@ FIELDS: tuple[Field, ...] = (
        "outside the namespace, as for a container's init)"),
     _f("ebpf.pid_ns.inode", "long", EVENTS, "the namespace's inode (`stat -L -c %i "
        "/proc/<pid>/ns/pid`, the number in `ls -l /proc/<pid>/ns/pid`)"),
+    _f("ebpf.cgroup.id", "long", EVENTS, "the process's cgroup v2 id (the inode of its "
+       "cgroup directory; `stat -c %i /sys/fs/cgroup/<path>`)"),
+    _f("ebpf.cgroup.path", "keyword", EVENTS, "that cgroup's path below the cgroup2 mount "
+       "(`0::` line of `/proc/<pid>/cgroup`), named once per id; absent when the cgroup was "
+       "gone before it was named, and on hosts without cgroup v2"),
+    _f("ebpf.mnt_ns.inode", "long", EVENTS, "the mount namespace's inode (`/proc/<pid>/ns/"
+       "mnt`)"),
+    _f("ebpf.net_ns.inode", "long", EVENTS, "the network namespace's inode (`/proc/<pid>/ns/"
+       "net`)"),
     _f("ebpf.backlog", "long", ("listen",), "listen: the backlog"),
     _f("ebpf.socket.family", "keyword", SOCKETS, "socket events and socket I/O: `AF_INET`, "
        "`AF_INET6`, `AF_UNIX`, ..."),

@@ -26,7 +26,7 @@ __all__ = [
 ]
 
 class ExecEvent(NamedTuple):
-    """struct exec_event (96 fixed bytes, then its tail)."""
+    """struct exec_event (128 fixed bytes, then its tail)."""
 
     h_kind: int
     h_action: int
@@ -46,13 +46,19 @@ class ExecEvent(NamedTuple):
     h_ns_tid: int
     h_ns_ppid: int
     h_pidns: int
+    h_cgroup_id: int
+    h_parent_start_ns: int
+    h_mntns: int
+    h_netns: int
+    h_tty: int
+    h_sid: int
     argc: int
     path_len: int
     args_len: int
 
 
 class ExitEvent(NamedTuple):
-    """struct exit_event (96 fixed bytes)."""
+    """struct exit_event (128 fixed bytes)."""
 
     h_kind: int
     h_action: int
@@ -72,11 +78,17 @@ class ExitEvent(NamedTuple):
     h_ns_tid: int
     h_ns_ppid: int
     h_pidns: int
+    h_cgroup_id: int
+    h_parent_start_ns: int
+    h_mntns: int
+    h_netns: int
+    h_tty: int
+    h_sid: int
     exit_code: int
 
 
 class ForkEvent(NamedTuple):
-    """struct fork_event (104 fixed bytes)."""
+    """struct fork_event (136 fixed bytes)."""
 
     h_kind: int
     h_action: int
@@ -96,13 +108,19 @@ class ForkEvent(NamedTuple):
     h_ns_tid: int
     h_ns_ppid: int
     h_pidns: int
+    h_cgroup_id: int
+    h_parent_start_ns: int
+    h_mntns: int
+    h_netns: int
+    h_tty: int
+    h_sid: int
     child_pid: int
     child_tid: int
     clone_flags: int
 
 
 class IoSummaryEvent(NamedTuple):
-    """struct io_summary_event (200 fixed bytes, then its tail)."""
+    """struct io_summary_event (232 fixed bytes, then its tail)."""
 
     h_kind: int
     h_action: int
@@ -122,6 +140,12 @@ class IoSummaryEvent(NamedTuple):
     h_ns_tid: int
     h_ns_ppid: int
     h_pidns: int
+    h_cgroup_id: int
+    h_parent_start_ns: int
+    h_mntns: int
+    h_netns: int
+    h_tty: int
+    h_sid: int
     fd: int
     target: int
     path_len: int
@@ -143,7 +167,7 @@ class IoSummaryEvent(NamedTuple):
 
 
 class NetEvent(NamedTuple):
-    """struct net_event (144 fixed bytes)."""
+    """struct net_event (176 fixed bytes)."""
 
     h_kind: int
     h_action: int
@@ -163,6 +187,12 @@ class NetEvent(NamedTuple):
     h_ns_tid: int
     h_ns_ppid: int
     h_pidns: int
+    h_cgroup_id: int
+    h_parent_start_ns: int
+    h_mntns: int
+    h_netns: int
+    h_tty: int
+    h_sid: int
     fd: int
     backlog: int
     sock_family: int
@@ -175,7 +205,7 @@ class NetEvent(NamedTuple):
 
 
 class OpenEvent(NamedTuple):
-    """struct open_event (112 fixed bytes, then its tail)."""
+    """struct open_event (144 fixed bytes, then its tail)."""
 
     h_kind: int
     h_action: int
@@ -195,6 +225,12 @@ class OpenEvent(NamedTuple):
     h_ns_tid: int
     h_ns_ppid: int
     h_pidns: int
+    h_cgroup_id: int
+    h_parent_start_ns: int
+    h_mntns: int
+    h_netns: int
+    h_tty: int
+    h_sid: int
     dfd: int
     mode: int
     flags: int
@@ -202,7 +238,7 @@ class OpenEvent(NamedTuple):
 
 
 class RenameEvent(NamedTuple):
-    """struct rename_event (104 fixed bytes, then its tail)."""
+    """struct rename_event (136 fixed bytes, then its tail)."""
 
     h_kind: int
     h_action: int
@@ -222,6 +258,12 @@ class RenameEvent(NamedTuple):
     h_ns_tid: int
     h_ns_ppid: int
     h_pidns: int
+    h_cgroup_id: int
+    h_parent_start_ns: int
+    h_mntns: int
+    h_netns: int
+    h_tty: int
+    h_sid: int
     olddfd: int
     newdfd: int
     flags: int
@@ -230,7 +272,7 @@ class RenameEvent(NamedTuple):
 
 
 class RwEvent(NamedTuple):
-    """struct rw_event (168 fixed bytes, then its tail)."""
+    """struct rw_event (200 fixed bytes, then its tail)."""
 
     h_kind: int
     h_action: int
@@ -250,6 +292,12 @@ class RwEvent(NamedTuple):
     h_ns_tid: int
     h_ns_ppid: int
     h_pidns: int
+    h_cgroup_id: int
+    h_parent_start_ns: int
+    h_mntns: int
+    h_netns: int
+    h_tty: int
+    h_sid: int
     fd: int
     target: int
     path_len: int
@@ -267,7 +315,7 @@ class RwEvent(NamedTuple):
 
 
 class SocketEvent(NamedTuple):
-    """struct socket_event (104 fixed bytes)."""
+    """struct socket_event (136 fixed bytes)."""
 
     h_kind: int
     h_action: int
@@ -287,13 +335,19 @@ class SocketEvent(NamedTuple):
     h_ns_tid: int
     h_ns_ppid: int
     h_pidns: int
+    h_cgroup_id: int
+    h_parent_start_ns: int
+    h_mntns: int
+    h_netns: int
+    h_tty: int
+    h_sid: int
     family: int
     type: int
     protocol: int
 
 
 class UnlinkEvent(NamedTuple):
-    """struct unlink_event (104 fixed bytes, then its tail)."""
+    """struct unlink_event (136 fixed bytes, then its tail)."""
 
     h_kind: int
     h_action: int
@@ -313,6 +367,12 @@ class UnlinkEvent(NamedTuple):
     h_ns_tid: int
     h_ns_ppid: int
     h_pidns: int
+    h_cgroup_id: int
+    h_parent_start_ns: int
+    h_mntns: int
+    h_netns: int
+    h_tty: int
+    h_sid: int
     dfd: int
     flags: int
     path_len: int

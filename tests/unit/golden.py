@@ -30,6 +30,23 @@ USERS = {0: "root", 65534: "nobody"}
 GROUPS = {0: "root", 65534: "nogroup"}
 
 
+CGROUP_WORKLOAD = 0x1F00
+CGROUP_CHILD = 0x1F01
+CGROUP_GRANDCHILD = 0x1F02
+GOLDEN_CGROUPS = {
+    CGROUP_WORKLOAD: "/system.slice/docker-" + "d0c4e7" * 10 + "d0c4.scope",
+    CGROUP_CHILD: "/kubepods.slice/kubepods-besteffort.slice/kubepods-besteffort-pod"
+                  "0e1f2a3b_4c5d_6e7f_8091_a2b3c4d5e6f7.slice/cri-containerd-" + "c0de" * 16
+                  + ".scope",
+    CGROUP_GRANDCHILD: "/machine.slice/machine-golden\\x2dbox.scope/payload",
+}
+"""The cgroup paths of the golden records' cgroup ids (scripts/golden_add_context.py)."""
+
+
+def _cgroup_path(self: Enricher, pid: int, cgid: int) -> str | None:
+    return GOLDEN_CGROUPS.get(cgid)
+
+
 def records_path(mode: str) -> Path:
     return HERE / f"records-{mode}.bin.gz"
 
@@ -75,10 +92,12 @@ def _group(gid: int) -> Any:
 
 @contextlib.contextmanager
 def fixed_host() -> Iterator[None]:
-    """Every host-dependent input of the reader fixed: /proc links, user and group names, ABI."""
+    """Every host-dependent input of the reader fixed: /proc links, user and group names,
+    cgroup paths, ABI."""
     with abi.recorded(description()), \
             mock.patch.object(enrich, "readlink", _readlink), \
-            mock.patch.object(pwd, "getpwuid", _user), mock.patch.object(grp, "getgrgid", _group):
+            mock.patch.object(pwd, "getpwuid", _user), mock.patch.object(grp, "getgrgid", _group), \
+            mock.patch.object(Enricher, "cgroup_path", _cgroup_path):
         yield
 
 
