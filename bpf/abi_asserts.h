@@ -54,7 +54,7 @@ ABI_AT(exec_event, argc, 120);
 ABI_AT(exec_event, path_len, 124);
 ABI_AT(exec_event, args_len, 126);
 ABI_AT(exec_event, data, 128);
-ABI_SIZE(exec_event, 8832);
+ABI_SIZE(exec_event, 9344);
 
 ABI_AT(exit_event, h, 0);
 ABI_AT(exit_event, exit_code, 120);

@@ -156,7 +156,9 @@ struct exec_event {
 	__u32 argc;          /* argv entries captured */
 	__u16 path_len;      /* bytes of the path, NUL excluded */
 	__u16 args_len;      /* bytes of argv (at most ARGS_LEN), each entry NUL-terminated */
-	char data[2 * ARGS_LEN + PATH_LEN]; /* argv, then the path; only the filled part is sent */
+	/* argv, then the path, then the cwd at the exec (NUL-terminated; absent when it could
+	 * not be named); only the filled part is sent */
+	char data[2 * ARGS_LEN + 2 * PATH_LEN];
 };
 
 struct fork_event {

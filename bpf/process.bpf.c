@@ -62,6 +62,36 @@ static __always_inline int exec_enter(const char *filename, const char *const *a
 	return 0;
 }
 
+/* Put the cwd after the path (at `off`) as a NUL-terminated string, if it can be named;
+ * returns the bytes of data to send. One walk per exec (process.working_directory). */
+static __always_inline __u32 exec_cwd(struct exec_event *e, __u32 off)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+	__u32 at = off + (e->path_len & (PATH_LEN - 1)) + 1;
+	__u32 slot = 2;
+	struct path pwd;
+	char *buf;
+	long n;
+	int pos;
+
+	if (BPF_CORE_READ_INTO(&pwd, task, fs, pwd))
+		return at;
+	buf = bpf_map_lookup_elem(&em_scratch, &slot);
+	if (!buf)
+		return at;
+	pos = build_dir_path(&pwd);
+	if (pos < 0)
+		return at;
+	if (pos == DIR_BUF - 1)
+		buf[pos] = '/';
+	buf[DIR_BUF] = 0;
+	barrier_var(at);
+	if (at > 2 * ARGS_LEN + PATH_LEN)
+		return at;
+	n = bpf_probe_read_kernel_str(&e->data[at], PATH_LEN, &buf[pos & (DIR_BUF - 1)]);
+	return n > 0 && n < PATH_LEN ? at + n : at; /* a cut cwd is left out */
+}
+
 /* Send a saved exec with the current task's header; kpath (kernel) replaces the path if set. */
 static __always_inline void exec_emit(struct exec_event *saved, __s64 ret, const char *kpath)
 {
@@ -88,7 +118,7 @@ static __always_inline void exec_emit(struct exec_event *saved, __s64 ret, const
 					       EF_PATH_TRUNCATED);
 	}
 	e->h.flags = flags;
-	emit(e, offsetof(struct exec_event, data) + off + (e->path_len & (PATH_LEN - 1)) + 1);
+	emit(e, offsetof(struct exec_event, data) + exec_cwd(e, off));
 }
 
 SEC("tracepoint/syscalls/sys_enter_execve")

@@ -223,6 +223,15 @@ class Enricher:
         except OSError:
             return None
 
+    def cwd(self, pid: int) -> str | None:
+        """The working directory of a running process from /proc (best effort)."""
+        if not self.proc_lookups:
+            return None
+        try:
+            return readlink(f"/proc/{pid}/cwd")
+        except OSError:
+            return None
+
     def resolve(self, pid: int, dfd: int, path: str) -> str:
         """Absolute form of a relative path, from the process's cwd or dir fd (best effort)."""
         if path.startswith("/") or not path or not self.proc_lookups:

@@ -104,6 +104,10 @@ FIELDS: tuple[Field, ...] = (
     _f("process.name", "keyword", EVENTS, "comm, at most 15 bytes"),
     _f("process.executable", "keyword+text", EVENTS, "the exec'd path (absolute; from the exec "
        "event, else `/proc/<pid>/exe`; absent when neither is known)"),
+    _f("process.working_directory", "keyword+text", EVENTS, "the working directory at the "
+       "process's exec (named in the kernel from its `fs->pwd`), inherited by a forked child; "
+       "for a process not seen exec'ing, `/proc/<pid>/cwd` read once. A later chdir is not "
+       "followed"),
     _f("process.args", "long keyword", EXEC, "exec events only: argv as passed (up to "
        "`capture.max_args` entries and 4 KiB)", many=True),
     _f("process.args_count", "long", EXEC, "exec events only: entries of `process.args`"),

@@ -37,6 +37,8 @@ class ProcessTable:
         """Execs seen per pid: keys the actor cache, whose process names the executable."""
         self._opened = _Bounded()
         self._untracked = _Bounded()
+        self._cwds = _Bounded()
+        """pid -> (start_ns, or None: a forked child not seen yet; its working directory)."""
         self.actors = _Bounded(16384)
         """Document parts shared by many events (who did it, per thread), see schema."""
         self.files = _Bounded(16384)
@@ -44,10 +46,26 @@ class ProcessTable:
 
     # ---- observers: the only writers, called in ring order before the record's document ----
 
-    def exec_seen(self, pid: int, start_ns: int, executable: str) -> None:
+    def exec_seen(self, pid: int, start_ns: int, executable: str,
+                  cwd: str | None = None) -> None:
         self._exes.put((pid, start_ns), executable)
+        if cwd is not None:
+            self._cwds.put(pid, (start_ns, cwd))
         # Cached process objects of this pid name the old executable: key a new generation.
         self.exec_gen.put(pid, self.exec_gen.get(pid, 0) + 1)
+
+    def forked(self, pid: int, start_ns: int, child_pid: int, ktime_ns: int) -> None:
+        """A new process inherits its parent's working directory (until its own exec).
+
+        The clone record is stamped at the parent's syscall exit, so the child may have
+        exec'd before it (vfork): an entry of the child itself (started after the parent, by
+        the clone's time) is kept."""
+        mine = self._cwds.get(child_pid)
+        if mine is not None and mine[0] is not None and start_ns < mine[0] <= ktime_ns:
+            return
+        found = self.working_directory(pid, start_ns, lookup=False)
+        if found is not None:
+            self._cwds.put(child_pid, (None, found))
 
     def opened(self, pid: int, fd: int, raw: str, resolved: str) -> None:
         """An open of a relative path: its fd's later reads/writes carry the raw path."""
@@ -61,6 +79,20 @@ class ProcessTable:
         if key in self._exes:
             return self._exes[key]  # type: ignore[no-any-return]
         return self._exes.put(key, self.en.executable(pid, start_ns))  # type: ignore[no-any-return]
+
+    def working_directory(self, pid: int, start_ns: int, *, lookup: bool = True) -> str | None:
+        """The cwd of a process at its exec (the kernel names it), inherited at fork, else
+        read once from /proc (best effort). A later chdir is not followed."""
+        found = self._cwds.get(pid)
+        if found is not None:
+            if found[0] == start_ns:
+                return found[1]  # type: ignore[no-any-return]
+            if found[0] is None:  # the fork's child, first seen now
+                self._cwds.put(pid, (start_ns, found[1]))
+                return found[1]  # type: ignore[no-any-return]
+        if not lookup:
+            return None
+        return self._cwds.put(pid, (start_ns, self.en.cwd(pid)))[1]  # type: ignore[no-any-return]
 
     def path_of(self, pid: int, dfd: int, raw: str) -> str:
         """A path argument made absolute (the kernel did most already): the cwd or dir fd."""
@@ -94,4 +126,5 @@ class ProcessTable:
         """Sizes of the caches (for a look from a debugger or a test)."""
         return {"executables": len(self._exes), "exec_gen": len(self.exec_gen),
                 "opened": len(self._opened), "untracked": len(self._untracked),
+                "cwds": len(self._cwds),
                 "actors": len(self.actors), "files": len(self.files)}

@@ -179,3 +179,31 @@ class TestTerminal:
         (doc,) = _docs(monitor, marker)
         assert "tty" not in doc["process"]
         assert doc["process"]["session_leader"] == {"pid": doc["process"]["pid"]}
+
+
+class TestWorkingDirectory:
+    """process.working_directory: named in the kernel at exec, inherited at fork."""
+
+    def test_exec_and_fork(self, monitor: Monitor, tmp_path: Path) -> None:
+        """A process exec'd in an oddly named directory, and its forked child, carry it."""
+        where = tmp_path / "work dir\nwith newline \u00e9"
+        where.mkdir()
+        parent_marker, child_marker = tmp_path / "cwd-parent", tmp_path / "cwd-child"
+        subprocess.run([sys.executable, "-c", PARENT_WORKLOAD, str(parent_marker),
+                        str(child_marker)], check=True, cwd=where)
+        (parent,) = _docs(monitor, parent_marker)
+        (child,) = _docs(monitor, child_marker)
+        assert parent["process"]["working_directory"] == str(where)
+        assert child["process"]["working_directory"] == str(where)
+        execs = monitor.wait_for(lambda d: d["event"]["action"] == "execve"
+                                 and d["process"]["pid"] == parent["process"]["pid"])
+        (ex,) = [d for d in execs if d["event"]["action"] == "execve"
+                 and d["process"]["pid"] == parent["process"]["pid"]]
+        assert ex["process"]["working_directory"] == str(where)
+
+    def test_root(self, monitor: Monitor, tmp_path: Path) -> None:
+        """The root directory is named `/`."""
+        marker = tmp_path / "cwd-root"
+        subprocess.run(["touch", str(marker)], check=True, cwd="/")
+        (doc,) = _docs(monitor, marker)
+        assert doc["process"]["working_directory"] == "/"

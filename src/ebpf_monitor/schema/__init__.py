@@ -23,7 +23,7 @@ from .file import (
 )
 from .loss import loss_document
 from .net import net_builder, socket_builder
-from .process import exec_builder, exec_observer, exit_builder, fork_builder
+from .process import exec_builder, exec_observer, exit_builder, fork_builder, fork_observer
 
 __all__ = ["Builder", "Observer", "builders", "loss_document", "observers", "open_flag_names"]
 
@@ -47,8 +47,9 @@ def builders(table: ProcessTable) -> dict[int, Builder]:
 
 
 def observers(table: ProcessTable) -> dict[int, Observer]:
-    """The kinds that tell `table` something (exec, open), each one's observer."""
+    """The kinds that tell `table` something (exec, fork, open), each one's observer."""
     abi = Abi.load()
     kinds = enum_values("event_kind")
     return {kinds["EK_EXEC"]: exec_observer(abi, table),
+            kinds["EK_FORK"]: fork_observer(abi, table),
             kinds["EK_OPEN"]: open_observer(abi, table)}

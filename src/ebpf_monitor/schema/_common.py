@@ -178,6 +178,9 @@ def actor(v: Record, en: Enricher, table: ProcessTable) -> Actor:
     exe = table.executable(pid, start)
     if exe is not None:
         process["executable"] = exe
+    cwd = table.working_directory(pid, start)
+    if cwd is not None:
+        process["working_directory"] = cwd
     uid, gid, euid = v.h_uid, v.h_gid, v.h_euid
     user: dict[str, Any] = {"id": str(uid), "name": en.user_name(uid)}
     if euid != uid:

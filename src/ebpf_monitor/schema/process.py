@@ -20,7 +20,7 @@ from ._common import (
     members,
 )
 
-__all__ = ["exec_builder", "exec_observer", "exit_builder", "fork_builder"]
+__all__ = ["exec_builder", "exec_observer", "exit_builder", "fork_builder", "fork_observer"]
 
 
 def exec_observer(abi: Abi, table: ProcessTable) -> Observer:
@@ -31,7 +31,20 @@ def exec_observer(abi: Abi, table: ProcessTable) -> Observer:
         if v.h_ret >= 0:
             alen = v.args_len
             path = table.path_of(v.h_pid, at_fdcwd, text(tail[alen: alen + v.path_len]))
-            table.exec_seen(v.h_pid, v.h_start_ns, path)
+            # The cwd follows the path's NUL when the kernel could name it.
+            rest = tail[alen + v.path_len + 1:].split(b"\0", 1)[0]
+            table.exec_seen(v.h_pid, v.h_start_ns, path, text(rest) if rest else None)
+
+    return observe
+
+
+def fork_observer(abi: Abi, table: ProcessTable) -> Observer:
+    """A new process (not a thread): it starts in its parent's working directory."""
+    ef_thread = abi.ef_thread
+
+    def observe(v: ForkEvent, tail: bytes) -> None:
+        if v.h_ret > 0 and not v.h_flags & ef_thread:
+            table.forked(v.h_pid, v.h_start_ns, v.child_pid, v.h_ktime_ns)
 
     return observe
 
