@@ -119,6 +119,11 @@ class CaptureConfig(BaseModel):
     fd, its first read and first write, then one `close` event with the fd's totals when it
     goes away; the rest are counted in the kernel) or "none"."""
 
+    hash_executables: bool = True
+    """sha256 of each executed file (`process.hash.sha256`), once per (device, inode, mtime),
+    computed by a worker thread: in the exec document when the file was hashed before, else
+    in the process's exit document. Off: no file is read."""
+
     max_args: int = Field(default=64, ge=1, le=128)
     """How many argv entries of an exec are captured (total bytes are capped at 4 KiB)."""
 

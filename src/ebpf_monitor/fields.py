@@ -108,6 +108,10 @@ FIELDS: tuple[Field, ...] = (
        "process's exec (named in the kernel from its `fs->pwd`), inherited by a forked child; "
        "for a process not seen exec'ing, `/proc/<pid>/cwd` read once. A later chdir is not "
        "followed"),
+    _f("process.hash.sha256", "keyword", EXEC + EXIT, "`capture.hash_executables`: sha256 of "
+       "the executed file (the inode that runs, from `/proc/<pid>/exe`), computed once per "
+       "(device, inode, mtime) by a worker thread: in the exec document when the file was "
+       "hashed before, else in the process's exit document; absent when not known by then"),
     _f("process.args", "long keyword", EXEC, "exec events only: argv as passed (up to "
        "`capture.max_args` entries and 4 KiB)", many=True),
     _f("process.args_count", "long", EXEC, "exec events only: entries of `process.args`"),

@@ -17,6 +17,7 @@ from __future__ import annotations
 from typing import Any
 
 from .enrich import Enricher, _Bounded, text
+from .exehash import ExecHasher
 
 __all__ = ["IGNORED", "ProcessTable"]
 
@@ -37,6 +38,9 @@ class ProcessTable:
         """Execs seen per pid: keys the actor cache, whose process names the executable."""
         self._opened = _Bounded()
         self._untracked = _Bounded()
+        self.hasher: ExecHasher | None = None
+        """capture.hash_executables: the sha256 worker (exehash.py), else None."""
+        self._exe_keys = _Bounded()
         self._cwds = _Bounded()
         """pid -> (start_ns, or None: a forked child not seen yet; its working directory)."""
         self.actors = _Bounded(16384)
@@ -53,6 +57,18 @@ class ProcessTable:
             self._cwds.put(pid, (start_ns, cwd))
         # Cached process objects of this pid name the old executable: key a new generation.
         self.exec_gen.put(pid, self.exec_gen.get(pid, 0) + 1)
+
+    def exec_hash_request(self, pid: int, start_ns: int, executable: str) -> None:
+        """A successful exec: ask for the executed file's sha256 (computed off this thread)."""
+        if self.hasher is not None:
+            self._exe_keys.put((pid, start_ns), self.hasher.request(
+                pid, executable, proc=self.en.proc_lookups))
+
+    def exec_hash(self, pid: int, start_ns: int) -> str | None:
+        """The sha256 of the file the process exec'd, when already computed."""
+        if self.hasher is None:
+            return None
+        return self.hasher.known(self._exe_keys.get((pid, start_ns)))
 
     def forked(self, pid: int, start_ns: int, child_pid: int, ktime_ns: int) -> None:
         """A new process inherits its parent's working directory (until its own exec).

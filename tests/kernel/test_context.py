@@ -3,6 +3,7 @@ id, the terminal and the session leader (issue 12)."""
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
 import subprocess
@@ -207,3 +208,35 @@ class TestWorkingDirectory:
         subprocess.run(["touch", str(marker)], check=True, cwd="/")
         (doc,) = _docs(monitor, marker)
         assert doc["process"]["working_directory"] == "/"
+
+
+class TestExecutableHash:
+    """process.hash.sha256 (capture.hash_executables, on by default): the exit document of a
+    first run, the exec document once the file was hashed."""
+
+    def test_hash_of_a_copied_binary(self, monitor: Monitor, tmp_path: Path) -> None:
+        """A binary copied here (a file no run has hashed) run twice: the sha256 of its bytes
+        in the first run's exit or the second run's exec, and never a wrong one."""
+        exe = tmp_path / "my true"
+        shutil.copy("/bin/true", exe)
+        want = hashlib.sha256(exe.read_bytes()).hexdigest()
+        first = subprocess.run([str(exe)], check=True)
+        assert first.returncode == 0
+        docs = monitor.wait_for(lambda d: d["event"]["action"] == "exit"
+                                and d["process"].get("executable") == str(exe))
+        mine = [d for d in docs if d["process"].get("executable") == str(exe)]
+        first_exit = [d for d in mine if d["event"]["action"] == "exit"]
+        # The worker has finished by now or soon: a second run's exec carries the hash.
+        for attempt in range(50):
+            subprocess.run([str(exe), f"run {attempt}"], check=True)
+            docs = monitor.wait_for(lambda d, a=attempt: d["event"]["action"] == "execve"
+                                    and d["process"].get("args", [None, None])[1:] == [f"run {a}"])
+            (ex,) = [d for d in docs if d["event"]["action"] == "execve"
+                     and d["process"].get("args", [None, None])[1:] == [f"run {attempt}"]]
+            if "hash" in ex["process"]:
+                break
+        assert ex["process"]["hash"] == {"sha256": want}
+        hashed = [d["process"]["hash"]["sha256"] for d in monitor.events()
+                  if d["process"].get("executable") == str(exe) and "hash" in d["process"]]
+        assert set(hashed) == {want}
+        assert first_exit  # the first run's exit was seen (with or without the hash)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import contextlib
 import grp
 import gzip
+import hashlib
 import pwd
 import struct
 from collections.abc import Iterator
@@ -45,6 +46,17 @@ GOLDEN_CGROUPS = {
 
 def _cgroup_path(self: Enricher, pid: int, cgid: int) -> str | None:
     return GOLDEN_CGROUPS.get(cgid)
+
+
+class GoldenHasher:
+    """Stands in for exehash.ExecHasher (which reads the executed files of this host): every
+    executable's "hash" is the sha256 of its path, known at once."""
+
+    def request(self, pid: int, path: str | None, *, proc: bool = True) -> Any:
+        return path
+
+    def known(self, key: Any) -> str | None:
+        return None if key is None else hashlib.sha256(key.encode()).hexdigest()
 
 
 def records_path(mode: str) -> Path:
@@ -118,6 +130,7 @@ def decoded(mode: str, *, compiled: bool) -> tuple[Decoder, list[Any]]:
     with fixed_host():
         dec = Decoder(fixed_enricher(), compiled=compiled,
                       ignored_prefixes=tuple(Config().filters.ignore_path_prefixes))
+        dec.state.hasher = GoldenHasher()  # type: ignore[assignment]
         return dec, dec.decode(load_records(mode))
 
 
@@ -128,6 +141,7 @@ def documents(mode: str, *, compiled: bool = False) -> list[str]:
         en = fixed_enricher()
         dec = Decoder(en, ignored_prefixes=tuple(Config().filters.ignore_path_prefixes),
                       compiled=compiled)
+        dec.state.hasher = GoldenHasher()  # type: ignore[assignment]
         out = [_text(d) for d in dec.decode(load_records(mode))]
         out.append(_text(loss_document(en, 9_000_000_000, {"open": 3, "rw": 2}, source="ring",
                                        total=5)))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from ..document import Document
 from ..enrich import Enricher, text
 from ..records import ExecEvent, ExitEvent, ForkEvent
@@ -34,6 +36,7 @@ def exec_observer(abi: Abi, table: ProcessTable) -> Observer:
             # The cwd follows the path's NUL when the kernel could name it.
             rest = tail[alen + v.path_len + 1:].split(b"\0", 1)[0]
             table.exec_seen(v.h_pid, v.h_start_ns, path, text(rest) if rest else None)
+            table.exec_hash_request(v.h_pid, v.h_start_ns, path)
 
     return observe
 
@@ -60,9 +63,12 @@ def exec_builder(abi: Abi, table: ProcessTable) -> Builder:
         if v.h_ret >= 0:  # as exec_observer noted it
             path = table.executable(v.h_pid, v.h_start_ns) or path
         event, own = base(v, en, actions[v.h_action], CAT_PROCESS, TYPE_START)
-        who = actor(v, en, table).with_process(en.host_text, {
-            "executable": path, "args": args, "args_count": len(args),
-            "command_line": " ".join(args)})
+        extra: dict[str, Any] = {"executable": path, "args": args, "args_count": len(args),
+                                 "command_line": " ".join(args)}
+        sha = table.exec_hash(v.h_pid, v.h_start_ns) if v.h_ret >= 0 else None
+        if sha is not None:  # known already: a file hashed before (exehash.py)
+            extra["hash"] = {"sha256": sha}
+        who = actor(v, en, table).with_process(en.host_text, extra)
         if v.h_flags & truncated:
             own["ebpf"]["truncated"] = True
         return document(v, en, event, who, members(own))
@@ -95,7 +101,11 @@ def exit_builder(abi: Abi, table: ProcessTable) -> Builder:
         event, own = base(v, en, "exit", CAT_PROCESS, TYPE_END, "success")
         signal = status & 0x7F
         exit_code = (status >> 8) & 0xFF if not signal else 128 + signal
-        who = actor(v, en, table).with_process(en.host_text, {"exit_code": exit_code})
+        extra: dict[str, Any] = {"exit_code": exit_code}
+        sha = table.exec_hash(v.h_pid, v.h_start_ns)
+        if sha is not None:  # computed since the exec (exehash.py)
+            extra["hash"] = {"sha256": sha}
+        who = actor(v, en, table).with_process(en.host_text, extra)
         if signal:
             own["ebpf"]["exit_signal"] = signal
         return document(v, en, event, who, members(own))
