@@ -199,9 +199,10 @@ static __always_inline int fork_exit(struct trace_event_raw_sys_exit *ctx, __u16
 {
 	struct start_args args;
 	struct fork_event *e;
+	__s64 ret = ctx->ret; /* read once: the verifier refuses a ctx pointer moved by CSE */
 	__u64 flags = 0;
 
-	if (ctx->ret == 0 || !exit_args(&args)) /* ret 0: the child's side */
+	if (ret == 0 || !exit_args(&args)) /* ret 0: the child's side */
 		return 0;
 	e = scratch(0);
 	if (!e)
@@ -220,15 +221,42 @@ static __always_inline int fork_exit(struct trace_event_raw_sys_exit *ctx, __u16
 		bpf_probe_read_user(&flags, sizeof(flags), (void *)args.args[0]);
 		break;
 	}
-	fill_header(&e->h, EK_FORK, action, ctx->ret);
+	fill_header(&e->h, EK_FORK, action, ret);
+	/* Stamp the record with the child's creation (sched_process_fork), not this exit. Only
+	 * in the initial PID namespace: elsewhere ret is the child's pid in the caller's. */
+	if (ret > 0 && !e->h.pidns) {
+		__u32 child = ret;
+		__u64 *born = bpf_map_lookup_elem(&em_fork_time, &child);
+
+		if (born) {
+			if (*born >= e->h.start_ns && *born <= e->h.ktime_ns)
+				e->h.ktime_ns = *born;
+			bpf_map_delete_elem(&em_fork_time, &child);
+		}
+	}
 	e->clone_flags = flags;
-	e->child_tid = ctx->ret > 0 ? ctx->ret : 0;
+	e->child_tid = ret > 0 ? ret : 0;
 	e->child_pid = e->child_tid;
 	if (flags & CLONE_THREAD) {
 		e->h.flags |= EF_THREAD;
 		e->child_pid = e->h.pid;
 	}
 	emit(e, sizeof(*e));
+	return 0;
+}
+
+/* A task is created: note when, for the parent's fork record (fork_exit). Kernel threads
+ * (no syscall exit to take it) and filtered processes note nothing. */
+SEC("tp_btf/sched_process_fork")
+int BPF_PROG(handle_sched_process_fork, struct task_struct *parent, struct task_struct *child)
+{
+	__u32 tid = child->pid;
+	__u64 now;
+
+	if ((parent->flags & PF_KTHREAD_FLAG) || task_filtered())
+		return 0;
+	now = bpf_ktime_get_ns();
+	bpf_map_update_elem(&em_fork_time, &tid, &now, BPF_ANY);
 	return 0;
 }
 

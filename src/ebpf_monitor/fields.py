@@ -78,7 +78,9 @@ def _f(name: str, type_: str, actions: tuple[str, ...], meaning: str, *,
 FIELDS: tuple[Field, ...] = (
     _f("@timestamp", "date_nanos", ALL, "wall-clock time of the event, ISO 8601 UTC with "
        "nanoseconds; the kernel's monotonic clock plus the boot offset (re-read every minute, "
-       "so NTP steps are followed)"),
+       "so NTP steps are followed). Fork family: when the kernel created the child "
+       "(sched_process_fork), not when the parent's syscall returned, so no document of the "
+       "child is earlier (a vfork child execs before its parent returns)"),
     _f("event.id", "keyword", ALL, "deterministic id: `<host+boot hash>-<ktime hex>-<tid hex>` "
        "(`loss`: `<host+boot hash>-loss-<source>-<ktime hex>`); the Elasticsearch `_id`"),
     _f("event.kind", "keyword", ALL, "`event`; `metric` for `loss` records"),

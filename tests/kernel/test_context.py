@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from ebpf_monitor.cgroups import _v2_mount
-from tests.monitor_harness import Doc, Monitor
+from tests.monitor_harness import Doc, Monitor, wait_until
 
 HEX = "5e" * 32
 POD = "1d2c3b4a-5e6f-4a7b-8c9d-0e1f2a3b4c5d"
@@ -240,3 +240,45 @@ class TestExecutableHash:
                   if d["process"].get("executable") == str(exe) and "hash" in d["process"]]
         assert set(hashed) == {want}
         assert first_exit  # the first run's exit was seen (with or without the hash)
+
+
+SPAWN_WORKLOAD = """
+import os, subprocess, sys
+for i in range(5):
+    subprocess.run(["/bin/true", sys.argv[1], str(i)], check=True)   # vfork + exec
+    pid = os.fork()
+    if pid == 0:
+        os.execv("/bin/true", ["/bin/true", sys.argv[1], "fork", str(i)])
+    os.waitpid(pid, 0)
+"""
+
+
+class TestCreationTime:
+    """A fork record is stamped when the kernel created the child (sched_process_fork), so no
+    document of a child is earlier than its parent's clone document."""
+
+    def test_children_never_before_their_creation(self, monitor: Monitor,
+                                                 tmp_path: Path) -> None:
+        """vfork (subprocess) and fork children: clone time <= each child document's time."""
+        tag = f"creation-{tmp_path.name}"
+        subprocess.run([sys.executable, "-c", SPAWN_WORKLOAD, tag], check=True)
+        want = 10
+
+        def execs(docs: list[Doc]) -> list[Doc]:
+            return [d for d in docs if d["event"]["action"] == "execve"
+                    and d["process"].get("args", [""])[:2] == ["/bin/true", tag]]
+
+        wait_until(lambda: len(execs(monitor.events())) >= want, timeout=60,
+                   what=f"{want} execs of /bin/true")
+        docs = monitor.events()
+        children = {d["process"]["pid"] for d in execs(docs)}
+        assert len(children) == want
+        forks = {d["ebpf"]["child_pid"]: d for d in docs
+                 if d["event"]["category"] == ["process"] and "child_pid" in d["ebpf"]
+                 and d["ebpf"]["child_pid"] in children}
+        assert set(forks) == children
+        assert {f["event"]["action"] for f in forks.values()} >= {"clone"}
+        for d in docs:
+            pid = d.get("process", {}).get("pid")
+            if pid in children:
+                assert forks[pid]["@timestamp"] <= d["@timestamp"], (forks[pid], d)
