@@ -19,6 +19,7 @@ struct socket_event abi_socket_event;
 struct net_event abi_net_event;
 struct prefix_key abi_prefix_key;
 struct comm_key abi_comm_key;
+struct env_key abi_env_key;
 enum event_kind abi_event_kind;
 enum event_action abi_event_action;
 enum event_flag abi_event_flag;

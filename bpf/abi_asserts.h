@@ -19,6 +19,8 @@
 _Static_assert(TASK_COMM_LEN == 16, "comm: 16 bytes");
 ABI_AT(comm_key, comm, 0);
 ABI_SIZE(comm_key, 16);
+ABI_AT(env_key, name, 0);
+ABI_SIZE(env_key, 32);
 ABI_AT(prefix_key, prefixlen, 0);
 ABI_AT(prefix_key, data, 4);
 ABI_SIZE(prefix_key, 68);
@@ -53,8 +55,11 @@ ABI_AT(exec_event, h, 0);
 ABI_AT(exec_event, argc, 120);
 ABI_AT(exec_event, path_len, 124);
 ABI_AT(exec_event, args_len, 126);
-ABI_AT(exec_event, data, 128);
-ABI_SIZE(exec_event, 9344);
+ABI_AT(exec_event, env_len, 128);
+ABI_AT(exec_event, env_count, 130);
+ABI_AT(exec_event, _pad, 132);
+ABI_AT(exec_event, data, 136);
+ABI_SIZE(exec_event, 11400);
 
 ABI_AT(exit_event, h, 0);
 ABI_AT(exit_event, exit_code, 120);

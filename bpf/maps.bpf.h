@@ -123,6 +123,14 @@ struct {
 	__type(value, __u8);
 } em_ign_comm SEC(".maps") __weak;
 
+/* capture.exec_env_vars: the environment variables an exec record keeps, by name. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 64);
+	__type(key, struct env_key);
+	__type(value, __u8);
+} em_env_names SEC(".maps") __weak;
+
 struct {
 	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
 	__uint(max_entries, 256);

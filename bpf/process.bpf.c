@@ -18,8 +18,56 @@ static __always_inline __u32 exec_path_off(const struct exec_event *e)
 	return off & (2 * ARGS_LEN - 1);
 }
 
+#define ENV_AT (2 * ARGS_LEN + 2 * PATH_LEN) /* where kept entries wait in a saved exec */
+
+/* One environment entry (a bpf_loop callback): kept when its name is in em_env_names. The
+ * exec being built is scratch slot 0 (exec_enter's). */
+static long env_step(__u32 i, void *data)
+{
+	const char *const *envp = *(const char *const **)data;
+	struct exec_event *e = scratch(0);
+	struct env_key key = {};
+	const char *s = NULL;
+	__u32 off, eq = ENV_NAME_LEN, j;
+	long n;
+
+	if (!e || bpf_probe_read_user(&s, sizeof(s), &envp[i]) || !s)
+		return 1;
+	if (bpf_probe_read_user_str(key.name, sizeof(key.name), s) <= 0)
+		return 0;
+	for (j = 0; j < ENV_NAME_LEN; j++) {
+		if (key.name[j] == '=') {
+			eq = j;
+			break;
+		}
+	}
+	if (eq == ENV_NAME_LEN) /* no '=' in the first 31 bytes: no name we keep */
+		return 0;
+	for (j = 0; j < ENV_NAME_LEN; j++)
+		if (j >= eq)
+			key.name[j] = 0;
+	if (!bpf_map_lookup_elem(&em_env_names, &key))
+		return 0;
+	off = e->env_len;
+	if (off >= ENV_LEN) {
+		e->h.flags |= EF_ENV_TRUNCATED;
+		return 1;
+	}
+	n = bpf_probe_read_user_str(&e->data[ENV_AT + (off & (ENV_LEN - 1))], ENV_ENTRY_LEN, s);
+	if (n <= 0)
+		return 0;
+	if (n == ENV_ENTRY_LEN || off + n > ENV_LEN) { /* cut, or no room left: leave it out */
+		e->h.flags |= EF_ENV_TRUNCATED;
+		return 0;
+	}
+	e->env_len = off + n;
+	e->env_count++;
+	return 0;
+}
+
 /* Save path and argv at enter: on success the caller's memory is gone before exit. */
-static __always_inline int exec_enter(const char *filename, const char *const *argv, __u16 action)
+static __always_inline int exec_enter(const char *filename, const char *const *argv,
+				      const char *const *envp, __u16 action)
 {
 	struct exec_event *e = scratch(0);
 	__u32 tid = current_tid();
@@ -53,6 +101,10 @@ static __always_inline int exec_enter(const char *filename, const char *const *a
 		e->h.flags |= EF_ARGS_TRUNCATED;
 	}
 	e->args_len = off;
+	e->env_len = 0;
+	e->env_count = 0;
+	if (envp)
+		bpf_loop(ENV_SCAN_MAX, env_step, &envp, 0);
 	/* The path as the caller gave it, kept for failed execs; success replaces it. */
 	n = bpf_probe_read_user_str(&e->data[exec_path_off(e)], PATH_LEN, filename);
 	e->path_len = n > 0 ? n - 1 : 0;
@@ -92,6 +144,29 @@ static __always_inline __u32 exec_cwd(struct exec_event *e, __u32 off)
 	return n > 0 && n < PATH_LEN ? at + n : at; /* a cut cwd is left out */
 }
 
+/* Move the kept environment entries from ENV_AT to `at` (right after the cwd), through
+ * scratch slot 2; returns the bytes of data to send. */
+static __always_inline __u32 exec_env(struct exec_event *e, __u32 at)
+{
+	__u32 slot = 2, len = e->env_len;
+	char *buf;
+
+	if (!len || len > ENV_LEN)
+		return at;
+	barrier_var(len);
+	len &= 2 * ENV_LEN - 1; /* for the verifier: the test above is forgotten by then */
+	buf = bpf_map_lookup_elem(&em_scratch, &slot);
+	if (!buf)
+		return at;
+	barrier_var(at);
+	if (at > ENV_AT)
+		return at;
+	if (bpf_probe_read_kernel(buf, len, &e->data[ENV_AT]) ||
+	    bpf_probe_read_kernel(&e->data[at], len, buf))
+		return at;
+	return at + len;
+}
+
 /* Send a saved exec with the current task's header; kpath (kernel) replaces the path if set. */
 static __always_inline void exec_emit(struct exec_event *saved, __s64 ret, const char *kpath)
 {
@@ -118,20 +193,21 @@ static __always_inline void exec_emit(struct exec_event *saved, __s64 ret, const
 					       EF_PATH_TRUNCATED);
 	}
 	e->h.flags = flags;
-	emit(e, offsetof(struct exec_event, data) + exec_cwd(e, off));
+	emit(e, offsetof(struct exec_event, data) + exec_env(e, exec_cwd(e, off)));
 }
 
 SEC("tracepoint/syscalls/sys_enter_execve")
 int tracepoint__syscalls__sys_enter_execve(struct trace_event_raw_sys_enter *ctx)
 {
-	return exec_enter((const char *)ctx->args[0], (const char *const *)ctx->args[1], EA_EXECVE);
+	return exec_enter((const char *)ctx->args[0], (const char *const *)ctx->args[1],
+			  (const char *const *)ctx->args[2], EA_EXECVE);
 }
 
 SEC("tracepoint/syscalls/sys_enter_execveat")
 int tracepoint__syscalls__sys_enter_execveat(struct trace_event_raw_sys_enter *ctx)
 {
 	return exec_enter((const char *)ctx->args[1], (const char *const *)ctx->args[2],
-			  EA_EXECVEAT);
+			  (const char *const *)ctx->args[3], EA_EXECVEAT);
 }
 
 /* Success: the execing thread may have changed tid (de_thread), hence old_pid. */
@@ -159,6 +235,8 @@ int BPF_PROG(handle_sched_process_exec, struct task_struct *p, pid_t old_pid,
 	e->argc = 0;
 	e->args_len = 0;
 	e->path_len = 0;
+	e->env_len = 0;
+	e->env_count = 0;
 	bpf_map_update_elem(&em_execs, &key, e, BPF_ANY);
 	saved = bpf_map_lookup_elem(&em_execs, &key);
 	if (saved) {

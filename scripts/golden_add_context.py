@@ -3,7 +3,12 @@
 id, parent start, mount and net namespaces, terminal, session leader: 32 bytes after `pidns`).
 
     .venv/bin/python scripts/golden_add_context.py OLD_HEADER_SIZE
+    .venv/bin/python scripts/golden_add_context.py --exec-env   # exec_event's env fields
     .venv/bin/python scripts/golden_record.py --documents
+
+--exec-env: exec records gain env_len, env_count and padding (8 bytes after args_len); the
+workload's own exec keeps one entry, `LD_PRELOAD=/golden/preload.so` (fixed, so that the
+golden documents hold `process.env_vars`), the others none.
 
 Re-recording the workload would change every pid and time in the golden documents; carrying
 the same records over changes only what the new fields add, so a diff of the old and new
@@ -22,6 +27,7 @@ import os
 import pickle
 import struct
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -53,8 +59,29 @@ def _carry(recs: list[bytes], old: int) -> list[bytes]:
     return out
 
 
+def _exec_env(recs: list[bytes]) -> list[bytes]:
+    out, first = [], True
+    for rec in recs:
+        if struct.unpack_from("<H", rec, 0)[0] == 1:  # EK_EXEC
+            env = b""
+            if first:
+                env, first = b"LD_PRELOAD=/golden/preload.so\0", False
+            new = bytearray(rec[:128] + struct.pack("<HHI", len(env), 1 if env else 0, 0)
+                            + rec[128:] + env)
+            struct.pack_into("<H", new, 4, len(new))
+            rec = bytes(new)
+        out.append(rec)
+    return out
+
+
 def main() -> int:
+    if sys.argv[1] == "--exec-env":
+        return _rewrite(_exec_env)
     old = int(sys.argv[1])
+    return _rewrite(lambda recs: _carry(recs, old))
+
+
+def _rewrite(change: Callable[[list[bytes]], list[bytes]]) -> int:
     for mode in golden.MODES:
         path = golden.records_path(mode)
         raw = gzip.decompress(path.read_bytes())
@@ -63,13 +90,13 @@ def main() -> int:
             (n,) = struct.unpack_from("<I", raw, pos)
             recs.append(raw[pos + 4: pos + 4 + n])
             pos += 4 + n
-        recs = _carry(recs, old)
+        recs = change(recs)
         path.write_bytes(gzip.compress(
             b"".join(struct.pack("<I", len(r)) + r for r in recs), mtime=0))
     batches = REPO / "tests/unit/batches"
     for name in sorted(os.listdir(batches)):
         data, spans = pickle.loads(gzip.decompress((batches / name).read_bytes()))
-        recs = _carry([data[o: o + n] for o, n in spans], old)
+        recs = change([data[o: o + n] for o, n in spans])
         new_data = bytearray()
         new_spans = []
         for r in recs:

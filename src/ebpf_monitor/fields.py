@@ -114,6 +114,11 @@ FIELDS: tuple[Field, ...] = (
        "the executed file (the inode that runs, from `/proc/<pid>/exe`), computed once per "
        "(device, inode, mtime) by a worker thread: in the exec document when the file was "
        "hashed before, else in the process's exit document; absent when not known by then"),
+    _f("process.env_vars", "keyword", EXEC, "exec events only: the environment entries "
+       "named in `capture.exec_env_vars` (by default LD_PRELOAD, LD_LIBRARY_PATH, LD_AUDIT, "
+       "GLIBC_TUNABLES, the proxy variables, PYTHONPATH), as `NAME=value`, read in the kernel "
+       "at exec (at most 1 KiB in all, 511 bytes each; an entry cut or left out sets "
+       "`ebpf.truncated`); never the whole environment", many=True),
     _f("process.args", "long keyword", EXEC, "exec events only: argv as passed (up to "
        "`capture.max_args` entries and 4 KiB)", many=True),
     _f("process.args_count", "long", EXEC, "exec events only: entries of `process.args`"),
@@ -227,7 +232,7 @@ FIELDS: tuple[Field, ...] = (
     _f("ebpf.raw_path", "long keyword", OPEN + UNLINK, "a relative path the kernel could not "
        "resolve, as the process gave it"),
     _f("ebpf.truncated", "boolean", EXEC + OPEN + RENAME, "a path (511 bytes) or argv (4 KiB) "
-       "was cut"),
+       "was cut, or an exec's kept environment entry"),
     _f("ebpf.lost.source", "keyword", LOSS, "where events were lost: `ring_buffer`, "
        "`shutdown` or a sink's name"),
     _f("ebpf.lost.count", "long", LOSS, "how many since the last `loss` record"),

@@ -26,7 +26,7 @@ __all__ = [
 ]
 
 class ExecEvent(NamedTuple):
-    """struct exec_event (128 fixed bytes, then its tail)."""
+    """struct exec_event (136 fixed bytes, then its tail)."""
 
     h_kind: int
     h_action: int
@@ -55,6 +55,8 @@ class ExecEvent(NamedTuple):
     argc: int
     path_len: int
     args_len: int
+    env_len: int
+    env_count: int
 
 
 class ExitEvent(NamedTuple):

@@ -282,3 +282,33 @@ class TestCreationTime:
             pid = d.get("process", {}).get("pid")
             if pid in children:
                 assert forks[pid]["@timestamp"] <= d["@timestamp"], (forks[pid], d)
+
+
+class TestExecEnvironment:
+    """process.env_vars: the configured variables only, as NAME=value, read at exec."""
+
+    def test_kept_and_left_out(self, monitor: Monitor, tmp_path: Path) -> None:
+        """The default names are kept in environment order, others (and near-misses) are not,
+        odd values stay exact, and an entry too long to keep sets ebpf.truncated."""
+        tag = f"env-{tmp_path.name}"
+        env = {"SECRET_TOKEN": "not-kept", "LD_LIBRARY_PATH": "/opt/odd lib",
+               "HTTP_PROXY": "http://proxy:3128", "LD_PRELOADX": "near-miss",
+               "PYTHONPATH": "a\nb\u00e9", "https_proxy": "http://p2:8080"}
+        subprocess.run(["/bin/true", tag], env=env, check=True)
+        long_env = {"GLIBC_TUNABLES": "x" * 600, "LD_AUDIT": "/a.so"}
+        subprocess.run(["/bin/true", tag, "long"], env=long_env, check=True)
+
+        def execs() -> list[Doc]:
+            return [d for d in monitor.events() if d["event"]["action"] == "execve"
+                    and d["process"].get("args", [""])[1:2] == [tag]]
+
+        docs = wait_until(lambda: (lambda x: x if len(x) >= 2 else None)(execs()),
+                          timeout=60, what="both execs")
+        (plain,) = [d for d in docs if len(d["process"]["args"]) == 2]
+        (long,) = [d for d in docs if len(d["process"]["args"]) == 3]
+        assert plain["process"]["env_vars"] == [
+            "LD_LIBRARY_PATH=/opt/odd lib", "HTTP_PROXY=http://proxy:3128",
+            "PYTHONPATH=a\nb\u00e9", "https_proxy=http://p2:8080"]
+        assert "truncated" not in plain["ebpf"]
+        assert long["process"]["env_vars"] == ["LD_AUDIT=/a.so"]
+        assert long["ebpf"]["truncated"] is True

@@ -46,6 +46,7 @@ class Abi:
     ef_thread: int
     ef_fd_untracked: int
     ef_addr_from_arg: int
+    ef_env_truncated: int
     ft_file: int
     ft_socket: int
     read_actions: frozenset[str]
@@ -67,6 +68,7 @@ class Abi:
             ef_path_truncated=f["EF_PATH_TRUNCATED"], ef_path2_truncated=f["EF_PATH2_TRUNCATED"],
             ef_args_truncated=f["EF_ARGS_TRUNCATED"], ef_thread=f["EF_THREAD"],
             ef_fd_untracked=f["EF_FD_UNTRACKED"], ef_addr_from_arg=f["EF_ADDR_FROM_ARG"],
+            ef_env_truncated=f["EF_ENV_TRUNCATED"],
             ft_file=t["FT_FILE"], ft_socket=t["FT_SOCKET"],
             read_actions=frozenset(k.removeprefix("RWR_").lower()
                                    for k in enum_values("rw_read_action")),

@@ -33,8 +33,9 @@ def exec_observer(abi: Abi, table: ProcessTable) -> Observer:
         if v.h_ret >= 0:
             alen = v.args_len
             path = table.path_of(v.h_pid, at_fdcwd, text(tail[alen: alen + v.path_len]))
-            # The cwd follows the path's NUL when the kernel could name it.
-            rest = tail[alen + v.path_len + 1:].split(b"\0", 1)[0]
+            # The cwd follows the path's NUL when the kernel could name it; the kept
+            # environment entries are the record's last env_len bytes.
+            rest = tail[alen + v.path_len + 1: len(tail) - v.env_len].split(b"\0", 1)[0]
             table.exec_seen(v.h_pid, v.h_start_ns, path, text(rest) if rest else None)
             table.exec_hash_request(v.h_pid, v.h_start_ns, path)
 
@@ -54,7 +55,7 @@ def fork_observer(abi: Abi, table: ProcessTable) -> Observer:
 
 def exec_builder(abi: Abi, table: ProcessTable) -> Builder:
     actions = abi.actions
-    truncated = abi.ef_args_truncated | abi.ef_path_truncated
+    truncated = abi.ef_args_truncated | abi.ef_path_truncated | abi.ef_env_truncated
 
     def build(v: ExecEvent, tail: bytes, en: Enricher) -> Document:
         alen = v.args_len
@@ -65,6 +66,9 @@ def exec_builder(abi: Abi, table: ProcessTable) -> Builder:
         event, own = base(v, en, actions[v.h_action], CAT_PROCESS, TYPE_START)
         extra: dict[str, Any] = {"executable": path, "args": args, "args_count": len(args),
                                  "command_line": " ".join(args)}
+        if v.env_count:  # capture.exec_env_vars, "NAME=value" as the kernel kept them
+            extra["env_vars"] = [text(x) for x in
+                                 tail[len(tail) - v.env_len:].split(b"\0")[: v.env_count]]
         sha = table.exec_hash(v.h_pid, v.h_start_ns) if v.h_ret >= 0 else None
         if sha is not None:  # known already: a file hashed before (exehash.py)
             extra["hash"] = {"sha256": sha}
