@@ -9,6 +9,7 @@
                                          # one's src (e.g. a worktree of main), alternating
                                          # in fresh processes, round by round: ratios per round
     benchmarks/hotpath.py compare --python ...       # the same, this tree's builders alone
+    benchmarks/hotpath.py compare --base-file OLD ... # the base reads OLD (its own layout)
     benchmarks/hotpath.py record --varied FILE       # root: tar of /usr/include, its
                                          # extraction, find | xargs cat | sort (many paths,
                                          # processes, reads and writes)
@@ -214,18 +215,21 @@ def timing(path: Path, passes: int, chunk: int | None = None, *,
 
 
 def compare(path: Path, base: Path, rounds: int, passes: int, chunk: int,
-            python: bool = False, metric: str = "total_us") -> None:
+            python: bool = False, metric: str = "total_us",
+            base_file: Path | None = None) -> None:
     """This tree against `base` (another tree's src), each round in fresh processes, the
     order alternating; the per-round ratio is base / this (`python`: this tree's builders
     alone, the compiled core off; `metric` cpu_us: the thread's CPU time, not wall time, for
-    a host whose other load makes wall time wander)."""
+    a host whose other load makes wall time wander; `base_file`: the base's records when its
+    record layout differs, e.g. the same records without header fields added since)."""
     trees = {"base": str(base), "this": str(REPO / "src")}
+    files = {"base": str(base_file or path), "this": str(path)}
     got: dict[str, list[float]] = {"base": [], "this": []}
     for r in range(rounds):
         for name in (("base", "this") if r % 2 == 0 else ("this", "base")):
             out = subprocess.run(
                 [sys.executable, __file__, "time", "--passes", str(passes), "--chunk",
-                 str(chunk), str(path)] + (["--python"] if python and name == "this" else []),
+                 str(chunk), files[name]] + (["--python"] if python and name == "this" else []),
                 env=dict(os.environ, HOTPATH_SRC=trees[name]),
                 check=True, capture_output=True, text=True).stdout
             fields = dict(kv.split("=", 1) for kv in out.split() if "=" in kv)
@@ -247,6 +251,8 @@ def main() -> int:
     p.add_argument("--passes", type=int, default=7)
     p.add_argument("--chunk", type=int, help="time: bytes of ring per batch (default: all)")
     p.add_argument("--base", type=Path, help="compare: the other tree's src directory")
+    p.add_argument("--base-file", type=Path,
+                   help="compare: the base tree's records, when its layout differs")
     p.add_argument("--rounds", type=int, default=6, help="compare: rounds (default 6)")
     p.add_argument("--varied", action="store_true", help="record: tar, find, cat, sort")
     p.add_argument("--cpu", action="store_true",
@@ -265,7 +271,7 @@ def main() -> int:
         if args.base is None:
             p.error("compare needs --base SRC")
         compare(args.file, args.base, args.rounds, args.passes, args.chunk or 256 * 1024,
-                args.python, "cpu_us" if args.cpu else "total_us")
+                args.python, "cpu_us" if args.cpu else "total_us", args.base_file)
     else:
         r = timing(args.file, args.passes, args.chunk, python=args.python)
         print(" ".join(f"{k}={v:.2f}" if isinstance(v, float) else f"{k}={v}"

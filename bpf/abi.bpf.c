@@ -35,6 +35,7 @@ struct kcode_event abi_kcode_event;
 struct fileless_event abi_fileless_event;
 struct prefix_key abi_prefix_key;
 struct comm_key abi_comm_key;
+struct env_key abi_env_key;
 enum event_kind abi_event_kind;
 enum event_action abi_event_action;
 enum event_flag abi_event_flag;

@@ -16,6 +16,7 @@
 #define CLONE_VFORK 0x00004000
 #define CLONE_THREAD 0x00010000
 #define SIGCHLD 17
+#define PF_KTHREAD_FLAG 0x00200000 /* task->flags of a kernel thread (PF_KTHREAD) */
 #define F_DUPFD 0
 #define F_DUPFD_CLOEXEC 1030
 

@@ -6,6 +6,27 @@
 #ifndef EBPF_MONITOR_EMIT_BPF_H
 #define EBPF_MONITOR_EMIT_BPF_H
 
+/* The context every event carries (cgroup, namespaces, parent start, terminal, session):
+ * plain loads through BTF pointers (a NULL on the way, as for an exiting task's nsproxy, reads
+ * 0), one helper call. */
+static __always_inline void fill_context(struct event_header *h, struct task_struct *task)
+{
+	struct signal_struct *sig = task->signal;
+	struct tty_struct *tty = sig->tty;
+	struct pid *session = sig->pids[PIDTYPE_SID];
+	struct upid up;
+
+	h->cgroup_id = bpf_get_current_cgroup_id();
+	h->parent_start_ns = BPF_CORE_READ(task, real_parent, group_leader, start_time);
+	h->mntns = task->nsproxy->mnt_ns->ns.inum;
+	h->netns = task->nsproxy->net_ns->ns.inum;
+	h->tty = 0;
+	if (tty)
+		h->tty = (__u32)tty->driver->major << 20 |
+			 (((__u32)tty->driver->minor_start + (__u32)tty->index) & 0xfffff);
+	h->sid = session && pid_upid(session, 0, &up) ? up.nr : 0;
+}
+
 static __always_inline void fill_header(struct event_header *h, __u16 kind, __u16 action,
 					__s64 ret)
 {
@@ -28,6 +49,7 @@ static __always_inline void fill_header(struct event_header *h, __u16 kind, __u1
 	h->ret = ret;
 	bpf_get_current_comm(&h->comm, sizeof(h->comm));
 	fill_pid_ns(h, task);
+	fill_context(h, task);
 }
 
 /* emit() masks sizes with SCRATCH_LEN - 1, and the header's size field is a __u16. */

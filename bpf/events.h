@@ -13,6 +13,10 @@
 #define ARG_MAX_COUNT 128 /* hard bound on argv entries read (targ_max_args picks fewer) */
 #define PREFIX_LEN 64     /* bytes of a path-prefix filter key */
 #define SUN_PATH_LEN 128  /* bytes kept of a Unix socket's sun_path (108 in Linux) */
+#define ENV_LEN 1024      /* bytes of an exec's kept environment entries, NULs included */
+#define ENV_ENTRY_LEN 512 /* bytes of one kept NAME=value entry, NUL included */
+#define ENV_NAME_LEN 32   /* bytes of an environment variable name key (NUL-padded) */
+#define ENV_SCAN_MAX 256  /* environment entries looked at per exec, at most */
 
 /* Record kinds: which struct follows the header. */
 enum event_kind {
@@ -80,6 +84,7 @@ enum event_flag {
 	EF_THREAD = 1 << 3,           /* clone created a thread, not a process */
 	EF_FD_UNTRACKED = 1 << 4,     /* fd opened before we saw it: path resolved by user space */
 	EF_ADDR_FROM_ARG = 1 << 5,    /* remote address taken from the syscall argument */
+	EF_ENV_TRUNCATED = 1 << 6,    /* exec: a kept environment entry was cut or left out */
 };
 
 /* What an fd refers to, in io and net records. */
@@ -137,6 +142,7 @@ enum abi_const {
 	ABI_PREFIX_LEN = PREFIX_LEN,
 	ABI_SUN_PATH_LEN = SUN_PATH_LEN,
 	ABI_MMSG_MAX_SUM = 64,
+	ABI_ENV_NAME_LEN = ENV_NAME_LEN,
 };
 
 /* The *at calls' flags (include/uapi/linux/fcntl.h), named in documents by these enumerators
@@ -214,6 +220,13 @@ struct event_header {
 	__u32 ns_tid;
 	__u32 ns_ppid;  /* 0 when the parent is outside that namespace */
 	__u32 pidns;    /* inode of /proc/<pid>/ns/pid */
+	/* Context of every event (issue 12). */
+	__u64 cgroup_id;       /* cgroup v2 id (the inode of its cgroupfs directory) */
+	__u64 parent_start_ns; /* CLOCK_MONOTONIC start of the parent (real_parent's leader) */
+	__u32 mntns;           /* inode of /proc/<pid>/ns/mnt */
+	__u32 netns;           /* inode of /proc/<pid>/ns/net */
+	__u32 tty;             /* controlling terminal: major << 20 | minor (kernel dev_t); 0 none */
+	__u32 sid;             /* session leader's pid (initial namespace); 0 none */
 };
 
 /* A socket's endpoints; ports in host byte order, addresses in network order. */
@@ -233,7 +246,13 @@ struct exec_event {
 	__u32 argc;          /* argv entries captured */
 	__u16 path_len;      /* bytes of the path, NUL excluded */
 	__u16 args_len;      /* bytes of argv (at most ARGS_LEN), each entry NUL-terminated */
-	char data[2 * ARGS_LEN + PATH_LEN]; /* argv, then the path; only the filled part is sent */
+	__u16 env_len;       /* bytes of the kept environment entries (the record's last bytes) */
+	__u16 env_count;     /* entries kept (capture.exec_env_vars), each NUL-terminated */
+	__u32 _pad;
+	/* argv, then the path, then the cwd at the exec (NUL-terminated; absent when it could
+	 * not be named), then the kept environment entries; only the filled part is sent. While
+	 * the exec is saved between enter and exit, the entries wait at ENV_AT. */
+	char data[2 * ARGS_LEN + 2 * PATH_LEN + 2 * ENV_LEN];
 };
 
 struct fork_event {
@@ -581,6 +600,11 @@ struct fileless_event {
 struct prefix_key {
 	__u32 prefixlen;
 	__u8 data[PREFIX_LEN];
+};
+
+/* Key of em_env_names (capture.exec_env_vars): a variable name, NUL-padded. */
+struct env_key {
+	char name[ENV_NAME_LEN];
 };
 
 /* Filter-map key: process name. */

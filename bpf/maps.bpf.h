@@ -42,6 +42,16 @@ struct {
 	__type(value, struct exec_event);
 } em_execs SEC(".maps") __weak;
 
+/* When a task was created (sched_process_fork), by its tid, until the parent's clone exit
+ * stamps the fork record with it: a child's exec or exit can reach the ring before its
+ * parent's syscall returns (vfork), and must not carry an earlier time than its creation. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 8192);
+	__type(key, __u32);
+	__type(value, __u64);
+} em_fork_time SEC(".maps") __weak;
+
 struct fd_info {
 	__u16 target;   /* enum fd_target */
 	__u16 ignored;  /* filtered path: drop the fd's reads and writes too */
@@ -112,6 +122,14 @@ struct {
 	__type(key, struct comm_key);
 	__type(value, __u8);
 } em_ign_comm SEC(".maps") __weak;
+
+/* capture.exec_env_vars: the environment variables an exec record keeps, by name. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 64);
+	__type(key, struct env_key);
+	__type(value, __u8);
+} em_env_names SEC(".maps") __weak;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_LPM_TRIE);

@@ -19,8 +19,56 @@ static __always_inline __u32 exec_path_off(const struct exec_event *e)
 	return off & (2 * ARGS_LEN - 1);
 }
 
+#define ENV_AT (2 * ARGS_LEN + 2 * PATH_LEN) /* where kept entries wait in a saved exec */
+
+/* One environment entry (a bpf_loop callback): kept when its name is in em_env_names. The
+ * exec being built is scratch slot 0 (exec_enter's). */
+static long env_step(__u32 i, void *data)
+{
+	const char *const *envp = *(const char *const **)data;
+	struct exec_event *e = scratch(0);
+	struct env_key key = {};
+	const char *s = NULL;
+	__u32 off, eq = ENV_NAME_LEN, j;
+	long n;
+
+	if (!e || bpf_probe_read_user(&s, sizeof(s), &envp[i]) || !s)
+		return 1;
+	if (bpf_probe_read_user_str(key.name, sizeof(key.name), s) <= 0)
+		return 0;
+	for (j = 0; j < ENV_NAME_LEN; j++) {
+		if (key.name[j] == '=') {
+			eq = j;
+			break;
+		}
+	}
+	if (eq == ENV_NAME_LEN) /* no '=' in the first 31 bytes: no name we keep */
+		return 0;
+	for (j = 0; j < ENV_NAME_LEN; j++)
+		if (j >= eq)
+			key.name[j] = 0;
+	if (!bpf_map_lookup_elem(&em_env_names, &key))
+		return 0;
+	off = e->env_len;
+	if (off >= ENV_LEN) {
+		e->h.flags |= EF_ENV_TRUNCATED;
+		return 1;
+	}
+	n = bpf_probe_read_user_str(&e->data[ENV_AT + (off & (ENV_LEN - 1))], ENV_ENTRY_LEN, s);
+	if (n <= 0)
+		return 0;
+	if (n == ENV_ENTRY_LEN || off + n > ENV_LEN) { /* cut, or no room left: leave it out */
+		e->h.flags |= EF_ENV_TRUNCATED;
+		return 0;
+	}
+	e->env_len = off + n;
+	e->env_count++;
+	return 0;
+}
+
 /* Save path and argv at enter: on success the caller's memory is gone before exit. */
-static __always_inline int exec_enter(const char *filename, const char *const *argv, __u16 action)
+static __always_inline int exec_enter(const char *filename, const char *const *argv,
+				      const char *const *envp, __u16 action)
 {
 	struct exec_event *e = scratch(0);
 	__u32 tid = current_tid();
@@ -54,6 +102,10 @@ static __always_inline int exec_enter(const char *filename, const char *const *a
 		e->h.flags |= EF_ARGS_TRUNCATED;
 	}
 	e->args_len = off;
+	e->env_len = 0;
+	e->env_count = 0;
+	if (envp)
+		bpf_loop(ENV_SCAN_MAX, env_step, &envp, 0);
 	/* The path as the caller gave it, kept for failed execs; success replaces it. */
 	n = bpf_probe_read_user_str(&e->data[exec_path_off(e)], PATH_LEN, filename);
 	e->path_len = n > 0 ? n - 1 : 0;
@@ -61,6 +113,59 @@ static __always_inline int exec_enter(const char *filename, const char *const *a
 		e->h.flags |= EF_PATH_TRUNCATED;
 	bpf_map_update_elem(&em_execs, &tid, e, BPF_ANY);
 	return 0;
+}
+
+/* Put the cwd after the path (at `off`) as a NUL-terminated string, if it can be named;
+ * returns the bytes of data to send. One walk per exec (process.working_directory). */
+static __always_inline __u32 exec_cwd(struct exec_event *e, __u32 off)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+	__u32 at = off + (e->path_len & (PATH_LEN - 1)) + 1;
+	__u32 slot = 2;
+	struct path pwd;
+	char *buf;
+	long n;
+	int pos;
+
+	if (BPF_CORE_READ_INTO(&pwd, task, fs, pwd))
+		return at;
+	buf = bpf_map_lookup_elem(&em_scratch, &slot);
+	if (!buf)
+		return at;
+	pos = build_dir_path(&pwd);
+	if (pos < 0)
+		return at;
+	if (pos == DIR_BUF - 1)
+		buf[pos] = '/';
+	buf[DIR_BUF] = 0;
+	barrier_var(at);
+	if (at > 2 * ARGS_LEN + PATH_LEN)
+		return at;
+	n = bpf_probe_read_kernel_str(&e->data[at], PATH_LEN, &buf[pos & (DIR_BUF - 1)]);
+	return n > 0 && n < PATH_LEN ? at + n : at; /* a cut cwd is left out */
+}
+
+/* Move the kept environment entries from ENV_AT to `at` (right after the cwd), through
+ * scratch slot 2; returns the bytes of data to send. */
+static __always_inline __u32 exec_env(struct exec_event *e, __u32 at)
+{
+	__u32 slot = 2, len = e->env_len;
+	char *buf;
+
+	if (!len || len > ENV_LEN)
+		return at;
+	barrier_var(len);
+	len &= 2 * ENV_LEN - 1; /* for the verifier: the test above is forgotten by then */
+	buf = bpf_map_lookup_elem(&em_scratch, &slot);
+	if (!buf)
+		return at;
+	barrier_var(at);
+	if (at > ENV_AT)
+		return at;
+	if (bpf_probe_read_kernel(buf, len, &e->data[ENV_AT]) ||
+	    bpf_probe_read_kernel(&e->data[at], len, buf))
+		return at;
+	return at + len;
 }
 
 /* Send a saved exec with the current task's header; kpath (kernel) replaces the path if set. */
@@ -89,20 +194,21 @@ static __always_inline void exec_emit(struct exec_event *saved, __s64 ret, const
 					       EF_PATH_TRUNCATED);
 	}
 	e->h.flags = flags;
-	emit(e, offsetof(struct exec_event, data) + off + (e->path_len & (PATH_LEN - 1)) + 1);
+	emit(e, offsetof(struct exec_event, data) + exec_env(e, exec_cwd(e, off)));
 }
 
 SEC("tracepoint/syscalls/sys_enter_execve")
 int tracepoint__syscalls__sys_enter_execve(struct trace_event_raw_sys_enter *ctx)
 {
-	return exec_enter((const char *)ctx->args[0], (const char *const *)ctx->args[1], EA_EXECVE);
+	return exec_enter((const char *)ctx->args[0], (const char *const *)ctx->args[1],
+			  (const char *const *)ctx->args[2], EA_EXECVE);
 }
 
 SEC("tracepoint/syscalls/sys_enter_execveat")
 int tracepoint__syscalls__sys_enter_execveat(struct trace_event_raw_sys_enter *ctx)
 {
 	return exec_enter((const char *)ctx->args[1], (const char *const *)ctx->args[2],
-			  EA_EXECVEAT);
+			  (const char *const *)ctx->args[3], EA_EXECVEAT);
 }
 
 /* Success: the execing thread may have changed tid (de_thread), hence old_pid. */
@@ -132,6 +238,8 @@ int BPF_PROG(handle_sched_process_exec, struct task_struct *p, pid_t old_pid,
 	e->argc = 0;
 	e->args_len = 0;
 	e->path_len = 0;
+	e->env_len = 0;
+	e->env_count = 0;
 	bpf_map_update_elem(&em_execs, &key, e, BPF_ANY);
 	saved = bpf_map_lookup_elem(&em_execs, &key);
 	if (saved) {
@@ -172,9 +280,10 @@ static __always_inline int fork_exit(struct trace_event_raw_sys_exit *ctx, __u16
 {
 	struct start_args args;
 	struct fork_event *e;
+	__s64 ret = ctx->ret; /* read once: the verifier refuses a ctx pointer moved by CSE */
 	__u64 flags = 0;
 
-	if (ctx->ret == 0 || !exit_args(&args)) /* ret 0: the child's side */
+	if (ret == 0 || !exit_args(&args)) /* ret 0: the child's side */
 		return 0;
 	e = scratch(0);
 	if (!e)
@@ -193,15 +302,42 @@ static __always_inline int fork_exit(struct trace_event_raw_sys_exit *ctx, __u16
 		bpf_probe_read_user(&flags, sizeof(flags), (void *)args.args[0]);
 		break;
 	}
-	fill_header(&e->h, EK_FORK, action, ctx->ret);
+	fill_header(&e->h, EK_FORK, action, ret);
+	/* Stamp the record with the child's creation (sched_process_fork), not this exit. Only
+	 * in the initial PID namespace: elsewhere ret is the child's pid in the caller's. */
+	if (ret > 0 && !e->h.pidns) {
+		__u32 child = ret;
+		__u64 *born = bpf_map_lookup_elem(&em_fork_time, &child);
+
+		if (born) {
+			if (*born >= e->h.start_ns && *born <= e->h.ktime_ns)
+				e->h.ktime_ns = *born;
+			bpf_map_delete_elem(&em_fork_time, &child);
+		}
+	}
 	e->clone_flags = flags;
-	e->child_tid = ctx->ret > 0 ? ctx->ret : 0;
+	e->child_tid = ret > 0 ? ret : 0;
 	e->child_pid = e->child_tid;
 	if (flags & CLONE_THREAD) {
 		e->h.flags |= EF_THREAD;
 		e->child_pid = e->h.pid;
 	}
 	emit(e, sizeof(*e));
+	return 0;
+}
+
+/* A task is created: note when, for the parent's fork record (fork_exit). Kernel threads
+ * (no syscall exit to take it) and filtered processes note nothing. */
+SEC("tp_btf/sched_process_fork")
+int BPF_PROG(handle_sched_process_fork, struct task_struct *parent, struct task_struct *child)
+{
+	__u32 tid = child->pid;
+	__u64 now;
+
+	if ((parent->flags & PF_KTHREAD_FLAG) || task_filtered())
+		return 0;
+	now = bpf_ktime_get_ns();
+	bpf_map_update_elem(&em_fork_time, &tid, &now, BPF_ANY);
 	return 0;
 }
 

@@ -192,7 +192,8 @@ def _run(config: Config, *, stdout: bool, verbose: bool) -> int:
         if not enricher.proc_lookups:
             log.info("in a PID namespace: no names from /proc/<pid> (events carry host pids)")
         decoder = Decoder(enricher,
-                          ignored_prefixes=tuple(config.filters.ignore_path_prefixes))
+                          ignored_prefixes=tuple(config.filters.ignore_path_prefixes),
+                          hash_executables=config.capture.hash_executables)
         monitor = BpfMonitor(capture=config.capture, filters=config.filters,
                              self_pid=host_pid())
         stack.callback(monitor.close)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import ipaddress
 import json
 import os
+import re
 import stat
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -91,6 +92,14 @@ class FilterConfig(BaseModel):
     (cat, tail -f, a log shipper, logrotate's compression) would otherwise feed back."""
 
 
+EXEC_ENV_VARS = ("LD_PRELOAD", "LD_LIBRARY_PATH", "LD_AUDIT", "GLIBC_TUNABLES", "HTTP_PROXY",
+                 "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY", "http_proxy", "https_proxy",
+                 "all_proxy", "no_proxy", "PYTHONPATH")
+"""capture.exec_env_vars by default: the variables attackers abuse (preloading, loader and
+libc tuning, proxies, the Python path)."""
+_ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,30}")
+
+
 class CaptureConfig(BaseModel):
     """Kernel-side capture settings, fixed for the life of the process."""
 
@@ -118,6 +127,25 @@ class CaptureConfig(BaseModel):
     """Which read/write/send/recv events to capture: "all" (one event per call), "first" (per
     fd, its first read and first write, then one `close` event with the fd's totals when it
     goes away; the rest are counted in the kernel) or "none"."""
+
+    hash_executables: bool = True
+    """sha256 of each executed file (`process.hash.sha256`), once per (device, inode, mtime),
+    computed by a worker thread: in the exec document when the file was hashed before, else
+    in the process's exit document. Off: no file is read."""
+
+    exec_env_vars: list[str] = Field(default_factory=lambda: list(EXEC_ENV_VARS), max_length=64)
+    """Environment variables an exec document keeps (`process.env_vars`, "NAME=value"),
+    matched by exact name in the kernel at exec; never the whole environment. Names of at
+    most 31 characters; [] keeps none."""
+
+    @field_validator("exec_env_vars")
+    @classmethod
+    def _env_names(cls, value: list[str]) -> list[str]:
+        for name in value:
+            if not _ENV_NAME.fullmatch(name):
+                raise ValueError(f"{name!r} is not an environment variable name of at most 31"
+                                 " characters (letters, digits, _; not starting with a digit)")
+        return value
 
     max_args: int = Field(default=64, ge=1, le=128)
     """How many argv entries of an exec are captured (total bytes are capped at 4 KiB)."""

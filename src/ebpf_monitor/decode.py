@@ -16,6 +16,7 @@ from .abi import enum_values, layout, python_name
 from .document import Document
 from .enrich import Enricher
 from .errors import BpfLoadError
+from .exehash import ExecHasher
 from .records import RECORDS, Record
 from .ringbuf import Batch
 from .schema import Builder, Observer, builders, observers
@@ -57,13 +58,15 @@ class Decoder:
     """Decodes batches; counts (never raises on) records it cannot make sense of."""
 
     def __init__(self, enricher: Enricher, *, ignored_prefixes: tuple[str, ...] = (),
-                 compiled: bool = True) -> None:
+                 compiled: bool = True, hash_executables: bool = False) -> None:
         self.enricher = enricher
         self.decoded = 0
         self.filtered = 0
         self.errors = 0
         self.state = ProcessTable(enricher, ignored_prefixes=ignored_prefixes)
         """Every cache and what the records told about processes and fds (state.py)."""
+        if hash_executables:
+            self.state.hasher = ExecHasher()
         build = builders(self.state)
         observe = observers(self.state)
         self._table: dict[int, tuple[struct.Struct, type[Record], int, Builder,

@@ -25,6 +25,7 @@ from typing import Any
 import orjson
 
 from .abi import enum_values
+from .cgroups import CgroupResolver, container_of, container_of_lines
 
 __all__ = ["Enricher", "readlink", "text", "text_bytes"]
 
@@ -135,6 +136,31 @@ class Enricher:
         self._procs = _Bounded()
         self._comms = _Bounded(8192)
         self._errors: dict[int, dict[str, str]] = {}
+        self.cgroups = CgroupResolver()
+        self._containers = _Bounded(16384)
+        self.context_texts = _Bounded(16384)
+        """`ebpf`'s cgroup and namespace text per (cgroup id, mnt ns, net ns), see schema."""
+
+    def cgroup_path(self, pid: int, cgid: int) -> str | None:
+        """The cgroup v2 path of a cgroup id (cached per id; None when unknown)."""
+        if not self.proc_lookups:
+            return None
+        return self.cgroups.path(pid, cgid)
+
+    def container(self, pid: int, start_ns: int, cgid: int) -> dict[str, Any] | None:
+        """`container` (and `orchestrator`) of a process, from its cgroup v2 path, or on a
+        host whose v2 holds no processes (v1, hybrid), from its v1 paths (per process)."""
+        path = self.cgroup_path(pid, cgid)
+        if path is not None and path != "/":
+            return container_of(path)
+        if not self.proc_lookups:
+            return None
+        key = (pid, start_ns)
+        if key in self._containers:
+            return self._containers[key]  # type: ignore[no-any-return]
+        lines = self.cgroups.proc_lines(pid)
+        return self._containers.put(  # type: ignore[no-any-return]
+            key, container_of_lines(lines) if lines else None)
 
     def resync_clock(self) -> None:
         """Wall minus monotonic: kernel ktime_ns + offset = Unix ns (redone when NTP steps)."""
@@ -202,6 +228,15 @@ class Enricher:
             return None
         try:
             return readlink(f"/proc/{pid}/exe")
+        except OSError:
+            return None
+
+    def cwd(self, pid: int) -> str | None:
+        """The working directory of a running process from /proc (best effort)."""
+        if not self.proc_lookups:
+            return None
+        try:
+            return readlink(f"/proc/{pid}/cwd")
         except OSError:
             return None
 

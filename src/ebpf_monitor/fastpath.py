@@ -21,7 +21,7 @@ these when they move):
   schema._common: Abi.load() (actions, ef_path_truncated, ef_fd_untracked, ft_file, ft_socket,
           read_actions, fam_inet, fam_inet6); CAT_FILE, CAT_NETWORK, TYPE_ACCESS, TYPE_CHANGE,
           TYPE_INFO, TYPE_CONNECTION_START; the fragment helpers actor(v, en, table).text,
-          event_frag, error_text; document()'s layout of the head (id, @timestamp).
+          context_text, event_frag, error_text; document()'s layout of the head (id, @timestamp).
   schema.file: file_text(table, path), flags_text(flags).  schema.net: Endpoints(abi).add, ._ip.
   state: Decoder.state (ProcessTable): fd_name (a read/write's file name), IGNORED.
   records: RECORDS (the typed record classes the makers hand the helpers).
@@ -58,6 +58,7 @@ from .schema._common import (
     TYPE_INFO,
     Abi,
     actor,
+    context_text,
     error_text,
     event_frag,
 )
@@ -234,6 +235,8 @@ class FastPath:
         # Shared by every kind: the actor (schema actor()), the syscall's name, the error.
         self.c_actor = self._cache(_unpacked(
             hdr, header, lambda v, t: actor(v, en, table).text), 8192)
+        self.c_context = self._cache(_unpacked(
+            hdr, header, lambda v, t: context_text(v, en)), 8192)
         self.c_action = self._cache(_unpacked(hdr, header, lambda v, t: actions[v.h_action]))
         self.c_error = self._cache(_unpacked(
             hdr, header, lambda v, t: error_text(en, v.h_ret)), 256)
@@ -280,14 +283,18 @@ class FastPath:
             p.key_eq("h_ret", -_EINPROGRESS)
         p.frag(event_cache)
         p.lit("},")
-        p.key("h_pid", "h_tid", "h_ppid", "h_uid", "h_gid", "h_euid", "h_start_ns", "h_comm")
+        p.key("h_pid", "h_tid", "h_ppid", "h_uid", "h_gid", "h_euid", "h_start_ns", "h_comm",
+              "h_cgroup_id", "h_parent_start_ns", "h_tty", "h_sid")
         p.frag(self.c_actor)
         p.lit(",")
 
     def _ebpf(self, p: _Program, syscall: str | None = None) -> None:
-        """`"ebpf":{`, the `pid_ns` of a process in a PID namespace (_with_pid_ns), the syscall
+        """`"ebpf":{`, the cgroup and namespaces (context_text), the `pid_ns` of a process in a
+        PID namespace (_with_context), the syscall
         (its action's name, or `syscall`) and its return value."""
         p.lit('"ebpf":{')
+        p.key("h_cgroup_id", "h_mntns", "h_netns")
+        p.frag(self.c_context)
         end = p.skip(SKIP_NOBITS, "h_pidns", -1)
         p.lit('"pid_ns":{"pid":')
         p.num(DEC, "h_ns_pid")

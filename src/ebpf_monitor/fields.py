@@ -120,7 +120,9 @@ def _f(name: str, type_: str, actions: tuple[str, ...], meaning: str, *,
 FIELDS: tuple[Field, ...] = (
     _f("@timestamp", "date_nanos", ALL, "wall-clock time of the event, ISO 8601 UTC with "
        "nanoseconds; the kernel's monotonic clock plus the boot offset (re-read every minute, "
-       "so NTP steps are followed)"),
+       "so NTP steps are followed). Fork family: when the kernel created the child "
+       "(sched_process_fork), not when the parent's syscall returned, so no document of the "
+       "child is earlier (a vfork child execs before its parent returns)"),
     _f("event.id", "keyword", ALL, "deterministic id: `<host+boot hash>-<ktime hex>-<tid hex>` "
        "(`loss`: `<host+boot hash>-loss-<source>-<ktime hex>`); the Elasticsearch `_id`"),
     _f("event.kind", "keyword", ALL, "`event`; `metric` for `loss` records"),
@@ -163,6 +165,19 @@ FIELDS: tuple[Field, ...] = (
     _f("process.name", "keyword", EVENTS, "comm, at most 15 bytes"),
     _f("process.executable", "keyword+text", EVENTS, "the exec'd path (absolute; from the exec "
        "event, else `/proc/<pid>/exe`; absent when neither is known)"),
+    _f("process.working_directory", "keyword+text", EVENTS, "the working directory at the "
+       "process's exec (named in the kernel from its `fs->pwd`), inherited by a forked child; "
+       "for a process not seen exec'ing, `/proc/<pid>/cwd` read once. A later chdir is not "
+       "followed"),
+    _f("process.hash.sha256", "keyword", EXEC + EXIT, "`capture.hash_executables`: sha256 of "
+       "the executed file (the inode that runs, from `/proc/<pid>/exe`), computed once per "
+       "(device, inode, mtime) by a worker thread: in the exec document when the file was "
+       "hashed before, else in the process's exit document; absent when not known by then"),
+    _f("process.env_vars", "keyword", EXEC, "exec events only: the environment entries "
+       "named in `capture.exec_env_vars` (by default LD_PRELOAD, LD_LIBRARY_PATH, LD_AUDIT, "
+       "GLIBC_TUNABLES, the proxy variables, PYTHONPATH), as `NAME=value`, read in the kernel "
+       "at exec (at most 1 KiB in all, 511 bytes each; an entry cut or left out sets "
+       "`ebpf.truncated`); never the whole environment", many=True),
     _f("process.args", "long keyword", EXEC, "exec events only: argv as passed (up to "
        "`capture.max_args` entries and 4 KiB)", many=True),
     _f("process.args_count", "long", EXEC, "exec events only: entries of `process.args`"),
@@ -191,6 +206,29 @@ FIELDS: tuple[Field, ...] = (
        "set after it, as names (`CAP_SYS_ADMIN`, ...)", many=True),
     _f("process.thread.capabilities.permitted", "keyword", EXEC + CAPSET, "likewise, the "
        "permitted set", many=True),
+    _f("process.parent.entity_id", "keyword", EVENTS, "the parent's `process.entity_id` "
+       "(from the parent's start time, read in the kernel: real_parent's group leader); absent "
+       "when the parent pid is 0"),
+    _f("process.tty.char_device.major", "long", EVENTS, "the controlling terminal's major "
+       "number (136: a pseudo-terminal `/dev/pts/N`, 4: a virtual console); absent without a "
+       "terminal"),
+    _f("process.tty.char_device.minor", "long", EVENTS, "its minor number (`N` of "
+       "`/dev/pts/N`)"),
+    _f("process.session_leader.pid", "long", EVENTS, "the pid of the session's leader (the "
+       "session id, as the host sees it); absent when the kernel has none"),
+    _f("container.id", "keyword", EVENTS, "the container the process runs in, from its cgroup "
+       "path: docker (`docker-<id>.scope`, `/docker/<id>`), containerd (`cri-containerd-<id>"
+       ".scope`), CRI-O (`crio-<id>.scope`), podman (`libpod-<id>.scope`), a Kubernetes pod's "
+       "container under the cgroupfs driver (`.../pod<uid>/<id>`); absent outside a "
+       "container"),
+    _f("container.name", "keyword", EVENTS, "systemd-nspawn (and machined) containers: the "
+       "machine name of `machine-<name>.scope`"),
+    _f("container.runtime", "keyword", EVENTS, "`docker`, `containerd`, `cri-o`, `podman` or "
+       "`systemd-nspawn`; absent when the path does not say (Kubernetes, cgroupfs driver)"),
+    _f("orchestrator.type", "keyword", EVENTS, "`kubernetes` for a process in a pod's cgroup "
+       "(`kubepods...-pod<uid>.slice` or `/kubepods/.../pod<uid>`)"),
+    _f("orchestrator.resource.type", "keyword", EVENTS, "`pod`"),
+    _f("orchestrator.resource.id", "keyword", EVENTS, "the pod's uid"),
     _f("process.exit_code", "long", EXIT, "exit events: the exit status, or 128+signal when "
        "killed"),
     _f("user.id", "keyword", EVENTS, "real uid (a string, per ECS)"),
@@ -402,6 +440,15 @@ FIELDS: tuple[Field, ...] = (
     _f("ebpf.userfaultfd.flags", "keyword", ("userfaultfd",), "userfaultfd: its flags "
        "(`O_CLOEXEC`, `O_NONBLOCK`, `UFFD_USER_MODE_ONLY`)", many=True),
     _f("ebpf.userfaultfd.fd", "long", ("userfaultfd",), "the new fd"),
+    _f("ebpf.cgroup.id", "long", EVENTS, "the process's cgroup v2 id (the inode of its "
+       "cgroup directory; `stat -c %i /sys/fs/cgroup/<path>`)"),
+    _f("ebpf.cgroup.path", "keyword", EVENTS, "that cgroup's path below the cgroup2 mount "
+       "(`0::` line of `/proc/<pid>/cgroup`), named once per id; absent when the cgroup was "
+       "gone before it was named, and on hosts without cgroup v2"),
+    _f("ebpf.mnt_ns.inode", "long", EVENTS, "the mount namespace's inode (`/proc/<pid>/ns/"
+       "mnt`)"),
+    _f("ebpf.net_ns.inode", "long", EVENTS, "the network namespace's inode (`/proc/<pid>/ns/"
+       "net`)"),
     _f("ebpf.backlog", "long", ("listen",), "listen: the backlog"),
     _f("ebpf.socket.family", "keyword", SOCKETS, "socket events and socket I/O: `AF_INET`, "
        "`AF_INET6`, `AF_UNIX`, ..."),
@@ -424,7 +471,8 @@ FIELDS: tuple[Field, ...] = (
     _f("ebpf.raw_path", "long keyword", OPEN + UNLINK + ATTR + MKNOD + TRUNCATE, "a relative "
        "path the kernel could not resolve, as the process gave it"),
     _f("ebpf.truncated", "boolean", EXEC + OPEN + RENAME + ATTR + NAMES + MOUNTS + ROOT
-       + ("memfd_create",), "a path (511 bytes; a memfd name: 255) or argv (4 KiB) was cut"),
+       + ("memfd_create",), "a path (511 bytes; a memfd name: 255) or argv (4 KiB) was cut, "
+       "or an exec's kept environment entry"),
     _f("ebpf.lost.source", "keyword", LOSS, "where events were lost: `ring_buffer`, "
        "`shutdown` or a sink's name"),
     _f("ebpf.lost.count", "long", LOSS, "how many since the last `loss` record"),

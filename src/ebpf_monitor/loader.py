@@ -88,6 +88,7 @@ class BpfMonitor:
             bpf.check_rc(bpf.lib.bpf_object__load(obj), "load BPF programs (run with -v for"
                          " the verifier log)")
             self._fill_filters(filters)
+            self._fill_env_names(capture.exec_env_vars)
             self._attach()
         except BaseException:
             self.close()
@@ -164,6 +165,16 @@ class BpfMonitor:
             ctypes.memmove(base + off, value.to_bytes(width, "little"), width)
 
     # ---- after load ----
+
+    def _fill_env_names(self, names: list[str]) -> None:
+        """capture.exec_env_vars: the names an exec record keeps (em_env_names)."""
+        fd = bpf.lib.bpf_map__fd(self._map("em_env_names"))
+        one = ctypes.c_uint8(1)
+        key = layout("env_key")  # the name, NUL-padded
+        for name in names:
+            bpf.check_rc(bpf.lib.bpf_map_update_elem(fd, key.struct.pack(name.encode()),
+                                                     ctypes.byref(one), 0),
+                         f"set capture.exec_env_vars {name!r}")
 
     def _fill_filters(self, filters: FilterConfig) -> None:
         sizes = enum_values("abi_const")

@@ -40,7 +40,7 @@ __all__ = [
 ]
 
 class AttrEvent(NamedTuple):
-    """struct attr_event (128 fixed bytes, then its tail)."""
+    """struct attr_event (160 fixed bytes, then its tail)."""
 
     h_kind: int
     h_action: int
@@ -60,6 +60,12 @@ class AttrEvent(NamedTuple):
     h_ns_tid: int
     h_ns_ppid: int
     h_pidns: int
+    h_cgroup_id: int
+    h_parent_start_ns: int
+    h_mntns: int
+    h_netns: int
+    h_tty: int
+    h_sid: int
     dfd: int
     at_flags: int
     mode: int
@@ -73,7 +79,7 @@ class AttrEvent(NamedTuple):
 
 
 class CredEvent(NamedTuple):
-    """struct cred_event (264 fixed bytes, then its tail)."""
+    """struct cred_event (296 fixed bytes, then its tail)."""
 
     h_kind: int
     h_action: int
@@ -93,6 +99,12 @@ class CredEvent(NamedTuple):
     h_ns_tid: int
     h_ns_ppid: int
     h_pidns: int
+    h_cgroup_id: int
+    h_parent_start_ns: int
+    h_mntns: int
+    h_netns: int
+    h_tty: int
+    h_sid: int
     flags: int
     nargs: int
     arg0: int
@@ -129,7 +141,7 @@ class CredEvent(NamedTuple):
 
 
 class ExecEvent(NamedTuple):
-    """struct exec_event (96 fixed bytes, then its tail)."""
+    """struct exec_event (136 fixed bytes, then its tail)."""
 
     h_kind: int
     h_action: int
@@ -149,13 +161,21 @@ class ExecEvent(NamedTuple):
     h_ns_tid: int
     h_ns_ppid: int
     h_pidns: int
+    h_cgroup_id: int
+    h_parent_start_ns: int
+    h_mntns: int
+    h_netns: int
+    h_tty: int
+    h_sid: int
     argc: int
     path_len: int
     args_len: int
+    env_len: int
+    env_count: int
 
 
 class ExitEvent(NamedTuple):
-    """struct exit_event (96 fixed bytes)."""
+    """struct exit_event (128 fixed bytes)."""
 
     h_kind: int
     h_action: int
@@ -175,11 +195,17 @@ class ExitEvent(NamedTuple):
     h_ns_tid: int
     h_ns_ppid: int
     h_pidns: int
+    h_cgroup_id: int
+    h_parent_start_ns: int
+    h_mntns: int
+    h_netns: int
+    h_tty: int
+    h_sid: int
     exit_code: int
 
 
 class FdpairEvent(NamedTuple):
-    """struct fdpair_event (128 fixed bytes)."""
+    """struct fdpair_event (160 fixed bytes)."""
 
     h_kind: int
     h_action: int
@@ -199,6 +225,12 @@ class FdpairEvent(NamedTuple):
     h_ns_tid: int
     h_ns_ppid: int
     h_pidns: int
+    h_cgroup_id: int
+    h_parent_start_ns: int
+    h_mntns: int
+    h_netns: int
+    h_tty: int
+    h_sid: int
     fd0: int
     fd1: int
     ino0: int
@@ -210,7 +242,7 @@ class FdpairEvent(NamedTuple):
 
 
 class FilelessEvent(NamedTuple):
-    """struct fileless_event (96 fixed bytes, then its tail)."""
+    """struct fileless_event (128 fixed bytes, then its tail)."""
 
     h_kind: int
     h_action: int
@@ -230,12 +262,18 @@ class FilelessEvent(NamedTuple):
     h_ns_tid: int
     h_ns_ppid: int
     h_pidns: int
+    h_cgroup_id: int
+    h_parent_start_ns: int
+    h_mntns: int
+    h_netns: int
+    h_tty: int
+    h_sid: int
     flags: int
     path_len: int
 
 
 class ForkEvent(NamedTuple):
-    """struct fork_event (104 fixed bytes)."""
+    """struct fork_event (136 fixed bytes)."""
 
     h_kind: int
     h_action: int
@@ -255,13 +293,19 @@ class ForkEvent(NamedTuple):
     h_ns_tid: int
     h_ns_ppid: int
     h_pidns: int
+    h_cgroup_id: int
+    h_parent_start_ns: int
+    h_mntns: int
+    h_netns: int
+    h_tty: int
+    h_sid: int
     child_pid: int
     child_tid: int
     clone_flags: int
 
 
 class IoSummaryEvent(NamedTuple):
-    """struct io_summary_event (200 fixed bytes, then its tail)."""
+    """struct io_summary_event (232 fixed bytes, then its tail)."""
 
     h_kind: int
     h_action: int
@@ -281,6 +325,12 @@ class IoSummaryEvent(NamedTuple):
     h_ns_tid: int
     h_ns_ppid: int
     h_pidns: int
+    h_cgroup_id: int
+    h_parent_start_ns: int
+    h_mntns: int
+    h_netns: int
+    h_tty: int
+    h_sid: int
     fd: int
     target: int
     path_len: int
@@ -302,7 +352,7 @@ class IoSummaryEvent(NamedTuple):
 
 
 class KcodeEvent(NamedTuple):
-    """struct kcode_event (120 fixed bytes)."""
+    """struct kcode_event (152 fixed bytes)."""
 
     h_kind: int
     h_action: int
@@ -322,6 +372,12 @@ class KcodeEvent(NamedTuple):
     h_ns_tid: int
     h_ns_ppid: int
     h_pidns: int
+    h_cgroup_id: int
+    h_parent_start_ns: int
+    h_mntns: int
+    h_netns: int
+    h_tty: int
+    h_sid: int
     prog_type: int
     insn_cnt: int
     prog_flags: int
@@ -330,7 +386,7 @@ class KcodeEvent(NamedTuple):
 
 
 class LinkEvent(NamedTuple):
-    """struct link_event (104 fixed bytes, then its tail)."""
+    """struct link_event (136 fixed bytes, then its tail)."""
 
     h_kind: int
     h_action: int
@@ -350,6 +406,12 @@ class LinkEvent(NamedTuple):
     h_ns_tid: int
     h_ns_ppid: int
     h_pidns: int
+    h_cgroup_id: int
+    h_parent_start_ns: int
+    h_mntns: int
+    h_netns: int
+    h_tty: int
+    h_sid: int
     olddfd: int
     newdfd: int
     flags: int
@@ -358,7 +420,7 @@ class LinkEvent(NamedTuple):
 
 
 class MknodEvent(NamedTuple):
-    """struct mknod_event (104 fixed bytes, then its tail)."""
+    """struct mknod_event (136 fixed bytes, then its tail)."""
 
     h_kind: int
     h_action: int
@@ -378,6 +440,12 @@ class MknodEvent(NamedTuple):
     h_ns_tid: int
     h_ns_ppid: int
     h_pidns: int
+    h_cgroup_id: int
+    h_parent_start_ns: int
+    h_mntns: int
+    h_netns: int
+    h_tty: int
+    h_sid: int
     dfd: int
     mode: int
     dev: int
@@ -385,7 +453,7 @@ class MknodEvent(NamedTuple):
 
 
 class MmsgEvent(NamedTuple):
-    """struct mmsg_event (160 fixed bytes)."""
+    """struct mmsg_event (192 fixed bytes)."""
 
     h_kind: int
     h_action: int
@@ -405,6 +473,12 @@ class MmsgEvent(NamedTuple):
     h_ns_tid: int
     h_ns_ppid: int
     h_pidns: int
+    h_cgroup_id: int
+    h_parent_start_ns: int
+    h_mntns: int
+    h_netns: int
+    h_tty: int
+    h_sid: int
     fd: int
     vlen: int
     bytes_done: int
@@ -420,7 +494,7 @@ class MmsgEvent(NamedTuple):
 
 
 class MountEvent(NamedTuple):
-    """struct mount_event (152 fixed bytes, then its tail)."""
+    """struct mount_event (184 fixed bytes, then its tail)."""
 
     h_kind: int
     h_action: int
@@ -440,6 +514,12 @@ class MountEvent(NamedTuple):
     h_ns_tid: int
     h_ns_ppid: int
     h_pidns: int
+    h_cgroup_id: int
+    h_parent_start_ns: int
+    h_mntns: int
+    h_netns: int
+    h_tty: int
+    h_sid: int
     fd: int
     nstype: int
     flags: int
@@ -450,7 +530,7 @@ class MountEvent(NamedTuple):
 
 
 class NetEvent(NamedTuple):
-    """struct net_event (144 fixed bytes)."""
+    """struct net_event (176 fixed bytes)."""
 
     h_kind: int
     h_action: int
@@ -470,6 +550,12 @@ class NetEvent(NamedTuple):
     h_ns_tid: int
     h_ns_ppid: int
     h_pidns: int
+    h_cgroup_id: int
+    h_parent_start_ns: int
+    h_mntns: int
+    h_netns: int
+    h_tty: int
+    h_sid: int
     fd: int
     backlog: int
     sock_family: int
@@ -482,7 +568,7 @@ class NetEvent(NamedTuple):
 
 
 class OpenEvent(NamedTuple):
-    """struct open_event (112 fixed bytes, then its tail)."""
+    """struct open_event (144 fixed bytes, then its tail)."""
 
     h_kind: int
     h_action: int
@@ -502,6 +588,12 @@ class OpenEvent(NamedTuple):
     h_ns_tid: int
     h_ns_ppid: int
     h_pidns: int
+    h_cgroup_id: int
+    h_parent_start_ns: int
+    h_mntns: int
+    h_netns: int
+    h_tty: int
+    h_sid: int
     dfd: int
     mode: int
     flags: int
@@ -509,7 +601,7 @@ class OpenEvent(NamedTuple):
 
 
 class RenameEvent(NamedTuple):
-    """struct rename_event (104 fixed bytes, then its tail)."""
+    """struct rename_event (136 fixed bytes, then its tail)."""
 
     h_kind: int
     h_action: int
@@ -529,6 +621,12 @@ class RenameEvent(NamedTuple):
     h_ns_tid: int
     h_ns_ppid: int
     h_pidns: int
+    h_cgroup_id: int
+    h_parent_start_ns: int
+    h_mntns: int
+    h_netns: int
+    h_tty: int
+    h_sid: int
     olddfd: int
     newdfd: int
     flags: int
@@ -537,7 +635,7 @@ class RenameEvent(NamedTuple):
 
 
 class RwEvent(NamedTuple):
-    """struct rw_event (168 fixed bytes, then its tail)."""
+    """struct rw_event (200 fixed bytes, then its tail)."""
 
     h_kind: int
     h_action: int
@@ -557,6 +655,12 @@ class RwEvent(NamedTuple):
     h_ns_tid: int
     h_ns_ppid: int
     h_pidns: int
+    h_cgroup_id: int
+    h_parent_start_ns: int
+    h_mntns: int
+    h_netns: int
+    h_tty: int
+    h_sid: int
     fd: int
     target: int
     path_len: int
@@ -574,7 +678,7 @@ class RwEvent(NamedTuple):
 
 
 class SocketEvent(NamedTuple):
-    """struct socket_event (104 fixed bytes)."""
+    """struct socket_event (136 fixed bytes)."""
 
     h_kind: int
     h_action: int
@@ -594,13 +698,19 @@ class SocketEvent(NamedTuple):
     h_ns_tid: int
     h_ns_ppid: int
     h_pidns: int
+    h_cgroup_id: int
+    h_parent_start_ns: int
+    h_mntns: int
+    h_netns: int
+    h_tty: int
+    h_sid: int
     family: int
     type: int
     protocol: int
 
 
 class TargetEvent(NamedTuple):
-    """struct target_event (136 fixed bytes)."""
+    """struct target_event (168 fixed bytes)."""
 
     h_kind: int
     h_action: int
@@ -620,6 +730,12 @@ class TargetEvent(NamedTuple):
     h_ns_tid: int
     h_ns_ppid: int
     h_pidns: int
+    h_cgroup_id: int
+    h_parent_start_ns: int
+    h_mntns: int
+    h_netns: int
+    h_tty: int
+    h_sid: int
     pid: int
     tid: int
     pidfd: int
@@ -632,7 +748,7 @@ class TargetEvent(NamedTuple):
 
 
 class TruncateEvent(NamedTuple):
-    """struct truncate_event (104 fixed bytes, then its tail)."""
+    """struct truncate_event (136 fixed bytes, then its tail)."""
 
     h_kind: int
     h_action: int
@@ -652,13 +768,19 @@ class TruncateEvent(NamedTuple):
     h_ns_tid: int
     h_ns_ppid: int
     h_pidns: int
+    h_cgroup_id: int
+    h_parent_start_ns: int
+    h_mntns: int
+    h_netns: int
+    h_tty: int
+    h_sid: int
     fd: int
     path_len: int
     length: int
 
 
 class UnixNetEvent(NamedTuple):
-    """struct unix_net_event (152 fixed bytes, then its tail)."""
+    """struct unix_net_event (184 fixed bytes, then its tail)."""
 
     h_kind: int
     h_action: int
@@ -678,6 +800,12 @@ class UnixNetEvent(NamedTuple):
     h_ns_tid: int
     h_ns_ppid: int
     h_pidns: int
+    h_cgroup_id: int
+    h_parent_start_ns: int
+    h_mntns: int
+    h_netns: int
+    h_tty: int
+    h_sid: int
     fd: int
     backlog: int
     sock_family: int
@@ -691,7 +819,7 @@ class UnixNetEvent(NamedTuple):
 
 
 class UnlinkEvent(NamedTuple):
-    """struct unlink_event (104 fixed bytes, then its tail)."""
+    """struct unlink_event (136 fixed bytes, then its tail)."""
 
     h_kind: int
     h_action: int
@@ -711,13 +839,19 @@ class UnlinkEvent(NamedTuple):
     h_ns_tid: int
     h_ns_ppid: int
     h_pidns: int
+    h_cgroup_id: int
+    h_parent_start_ns: int
+    h_mntns: int
+    h_netns: int
+    h_tty: int
+    h_sid: int
     dfd: int
     flags: int
     path_len: int
 
 
 class UringEvent(NamedTuple):
-    """struct uring_event (184 fixed bytes, then its tail)."""
+    """struct uring_event (216 fixed bytes, then its tail)."""
 
     h_kind: int
     h_action: int
@@ -737,6 +871,12 @@ class UringEvent(NamedTuple):
     h_ns_tid: int
     h_ns_ppid: int
     h_pidns: int
+    h_cgroup_id: int
+    h_parent_start_ns: int
+    h_mntns: int
+    h_netns: int
+    h_tty: int
+    h_sid: int
     fd: int
     opcode: int
     target: int
@@ -757,7 +897,7 @@ class UringEvent(NamedTuple):
 
 
 class XferEvent(NamedTuple):
-    """struct xfer_event (248 fixed bytes, then its tail)."""
+    """struct xfer_event (280 fixed bytes, then its tail)."""
 
     h_kind: int
     h_action: int
@@ -777,6 +917,12 @@ class XferEvent(NamedTuple):
     h_ns_tid: int
     h_ns_ppid: int
     h_pidns: int
+    h_cgroup_id: int
+    h_parent_start_ns: int
+    h_mntns: int
+    h_netns: int
+    h_tty: int
+    h_sid: int
     src_fd: int
     src_target: int
     src_path_len: int

@@ -24,6 +24,7 @@ from enum import Enum
 from typing import Any, Final
 
 from .enrich import Enricher, _Bounded, text
+from .exehash import ExecHasher
 
 __all__ = ["IGNORED", "Ignored", "ProcessTable"]
 
@@ -55,6 +56,11 @@ class ProcessTable:
         self._opened = _Bounded()
         """(raw path, absolute path) of relative opens by (pid, start time, fd)."""
         self._untracked = _Bounded()
+        self.hasher: ExecHasher | None = None
+        """capture.hash_executables: the sha256 worker (exehash.py), else None."""
+        self._exe_keys = _Bounded()
+        self._cwds = _Bounded()
+        """pid -> (start_ns, or None: a forked child not seen yet; its working directory)."""
         self.actors = _Bounded(16384)
         """Document parts shared by many events (who did it, per thread), see schema."""
         self.files = _Bounded(16384)
@@ -63,10 +69,38 @@ class ProcessTable:
 
     # ---- observers: the only writers, called in ring order before the record's document ----
 
-    def exec_seen(self, pid: int, start_ns: int, executable: str) -> None:
+    def exec_seen(self, pid: int, start_ns: int, executable: str,
+                  cwd: str | None = None) -> None:
         self._exes.put((pid, start_ns), executable)
+        if cwd is not None:
+            self._cwds.put(pid, (start_ns, cwd))
         # Cached process objects of this pid name the old executable: key a new generation.
         self.exec_gen.put((pid, start_ns), self.exec_gen.get((pid, start_ns), 0) + 1)
+
+    def exec_hash_request(self, pid: int, start_ns: int, executable: str) -> None:
+        """A successful exec: ask for the executed file's sha256 (computed off this thread)."""
+        if self.hasher is not None:
+            self._exe_keys.put((pid, start_ns), self.hasher.request(
+                pid, executable, proc=self.en.proc_lookups))
+
+    def exec_hash(self, pid: int, start_ns: int) -> str | None:
+        """The sha256 of the file the process exec'd, when already computed."""
+        if self.hasher is None:
+            return None
+        return self.hasher.known(self._exe_keys.get((pid, start_ns)))
+
+    def forked(self, pid: int, start_ns: int, child_pid: int, ktime_ns: int) -> None:
+        """A new process inherits its parent's working directory (until its own exec).
+
+        The clone record is stamped at the parent's syscall exit, so the child may have
+        exec'd before it (vfork): an entry of the child itself (started after the parent, by
+        the clone's time) is kept."""
+        mine = self._cwds.get(child_pid)
+        if mine is not None and mine[0] is not None and start_ns < mine[0] <= ktime_ns:
+            return
+        found = self.working_directory(pid, start_ns, lookup=False)
+        if found is not None:
+            self._cwds.put(child_pid, (None, found))
 
     def opened(self, pid: int, start_ns: int, fd: int, raw: str, resolved: str) -> None:
         """An open of a relative path: its fd's later reads/writes carry the raw path."""
@@ -95,6 +129,20 @@ class ProcessTable:
             return self._proc_exes[key]  # type: ignore[no-any-return]
         return self._proc_exes.put(  # type: ignore[no-any-return]
             key, self.en.executable(pid, start_ns))
+
+    def working_directory(self, pid: int, start_ns: int, *, lookup: bool = True) -> str | None:
+        """The cwd of a process at its exec (the kernel names it), inherited at fork, else
+        read once from /proc (best effort). A later chdir is not followed."""
+        found = self._cwds.get(pid)
+        if found is not None:
+            if found[0] == start_ns:
+                return found[1]  # type: ignore[no-any-return]
+            if found[0] is None:  # the fork's child, first seen now
+                self._cwds.put(pid, (start_ns, found[1]))
+                return found[1]  # type: ignore[no-any-return]
+        if not lookup:
+            return None
+        return self._cwds.put(pid, (start_ns, self.en.cwd(pid)))[1]  # type: ignore[no-any-return]
 
     def path_of(self, pid: int, dfd: int, raw: str) -> str:
         """A path argument made absolute (the kernel did most already): the cwd or dir fd."""
@@ -132,5 +180,6 @@ class ProcessTable:
         return {"executables": len(self._exes), "proc_executables": len(self._proc_exes),
                 "exec_gen": len(self.exec_gen),
                 "opened": len(self._opened), "untracked": len(self._untracked),
+                "cwds": len(self._cwds),
                 "actors": len(self.actors), "files": len(self.files),
                 "exec_creds": len(self._exec_creds)}

@@ -317,3 +317,24 @@ class TestMetricsListen:
         assert parse_config({}).metrics.address is None
         cfg = parse_config({"metrics": {"listen": "[::1]:9464"}})
         assert cfg.metrics.address == ("::1", 9464)
+
+
+class TestExecContextSettings:
+    """capture.exec_env_vars and capture.hash_executables are checked at load."""
+
+    def test_defaults(self) -> None:
+        """Hashing on; the abused variables kept by default, never all of them."""
+        from ebpf_monitor.config import Config
+        cap = Config().capture
+        assert cap.hash_executables is True
+        assert {"LD_PRELOAD", "LD_LIBRARY_PATH", "LD_AUDIT", "GLIBC_TUNABLES", "HTTP_PROXY",
+                "https_proxy", "PYTHONPATH"} <= set(cap.exec_env_vars)
+
+    @pytest.mark.parametrize("names", [["LD PRELOAD"], ["1ABC"], ["A" * 32], ["X=1"], [""]])
+    def test_bad_names(self, names: list[str]) -> None:
+        """A name the kernel could never match is refused."""
+        from pydantic import ValidationError
+
+        from ebpf_monitor.config import Config
+        with pytest.raises(ValidationError, match="environment variable name"):
+            Config.model_validate({"capture": {"exec_env_vars": names}})

@@ -63,7 +63,13 @@ def decode(*records: bytes) -> list[dict[str, Any]]:
     en = Enricher(host_name="testhost")
     en.offset_ns = 1_700_000_000 * 10**9  # fixed wall clock for exact timestamps
     lines = Decoder(en, ignored_prefixes=("/dev/pts/",)).decode(Batch(data, spans))
-    return [orjson.loads(doc.json) for doc in lines]
+    docs = [orjson.loads(doc.json) for doc in lines]
+    for doc in docs:
+        # Every event's context (schema._common.context_text), here the record's zeros; the
+        # tests below look at the rest of `ebpf`.
+        ctx = {k: doc["ebpf"].pop(k) for k in ("cgroup", "mnt_ns", "net_ns")}
+        assert ctx == {"cgroup": {"id": 0}, "mnt_ns": {"inode": 0}, "net_ns": {"inode": 0}}
+    return docs
 
 
 class TestDecode:

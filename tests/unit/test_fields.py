@@ -22,7 +22,7 @@ import schema_doc
 
 REGISTRY = {f.name: f for f in FIELDS}
 OBJECTS = {f.name for f in FIELDS if f.type == "object"}
-NOT_WRITTEN = {"process.working_directory", "process.parent.entity_id", "process.parent.name",
+NOT_WRITTEN = {"process.parent.name",
                "process.parent.executable", "process.parent.start", "event.dataset",
                "event.module", "host.hostname", "host.id"}
 """Fields of the hand-written mapping that no builder ever wrote."""

@@ -115,3 +115,35 @@ class TestIgnored:
         """A one-character string decoded from a record (CPython caches those) is not it."""
         assert not isinstance(IGNORED, str)
         assert b"\0".decode() is not IGNORED
+
+
+class TestWorkingDirectory:
+    """The cwd an exec names is kept per process and inherited by forked children."""
+
+    def _exec(self, pid: int, start: int, cwd: bytes, ktime: int) -> bytes:
+        tail = b"/bin/x\0" + cwd + b"\0"
+        return record("exec_event", tail, h_kind=KINDS["EK_EXEC"], h_action=ACTIONS["EA_EXECVE"],
+                      h_pid=pid, h_tid=pid, h_start_ns=start, h_ktime_ns=ktime, path_len=6)
+
+    def _fork(self, pid: int, start: int, child: int, ktime: int) -> bytes:
+        return record("fork_event", h_kind=KINDS["EK_FORK"], h_action=ACTIONS["EA_CLONE"],
+                      h_pid=pid, h_tid=pid, h_start_ns=start, h_ktime_ns=ktime, h_ret=child,
+                      child_pid=child, child_tid=child)
+
+    def _open(self, pid: int, start: int, ktime: int) -> bytes:
+        return record("open_event", b"/etc/x\0", h_kind=KINDS["EK_OPEN"],
+                      h_action=ACTIONS["EA_OPENAT"], h_pid=pid, h_tid=pid, h_start_ns=start,
+                      h_ktime_ns=ktime, h_ret=3, dfd=AT_FDCWD, path_len=6)
+
+    def test_inherited_and_exec_before_clone_record(self) -> None:
+        """A child inherits the parent's cwd; one whose exec came before the clone record
+        (vfork: the clone is stamped at the parent's syscall exit) keeps its own."""
+        en = Enricher(host_name="t", proc_lookups=False)
+        dec = Decoder(en, compiled=False)
+        docs = _decode(dec, self._exec(900001, 10, b"/srv/a", 20),
+                       self._exec(900003, 40, b"/srv/own", 50),      # vfork child's exec
+                       self._fork(900001, 10, 900003, 60),          # ... its clone record
+                       self._fork(900001, 10, 900002, 70),
+                       self._open(900002, 65, 80), self._open(900003, 40, 90))
+        cwds = [d["process"].get("working_directory") for d in docs]
+        assert cwds == ["/srv/a", "/srv/own", "/srv/a", "/srv/a", "/srv/a", "/srv/own"]

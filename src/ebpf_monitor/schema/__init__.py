@@ -35,7 +35,7 @@ from .loss import loss_document
 from .mount import mount_builder
 from .names import link_builder, mknod_builder, truncate_builder
 from .net import net_builder, socket_builder
-from .process import exec_builder, exec_observer, exit_builder, fork_builder
+from .process import exec_builder, exec_observer, exit_builder, fork_builder, fork_observer
 from .target import target_builder
 from .uring import uring_builder
 
@@ -75,9 +75,10 @@ def builders(table: ProcessTable) -> dict[int, Builder]:
 
 
 def observers(table: ProcessTable) -> dict[int, Observer]:
-    """The kinds that tell `table` something (exec, open), each one's observer."""
+    """The kinds that tell `table` something (exec, fork, open), each one's observer."""
     abi = Abi.load()
     kinds = enum_values("event_kind")
     return {kinds["EK_EXEC"]: exec_observer(abi, table),
+            kinds["EK_FORK"]: fork_observer(abi, table),
             kinds["EK_OPEN"]: open_observer(abi, table),
             kinds["EK_CRED"]: cred_observer(abi, table)}

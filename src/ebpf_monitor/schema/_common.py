@@ -20,8 +20,8 @@ from ..enrich import Enricher
 from ..records import Record
 from ..state import ProcessTable
 
-__all__ = ["Abi", "Actor", "Builder", "Observer", "actor", "base", "document", "error_text",
-           "event_frag", "members", "open_flag_names"]
+__all__ = ["Abi", "Actor", "Builder", "Observer", "actor", "base", "context_text", "document",
+           "error_text", "event_frag", "members", "open_flag_names"]
 
 Builder = Callable[[Any, bytes, Enricher], Document | None]
 """(typed record from records.py, its variable tail, the Enricher) -> a document, or None when
@@ -45,6 +45,7 @@ class Abi:
     ef_thread: int
     ef_fd_untracked: int
     ef_addr_from_arg: int
+    ef_env_truncated: int
     ft_file: int
     ft_socket: int
     read_actions: frozenset[str]
@@ -70,6 +71,7 @@ class Abi:
             ef_path_truncated=f["EF_PATH_TRUNCATED"], ef_path2_truncated=f["EF_PATH2_TRUNCATED"],
             ef_args_truncated=f["EF_ARGS_TRUNCATED"], ef_thread=f["EF_THREAD"],
             ef_fd_untracked=f["EF_FD_UNTRACKED"], ef_addr_from_arg=f["EF_ADDR_FROM_ARG"],
+            ef_env_truncated=f["EF_ENV_TRUNCATED"],
             ft_file=t["FT_FILE"], ft_socket=t["FT_SOCKET"],
             read_actions=frozenset(k.removeprefix("RWR_").lower()
                                    for k in enum_values("rw_read_action")),
@@ -146,9 +148,10 @@ class Actor:
     __slots__ = ("process", "rest", "text")
 
     def __init__(self, process: dict[str, Any], host: dict[str, Any], user: dict[str, Any],
-                 group: dict[str, Any]) -> None:
+                 group: dict[str, Any], where: dict[str, Any] | None = None) -> None:
         self.process = process
-        self.rest = "," + _dumps({"user": user, "group": group}).decode()[1:-1]
+        # `where`: the `container` and `orchestrator` of the process, when it runs in one.
+        self.rest = "," + _dumps({"user": user, "group": group, **(where or {})}).decode()[1:-1]
         self.text = (_dumps({"host": host, "process": process}).decode()[1:-1] + self.rest)
 
     def with_process(self, host_text: str, extra: dict[str, Any]) -> str:
@@ -160,7 +163,7 @@ def actor(v: Record, en: Enricher, table: ProcessTable) -> Actor:
     pid = v.h_pid
     start = v.h_start_ns
     key = (v.h_tid, start, v.h_comm, v.h_ppid, table.exec_gen.get((pid, start), 0), v.h_uid,
-           v.h_gid, v.h_euid)
+           v.h_gid, v.h_euid, v.h_cgroup_id, v.h_parent_start_ns, v.h_tty, v.h_sid)
     cache = table.actors
     found = cache.get(key)
     if found is not None:
@@ -174,34 +177,64 @@ def actor(v: Record, en: Enricher, table: ProcessTable) -> Actor:
         "entity_id": entity,
         "parent": {"pid": v.h_ppid},
     }
+    if v.h_ppid:  # 0: a parent outside our view (the idle task of pid 1 and kernel threads)
+        process["parent"]["entity_id"] = en.process_ids(v.h_ppid, v.h_parent_start_ns)[0]
+    if v.h_tty:
+        process["tty"] = {"char_device": {"major": v.h_tty >> 20, "minor": v.h_tty & 0xFFFFF}}
+    if v.h_sid:
+        process["session_leader"] = {"pid": v.h_sid}
     exe = table.executable(pid, start)
     if exe is not None:
         process["executable"] = exe
+    cwd = table.working_directory(pid, start)
+    if cwd is not None:
+        process["working_directory"] = cwd
     uid, gid, euid = v.h_uid, v.h_gid, v.h_euid
     user: dict[str, Any] = {"id": str(uid), "name": en.user_name(uid)}
     if euid != uid:
         user["effective"] = {"id": str(euid), "name": en.user_name(euid)}
     group = {"id": str(gid), "name": en.group_name(gid)}
-    return cache.put(key, Actor(process, en.host, user, group))  # type: ignore[no-any-return]
+    where = en.container(pid, start, v.h_cgroup_id)
+    return cache.put(  # type: ignore[no-any-return]
+        key, Actor(process, en.host, user, group, where))
+
+
+def context_text(v: Record, en: Enricher) -> str:
+    """`ebpf`'s context members: the cgroup (id, path) and the mount and network namespaces,
+    as JSON text ending in a comma; cached per (cgroup id, namespaces)."""
+    key = (v.h_cgroup_id, v.h_mntns, v.h_netns)
+    cache = en.context_texts
+    found = cache.get(key)
+    if found is None:
+        cgroup: dict[str, Any] = {"id": v.h_cgroup_id}
+        path = en.cgroup_path(v.h_pid, v.h_cgroup_id)
+        if path is not None:
+            cgroup["path"] = path
+        found = cache.put(key, _dumps(
+            {"cgroup": cgroup, "mnt_ns": {"inode": v.h_mntns}, "net_ns": {"inode": v.h_netns}}
+        ).decode()[1:-1] + ",")
+    return found  # type: ignore[no-any-return]
 
 
 _EBPF_OPEN = '"ebpf":{'
 
 
-def _with_pid_ns(v: Record, body: str) -> str:
-    """`body` with `ebpf.pid_ns` added: the process's pids in its own PID namespace.
+def _with_context(v: Record, en: Enricher, body: str) -> str:
+    """`body` with `ebpf`'s context added (context_text) and `ebpf.pid_ns`, the process's pids
+    in its own PID namespace, for a process outside the initial one.
 
     Every body holds `ebpf` as an object, and its first `"ebpf":{` is that key: inside JSON
     strings a quote is escaped, so the text cannot occur there."""
-    ns = (f'"pid_ns":{{"pid":{v.h_ns_pid},"tid":{v.h_ns_tid},"ppid":{v.h_ns_ppid},'
-          f'"inode":{v.h_pidns}}},')
+    ns = context_text(v, en)
+    if v.h_pidns:
+        ns += (f'"pid_ns":{{"pid":{v.h_ns_pid},"tid":{v.h_ns_tid},"ppid":{v.h_ns_ppid},'
+               f'"inode":{v.h_pidns}}},')
     return body.replace(_EBPF_OPEN, _EBPF_OPEN + ns, 1)
 
 
 def document(v: Record, en: Enricher, event: str, actor: str, body: str) -> Document:
     """Head + actor + the event's own fields (`body`: JSON members, not empty)."""
-    if v.h_pidns:  # only processes outside the initial PID namespace
-        body = _with_pid_ns(v, body)
+    body = _with_context(v, en, body)
     ktime = v.h_ktime_ns
     stamp, day = en.stamp(ktime)
     doc_id = f"{en.id_prefix}-{ktime:x}-{v.h_tid:x}"

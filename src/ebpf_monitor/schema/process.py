@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from ..document import Document
 from ..enrich import Enricher, text
 from ..records import ExecEvent, ExitEvent, ForkEvent
@@ -21,7 +23,7 @@ from ._common import (
 )
 from .cred import exec_cred_fields, unlinked_exec
 
-__all__ = ["exec_builder", "exec_observer", "exit_builder", "fork_builder"]
+__all__ = ["exec_builder", "exec_observer", "exit_builder", "fork_builder", "fork_observer"]
 
 
 def exec_observer(abi: Abi, table: ProcessTable) -> Observer:
@@ -32,14 +34,29 @@ def exec_observer(abi: Abi, table: ProcessTable) -> Observer:
         if v.h_ret >= 0:
             alen = v.args_len
             path = table.path_of(v.h_pid, at_fdcwd, text(tail[alen: alen + v.path_len]))
-            table.exec_seen(v.h_pid, v.h_start_ns, path)
+            # The cwd follows the path's NUL when the kernel could name it; the kept
+            # environment entries are the record's last env_len bytes.
+            rest = tail[alen + v.path_len + 1: len(tail) - v.env_len].split(b"\0", 1)[0]
+            table.exec_seen(v.h_pid, v.h_start_ns, path, text(rest) if rest else None)
+            table.exec_hash_request(v.h_pid, v.h_start_ns, path)
+
+    return observe
+
+
+def fork_observer(abi: Abi, table: ProcessTable) -> Observer:
+    """A new process (not a thread): it starts in its parent's working directory."""
+    ef_thread = abi.ef_thread
+
+    def observe(v: ForkEvent, tail: bytes) -> None:
+        if v.h_ret > 0 and not v.h_flags & ef_thread:
+            table.forked(v.h_pid, v.h_start_ns, v.child_pid, v.h_ktime_ns)
 
     return observe
 
 
 def exec_builder(abi: Abi, table: ProcessTable) -> Builder:
     actions = abi.actions
-    truncated = abi.ef_args_truncated | abi.ef_path_truncated
+    truncated = abi.ef_args_truncated | abi.ef_path_truncated | abi.ef_env_truncated
 
     def build(v: ExecEvent, tail: bytes, en: Enricher) -> Document:
         alen = v.args_len
@@ -48,8 +65,14 @@ def exec_builder(abi: Abi, table: ProcessTable) -> Builder:
         if v.h_ret >= 0:  # as exec_observer noted it
             path = table.executable(v.h_pid, v.h_start_ns) or path
         event, own = base(v, en, actions[v.h_action], CAT_PROCESS, TYPE_START)
-        extra = {"executable": path, "args": args, "args_count": len(args),
-                 "command_line": " ".join(args)}
+        extra: dict[str, Any] = {"executable": path, "args": args, "args_count": len(args),
+                                 "command_line": " ".join(args)}
+        if v.env_count:  # capture.exec_env_vars, "NAME=value" as the kernel kept them
+            extra["env_vars"] = [text(x) for x in
+                                 tail[len(tail) - v.env_len:].split(b"\0")[: v.env_count]]
+        sha = table.exec_hash(v.h_pid, v.h_start_ns) if v.h_ret >= 0 else None
+        if sha is not None:  # known already: a file hashed before (exehash.py)
+            extra["hash"] = {"sha256": sha}
         creds = table.exec_creds(v.h_pid, v.h_start_ns) if v.h_ret >= 0 else None
         if creds is not None:
             ids, secure, gone = creds
@@ -91,7 +114,11 @@ def exit_builder(abi: Abi, table: ProcessTable) -> Builder:
         event, own = base(v, en, "exit", CAT_PROCESS, TYPE_END, "success")
         signal = status & 0x7F
         exit_code = (status >> 8) & 0xFF if not signal else 128 + signal
-        who = actor(v, en, table).with_process(en.host_text, {"exit_code": exit_code})
+        extra: dict[str, Any] = {"exit_code": exit_code}
+        sha = table.exec_hash(v.h_pid, v.h_start_ns)
+        if sha is not None:  # computed since the exec (exehash.py)
+            extra["hash"] = {"sha256": sha}
+        who = actor(v, en, table).with_process(en.host_text, extra)
         if signal:
             own["ebpf"]["exit_signal"] = signal
         return document(v, en, event, who, members(own))
