@@ -136,4 +136,7 @@ uninstall:
 
 # A .deb in build/deb: wheels for an offline venv, built by postinst (packaging/deb/build.sh).
 deb: wheel
-	packaging/deb/build.sh build/dist build/deb
+	@# Beside the compiled wheel (this python3's CPython only), a pure one for other versions.
+	rm -rf build/dist-pure
+	EBPF_MONITOR_PURE=1 $(PY) -m pip wheel -q --no-deps -w build/dist-pure .
+	packaging/deb/build.sh build/dist build/deb build/dist-pure

@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # Build ebpf-monitor_<version>_amd64.deb from a staged tree with dpkg-deb --build.
 #
-# usage: packaging/deb/build.sh DIST_DIR OUT_DIR   (DIST_DIR holds our wheel: make wheel)
+# usage: packaging/deb/build.sh DIST_DIR OUT_DIR [PURE_DIR]
+#   DIST_DIR holds our wheel (make wheel: with the compiled reader core for the building
+#   python3's CPython version); PURE_DIR our pure-Python wheel (EBPF_MONITOR_PURE=1), shipped
+#   too, so that a target with another python3 installs it and runs the Python builders.
 #
 # The .deb ships wheels, not a venv: a venv has its absolute path and the interpreter's version
 # baked in, and Depends: python3 (>= 3.11) can be 3.11, 3.12 or 3.13 on the target. postinst builds
@@ -23,6 +26,11 @@ version=$("$py" -c 'import sys, tomllib; print(tomllib.load(open(sys.argv[1], "r
 arch=amd64 # the wheels below are x86_64 builds
 wheel=$(find "$dist" -maxdepth 1 -name 'ebpf_monitor-*.whl' | head -n 1)
 [[ -n $wheel ]] || { echo "build.sh: no ebpf_monitor wheel in $dist (make wheel)" >&2; exit 1; }
+pure=
+if [[ -n ${3:-} ]]; then
+    pure=$(find "$3" -maxdepth 1 -name 'ebpf_monitor-*-py3-none-any.whl' | head -n 1)
+    [[ -n $pure ]] || { echo "build.sh: no pure ebpf_monitor wheel in $3" >&2; exit 1; }
+fi
 
 mkdir -p "$out"
 out=$(cd "$out" && pwd)
@@ -34,14 +42,14 @@ install -d -m 0755 "$wheels" "$stage$prefix/share" "$stage/usr/bin" "$stage/lib/
     "$stage/etc/logrotate.d" "$stage/usr/share/doc/ebpf-monitor" "$stage/DEBIAN"
 
 # --- payload ---------------------------------------------------------------------------------
-cp "$wheel" "$wheels/"
+cp "$wheel" ${pure:+"$pure"} "$wheels/"
 "$py" -m pip download -q --no-deps --dest "$wheels" "pip==$pip_version"
 for v in $python_versions; do
     # Binary wheels only: the target has no compiler. manylinux tags up to glibc 2.28 cover
     # Debian 10 onwards.
     "$py" -m pip download -q --dest "$wheels" --only-binary=:all: --implementation cp \
         --python-version "$v" --platform manylinux_2_28_x86_64 --platform manylinux_2_17_x86_64 \
-        --platform manylinux2014_x86_64 "$wheel"
+        --platform manylinux2014_x86_64 "${pure:-$wheel}"
 done
 chmod 0644 "$wheels"/*.whl
 
