@@ -65,8 +65,8 @@ def _has_room(cap: dict[str, Any]) -> bool:
 
 
 def _drops_cell(r: dict[str, Any]) -> str:
-    """Kernel drops, split (when measured) into those while the ring had room (the ring's lock
-    gave up, less than half of it pending) and those of a full ring."""
+    """Kernel drops, split (when measured) into those while the ring had room (less than half
+    of it pending: the ring's lock gave up) and the others (a full or nearly full ring)."""
     if "drops_with_room" not in r:
         return str(r["drops"])
     room = r["drops_with_room"]
@@ -167,7 +167,7 @@ def render(results: dict[str, Any], args: argparse.Namespace) -> str:
         out += ["## 3. Capacity (open+close loop, one event per open, into events.jsonl)", "",
                 "| target opens/s | achieved opens/s | events the monitor handled/s (all"
                 " processes) | monitor CPU, % of one core | CPU µs per event | kernel drops"
-                + (" (with room / ring full)" if _has_room(cap) else "") + " |",
+                + (" (with room / without)" if _has_room(cap) else "") + " |",
                 "|---|---|---|---|---|---|"]
         for r in cap["paced"]:
             ev_rate = r["monitor_events"] / r["window_s"]
