@@ -56,6 +56,59 @@ def ratio_cell(values: list[float], base: list[float]) -> str:
     return f"{med:.2f} ({min(ratios):.2f}-{max(ratios):.2f})"
 
 
+PROVENANCE_HEADING = "## 6. Provenance analysis"
+FINDINGS_HEADING = "## Findings (hand-written"
+
+
+def _has_room(cap: dict[str, Any]) -> bool:
+    return any("drops_with_room" in r for r in cap["paced"])
+
+
+def _drops_cell(r: dict[str, Any]) -> str:
+    """Kernel drops, split (when measured) into those while the ring had room (less than half
+    of it pending: the ring's lock gave up) and the others (a full or nearly full ring)."""
+    if "drops_with_room" not in r:
+        return str(r["drops"])
+    room = r["drops_with_room"]
+    return f"{r['drops']} ({room} / {r['drops'] - room})"
+
+
+def _run_extras(runs: list[dict[str, Any]]) -> str:
+    out = ""
+    if all("drops_with_room" in r for r in runs):
+        out += "; of the drops, with room in the ring " + ", ".join(
+            str(r["drops_with_room"]) for r in runs)
+    if all("compiled_docs" in r for r in runs):
+        out += "; documents made by the compiled core " + ", ".join(
+            str(r["compiled_docs"]) for r in runs)
+    return out
+
+
+def _compiled_note(result: dict[str, Any], what: str) -> str:
+    if "compiled_docs" not in result:
+        return ""
+    return (f" Documents made by the compiled core (fastpath.py) in the {what} monitor:"
+            f" {result['compiled_docs']:,} of {result['lines']:,} written; kernel drops with"
+            f" room in the ring over its whole run: {result.get('drops_with_room', '-')}.")
+
+
+def _kept_section(args: argparse.Namespace, heading: str) -> list[str]:
+    """A section this run did not measure, kept as it stands in the report being replaced
+    (from `heading` to the next top-level section or the findings), so hand-written or earlier
+    results are not lost by a partial run."""
+    try:
+        old = Path(args.output).read_text()
+    except (OSError, AttributeError):
+        return []
+    start = old.find("\n" + heading)
+    if start < 0:
+        return []
+    end = old.find("\n" + FINDINGS_HEADING, start + 1)
+    nxt = old.find("\n## ", start + 1)
+    end = min(e for e in (end, nxt, len(old)) if e >= 0)
+    return [old[start + 1:end].rstrip(), ""]
+
+
 def render(results: dict[str, Any], args: argparse.Namespace) -> str:
     m = results["machine"]
     sizes: Sizes = results["sizes_obj"]
@@ -101,7 +154,8 @@ def render(results: dict[str, Any], args: argparse.Namespace) -> str:
                 out.append(f"Runs of `{setup}`: events written "
                            + ", ".join(str(r["lines"]) for r in mr) + "; kernel drops "
                            + ", ".join(str(r["drops"]) for r in mr) + "; loss records "
-                           + ", ".join(str(r["loss_records"]) for r in mr) + ".")
+                           + ", ".join(str(r["loss_records"]) for r in mr)
+                           + _run_extras(mr) + ".")
         out.append("")
         loads = sorted({n["loadavg"] for n in ov["noise"]})
         foreign = [n["foreign_bpf_programs"] for n in ov["noise"]]
@@ -112,16 +166,17 @@ def render(results: dict[str, Any], args: argparse.Namespace) -> str:
     if cap:
         out += ["## 3. Capacity (open+close loop, one event per open, into events.jsonl)", "",
                 "| target opens/s | achieved opens/s | events the monitor handled/s (all"
-                " processes) | monitor CPU, % of one core | CPU µs per event | kernel drops |",
+                " processes) | monitor CPU, % of one core | CPU µs per event | kernel drops"
+                + (" (with room / without)" if _has_room(cap) else "") + " |",
                 "|---|---|---|---|---|---|"]
         for r in cap["paced"]:
             ev_rate = r["monitor_events"] / r["window_s"]
             us = 1e6 * r["cpu_s"] / max(r["monitor_events"], 1)
             out.append(f"| {r['target_rate']:,} | {r['achieved_rate']:,.0f} | {ev_rate:,.0f}"
-                       f" | {r['cpu_pct_of_core']:.0f} | {us:.1f} | {r['drops']} |")
+                       f" | {r['cpu_pct_of_core']:.0f} | {us:.1f} | {_drops_cell(r)} |")
         f = cap["flat"]
         out.append(f"| flat out | {f['achieved_rate']:,.0f} | - | {f['cpu_pct_of_core']:.0f}"
-                   f" | - | {f['drops']} |")
+                   f" | - | {_drops_cell(f)} |")
         d = cap["drain"]
         ring_mb = d.get("ring_bytes", 64 << 20) >> 20
         out += ["", f"Reader capacity: a monitor with a {ring_mb} MiB ring (room for the whole"
@@ -129,7 +184,8 @@ def render(results: dict[str, Any], args: argparse.Namespace) -> str:
                 f" events were queued in the ring; after SIGCONT it wrote them all in at most"
                 f" {d['drain_s']:.2f} s, i.e. at least {d['rate_floor']:,.0f} events/s"
                 f" (CPU {d['cpu_s']:.2f} s, {1e6 * d['cpu_s'] / max(d['queued_events'], 1):.1f}"
-                f" µs per event), drops {d['drops']}.",
+                f" µs per event), drops {_drops_cell(d)}."
+                + _compiled_note(cap.get("final", {}), "capacity"),
                 "CPU is the monitor's utime+stime from /proc/<pid>/stat from the start of the"
                 " paced run until the ring is empty again, divided by the run's length (so a"
                 " slow drain shows as more CPU); events/s is over that same window. Both count"
@@ -156,7 +212,8 @@ def render(results: dict[str, Any], args: argparse.Namespace) -> str:
                 + f" Monitor CPU over the window: {es['monitor_cpu_s']:.1f} s"
                 f" ({100 * es['monitor_cpu_s'] / es['monitor_window_s']:.0f}% of one core);"
                 f" kernel drops {es['monitor_drops']}. events.jsonl held {es['file_lines']:,}"
-                f" documents after the stop, the index {es['es_count']:,}.",
+                f" documents after the stop, the index {es['es_count']:,}."
+                + _compiled_note(es.get("monitor_result") or {}, "Elasticsearch"),
                 "Plain loader: `elasticsearch.helpers.bulk` (chunk_size 1000, `create` with the"
                 " same `_id`s, orjson serializer) of those documents, parsed beforehand and held"
                 f" in memory, into a fresh index with the same template: {plain['ok']:,} created,"
@@ -182,6 +239,8 @@ def render(results: dict[str, Any], args: argparse.Namespace) -> str:
         from benchmarks import provenance as provenance_bench
 
         out += provenance_bench.render(results["provenance"])
+    else:
+        out += _kept_section(args, PROVENANCE_HEADING)
     notes = REPO / "benchmarks" / "findings.md"
     if notes.exists() and not args.smoke:
         out += [notes.read_text()]

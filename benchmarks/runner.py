@@ -131,27 +131,31 @@ def capacity(work: Path, sizes: Sizes, wl: Workloads) -> dict[str, Any]:
         time.sleep(1.5)
         for rate in sizes.rates:
             before = mon.wait_drained()
+            room0 = mon.drops_with_room()
             cpu0 = mon.cpu()
             t0 = time.monotonic()
             out = sh([str(wl.bin), "paced", str(rate), str(sizes.paced_secs), str(wl.target)])
             ops, secs = out.stdout.split()
             after = mon.wait_drained()
+            room = mon.drops_with_room() - room0
             wall = time.monotonic() - t0
             cpu = mon.cpu() - cpu0
             rows.append({
                 "target_rate": rate, "achieved_rate": int(ops) / float(secs),
                 "monitor_events": after[1] - before[1], "window_s": wall,
                 "cpu_s": cpu, "cpu_pct_of_core": 100 * cpu / float(secs),
-                "drops": after[2] - before[2],
+                "drops": after[2] - before[2], "drops_with_room": room,
             })
             log(f"paced {rate}/s: {rows[-1]}")
         # Flat out: one producer core as fast as it goes (the reader has the other core).
         before = mon.wait_drained()
+        room0 = mon.drops_with_room()
         cpu0 = mon.cpu()
         out = sh([str(wl.bin), "open", str(sizes.paced_secs), str(wl.target)])
         ops, secs = out.stdout.split()
         after = mon.wait_drained()
         flat = {"achieved_rate": int(ops) / float(secs), "drops": after[2] - before[2],
+                "drops_with_room": mon.drops_with_room() - room0,
                 "cpu_pct_of_core": 100 * (mon.cpu() - cpu0) / float(secs)}
         log(f"flat out: {flat}")
     res = mon.result
@@ -161,6 +165,7 @@ def capacity(work: Path, sizes: Sizes, wl: Workloads) -> dict[str, Any]:
     with big.running():
         time.sleep(1.5)
         before = big.wait_drained()
+        room0 = big.drops_with_room()
         os.kill(big.pid, signal.SIGSTOP)
         try:
             sh([str(wl.bin), "count", str(sizes.fill_events), str(wl.target)])
@@ -172,7 +177,7 @@ def capacity(work: Path, sizes: Sizes, wl: Workloads) -> dict[str, Any]:
         drained = after[1] - before[1]
         drain = {"queued_events": drained, "drain_s": after[0] - t_cont,
                  "drops": after[2] - before[2], "cpu_s": big.cpu() - cpu0,
-                 "ring_bytes": DRAIN_RING}
+                 "ring_bytes": DRAIN_RING, "drops_with_room": big.drops_with_room() - room0}
         # Sampled every 0.1 s: the drain time is an upper bound, the rate a floor.
         drain["rate_floor"] = drained / max(drain["drain_s"], 1e-3)
         log(f"drain: {drain}")

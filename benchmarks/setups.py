@@ -139,7 +139,22 @@ class BenchMonitor(Monitor):
                         if lost.get("source") == "ring_buffer":
                             drops = max(drops, int(lost.get("total", 0)))
         return {"events": lines, "drops": drops, "lines": lines, "loss_records": losses,
-                "rc": rc}
+                "rc": rc, **self.final_stats()}
+
+    def final_stats(self) -> dict[str, int]:
+        """From the monitor's last stats line (the one it logs at shutdown): kernel drops while
+        the ring had room, and documents made by the compiled core (absent without it)."""
+        found = re.findall(r"stats: (.*)", self.stderr())
+        if not found:
+            return {}
+        fields = dict(kv.split("=", 1) for kv in found[-1].split() if "=" in kv)
+        return {out: int(fields[key]) for key, out in (("drops_with_room", "drops_with_room"),
+                                                       ("compiled", "compiled_docs"))
+                if key in fields and fields[key].isdigit()}
+
+    def drops_with_room(self) -> int:
+        """Kernel drops so far while less than half the ring was pending (metrics)."""
+        return int(metric(scrape_metrics(self), "ebpf_monitor_kernel_drops_with_room_total"))
 
     @contextlib.contextmanager
     def running(self) -> Iterator[BenchMonitor]:
