@@ -79,11 +79,25 @@ def _variant(work: Path, capture: dict[str, Any]) -> contextlib.AbstractContextM
     return BenchMonitor(work / "mon-variant", {"capture": capture}).running()
 
 
-def overhead(work: Path, sizes: Sizes, wl: Workloads, with_peers: bool) -> dict[str, Any]:
+def base_setup(work: Path, tree: Path) -> tuple[str, Callable[[], Any]]:
+    """The monitor of another checkout (its own .venv, built by its `make setup`), so a change
+    is judged against its base in the same run rather than against an older table."""
+    rev = subprocess.run(["git", "-C", str(tree), "rev-parse", "--short", "HEAD"],
+                         capture_output=True, text=True, check=True).stdout.strip()
+    command = [str(tree / ".venv" / "bin" / "python"), "-m", "ebpf_monitor"]
+    return (f"monitor @ {rev}",
+            lambda: BenchMonitor(work / "mon-base", command=command).running())
+
+
+def overhead(work: Path, sizes: Sizes, wl: Workloads, with_peers: bool,
+             base: Path | None = None) -> dict[str, Any]:
     setups: dict[str, Callable[[], contextlib.AbstractContextManager[Any]]] = {
         "bare": contextlib.nullcontext,
         "monitor": lambda: BenchMonitor(work / "mon-overhead").running(),
     }
+    if base is not None:
+        name, setup = base_setup(work, base)
+        setups[name] = setup
     for name, capture in MONITOR_VARIANTS.items():
         setups[name] = functools.partial(_variant, work, capture)
     have = peers_available()
@@ -344,6 +358,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--output", type=Path, default=REPO / "BENCHMARKS.md")
     p.add_argument("--skip-peers", action="store_true", help="no auditd/bpftrace columns")
     p.add_argument("--skip-es", action="store_true")
+    p.add_argument("--base", type=Path, metavar="TREE",
+                   help="add the monitor of another checkout (set up with its `make setup`) "
+                        "as an overhead column, e.g. the commit a change starts from")
     p.add_argument("--only", choices=["overhead", "capacity", "es", "provenance"],
                    action="append")
     p.add_argument("--render-from", type=Path, metavar="JSON",
@@ -371,7 +388,8 @@ def main(argv: list[str] | None = None) -> int:
         work = Path(tmp)
         wl = Workloads(work, sizes)
         if "overhead" in parts:
-            results["overhead"] = overhead(work, sizes, wl, not (args.smoke or args.skip_peers))
+            results["overhead"] = overhead(work, sizes, wl, not (args.smoke or args.skip_peers),
+                                           args.base)
         if "capacity" in parts:
             results["capacity"] = capacity(work, sizes, wl)
         if "es" in parts and not (args.smoke or args.skip_es):

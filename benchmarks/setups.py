@@ -86,10 +86,13 @@ def rss_parts_mb(pid: int) -> dict[str, float]:
 class BenchMonitor(Monitor):
     """A monitor with a fresh events dir, stats every second, and its figures for the tables."""
 
-    def __init__(self, work: Path, config: dict[str, Any] | None = None) -> None:
+    def __init__(self, work: Path, config: dict[str, Any] | None = None, *,
+                 command: list[str] | None = None) -> None:
         events_dir = work / "ev"
         shutil.rmtree(events_dir, ignore_errors=True)
-        super().__init__(work, {"events_dir": str(events_dir), **METRICS, **(config or {})})
+        extra = {"command": command} if command else {}
+        super().__init__(work, {"events_dir": str(events_dir), **METRICS, **(config or {})},
+                         **extra)
         self.peak_rss = 0.0
         self.result: dict[str, Any] = {}
 
