@@ -249,13 +249,26 @@ def layout(name: str) -> Layout:
     return _layout(name, *_btf_items(_abi_btf(), name))
 
 
+class Enumerators(dict[str, int]):
+    """An enum's names and values; a name the object lacks is a stale build, said in one line
+    (not a KeyError from deep in start-up)."""
+
+    def __init__(self, enum: str, values: dict[str, int]) -> None:
+        super().__init__(values)
+        self.enum = enum
+
+    def __missing__(self, key: str) -> int:
+        raise BpfLoadError(f"BTF enum {self.enum!r} has no {key}: the BPF object is older than "
+                           "the Python code, rebuild with `make bpf`")
+
+
 @cache
-def enum_values(name: str) -> dict[str, int]:
+def enum_values(name: str) -> Enumerators:
     """Enumerators of an events.h enum, e.g. enum_values("event_action")."""
     if _recorded is not None:
-        return dict(_recorded["enums"][name])
+        return Enumerators(name, _recorded["enums"][name])
     btf = _abi_btf()
-    return btf.enum(btf.find(name, bpf.BTF_KIND_ENUM))
+    return Enumerators(name, btf.enum(btf.find(name, bpf.BTF_KIND_ENUM)))
 
 
 def describe(path: Path, structs: Iterable[str], enums: Iterable[str]) -> dict[str, Any]:
