@@ -763,8 +763,63 @@ static PyObject *walk(PyObject *Py_UNUSED(self), PyObject *arg)
 	return Py_BuildValue("(Nn)", spans, pos);
 }
 
+/* ---- the ring's positions ------------------------------------------------------------------ */
+
+/* The kernel reads the consumer position with one 8-byte acquire load and publishes the
+ * producer position with one release store; ours must be single 8-byte accesses too. Python's
+ * struct.pack_into zeroes its target and then writes it byte by byte: a producer reserving in
+ * between saw the consumer at 0 (a full ring) and dropped its record, the "drops while the ring
+ * has room" of issue 10. Release also keeps our copy of the records ahead of handing their space
+ * back (x86 orders that anyway; arm64 does not). */
+static uint64_t *position(PyObject *arg, Py_buffer *view, int flags)
+{
+	if (PyObject_GetBuffer(arg, view, flags) < 0)
+		return NULL;
+	if (view->len < 8 || ((uintptr_t)view->buf & 7)) {
+		PyBuffer_Release(view);
+		PyErr_SetString(PyExc_ValueError, "a ring position is 8 aligned bytes");
+		return NULL;
+	}
+	return (uint64_t *)view->buf;
+}
+
+static PyObject *load_position(PyObject *Py_UNUSED(self), PyObject *arg)
+{
+	Py_buffer view;
+	uint64_t *pos = position(arg, &view, PyBUF_SIMPLE);
+
+	if (!pos)
+		return NULL;
+	uint64_t value = __atomic_load_n(pos, __ATOMIC_ACQUIRE);
+	PyBuffer_Release(&view);
+	return PyLong_FromUnsignedLongLong(value);
+}
+
+static PyObject *store_position(PyObject *Py_UNUSED(self), PyObject *const *args,
+				Py_ssize_t nargs)
+{
+	if (nargs != 2) {
+		PyErr_SetString(PyExc_TypeError, "store_position(buffer, value)");
+		return NULL;
+	}
+	unsigned long long value = PyLong_AsUnsignedLongLong(args[1]);
+	if (value == (unsigned long long)-1 && PyErr_Occurred())
+		return NULL;
+	Py_buffer view;
+	uint64_t *pos = position(args[0], &view, PyBUF_WRITABLE);
+	if (!pos)
+		return NULL;
+	__atomic_store_n(pos, (uint64_t)value, __ATOMIC_RELEASE);
+	PyBuffer_Release(&view);
+	Py_RETURN_NONE;
+}
+
 static PyMethodDef module_methods[] = {
 	{"walk", walk, METH_O, "walk(data) -> ([(offset, length)], consumed): a ring copy's records."},
+	{"load_position", load_position, METH_O,
+	 "load_position(buffer) -> int: its first 8 bytes, one acquire load."},
+	{"store_position", (PyCFunction)(void (*)(void))store_position, METH_FASTCALL,
+	 "store_position(buffer, value): its first 8 bytes, one release store."},
 	{NULL, NULL, 0, NULL},
 };
 

@@ -8,6 +8,10 @@ the kernel maps twice in a row so that a record crossing the end is contiguous. 
 the second copy would count the whole ring a second time in our RSS, and a read that wraps is
 one extra copy per turn of the ring. Each record has an 8-byte header: u32 length with the BUSY
 (bit 31) and DISCARD (bit 30) flags, u32 page offset; records are 8-byte aligned.
+
+The two positions are read and written as single 8-byte accesses, as the kernel does: the
+struct module writes a zero first and then byte by byte, and a producer that looked in between
+found the ring full and dropped its record.
 """
 
 from __future__ import annotations
@@ -19,18 +23,34 @@ import struct
 from collections.abc import Callable
 
 _walk: Callable[[bytes], tuple[list[tuple[int, int]], int]] | None
-try:  # the same walk in C (fastpath.py's extension), when it is built
+_load: Callable[[memoryview], int] | None
+_store: Callable[[memoryview, int], None] | None
+try:  # the same walk in C (fastpath.py's extension), and acquire/release position accesses
+    from ._fastcore import load_position as _load
+    from ._fastcore import store_position as _store
     from ._fastcore import walk as _walk
 except ImportError:
-    _walk = None
+    _walk = _load = _store = None
 
-__all__ = ["Batch", "RingReader"]
+__all__ = ["Batch", "RingReader", "load_position", "store_position"]
 
 _BUSY = 1 << 31
 _DISCARD = 1 << 30
 _HDR = 8
-_U64 = struct.Struct("<Q")
 _U32 = struct.Struct("<I")
+
+
+def load_position(word: memoryview) -> int:
+    """A ring position (a memoryview of format "Q" over its page), as one 8-byte load."""
+    return _load(word) if _load is not None else int(word[0])
+
+
+def store_position(word: memoryview, value: int) -> None:
+    """Move a ring position with one 8-byte store: the kernel may look at any instant."""
+    if _store is not None:
+        _store(word, value)
+    else:  # a memoryview item of format "Q" is one memcpy of 8 bytes: one store on 64-bit CPUs
+        word[0] = value
 
 
 class Batch:
@@ -56,6 +76,8 @@ class RingReader:
         self._cons = mmap.mmap(map_fd, page, mmap.MAP_SHARED, mmap.PROT_READ | mmap.PROT_WRITE)
         self._prod = mmap.mmap(map_fd, page + size, mmap.MAP_SHARED, mmap.PROT_READ,
                                offset=page)
+        self._cons_pos = memoryview(self._cons)[:8].cast("Q")
+        self._prod_pos = memoryview(self._prod)[:8].cast("Q")
         self._data_off = page
         self._epoll = select.epoll()
         self._epoll.register(map_fd, select.EPOLLIN)
@@ -65,14 +87,19 @@ class RingReader:
         with contextlib.suppress(InterruptedError):
             self._epoll.poll(timeout, 1)
 
+    def _positions(self) -> tuple[int, int]:
+        """(consumer, producer): the producer read with acquire, so the records it covers are
+        seen written."""
+        return load_position(self._cons_pos), load_position(self._prod_pos)
+
     def pending(self) -> int:
         """Bytes committed or reserved but not consumed yet: the backlog."""
-        return int(_U64.unpack_from(self._prod, 0)[0] - _U64.unpack_from(self._cons, 0)[0])
+        cons, prod = self._positions()
+        return prod - cons
 
     def read(self, max_bytes: int | None = None) -> Batch:
         """Copy out committed records (up to about max_bytes) and release their space."""
-        cons = _U64.unpack_from(self._cons, 0)[0]
-        prod = _U64.unpack_from(self._prod, 0)[0]
+        cons, prod = self._positions()
         avail = prod - cons
         if avail <= 0:
             return Batch(b"", [])
@@ -89,11 +116,13 @@ class RingReader:
         else:
             spans, pos = _spans(data, avail)
         if pos:
-            _U64.pack_into(self._cons, 0, cons + pos)
+            store_position(self._cons_pos, cons + pos)
         return Batch(data, spans)
 
     def close(self) -> None:
         self._epoll.close()
+        self._cons_pos.release()
+        self._prod_pos.release()
         self._cons.close()
         self._prod.close()
 
