@@ -8,7 +8,7 @@ APT_PACKAGES := clang llvm bpftool libbpf-dev libbpf1 logrotate openssl maven sy
 	systemd-container mmdebstrap chromium graphviz gcc python3-dev
 STAMP := build/.stamp
 
-.PHONY: setup deps venv bpf js run test test-unit lint bench clean
+.PHONY: setup deps venv bpf abi abi-check js run test test-unit lint bench clean
 
 setup: deps venv bpf js
 
@@ -46,6 +46,23 @@ $(VENV)/.installed: pyproject.toml setup.py src/ebpf_monitor/_fastcore.c
 
 bpf: deps
 	$(MAKE) -C bpf
+
+# After a change to bpf/events.h, every file made from its layouts: abi.json and abi_asserts.h
+# from the BTF of abi.bpf.c built without those asserts, records.py and abi_consts.py from
+# abi.json, docs/schema.md's field table from the registry; then the build the new asserts
+# check, and abi.json against the linked object. abi-check only says whether all are current.
+abi: deps venv
+	$(MAKE) -C bpf abi-layout
+	$(PY) scripts/abi_fixture.py --object build/bpf/abi_layout.bpf.o
+	$(PY) scripts/gen_records.py
+	$(PY) scripts/schema_doc.py
+	$(MAKE) -C bpf
+	$(PY) scripts/abi_fixture.py --check
+
+abi-check: venv bpf
+	$(PY) scripts/abi_fixture.py --check
+	$(PY) scripts/gen_records.py --check
+	$(PY) scripts/schema_doc.py --check
 
 run: setup
 	$(VENV)/bin/ebpf-monitor

@@ -3,7 +3,9 @@
  * monitor.bpf.o for abi.py (structs used only through pointers or locals are dropped). */
 #include "vmlinux.h"
 #include "events.h"
+#ifndef ABI_NO_ASSERTS /* make abi reads the layouts first, then rewrites the asserts */
 #include "abi_asserts.h"
+#endif
 
 struct event_header abi_event_header;
 struct sock_info abi_sock_info;

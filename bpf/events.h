@@ -17,6 +17,7 @@
 #define ENV_ENTRY_LEN 512 /* bytes of one kept NAME=value entry, NUL included */
 #define ENV_NAME_LEN 32   /* bytes of an environment variable name key (NUL-padded) */
 #define ENV_SCAN_MAX 256  /* environment entries looked at per exec, at most */
+#define ENV_NAMES_MAX 64  /* names capture.exec_env_vars may hold (em_env_names) */
 
 /* Record kinds: which struct follows the header. */
 enum event_kind {
@@ -143,6 +144,10 @@ enum abi_const {
 	ABI_SUN_PATH_LEN = SUN_PATH_LEN,
 	ABI_MMSG_MAX_SUM = 64,
 	ABI_ENV_NAME_LEN = ENV_NAME_LEN,
+	ABI_ARG_MAX_COUNT = ARG_MAX_COUNT,
+	ABI_ENV_LEN = ENV_LEN,
+	ABI_ENV_ENTRY_LEN = ENV_ENTRY_LEN,
+	ABI_ENV_NAMES_MAX = ENV_NAMES_MAX,
 };
 
 /* The *at calls' flags (include/uapi/linux/fcntl.h), named in documents by these enumerators

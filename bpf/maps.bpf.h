@@ -126,7 +126,7 @@ struct {
 /* capture.exec_env_vars: the environment variables an exec record keeps, by name. */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 64);
+	__uint(max_entries, ENV_NAMES_MAX);
 	__type(key, struct env_key);
 	__type(value, __u8);
 } em_env_names SEC(".maps") __weak;

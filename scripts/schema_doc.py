@@ -4,14 +4,16 @@
     .venv/bin/python scripts/schema_doc.py [--check]
 
 The table sits between the `<!-- fields:begin -->` and `<!-- fields:end -->` markers; the rest
-of the page is hand-written. tests/unit/test_fields.py fails when the page is stale.
+of the page is hand-written. tests/unit/test_fields.py fails when the page is stale; `make abi`
+runs this last (the registry reads events.h's constants through abi_consts.py).
 """
 
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
+
+from check_or_write import check_or_write, parser
 
 REPO = Path(__file__).resolve().parents[1]
 SCHEMA_MD = REPO / "docs" / "schema.md"
@@ -32,19 +34,9 @@ def render(page: str) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--check", action="store_true", help="only say whether it is up to date")
-    args = p.parse_args(argv)
-    page = SCHEMA_MD.read_text()
-    text = render(page)
-    if args.check:
-        if text != page:
-            print(f"schema_doc.py: {SCHEMA_MD} is out of date: run {sys.argv[0]}",
-                  file=sys.stderr)
-            return 1
-        return 0
-    SCHEMA_MD.write_text(text)
-    return 0
+    args = parser(__doc__).parse_args(argv)
+    return check_or_write({SCHEMA_MD: render(SCHEMA_MD.read_text())}, check=args.check,
+                          script="schema_doc.py")
 
 
 if __name__ == "__main__":

@@ -25,8 +25,8 @@ from typing import Any
 from . import _libbpf as bpf
 from .errors import BpfLoadError
 
-__all__ = ["Btf", "Layout", "describe", "enum_values", "layout", "monitor_object", "python_name",
-           "recorded", "selfpid_object"]
+__all__ = ["Btf", "Layout", "constants", "describe", "enum_values", "layout", "monitor_object",
+           "python_name", "recorded", "rw_actions", "selfpid_object"]
 
 _INT_FORMATS = {(1, False): "B", (1, True): "b", (2, False): "H", (2, True): "h",
                 (4, False): "I", (4, True): "i", (8, False): "Q", (8, True): "q"}
@@ -269,6 +269,27 @@ def enum_values(name: str) -> Enumerators:
         return Enumerators(name, _recorded["enums"][name])
     btf = _abi_btf()
     return Enumerators(name, btf.enum(btf.find(name, bpf.BTF_KIND_ENUM)))
+
+
+def rw_actions() -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """(reads, writes): events.h's read/write classes (RW_READ_ACTIONS, RW_WRITE_ACTIONS, in BTF
+    as `enum rw_read_action` / `rw_write_action`) as action names (RWR_PREAD64 -> pread64), by
+    value."""
+    def names(enum: str) -> tuple[str, ...]:
+        by_value = sorted(enum_values(enum).items(), key=lambda nv: nv[1])
+        return tuple(name.split("_", 1)[1].lower() for name, _ in by_value)
+
+    return names("rw_read_action"), names("rw_write_action")
+
+
+def constants() -> dict[str, int | tuple[str, ...]]:
+    """What abi_consts.py holds, for code that runs without the object (config validation, the
+    field registry, provenance): every `enum abi_const` enumerator without its `ABI_`, and the
+    read/write classes (rw_actions)."""
+    consts = sorted(enum_values("abi_const").items())
+    out: dict[str, int | tuple[str, ...]] = {k.removeprefix("ABI_"): v for k, v in consts}
+    out["READ_ACTIONS"], out["WRITE_ACTIONS"] = rw_actions()
+    return out
 
 
 def describe(path: Path, structs: Iterable[str], enums: Iterable[str]) -> dict[str, Any]:

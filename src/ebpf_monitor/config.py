@@ -25,6 +25,7 @@ from pydantic import (
     model_validator,
 )
 
+from .abi_consts import ARG_MAX_COUNT, ENV_NAME_LEN, ENV_NAMES_MAX, PREFIX_LEN, TASK_COMM_LEN
 from .errors import ConfigError
 
 __all__ = [
@@ -75,10 +76,11 @@ class FilterConfig(BaseModel):
 
     model_config = _MODEL
 
-    ignore_comms: list[Annotated[str, Field(min_length=1, max_length=15)]] = []
+    ignore_comms: list[Annotated[str, Field(min_length=1, max_length=TASK_COMM_LEN - 1)]] = []
     """Process names (comm, at most 15 bytes) whose non-exec events are dropped."""
 
-    ignore_path_prefixes: list[Annotated[str, Field(min_length=1, max_length=63)]] = list(
+    ignore_path_prefixes: list[Annotated[str, Field(min_length=1,
+                                                    max_length=PREFIX_LEN - 1)]] = list(
         DEFAULT_IGNORE_PATH_PREFIXES
     )
     """Byte prefixes of paths whose file events (and reads/writes of their fds) are dropped."""
@@ -97,7 +99,8 @@ EXEC_ENV_VARS = ("LD_PRELOAD", "LD_LIBRARY_PATH", "LD_AUDIT", "GLIBC_TUNABLES", 
                  "all_proxy", "no_proxy", "PYTHONPATH")
 """capture.exec_env_vars by default: the variables attackers abuse (preloading, loader and
 libc tuning, proxies, the Python path)."""
-_ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,30}")
+_ENV_NAME = re.compile(rf"[A-Za-z_][A-Za-z0-9_]{{0,{ENV_NAME_LEN - 2}}}")
+"""A variable name that fits events.h's env_key with its NUL."""
 
 
 class CaptureConfig(BaseModel):
@@ -133,7 +136,8 @@ class CaptureConfig(BaseModel):
     computed by a worker thread: in the exec document when the file was hashed before, else
     in the process's exit document. Off: no file is read."""
 
-    exec_env_vars: list[str] = Field(default_factory=lambda: list(EXEC_ENV_VARS), max_length=64)
+    exec_env_vars: list[str] = Field(default_factory=lambda: list(EXEC_ENV_VARS),
+                                     max_length=ENV_NAMES_MAX)
     """Environment variables an exec document keeps (`process.env_vars`, "NAME=value"),
     matched by exact name in the kernel at exec; never the whole environment. Names of at
     most 31 characters; [] keeps none."""
@@ -143,11 +147,12 @@ class CaptureConfig(BaseModel):
     def _env_names(cls, value: list[str]) -> list[str]:
         for name in value:
             if not _ENV_NAME.fullmatch(name):
-                raise ValueError(f"{name!r} is not an environment variable name of at most 31"
-                                 " characters (letters, digits, _; not starting with a digit)")
+                raise ValueError(f"{name!r} is not an environment variable name of at most"
+                                 f" {ENV_NAME_LEN - 1} characters (letters, digits, _; not"
+                                 " starting with a digit)")
         return value
 
-    max_args: int = Field(default=64, ge=1, le=128)
+    max_args: int = Field(default=64, ge=1, le=ARG_MAX_COUNT)
     """How many argv entries of an exec are captured (total bytes are capped at 4 KiB)."""
 
     stop_drain_seconds: float = Field(default=10.0, ge=0, le=20)

@@ -2,8 +2,9 @@
 
 Which struct follows the header is a naming convention of events.h, checked here at start:
 kind `EK_<NAME>` is `struct <name>_event`, decoded into records.<Name>Event (generated from the
-same BTF); a kind without its struct, or a record class whose fields differ from the loaded
-object's, stops the start with one line naming it.
+same BTF); a kind without its struct, a record class whose fields differ from the loaded
+object's, or a constant of abi_consts.py (generated alike, for code without the object) that
+differs from the object's, stops the start with one line naming it.
 """
 
 from __future__ import annotations
@@ -11,8 +12,8 @@ from __future__ import annotations
 import logging
 import struct
 
-from . import fastpath
-from .abi import enum_values, layout, python_name
+from . import abi_consts, fastpath
+from .abi import constants, enum_values, layout, python_name
 from .document import Document
 from .enrich import Enricher
 from .errors import BpfLoadError
@@ -22,7 +23,8 @@ from .ringbuf import Batch
 from .schema import Builder, Observer, builders, observers
 from .state import ProcessTable
 
-__all__ = ["Decoder", "kind_names", "kind_reader", "record_class", "struct_of_kind"]
+__all__ = ["Decoder", "check_constants", "kind_names", "kind_reader", "record_class",
+           "struct_of_kind"]
 
 log = logging.getLogger(__name__)
 
@@ -50,8 +52,19 @@ def record_class(struct_name: str) -> type[Record]:
     want = tuple(python_name(f) for f in layout(struct_name).fields)
     if cls is None or cls._fields != want:
         raise BpfLoadError(f"src/ebpf_monitor/records.py does not match struct {struct_name} of"
-                           " the BPF object: run scripts/gen_records.py")
+                           " the BPF object: run make abi (scripts/gen_records.py)")
     return cls
+
+
+def check_constants() -> None:
+    """abi_consts.py, which config.py, fields.py and provenance read without the object, holds
+    the loaded object's values."""
+    want = constants()
+    got = {name: getattr(abi_consts, name) for name in abi_consts.__all__}
+    stale = sorted(k for k in want.keys() | got.keys() if got.get(k) != want.get(k))
+    if stale:
+        raise BpfLoadError(f"src/ebpf_monitor/abi_consts.py does not match the BPF object"
+                           f" ({', '.join(stale)}): run make abi (scripts/gen_records.py)")
 
 
 class Decoder:
@@ -59,6 +72,7 @@ class Decoder:
 
     def __init__(self, enricher: Enricher, *, ignored_prefixes: tuple[str, ...] = (),
                  compiled: bool = True, hash_executables: bool = False) -> None:
+        check_constants()
         self.enricher = enricher
         self.decoded = 0
         self.filtered = 0

@@ -19,9 +19,10 @@ builders alone, and says so once in the log.
 What this module uses of schema/, state.py, records.py, enrich.py and decode.py (re-point
 these when they move):
   schema._common: Abi.load() (actions, ef_path_truncated, ef_fd_untracked, ft_file, ft_socket,
-          read_actions, fam_inet, fam_inet6); CAT_FILE, CAT_NETWORK, TYPE_ACCESS, TYPE_CHANGE,
-          TYPE_INFO, TYPE_CONNECTION_START; the fragment helpers actor(v, en, table).text,
-          context_text, event_frag, error_text; document()'s layout of the head (id, @timestamp).
+          read_actions, fam_inet, fam_inet6, open_flags); CAT_FILE, CAT_NETWORK, TYPE_ACCESS,
+          TYPE_CHANGE, TYPE_INFO, TYPE_CONNECTION_START; the fragment helpers
+          actor(v, en, table).text, context_text, event_frag, error_text; document()'s layout of
+          the head (id, @timestamp).
   schema.file: file_text(table, path), flags_text(flags).  schema.net: Endpoints(abi).add, ._ip.
   state: Decoder.state (ProcessTable): fd_name (a read/write's file name), IGNORED.
   records: RECORDS (the typed record classes the makers hand the helpers).
@@ -35,7 +36,6 @@ these when they move):
 from __future__ import annotations
 
 import logging
-import os
 import struct
 import time
 from collections import namedtuple
@@ -340,7 +340,7 @@ class FastPath:
         p.lit(',"flags":')
         p.key("flags")
         p.frag(c_flags)
-        end = p.skip(SKIP_NOBITS, "flags", os.O_CREAT)
+        end = p.skip(SKIP_NOBITS, "flags", self.abi.open_flags["OF_CREAT"])
         p.lit(',"mode":')
         p.num(DEC, "mode")
         end()

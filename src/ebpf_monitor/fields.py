@@ -11,19 +11,33 @@ from __future__ import annotations
 
 from typing import Any, NamedTuple
 
+from .abi_consts import (
+    ARGS_LEN,
+    ENV_ENTRY_LEN,
+    ENV_LEN,
+    MMSG_MAX_SUM,
+    PATH_LEN,
+    READ_ACTIONS,
+    TASK_COMM_LEN,
+    WRITE_ACTIONS,
+)
+
 __all__ = ["FIELDS", "Field", "es_properties", "markdown_table"]
 
 EXEC = ("execve", "execveat")
 FORK = ("fork", "vfork", "clone", "clone3")
 EXIT = ("exit",)
 OPEN = ("open", "openat", "openat2", "creat")
-READ = ("read", "readv", "pread64", "preadv", "preadv2")
-WRITE = ("write", "writev", "pwrite64", "pwritev", "pwritev2")
+SEND_RECV = ("sendto", "recvfrom", "sendmsg", "recvmsg")
+"""The socket calls among events.h's reads and writes."""
+READ = tuple(a for a in READ_ACTIONS if a not in SEND_RECV)
+WRITE = tuple(a for a in WRITE_ACTIONS if a not in SEND_RECV)
+"""Reads and writes as events.h classes them (RW_READ_ACTIONS, RW_WRITE_ACTIONS), less the
+socket calls."""
 UNLINK = ("unlink", "unlinkat", "rmdir")
 RENAME = ("rename", "renameat", "renameat2")
 SOCKET = ("socket",)
 NET = ("connect", "bind", "listen", "accept", "accept4")
-SEND_RECV = ("sendto", "recvfrom", "sendmsg", "recvmsg")
 CLOSE = ("close",)
 """An fd's read/write totals (capture.read_write "first")."""
 PIPE = ("pipe", "pipe2")
@@ -162,7 +176,7 @@ FIELDS: tuple[Field, ...] = (
     _f("message", "keyword", LOSS, "`loss` records: how many events were lost, and where"),
     _f("process.pid", "long", EVENTS, "process id (the kernel's tgid)"),
     _f("process.thread.id", "long", EVENTS, "thread id (the kernel's pid)"),
-    _f("process.name", "keyword", EVENTS, "comm, at most 15 bytes"),
+    _f("process.name", "keyword", EVENTS, f"comm, at most {TASK_COMM_LEN - 1} bytes"),
     _f("process.executable", "keyword+text", EVENTS, "the exec'd path (absolute; from the exec "
        "event, else `/proc/<pid>/exe`; absent when neither is known)"),
     _f("process.working_directory", "keyword+text", EVENTS, "the working directory at the "
@@ -176,10 +190,11 @@ FIELDS: tuple[Field, ...] = (
     _f("process.env_vars", "keyword", EXEC, "exec events only: the environment entries "
        "named in `capture.exec_env_vars` (by default LD_PRELOAD, LD_LIBRARY_PATH, LD_AUDIT, "
        "GLIBC_TUNABLES, the proxy variables, PYTHONPATH), as `NAME=value`, read in the kernel "
-       "at exec (at most 1 KiB in all, 511 bytes each; an entry cut or left out sets "
+       f"at exec (at most {ENV_LEN // 1024} KiB in all, {ENV_ENTRY_LEN - 1} bytes each; an "
+       "entry cut or left out sets "
        "`ebpf.truncated`); never the whole environment", many=True),
     _f("process.args", "long keyword", EXEC, "exec events only: argv as passed (up to "
-       "`capture.max_args` entries and 4 KiB)", many=True),
+       f"`capture.max_args` entries and {ARGS_LEN // 1024} KiB)", many=True),
     _f("process.args_count", "long", EXEC, "exec events only: entries of `process.args`"),
     _f("process.command_line", "keyword+text", EXEC, "exec events only: `process.args` joined "
        "by spaces"),
@@ -306,7 +321,8 @@ FIELDS: tuple[Field, ...] = (
        "(sendfile64, splice, tee, copy_file_range): the count asked for (not given for "
        "vectored calls)"),
     _f("ebpf.bytes", "long", IO + XFER + MMSG, "read/write/send/recv and the moves: the bytes "
-       "done; sendmmsg/recvmmsg: the sum of the messages' lengths (of the first 64)"),
+       f"done; sendmmsg/recvmmsg: the sum of the messages' lengths (of the first "
+       f"{MMSG_MAX_SUM})"),
     _f("ebpf.from.fd", "long", XFER, "moves: the fd data was taken from (sendfile64's in_fd, "
        "splice/tee/copy_file_range's fd_in)"),
     _f("ebpf.from.path", "keyword", XFER, "moves: what that fd names, as `file.path` of "
@@ -471,7 +487,8 @@ FIELDS: tuple[Field, ...] = (
     _f("ebpf.raw_path", "long keyword", OPEN + UNLINK + ATTR + MKNOD + TRUNCATE, "a relative "
        "path the kernel could not resolve, as the process gave it"),
     _f("ebpf.truncated", "boolean", EXEC + OPEN + RENAME + ATTR + NAMES + MOUNTS + ROOT
-       + ("memfd_create",), "a path (511 bytes; a memfd name: 255) or argv (4 KiB) was cut, "
+       + ("memfd_create",), f"a path ({PATH_LEN - 1} bytes; a memfd name: 255) or argv "
+       f"({ARGS_LEN // 1024} KiB) was cut, "
        "or an exec's kept environment entry"),
     _f("ebpf.lost.source", "keyword", LOSS, "where events were lost: `ring_buffer`, "
        "`shutdown` or a sink's name"),

@@ -15,7 +15,7 @@ from contextlib import ExitStack
 from pathlib import Path
 
 from . import _libbpf as bpf
-from .abi import Btf, enum_values, layout, monitor_object
+from .abi import Btf, enum_values, layout, monitor_object, rw_actions
 from .config import CaptureConfig, FilterConfig
 from .errors import BpfLoadError, HostError
 
@@ -124,12 +124,11 @@ class BpfMonitor:
             "targ_own_files": int(filters.ignore_own_files),
         }
         self._set_rodata(rodata)
-        rw_actions = ({a.removeprefix("RWR_").lower() for a in enum_values("rw_read_action")}
-                      | {a.removeprefix("RWW_").lower() for a in enum_values("rw_write_action")})
+        reads, writes = rw_actions()
         for prog, name, section in self._programs():
             hook = section.rsplit("/", 1)[-1]
             syscall = hook.removeprefix("sys_enter_").removeprefix("sys_exit_")
-            if capture.read_write == "none" and syscall in rw_actions:
+            if capture.read_write == "none" and (syscall in reads or syscall in writes):
                 bpf.lib.bpf_program__set_autoload(prog, False)
             elif not _syscall_tracepoint_exists(section):
                 # Optional: e.g. open/creat/rename do not exist on arm64, openat2 before 5.6.

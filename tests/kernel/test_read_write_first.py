@@ -8,11 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from ebpf_monitor.abi import enum_values
+from ebpf_monitor.abi import rw_actions
 from tests.monitor_harness import Doc, Monitor, run_workload, running_monitor
 
-READ_ACTIONS = {a.removeprefix("RWR_").lower() for a in enum_values("rw_read_action")}
-WRITE_ACTIONS = {"write", "writev", "pwrite64", "pwritev", "pwritev2", "sendto", "sendmsg"}
+READ_ACTIONS, WRITE_ACTIONS = (set(names) for names in rw_actions())
 
 WRITES = (101, 211, 307)  # 619 bytes in all
 READS = (97, 89, 83, 79, 73)  # 421 bytes in all, all within the 619 written

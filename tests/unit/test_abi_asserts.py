@@ -4,9 +4,14 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[2]
+from tests.harness import REPO
+
+sys.path.insert(0, str(REPO / "scripts"))
+import abi_fixture
+
 ASSERTS = REPO / "bpf" / "abi_asserts.h"
 FIXTURE = Path(__file__).with_name("abi.json")
 
@@ -29,6 +34,8 @@ def _recorded() -> tuple[dict[str, int], dict[tuple[str, str], int]]:
 
 
 class TestAbiAsserts:
+    """The compile-time checks are generated from, and agree with, the recorded layouts."""
+
     def test_every_recorded_layout_is_asserted(self) -> None:
         """Each struct and top-level member of abi.json has its size/offset asserted in C."""
         sizes, offsets = _asserted()
@@ -40,3 +47,22 @@ class TestAbiAsserts:
         """The C side asserts no struct the recorded ABI lacks."""
         sizes, _ = _asserted()
         assert set(sizes) - set(_recorded()[0]) == set()
+
+    def test_generated_file_is_current(self) -> None:
+        """abi_asserts.h is what scripts/abi_fixture.py writes from abi.json's description,
+        line for line (`make abi` rewrites both from one BTF)."""
+        want = abi_fixture.render_asserts(json.loads(FIXTURE.read_text()))
+        assert ASSERTS.read_text() == want, "run make abi"
+
+    def test_a_moved_member_changes_the_asserts(self) -> None:
+        """A member at another offset, or a struct of another size, in the description is
+        another assert: the generator writes what BTF says, not what the file held."""
+        description = json.loads(FIXTURE.read_text())
+        header = description["structs"]["event_header"]
+        header["members"][1][0] += 8
+        header["size"] += 8
+        text = abi_fixture.render_asserts(description)
+        assert f"ABI_AT(event_header, {header['members'][1][1]}, " \
+               f"{header['members'][1][0]});" in text
+        assert f"ABI_SIZE(event_header, {header['size']});" in text
+        assert text != ASSERTS.read_text()

@@ -13,6 +13,8 @@ import pytest
 from ebpf_monitor.config import Config, load_config, parse_config
 from ebpf_monitor.errors import ConfigError
 
+from .recorded_abi import enum
+
 GO_TOOL_CONFIG = {
     "events_dir": "/var/log/ebpf",
     "output_dir": "/var/lib/ebpf",
@@ -338,3 +340,27 @@ class TestExecContextSettings:
         from ebpf_monitor.config import Config
         with pytest.raises(ValidationError, match="environment variable name"):
             Config.model_validate({"capture": {"exec_env_vars": names}})
+
+
+_C = enum("abi_const")
+_COMM, _PREFIX = _C["ABI_TASK_COMM_LEN"] - 1, _C["ABI_PREFIX_LEN"] - 1
+_NAME, _NAMES, _ARGS = _C["ABI_ENV_NAME_LEN"] - 1, _C["ABI_ENV_NAMES_MAX"], _C["ABI_ARG_MAX_COUNT"]
+
+
+class TestLimitsOfEventsH:
+    """The limits the kernel side sets (events.h's abi_const, as recorded) bound the config."""
+
+    @pytest.mark.parametrize(("section", "key", "most", "more"), [
+        ("filters", "ignore_comms", ["c" * _COMM], ["c" * (_COMM + 1)]),
+        ("filters", "ignore_path_prefixes", ["/" * _PREFIX], ["/" * (_PREFIX + 1)]),
+        ("capture", "max_args", _ARGS, _ARGS + 1),
+        ("capture", "exec_env_vars", ["V" * _NAME], ["V" * (_NAME + 1)]),
+        ("capture", "exec_env_vars", [f"V{i}" for i in range(_NAMES)],
+         [f"V{i}" for i in range(_NAMES + 1)]),
+    ])
+    def test_at_the_limit_accepted_past_it_refused(self, section: str, key: str, most: object,
+                                                   more: object) -> None:
+        """The kernel's most is accepted, one more refused in one line naming the key."""
+        parse_config({section: {key: most}})
+        with pytest.raises(ConfigError, match=rf"^config: {section}\.{key}"):
+            parse_config({section: {key: more}})

@@ -25,6 +25,7 @@ ACTIONS = enum("event_action")
 FLAGS = enum("event_flag")
 TARGETS = enum("fd_target")
 IO_ENDS = enum("io_end")
+AT_FDCWD = enum("abi_const")["ABI_AT_FDCWD"]
 
 
 def record(struct_name: str, tail: bytes = b"", **fields: Any) -> bytes:
@@ -76,7 +77,7 @@ class TestDecode:
     def test_open_failure(self) -> None:
         """An openat of a missing file: path, flags, ENOENT, timestamp from ktime."""
         rec = record("open_event", b"/etc/missing\0", h_kind=KINDS["EK_OPEN"],
-                     h_action=ACTIONS["EA_OPENAT"], h_ret=-2, dfd=-100, flags=0o2000000,
+                     h_action=ACTIONS["EA_OPENAT"], h_ret=-2, dfd=AT_FDCWD, flags=0o2000000,
                      path_len=12)
         (doc,) = decode(rec)
         assert doc["@timestamp"] == "2023-11-14T22:13:25.000000123Z"
@@ -123,8 +124,8 @@ class TestDecode:
     def test_rename_paths(self) -> None:
         """Both paths of a rename: file.path and file.target_path."""
         rec = record("rename_event", b"/tmp/a\0/tmp/b c\0", h_kind=KINDS["EK_RENAME"],
-                     h_action=ACTIONS["EA_RENAMEAT2"], olddfd=-100, newdfd=-100, old_len=6,
-                     new_len=8)
+                     h_action=ACTIONS["EA_RENAMEAT2"], olddfd=AT_FDCWD, newdfd=AT_FDCWD,
+                     old_len=6, new_len=8)
         (doc,) = decode(rec)
         assert doc["file"]["path"] == "/tmp/a"
         assert doc["file"]["target_path"] == "/tmp/b c"
@@ -149,7 +150,7 @@ class TestDecode:
         valid JSON, the same name in the open, the read and the failed write, under the
         reversible text policy (a literal backslash doubled, U+2028 escaped)."""
         opened = record("open_event", name + b"\0", h_kind=KINDS["EK_OPEN"],
-                        h_action=ACTIONS["EA_OPENAT"], h_ret=7, dfd=-100, flags=0o101,
+                        h_action=ACTIONS["EA_OPENAT"], h_ret=7, dfd=AT_FDCWD, flags=0o101,
                         mode=0o644, path_len=len(name))
         read = record("rw_event", name + b"\0", h_kind=KINDS["EK_RW"],
                       h_action=ACTIONS["EA_READ"], h_ret=3, fd=7, target=TARGETS["FT_FILE"],

@@ -21,6 +21,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from .. import fields
+from ..abi_consts import READ_ACTIONS, WRITE_ACTIONS
+
 __all__ = [
     "EXECS",
     "FORKS",
@@ -47,13 +50,14 @@ Fork = tuple[str, str, int, int]
 Pending = dict[str, dict[tuple[int, str, str], list[int]]]
 """entity -> (fd, object node, "r"/"w") -> [calls, bytes] counted before the close record."""
 
-EXECS = frozenset(("execve", "execveat"))
-FORKS = frozenset(("fork", "vfork", "clone", "clone3"))
-OPENS = frozenset(("open", "openat", "openat2", "creat"))
-READS = frozenset(("read", "readv", "pread64", "preadv", "preadv2", "recvfrom", "recvmsg"))
-WRITES = frozenset(("write", "writev", "pwrite64", "pwritev", "pwritev2", "sendto", "sendmsg"))
-RENAMES = frozenset(("rename", "renameat", "renameat2"))
-UNLINKS = frozenset(("unlink", "unlinkat", "rmdir"))
+# The action families of the field registry, the read/write classes of events.h.
+EXECS = frozenset(fields.EXEC)
+FORKS = frozenset(fields.FORK)
+OPENS = frozenset(fields.OPEN)
+READS = frozenset(READ_ACTIONS)
+WRITES = frozenset(WRITE_ACTIONS)
+RENAMES = frozenset(fields.RENAME)
+UNLINKS = frozenset(fields.UNLINK)
 ACCEPTS = frozenset(("accept", "accept4"))
 #: Actions whose documents can carry a flow or process facts; the rest (socket, bind) are skipped.
 RELEVANT = EXECS | FORKS | OPENS | READS | WRITES | RENAMES | UNLINKS | ACCEPTS | frozenset(

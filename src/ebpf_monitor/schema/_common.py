@@ -14,7 +14,7 @@ from typing import Any
 
 import orjson
 
-from ..abi import enum_values
+from ..abi import enum_values, rw_actions
 from ..document import Document
 from ..enrich import Enricher
 from ..records import Record
@@ -50,6 +50,8 @@ class Abi:
     ft_socket: int
     read_actions: frozenset[str]
     """Actions that read (a file read is an access, a write a change)."""
+    write_actions: frozenset[str]
+    """Actions that write (events.h's read/write classes, abi.rw_actions)."""
     families: dict[int, str]
     """Address family names by number (AF_INET, ...)."""
     fam_inet: int
@@ -58,12 +60,15 @@ class Abi:
     at_fdcwd: int
     uring_flags: dict[str, int]
     """enum uring_flag by name (EU_FIXED_FILE, ...)."""
+    open_flags: dict[str, int]
+    """enum open_flag by name (OF_CREAT, ...): the kernel's values, not libc's."""
 
     @classmethod
     def load(cls) -> Abi:
         _open_flag_bits()  # at start: an object without them fails here, not on every open
         f = enum_values("event_flag")
         t = enum_values("fd_target")
+        reads, writes = rw_actions()
         return cls(
             actions={v: k.removeprefix("EA_").lower()
                      for k, v in enum_values("event_action").items()},
@@ -73,15 +78,15 @@ class Abi:
             ef_fd_untracked=f["EF_FD_UNTRACKED"], ef_addr_from_arg=f["EF_ADDR_FROM_ARG"],
             ef_env_truncated=f["EF_ENV_TRUNCATED"],
             ft_file=t["FT_FILE"], ft_socket=t["FT_SOCKET"],
-            read_actions=frozenset(k.removeprefix("RWR_").lower()
-                                   for k in enum_values("rw_read_action")),
+            read_actions=frozenset(reads), write_actions=frozenset(writes),
             families={v: "AF_" + k.removeprefix("FAM_")
                       for k, v in enum_values("addr_family").items()},
             fam_inet=enum_values("addr_family")["FAM_INET"],
             fam_inet6=enum_values("addr_family")["FAM_INET6"],
             fam_unix=enum_values("addr_family")["FAM_UNIX"],
             at_fdcwd=enum_values("abi_const")["ABI_AT_FDCWD"],
-            uring_flags=dict(enum_values("uring_flag")))
+            uring_flags=dict(enum_values("uring_flag")),
+            open_flags=dict(enum_values("open_flag")))
 
 
 _O_ACCMODE = {0: "O_RDONLY", 1: "O_WRONLY", 2: "O_RDWR"}

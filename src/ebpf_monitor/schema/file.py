@@ -4,7 +4,6 @@ format their fields directly; the others build a small dict and let orjson write
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 import orjson
@@ -37,7 +36,6 @@ __all__ = ["file_fields", "file_text", "flags_text", "io_summary_builder", "open
            "open_observer", "rename_builder", "rw_builder", "unlink_builder"]
 
 _dumps = orjson.dumps
-_O_CREAT = os.O_CREAT
 
 _flag_texts: dict[int, str] = {}
 
@@ -101,6 +99,7 @@ def open_observer(abi: Abi, table: ProcessTable) -> Observer:
 def open_builder(abi: Abi, table: ProcessTable) -> Builder:
     actions = abi.actions
     truncated = abi.ef_path_truncated
+    o_creat = abi.open_flags["OF_CREAT"]
     events: dict[tuple[int, bool], str] = {}
 
     def build(v: OpenEvent, tail: bytes, en: Enricher) -> Document:
@@ -123,7 +122,7 @@ def open_builder(abi: Abi, table: ProcessTable) -> Builder:
                 action, CAT_FILE, TYPE_ACCESS, "failure" if ret < 0 else "success")
         flags = v.flags
         more = ""
-        if flags & _O_CREAT:
+        if flags & o_creat:
             more = f',"mode":{v.mode}'
         if ret >= 0:
             more += f',"fd":{ret}'

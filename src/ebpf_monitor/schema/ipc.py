@@ -16,7 +16,6 @@ process."""
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterable
 from typing import Any
 
@@ -38,7 +37,7 @@ from ._common import (
 from .file import file_fields
 from .net import SOCK_TYPES, Endpoints
 
-__all__ = ["fdpair_builder", "mmsg_builder", "pipe_flag_names", "splice_flag_names",
+__all__ = ["fdpair_builder", "mmsg_builder", "pipe_flag_bits", "splice_flag_names",
            "xfer_builder"]
 
 TYPE_MOVE = ("access", "change")
@@ -48,11 +47,6 @@ _SPLICE_FLAGS = (("SPLICE_F_MOVE", 1), ("SPLICE_F_NONBLOCK", 2), ("SPLICE_F_MORE
                  ("SPLICE_F_GIFT", 8))
 
 TYPE_CREATION = ("creation",)
-_PIPE_FLAGS = [(name, getattr(os, name)) for name in ("O_CLOEXEC", "O_NONBLOCK", "O_DIRECT")
-               if hasattr(os, name)]
-_O_NOTIFICATION_PIPE = os.O_EXCL
-"""pipe2's O_NOTIFICATION_PIPE is O_EXCL's bit (include/uapi/linux/watch_queue.h)."""
-_PIPE_BITS = (*_PIPE_FLAGS, ("O_NOTIFICATION_PIPE", _O_NOTIFICATION_PIPE))
 
 
 def _bit_names(flags: int, bits: Iterable[tuple[str, int]]) -> list[str]:
@@ -67,14 +61,19 @@ def _bit_names(flags: int, bits: Iterable[tuple[str, int]]) -> list[str]:
     return out
 
 
-def pipe_flag_names(flags: int) -> list[str]:
-    """pipe2 flags as names; bits without one as a hex number."""
-    return _bit_names(flags, _PIPE_BITS)
+def pipe_flag_bits(abi: Abi) -> tuple[tuple[str, int], ...]:
+    """pipe2's flags by name, in the order documents list them: open flags by events.h's
+    values (the kernel's), and O_NOTIFICATION_PIPE, O_EXCL's bit
+    (include/uapi/linux/watch_queue.h)."""
+    of = abi.open_flags
+    return (("O_CLOEXEC", of["OF_CLOEXEC"]), ("O_NONBLOCK", of["OF_NONBLOCK"]),
+            ("O_DIRECT", of["OF_DIRECT"]), ("O_NOTIFICATION_PIPE", of["OF_EXCL"]))
 
 
 def fdpair_builder(abi: Abi, table: ProcessTable) -> Builder:
     actions = abi.actions
     families = abi.families
+    pipe_bits = pipe_flag_bits(abi)
 
     def build(v: FdpairEvent, tail: bytes, en: Enricher) -> Document:
         action = actions[v.h_action]
@@ -98,7 +97,7 @@ def fdpair_builder(abi: Abi, table: ProcessTable) -> Builder:
             eb["socket"] = sock
         else:
             if v.flags:
-                eb["flags"] = pipe_flag_names(v.flags)
+                eb["flags"] = _bit_names(v.flags, pipe_bits)  # bits without a name in hex
             if v.ino0:
                 own["file"] = file_fields(f"pipe:[{v.ino0}]")
         return document(v, en, event, actor(v, en, table).text, members(own))

@@ -47,7 +47,7 @@ def kcode_builder(abi: Abi, table: ProcessTable) -> Builder:
 
 _MFD = {1: "MFD_CLOEXEC", 2: "MFD_ALLOW_SEALING", 4: "MFD_HUGETLB", 8: "MFD_NOEXEC_SEAL",
         0x10: "MFD_EXEC"}
-_UFFD = {1: "UFFD_USER_MODE_ONLY", 0o4000: "O_NONBLOCK", 0o2000000: "O_CLOEXEC"}
+_UFFD_USER_MODE_ONLY = 1
 
 
 def _flag_names(flags: int, table: dict[int, str]) -> list[str]:
@@ -63,6 +63,9 @@ def fileless_builder(abi: Abi, table: ProcessTable) -> Builder:
     userfaultfd (page faults handled in user space, an exploitation aid)."""
     actions = abi.actions
     truncated = abi.ef_path_truncated
+    uffd_bits = {_UFFD_USER_MODE_ONLY: "UFFD_USER_MODE_ONLY",  # and open flags, the kernel's
+                 abi.open_flags["OF_NONBLOCK"]: "O_NONBLOCK",
+                 abi.open_flags["OF_CLOEXEC"]: "O_CLOEXEC"}
 
     def build(v: FilelessEvent, tail: bytes, en: Enricher) -> Document:
         action = actions[v.h_action]
@@ -77,7 +80,7 @@ def fileless_builder(abi: Abi, table: ProcessTable) -> Builder:
             own["ebpf"]["memfd"] = memfd
         else:
             event, own = base(v, en, action, ("process",), ("info",))
-            uffd: dict[str, Any] = {"flags": _flag_names(v.flags, _UFFD)}
+            uffd: dict[str, Any] = {"flags": _flag_names(v.flags, uffd_bits)}
             if v.h_ret >= 0:
                 uffd["fd"] = v.h_ret
             own["ebpf"]["userfaultfd"] = uffd

@@ -62,7 +62,6 @@ _AS_SYSCALL = {"READ": "read", "READV": "readv", "READ_FIXED": "read", "WRITE": 
                "SENDMSG": "sendmsg", "RECV": "recvfrom", "RECVMSG": "recvmsg",
                "ACCEPT": "accept4"}
 """Operations shown as the syscall they do the work of."""
-_READS = {"read", "readv", "recvfrom", "recvmsg"}
 
 
 def setup_flag_names(flags: int) -> list[str]:
@@ -76,6 +75,7 @@ def setup_flag_names(flags: int) -> list[str]:
 def uring_builder(abi: Abi, table: ProcessTable) -> Builder:
     actions = abi.actions
     ft_file, ft_socket = abi.ft_file, abi.ft_socket
+    reads, io = abi.read_actions, abi.read_actions | abi.write_actions
     flags = {k: v for k, v in abi.uring_flags.items()}
     ends = Endpoints(abi)
     fd_name = table.fd_name
@@ -115,7 +115,7 @@ def uring_builder(abi: Abi, table: ProcessTable) -> Builder:
             etype = TYPE_CONNECTION_START if action in ("connect", "accept4") else TYPE_INFO
         else:
             category = CAT_FILE
-            etype = TYPE_ACCESS if action in _READS or action.startswith("open") else (
+            etype = TYPE_ACCESS if action in reads or action.startswith("open") else (
                 TYPE_CHANGE if action != "io_uring" else TYPE_INFO)
         event, own = base(v, en, action, category, etype)
         eb = own["ebpf"]
@@ -126,7 +126,7 @@ def uring_builder(abi: Abi, table: ProcessTable) -> Builder:
             eb["fd"] = v.fd
         else:
             ring["fixed_file_index"] = v.fd
-        if ret >= 0 and action in _READS | {"write", "writev", "sendto", "sendmsg"}:
+        if ret >= 0 and action in io:
             eb["bytes"] = ret
         eb["io_uring"] = ring
         if path is not None:
