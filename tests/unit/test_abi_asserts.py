@@ -9,7 +9,8 @@ from pathlib import Path
 
 from tests.harness import REPO
 
-sys.path.insert(0, str(REPO / "scripts"))
+# Appended, not first: scripts/elasticsearch.py must not shadow the client package.
+sys.path.append(str(REPO / "scripts"))
 import abi_fixture
 
 ASSERTS = REPO / "bpf" / "abi_asserts.h"

@@ -17,7 +17,8 @@ from tests.harness import REPO
 from . import golden
 from .recorded_abi import enum
 
-sys.path.insert(0, str(REPO / "scripts"))
+# Appended, not first: scripts/elasticsearch.py must not shadow the client package.
+sys.path.append(str(REPO / "scripts"))
 import schema_doc
 
 REGISTRY = {f.name: f for f in FIELDS}

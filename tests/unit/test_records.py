@@ -14,7 +14,8 @@ from tests.harness import REPO
 
 from .recorded_abi import ABI_JSON, enum
 
-sys.path.insert(0, str(REPO / "scripts"))
+# Appended, not first: scripts/elasticsearch.py must not shadow the client package.
+sys.path.append(str(REPO / "scripts"))
 import gen_records
 
 
