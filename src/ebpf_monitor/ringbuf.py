@@ -8,6 +8,12 @@ the kernel maps twice in a row so that a record crossing the end is contiguous. 
 the second copy would count the whole ring a second time in our RSS, and a read that wraps is
 one extra copy per turn of the ring. Each record has an 8-byte header: u32 length with the BUSY
 (bit 31) and DISCARD (bit 30) flags, u32 page offset; records are 8-byte aligned.
+
+The consumer position is shared with every producer, which reads it (without a lock) to decide
+whether a record fits: it must change in one 8-byte store. `struct.pack_into` zeroes its target
+before it writes the value, so a producer could read 0 in between, take the ring for full once
+the producer position is past the ring's size, and drop the record (issue 10, item 5: the
+"drops with room"). A memoryview of format "Q" stores the value in one go.
 """
 
 from __future__ import annotations
@@ -54,6 +60,7 @@ class RingReader:
         self.size = size
         self._mask = size - 1
         self._cons = mmap.mmap(map_fd, page, mmap.MAP_SHARED, mmap.PROT_READ | mmap.PROT_WRITE)
+        self._cons_pos = memoryview(self._cons).cast("Q")  # [0]: one 8-byte load or store
         self._prod = mmap.mmap(map_fd, page + size, mmap.MAP_SHARED, mmap.PROT_READ,
                                offset=page)
         self._data_off = page
@@ -67,11 +74,11 @@ class RingReader:
 
     def pending(self) -> int:
         """Bytes committed or reserved but not consumed yet: the backlog."""
-        return int(_U64.unpack_from(self._prod, 0)[0] - _U64.unpack_from(self._cons, 0)[0])
+        return int(_U64.unpack_from(self._prod, 0)[0] - self._cons_pos[0])
 
     def read(self, max_bytes: int | None = None) -> Batch:
         """Copy out committed records (up to about max_bytes) and release their space."""
-        cons = _U64.unpack_from(self._cons, 0)[0]
+        cons = self._cons_pos[0]
         prod = _U64.unpack_from(self._prod, 0)[0]
         avail = prod - cons
         if avail <= 0:
@@ -89,11 +96,12 @@ class RingReader:
         else:
             spans, pos = _spans(data, avail)
         if pos:
-            _U64.pack_into(self._cons, 0, cons + pos)
+            self._cons_pos[0] = cons + pos  # never pack_into: see the module's docstring
         return Batch(data, spans)
 
     def close(self) -> None:
         self._epoll.close()
+        self._cons_pos.release()
         self._cons.close()
         self._prod.close()
 
