@@ -117,6 +117,13 @@ class Rings:
         for name, value in {"targ_self_pid": os.getpid(), "targ_percpu": int(percpu)}.items():
             off, width = layout[name]
             ctypes.memmove(base + off, value.to_bytes(width, "little"), width)
+        prog = bpf.lib.bpf_object__next_program(self.obj, None)
+        while prog:  # the lock tracepoints are optional: not every kernel has them
+            sec = bpf.lib.bpf_program__section_name(prog).decode()
+            if sec.startswith("tracepoint/lock/") and not Path(
+                    "/sys/kernel/tracing/events", sec.removeprefix("tracepoint/")).is_dir():
+                bpf.lib.bpf_program__set_autoload(prog, False)
+            prog = bpf.lib.bpf_object__next_program(self.obj, prog)
         bpf.check_rc(bpf.lib.bpf_object__load(self.obj), "load rings.bpf.o")
         if percpu:
             outer = bpf.lib.bpf_map__fd(self._map("rings"))
@@ -134,7 +141,8 @@ class Rings:
             self.rings.append((bpf.lib.bpf_map__fd(self._map("shared")), per_ring))
         prog = bpf.lib.bpf_object__next_program(self.obj, None)
         while prog:
-            self.links.append(bpf.check_ptr(bpf.lib.bpf_program__attach(prog), "attach"))
+            if bpf.lib.bpf_program__autoload(prog):
+                self.links.append(bpf.check_ptr(bpf.lib.bpf_program__attach(prog), "attach"))
             prog = bpf.lib.bpf_object__next_program(self.obj, prog)
 
     def counts(self) -> dict[str, int]:
