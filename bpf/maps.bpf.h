@@ -21,8 +21,9 @@ struct {
 } em_drops SEC(".maps") __weak;
 
 /* The part of em_drops that failed while less than half the ring was pending: not a full
- * ring but the ring's lock giving up (an rqspinlock since 6.15) or a reader racing the
- * count. em_drops minus this is the drops "without room": the reader too slow for the ring. */
+ * ring. Seen when the reader's store of the consumer position passed through 0 (fixed in
+ * ringbuf.py); the ring's lock (an rqspinlock since 6.15) can also give up, after 250 ms.
+ * em_drops minus this is the drops "without room": the reader too slow for the ring. */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, EK_MAX);

@@ -496,8 +496,8 @@ FIELDS: tuple[Field, ...] = (
     _f("ebpf.lost.by_kind", "object", LOSS, "the same, by record kind (`open`, `rw`, ...)"),
     _f("ebpf.lost.total", "long", LOSS, "how many in all"),
     _f("ebpf.lost.with_room", "long", LOSS, "`ring_buffer` only: of `.count`, the writes that "
-       "failed while less than half the ring was pending (the ring's lock gave up, not a full "
-       "ring)"),
+       "failed while less than half the ring was pending (the kernel refused them with the ring "
+       "not full)"),
     _f("ebpf.lost.without_room", "long", LOSS, "`ring_buffer` only: the rest of `.count` (a "
        "full ring: the reader fell behind)"),
 )

@@ -214,8 +214,8 @@ class BpfMonitor:
         return _sum_cpus(self.drops_by_cpu())
 
     def drops_with_room(self) -> dict[str, int]:
-        """The part of drops() that failed while less than half the ring was pending: the
-        ring's lock gave up, not a reader too slow for the ring (bpf/emit.bpf.h)."""
+        """The part of drops() that failed while less than half the ring was pending: not a
+        reader too slow for the ring (bpf/maps.bpf.h says what it can be)."""
         return _sum_cpus(self.drops_by_cpu(with_room=True))
 
     def drops_by_cpu(self, *, with_room: bool = False) -> dict[tuple[int, str], int]:

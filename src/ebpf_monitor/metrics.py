@@ -59,7 +59,7 @@ class _PipelineCollector(Collector):
         yield drops
         room = CounterMetricFamily(f"{PREFIX}_kernel_drops_with_room",
                                    "Of those, records lost while less than half the ring was"
-                                   " pending (the ring's lock gave up), by CPU and kind",
+                                   " pending (not a full ring), by CPU and kind",
                                    labels=["cpu", "kind"])
         try:
             for (cpu, kind_name), n in sorted(p.bpf.drops_by_cpu(with_room=True).items()):

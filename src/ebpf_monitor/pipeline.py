@@ -161,8 +161,8 @@ class Pipeline:
         count = sum(new.values())
         if new_with_room:
             log.warning("ring buffer: %d events lost (%d in all), %d of them with room in the"
-                        " ring: its lock gave up under contention (a bigger ring does not"
-                        " help)", count, total, new_with_room)
+                        " ring: the kernel refused them with the ring not full (a bigger ring"
+                        " does not help)", count, total, new_with_room)
         if count > new_with_room:
             log.warning("ring buffer full: %d events lost (%d in all): the reader fell behind;"
                         " raise capture.ring_buffer_bytes or filter more",

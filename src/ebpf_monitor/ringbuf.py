@@ -9,9 +9,12 @@ the second copy would count the whole ring a second time in our RSS, and a read 
 one extra copy per turn of the ring. Each record has an 8-byte header: u32 length with the BUSY
 (bit 31) and DISCARD (bit 30) flags, u32 page offset; records are 8-byte aligned.
 
-The two positions are read and written as single 8-byte accesses, as the kernel does: the
-struct module writes a zero first and then byte by byte, and a producer that looked in between
-found the ring full and dropped its record.
+The consumer position is shared with every producer, which reads it (without a lock) to decide
+whether a record fits: it must change in one 8-byte store. `struct.pack_into` zeroes its target
+before it writes the value, so a producer could read 0 in between, take the ring for full once
+the producer position is past the ring's size, and drop the record (issue 10, item 5: the
+"drops with room"). Both positions are therefore single 8-byte accesses, acquire/release in the
+compiled core, a memoryview item of format "Q" without it.
 """
 
 from __future__ import annotations

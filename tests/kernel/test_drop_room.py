@@ -1,5 +1,5 @@
 """Kernel drops told apart by cause: a ring that is full ("without room") against a write that
-failed while the ring had room (the ring's lock gave up), in the counters and `loss` records."""
+failed while the ring had room (not for lack of space), in the counters and `loss` records."""
 
 from __future__ import annotations
 
