@@ -128,13 +128,16 @@ class TestPipeAndCopyFileRange:
         pids = _pids(out)
         a, b = pids[flows_run.reader], pids[flows_run.copier]
         assert {f"file:{d}/source.txt", f"file:{d}/scratch", a, b} <= ids
-        pipes = [i for i in ids if i.startswith("file:pipe:[")]
-        assert len(pipes) == 1
         edges = {(e["src"], e["dst"], e["action"]): e for e in out["edges"]}
+        # The pipe A writes and B reads (the test's own process, B's parent, brings others:
+        # subprocess's exec-error pipes, which it read before forking).
+        pipes = [i for i in ids if i.startswith("file:pipe:[")
+                 and (a, i, "write") in edges and (i, b, "read") in edges]
+        assert len(pipes) == 1
         size = len(b"what goes through the pipe\n") * 50
+        assert edges[(a, pipes[0], "write")]["bytes"] == size
         assert edges[(f"file:{d}/scratch", b, "move")]["bytes"] == size
         assert edges[(b, f"file:{d}/file2", "move")]["bytes"] == size
-        assert (a, pipes[0], "write") in edges and (pipes[0], b, "read") in edges
         assert (f"file:{d}/source.txt", a, "read") in edges
 
     def test_path_from_source_to_file2(self, flows_run: Run) -> None:
