@@ -50,7 +50,10 @@ SOURCE = ["@timestamp", "event.action", "event.outcome", "event.category", "host
           "user.id", "user.name", "user.effective", "file.path", "file.target_path",
           "ebpf.bytes", "ebpf.fd", "ebpf.flags", "ebpf.child_pid", "ebpf.thread",
           "ebpf.pid_ns", "ebpf.io", "ebpf.io_uring", "ebpf.socket", "ebpf.from", "ebpf.to",
-          "ebpf.exec", "ebpf.memfd", "source.port", "destination.ip", "destination.port"]
+          "ebpf.exec", "ebpf.memfd", "ebpf.cred", "ebpf.cap", "ebpf.secure_exec", "ebpf.ptrace",
+          "ebpf.process_vm", "process.user", "process.real_user", "process.saved_user",
+          "process.group", "process.real_group", "process.saved_group", "Target.process.pid",
+          "source.port", "destination.ip", "destination.port"]
 KEEP_ALIVE = "2m"
 _ALIASES = frozenset(("rename", "link", "symlink"))  # edges that join two names of a file
 _SORT = [{"@timestamp": {"order": "asc", "format": "strict_date_optional_time_nanos"}},
