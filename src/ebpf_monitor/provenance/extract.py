@@ -35,12 +35,18 @@ from dataclasses import dataclass, field
 from typing import Any
 
 __all__ = [
+    "CHANGES",
     "CREDS",
     "EXECS",
     "FORKS",
+    "LINKS",
+    "MMSGS",
+    "MOVES",
+    "PIPES",
     "READS",
     "RELEVANT",
     "SIGNALS",
+    "SYMLINKS",
     "TARGETS",
     "Extractor",
     "Flow",
@@ -56,8 +62,11 @@ __all__ = [
     "parse_time_ns",
     "process_id",
     "secure_exec",
+    "socket_nodes",
+    "symlink_target",
     "target_edge",
     "target_flow",
+    "unix_path_node",
 ]
 
 Flow = tuple[str, str, str, int, int, int]
