@@ -27,7 +27,7 @@ from typing import Any
 
 import msgspec
 import orjson
-from msgspec import UNSET, Struct, UnsetType, field
+from msgspec import UNSET, Raw, Struct, UnsetType, field
 
 from .extract import (
     ACCEPTS,
@@ -66,6 +66,14 @@ from .extract import (
 __all__ = ["TypedExtractor"]
 
 
+_NONE = Raw()  # an absent field kept raw
+
+
+def _json(raw: Raw) -> Any:
+    """A field kept raw, decoded as the Extractor's document holds it (absent: None)."""
+    return orjson.loads(memoryview(raw)) if raw else None
+
+
 class _Event(Struct, gc=False):
     action: str | None = None
     outcome: str | None = None
@@ -85,13 +93,14 @@ class _Process(Struct, gc=False):
     executable: str | None = None
     args: list[str] | None = None
     exit_code: int | None = None
-    # exec and credential documents only: read as the Extractor reads them (extract.cred_entry)
-    user: Any = None
-    real_user: Any = None
-    saved_user: Any = None
-    group: Any = None
-    real_group: Any = None
-    saved_group: Any = None
+    # Exec and credential documents only, kept undecoded until a credential change reads
+    # them (`_json`, as the Extractor sees them): most documents never need them.
+    user: Raw = _NONE
+    real_user: Raw = _NONE
+    saved_user: Raw = _NONE
+    group: Raw = _NONE
+    real_group: Raw = _NONE
+    saved_group: Raw = _NONE
 
 
 class _Host(Struct, gc=False):
@@ -158,15 +167,15 @@ class _Ebpf(Struct, gc=False):
     bytes: int | None = None
     fd: int | UnsetType = UNSET  # absent: -1; null: the Extractor's TypeError (refused here)
     io: _Io | None = None
-    io_uring: Any = UNSET  # only its truth counts (ebpf.get("io_uring")), null included
+    io_uring: Raw = _NONE  # only its truth counts (ebpf.get("io_uring")), null included
     socket: _Socket | None = None
     from_: _End | None = field(default=None, name="from")
     to: _End | None = None
     exec: _Exec | None = None
     memfd: _Memfd | None = None
-    cred: Any = None
-    cap: Any = None
-    secure_exec: Any = None
+    cred: Raw = _NONE
+    cap: Raw = _NONE
+    secure_exec: Raw = _NONE
     ptrace: _Ptrace | None = None
     process_vm: _Vm | None = None
 
@@ -341,9 +350,8 @@ class TypedExtractor(Extractor):
         outcome = event.outcome
         ebpf = doc.ebpf or _NO_EBPF
         if action in READS or action in WRITES:
-            uring = ebpf.io_uring
             self._io_typed(doc, info, me, action in READS, ts, ebpf,
-                           uring is UNSET or not uring)
+                           not ebpf.io_uring or not _json(ebpf.io_uring))
         elif action == "close":
             self._close_typed(doc, info, me, ts, ebpf)
         elif action in EXECS:
@@ -357,10 +365,10 @@ class TypedExtractor(Extractor):
             info.user = _user(doc) or info.user
             info.execs.append({"time_ns": ts, "executable": exe,
                                "args": list(proc.args or []), "user": _user(doc)})
-            if ebpf.secure_exec is True:
+            if ebpf.secure_exec and _json(ebpf.secure_exec) is True:
                 user = doc.user
                 info.creds.append(secure_exec(ts, None if user is None else {
-                    "name": user.name, "id": user.id}, proc.user))
+                    "name": user.name, "id": user.id}, _json(proc.user)))
             ran = ebpf.exec.file_path if ebpf.exec is not None else None
             if ran:
                 self.flows.append((file_node(ran), me, "exec", ts, 1, 0))
@@ -413,9 +421,9 @@ class TypedExtractor(Extractor):
         elif action in CREDS:
             proc = doc.process
             assert proc is not None
-            info.creds.append(cred_entry(action, outcome, ts, ebpf.cred, ebpf.cap, (
-                proc.real_user, proc.user, proc.saved_user, proc.real_group, proc.group,
-                proc.saved_group)))
+            info.creds.append(cred_entry(action, outcome, ts, _json(ebpf.cred), _json(ebpf.cap), (
+                _json(proc.real_user), _json(proc.user), _json(proc.saved_user),
+                _json(proc.real_group), _json(proc.group), _json(proc.saved_group))))
         elif outcome != "success":
             return
         elif action in MOVES:
