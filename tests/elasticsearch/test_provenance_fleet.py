@@ -62,8 +62,46 @@ def scenario() -> list[Doc]:
         dropper.exec(30.1, "/bin/sh"), dropper.fork(30.5001, 600), dropper.exit(30.6),
         payload.write(31, "/tmp/out"), payload.exit(32),
     ]
+    docs += issue12_story()
     docs.append({"event": {"action": "read"}, "@timestamp": "not a time"})  # skipped by both
     return docs
+
+
+def issue12_story() -> list[Doc]:
+    """Issue #12's kinds, from t=40: a file copied through a pipe and copy_file_range, a
+    unix-socket exchange, links, a chmod, credentials, a memfd run by a child, calls on
+    another process (its pid once held by an exited one), an io_uring write."""
+    a = Proc("cpa", 700, 1, 40, "/bin/cat")
+    b = Proc("cpb", 701, 1, 40, "/bin/cp")
+    cl = Proc("ucl", 710, 1, 40, "/bin/cl")
+    srv = Proc("usrv", 711, 1, 40, "/bin/srv")
+    ln = Proc("lnk", 720, 1, 40, "/bin/ln")
+    fl = Proc("fless", 730, 1, 40, "/bin/fl")
+    kid = Proc("mkid", 731, 730, 45, "/bin/fl")
+    atk = Proc("atk", 740, 1, 40, "/bin/atk")
+    gone = Proc("gone", 741, 1, 40, "/bin/old")
+    vic = Proc("vic2", 741, 1, 44, "/bin/vic")  # pid 741 again
+    return [
+        a.read(41, "/e/src", 30), a.pipe(41.1, 5001), a.write(41.2, "pipe:[5001]", 30),
+        b.read(41.3, "pipe:[5001]", 30), b.write(41.4, "/e/mid", 30),
+        b.move(41.5, "copy_file_range", "/e/mid", "/e/dst", 30),
+        b.move(41.6, "splice", "pipe:[5001]", "/e/other", outcome="failure"),
+        cl.unix_net(42, "connect", 300, "/run/e.sock"),
+        srv.unix_net(42.1, "accept4", 301, "/run/e.sock", peer=300),
+        cl.read(42.2, "/e/secret", 5), cl.unix_io(42.3, "sendto", 300, nbytes=5),
+        srv.unix_io(42.4, "recvfrom", 301, 300, 5), srv.write(42.5, "/e/loot", 5),
+        srv.unix_io(42.6, "sendto", 301, 300, 2), cl.unix_io(42.7, "recvfrom", 300, nbytes=2),
+        ln.write(43, "/e/plain"), ln.link(43.1, "linkat", "/e/hard", "/e/plain"),
+        ln.link(43.2, "symlink", "/e/d/sl", "../plain"), ln.change(43.3, "fchmodat", "/e/plain"),
+        ln.setid(43.4, "setresuid", (0, 0), (0, 65534)),
+        ln.setid(43.5, "setuid", (0, 65534), (0, 65534), "failure"),
+        fl.memfd(44.1, "pay"), fl.move(44.2, "sendfile64", "/e/payload", "/memfd:pay (deleted)"),
+        fl.fork(44.9, 731), kid.fd_exec(45.1, "memfd:pay"), kid.write(45.2, "/e/kid-out"),
+        gone.exit(43.9), atk.read(44.5, "/e/tool"),
+        atk.on_process(45, "process_vm_writev", 741, nbytes=8),
+        atk.on_process(45.1, "kill", 741), vic.write(46, "/e/vic-out"),
+        vic.uring(46.1, "write", "/e/vic-out", 4),
+    ]
 
 
 @pytest.fixture(scope="module")
@@ -90,6 +128,10 @@ def stores(es_plain: Any, tmp_path_factory: pytest.TempPathFactory,
     client.close()
 
 
+def describe_one(source: LocalStore | FleetSource, node: str) -> Any:
+    return source.describe([node], 50)[node]
+
+
 def comparable(s: Slice) -> dict[str, Any]:
     return {"query": s.query, "roots": s.roots, "hidden": s.hidden,
             "nodes": {k: asdict(v) for k, v in sorted(s.nodes.items())},
@@ -104,6 +146,16 @@ QUERIES = [
     ("impact", "process:victim"),
     ("lineage", "process:srv"),
     ("lineage", "file:/var/www/log"),
+    ("lineage", "file:/e/dst"),
+    ("impact", "file:/e/src"),
+    ("lineage", "file:/e/loot"),
+    ("impact", "file:socket:[300]"),
+    ("lineage", "file:/e/hard"),
+    ("lineage", "file:/e/d/sl"),
+    ("lineage", "process:mkid"),
+    ("lineage", "file:/e/vic-out"),
+    ("impact", "process:atk"),
+    ("lineage", "process:lnk"),
 ]
 
 
@@ -160,6 +212,23 @@ class TestSameAnswer:
         assert set(pairs[3][1].nodes) == {"process:payload", "process:dropper", "process:init"}
         assert set(pairs[4][1].nodes) == {"process:dropper", "process:payload"}
         assert "process:payload" not in pairs[5][1].nodes
+
+    def test_issue12_paths_are_found(self, stores: tuple[LocalStore, FleetSource]) -> None:
+        """On the cluster: file -> pipe -> copy_file_range reaches /e/dst, the unix socket
+        carries the secret to the server, the memfd runs in the child, the process_vm_writev
+        target is the pid's second holder, the node lists its credential changes."""
+        _, remote = stores
+        assert {"file:/e/src", "process:cpa", "file:pipe:[5001]", "process:cpb",
+                "file:/e/mid"} <= set(lineage(remote, "file:/e/dst", Options()).nodes)
+        assert {"file:/e/secret", "process:ucl", "file:socket:[300]"} <= set(
+            lineage(remote, "file:/e/loot", Options()).nodes)
+        kid = lineage(remote, "process:mkid", Options())
+        assert {"file:memfd:pay", "file:/e/payload", "process:fless"} <= set(kid.nodes)
+        vic = lineage(remote, "file:/e/vic-out", Options())
+        assert "process:atk" in vic.nodes and "process:gone" not in vic.nodes
+        assert not any(e.action == "signal" for e in vic.edges)
+        creds = describe_one(remote, "process:lnk").attrs["creds"]
+        assert [c["outcome"] for c in creds] == ["success", "failure"]
 
     def test_pid_resolution_agrees(self, stores: tuple[LocalStore, FleetSource]) -> None:
         """pid:200 is ambiguous on both; --at picks the same entity on both."""

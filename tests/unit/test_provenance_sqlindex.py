@@ -15,6 +15,7 @@ import pytest
 
 from ebpf_monitor.provenance.backends import local
 from ebpf_monitor.provenance.backends.local import LocalStore, default_files
+from tests.unit.golden import HERE as GOLDEN
 from tests.unit.provenance_docs import Doc, Proc
 
 ODD_NAMES = ["/tmp/q\"uote", "/tmp/back\\slash", "/tmp/new\nline", "/tmp/\u00e9t\u00e9",
@@ -134,7 +135,8 @@ def _dump(store: LocalStore) -> dict[str, Any]:
         " JOIN nodes s ON s.id = f.src JOIN nodes d ON d.id = f.dst").fetchall())}
     out["execs"] = sorted(((e, t, x, orjson.loads(a), u) for e, t, x, a, u in
                            con.execute("SELECT * FROM execs").fetchall()), key=repr)
-    for table in ("procs", "forks", "pending", "listening", "meta", "sources", "finished"):
+    for table in ("procs", "forks", "pending", "listening", "meta", "sources", "finished",
+                  "creds", "targets"):
         out[table] = sorted(con.execute(f"SELECT * FROM {table}").fetchall(), key=repr)
     out["readers"] = sorted(con.execute(
         "SELECT n.key, r.n FROM readers r JOIN nodes n ON n.id = r.id").fetchall())
@@ -220,3 +222,140 @@ class TestRoutesMatchExtractor:
             assert (store.sql_chunks, store.python_chunks) == (1, 0)
         finally:
             store.close()
+
+
+def _stream12(rng: random.Random, n: int, t0: float) -> list[Doc]:
+    """A random mix of issue #12's kinds among plain reads and writes: moves, pipes, AF_UNIX
+    I/O (with and without the peer, close totals), links, changes, credentials, calls on
+    another process (pids reused), io_uring operations, memfds, odd names."""
+    procs = [Proc(f"k{rng.randrange(10**6):06d}-{i}", 300 + i, 1, t0) for i in range(6)]
+    docs: list[Doc] = []
+    t = t0
+    names = [*ODD_NAMES, "/tmp/a", "pipe:[41]", "pipe:[42]", "/memfd:m (deleted)"]
+    for _ in range(n):
+        t += 0.001
+        p = rng.choice(procs)
+        path = rng.choice(names)
+        inode = rng.choice([900, 901, 902])
+        peer = rng.choice([None, 900, 901, 902])
+        k = rng.randrange(16)
+        if k == 0:
+            docs.append(p.move(t, rng.choice(["sendfile64", "splice", "tee", "copy_file_range"]),
+                               rng.choice([path, None]), rng.choice(names), rng.randrange(99),
+                               outcome=rng.choice(["success", "success", "failure"])))
+        elif k == 1:
+            docs.append(rng.choice([p.pipe(t, rng.choice([41, 42])),
+                                    p.socketpair(t, inode, inode + 10)]))
+        elif k == 2:
+            docs.append(p.unix_io(t, rng.choice(["sendto", "recvfrom", "write", "read",
+                                                 "sendmmsg", "recvmmsg"]), inode, peer,
+                                  rng.randrange(50), uring=rng.random() < 0.2))
+        elif k == 3:
+            docs.append(p.unix_close(t, inode, peer, reads=rng.randrange(4),
+                                     writes=rng.randrange(4), bytes_read=rng.randrange(90),
+                                     bytes_written=rng.randrange(90)))
+        elif k == 4:
+            docs.append(p.unix_net(t, rng.choice(["connect", "accept4"]), inode,
+                                   rng.choice(["/run/x.sock", "@abs", "rel.sock"]), peer))
+        elif k == 5:
+            docs.append(p.link(t, rng.choice(["link", "linkat", "symlink", "symlinkat"]),
+                               path, rng.choice(["/tmp/a", "../x/./y", "rel"])))
+        elif k == 6:
+            docs.append(p.change(t, rng.choice(["chmod", "fchownat", "truncate", "mkdir",
+                                                "mknodat"]), path,
+                                 rng.choice(["success", "failure"])))
+        elif k == 7:
+            docs.append(rng.choice([
+                p.setid(t, rng.choice(["setuid", "setresuid", "setfsgid"]), (0, 0), (0, 65534),
+                        rng.choice(["success", "failure"])),
+                p.capset(t, ["CAP_KILL", "CAP_SYS_BOOT"], ["CAP_KILL"]),
+                p.secure_exec(t, "/tmp/suid", 65534, 0)]))
+        elif k == 8:
+            d = p.on_process(t, rng.choice(["ptrace", "process_vm_readv", "process_vm_writev",
+                                            "kill", "tgkill", "pidfd_send_signal"]),
+                             rng.choice([300, 301, 302, 999]),
+                             request=rng.choice(["PTRACE_PEEKDATA", "PTRACE_POKEUSER", 16896]),
+                             nbytes=rng.randrange(64))
+            if rng.random() < 0.2:
+                d["ebpf"]["pid_ns"] = {"pid": 3}
+            docs.append(d)
+        elif k == 9:
+            docs.append(rng.choice([p.memfd(t, rng.choice(["m", "x\u00e9"])),
+                                    p.fd_exec(t, rng.choice(["memfd:m", "/tmp/gone"]))]))
+        elif k == 10:
+            docs.append(p.uring(t, rng.choice(["read", "write"]), path, rng.randrange(30)))
+        elif k == 11:
+            docs.append(p.close(t, path, reads=rng.randrange(4), writes=rng.randrange(4),
+                                bytes_read=rng.randrange(90), bytes_written=rng.randrange(90)))
+        elif k == 12:
+            docs.append(p.exit(t))
+            procs.remove(p)
+            procs.append(Proc(f"k{rng.randrange(10**6):06d}-n", p.pid, 1, t))
+        else:
+            io = p.read if rng.random() < 0.5 else p.write
+            docs.append(io(t, path, nbytes=rng.randrange(100)))
+    return docs
+
+
+def _golden_documents() -> bytes:
+    """Every recorded document of the golden fixtures (the monitor's own output for the
+    issue #12 workloads, and the full and "first" batches)."""
+    out = b""
+    for path in sorted(GOLDEN.glob("*documents*.jsonl.gz")):
+        out += gzip.decompress(path.read_bytes()).rstrip(b"\n") + b"\n"
+    return out
+
+
+@pytest.mark.unit
+class TestIssue12KindsMatch:
+    """The default and SQL routes give the Extractor's index for issue #12's kinds too."""
+
+    @pytest.mark.parametrize("route", ["lines", "sql"])
+    def test_random_mix(self, tmp_path: Path, small_chunks: None, route: str) -> None:
+        """Moves, IPC, links, changes, credentials, targets, io_uring, memfds, in many
+        chunks and two runs."""
+        docs = _stream12(random.Random(29), 2500, 0.0)
+        events = tmp_path / "events.jsonl"
+        events.write_bytes(_lines(docs[:2000]))
+        stores = [LocalStore(tmp_path / "py.duckdb", route="extractor"),
+                  LocalStore(tmp_path / "other.duckdb", route=route)]
+        try:
+            assert stores[0].index([events]) == stores[1].index([events]) == (2000, 0)
+            with open(events, "ab") as f:
+                f.write(_lines(docs[2000:]))
+            assert stores[0].index([events]) == stores[1].index([events]) == (500, 0)
+            dump = _dump(stores[0])
+            assert dump == _dump(stores[1])
+            actions = {f[2] for f in dump["flows"]}
+            assert {"move", "create", "link", "symlink", "chmod", "chown", "truncate", "mkdir",
+                    "mknod", "vm_write", "vm_read", "ptrace", "signal", "send", "recv",
+                    "connect", "accept", "exec"} <= actions
+            assert dump["creds"] and dump["targets"]  # 999 never names a process
+            if route == "lines":
+                assert stores[1].typed_chunks > 10 and stores[1].python_chunks == 0
+        finally:
+            for s in stores:
+                s.close()
+
+    @pytest.mark.parametrize("route", ["lines", "sql"])
+    def test_golden_documents(self, tmp_path: Path, small_chunks: None, route: str) -> None:
+        """The recorded documents of every kind index alike on every route."""
+        events = tmp_path / "events.jsonl"
+        events.write_bytes(_golden_documents())
+        stores = [LocalStore(tmp_path / "py.duckdb", route="extractor"),
+                  LocalStore(tmp_path / "other.duckdb", route=route)]
+        try:
+            got = [s.index([events]) for s in stores]
+            assert got[0] == got[1] and got[0][1] == 0
+            dump = _dump(stores[0])
+            assert dump == _dump(stores[1])
+            keys = {k for f in dump["flows"] for k in f[:2]}
+            assert any(k.startswith("file:socket:[") for k in keys)
+            assert any(k.startswith("file:pipe:[") for k in keys)
+            assert "file:memfd:em payload \u00fc" in keys
+            assert {f[2] for f in dump["flows"]} >= {"move", "link", "symlink", "chmod",
+                                                       "chown", "truncate", "mkdir", "mknod"}
+            assert dump["creds"]
+        finally:
+            for s in stores:
+                s.close()

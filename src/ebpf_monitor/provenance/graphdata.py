@@ -66,8 +66,9 @@ def _kind(node_id: str) -> NodeKind:
 
 def make_node(node_id: str, *, proc: dict[str, Any] | None, execs: list[dict[str, Any]],
               aliases: list[str], actions: dict[str, int], events: list[dict[str, Any]],
-              sample: int) -> Node:
-    """A Node from what a backend found about it (same shape from every backend)."""
+              sample: int, creds: list[dict[str, Any]] | None = None) -> Node:
+    """A Node from what a backend found about it (same shape from every backend); `creds`:
+    a process's credential changes (extract.cred_entry), in time order."""
     kind = _kind(node_id)
     attrs: dict[str, Any] = {}
     label = node_id.split(":", 1)[1]
@@ -89,6 +90,11 @@ def make_node(node_id: str, *, proc: dict[str, Any] | None, execs: list[dict[str
         if p.get("end_ns") is not None:
             evs.append({"time_ns": p["end_ns"], "action": "exit",
                         "detail": f"exit code {p.get('exit_code')}"})
+        attrs["creds"] = list(creds or [])
+        for c in creds or []:
+            failed = "" if c["outcome"] == "success" else f" ({c['outcome']})"
+            evs.append({"time_ns": c["time_ns"], "action": c["action"],
+                        "detail": f"{c['before']} -> {c['after']}{failed}"})
     elif kind == "file":
         attrs = {"path": label, "aliases": sorted(set(aliases) - {label})}
     elif node_id.startswith("listen:"):

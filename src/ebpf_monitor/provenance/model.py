@@ -2,7 +2,9 @@
 
 Node ids:
   ``process:<entity_id>``   a process (one exec image lifetime of one pid), never keyed by pid
-  ``file:<abs path>``       a file, by its path at the time of the event; renames join names
+  ``file:<abs path>``       a file, by its path at the time of the event; renames and links
+                            join names; also ``file:pipe:[inode]``, ``file:socket:[inode]``
+                            (AF_UNIX), ``file:memfd:<name>``
   ``endpoint:<ip>:<port>``  a remote network endpoint (IPv6 addresses are written unbracketed)
   ``listen:<port>``         a local listening port (accept/recv on a server socket)
 
@@ -33,6 +35,18 @@ ACTIONS = (
     "rename",
     "unlink",
     "create",
+    "move",
+    "link",
+    "symlink",
+    "chmod",
+    "chown",
+    "truncate",
+    "mkdir",
+    "mknod",
+    "vm_write",
+    "vm_read",
+    "ptrace",
+    "signal",
 )
 
 

@@ -27,28 +27,51 @@ from typing import Any
 
 import msgspec
 import orjson
-from msgspec import UNSET, Struct, UnsetType, field
+from msgspec import UNSET, Raw, Struct, UnsetType, field
 
 from .extract import (
     ACCEPTS,
+    CHANGES,
+    CREDS,
     EXECS,
     FORKS,
+    LINKS,
+    MMSGS,
+    MOVES,
     OPENS,
+    PIPES,
     READS,
     RELEVANT,
     RENAMES,
+    SYMLINKS,
+    TARGETS,
     UNLINKS,
     WRITES,
     Extractor,
     ProcInfo,
+    cred_entry,
     endpoint_id,
     file_id,
+    file_node,
     listen_id,
     parse_time_ns,
     process_id,
+    secure_exec,
+    socket_nodes,
+    symlink_target,
+    target_edge,
+    unix_path_node,
 )
 
 __all__ = ["TypedExtractor"]
+
+
+_NONE = Raw()  # an absent field kept raw
+
+
+def _json(raw: Raw) -> Any:
+    """A field kept raw, decoded as the Extractor's document holds it (absent: None)."""
+    return orjson.loads(memoryview(raw)) if raw else None
 
 
 class _Event(Struct, gc=False):
@@ -70,6 +93,14 @@ class _Process(Struct, gc=False):
     executable: str | None = None
     args: list[str] | None = None
     exit_code: int | None = None
+    # Exec and credential documents only, kept undecoded until a credential change reads
+    # them (`_json`, as the Extractor sees them): most documents never need them.
+    user: Raw = _NONE
+    real_user: Raw = _NONE
+    saved_user: Raw = _NONE
+    group: Raw = _NONE
+    real_group: Raw = _NONE
+    saved_group: Raw = _NONE
 
 
 class _Host(Struct, gc=False):
@@ -94,6 +125,40 @@ class _Io(Struct, gc=False):
     bytes_written: int | None = None
 
 
+class _End(Struct, gc=False):
+    path: str | None = None
+
+
+class _Socket(Struct, gc=False):
+    inode: int | None = None
+    peer_inode: int | None = None
+    path: str | None = None
+
+
+class _Exec(Struct, gc=False):
+    file_path: str | None = None
+
+
+class _Memfd(Struct, gc=False):
+    name: str | None = None
+
+
+class _Ptrace(Struct, gc=False):
+    request: str | int | None = None
+
+
+class _Vm(Struct, gc=False):
+    bytes: int | None = None
+
+
+class _TargetProcess(Struct, gc=False):
+    pid: int | None = None
+
+
+class _Target(Struct, gc=False):
+    process: _TargetProcess | None = None
+
+
 class _Ebpf(Struct, gc=False):
     child_pid: int | None = None
     thread: bool | None = None
@@ -102,6 +167,17 @@ class _Ebpf(Struct, gc=False):
     bytes: int | None = None
     fd: int | UnsetType = UNSET  # absent: -1; null: the Extractor's TypeError (refused here)
     io: _Io | None = None
+    io_uring: Raw = _NONE  # only its truth counts (ebpf.get("io_uring")), null included
+    socket: _Socket | None = None
+    from_: _End | None = field(default=None, name="from")
+    to: _End | None = None
+    exec: _Exec | None = None
+    memfd: _Memfd | None = None
+    cred: Raw = _NONE
+    cap: Raw = _NONE
+    secure_exec: Raw = _NONE
+    ptrace: _Ptrace | None = None
+    process_vm: _Vm | None = None
 
 
 class _File(Struct, gc=False):
@@ -124,6 +200,7 @@ class _Doc(Struct, gc=False):
     file: _File | None = None
     destination: _Address | None = None
     source: _Address | None = None
+    target: _Target | None = field(default=None, name="Target")
 
 
 _DECODER = msgspec.json.Decoder(_Doc)
@@ -131,6 +208,8 @@ _NO_EBPF = _Ebpf()
 _NO_IO = _Io()
 _NO_FILE = _File()
 _NO_ADDRESS = _Address()
+_NO_SOCKET = _Socket()
+_NO_END = _End()
 _PLAIN_OPENS = OPENS - {"creat"}  # a flow only with O_CREAT
 _REFUSED = (msgspec.DecodeError, RecursionError)  # ValidationError is a DecodeError
 
@@ -271,7 +350,8 @@ class TypedExtractor(Extractor):
         outcome = event.outcome
         ebpf = doc.ebpf or _NO_EBPF
         if action in READS or action in WRITES:
-            self._io_typed(doc, info, me, action in READS, ts, ebpf)
+            self._io_typed(doc, info, me, action in READS, ts, ebpf,
+                           not ebpf.io_uring or not _json(ebpf.io_uring))
         elif action == "close":
             self._close_typed(doc, info, me, ts, ebpf)
         elif action in EXECS:
@@ -285,7 +365,14 @@ class TypedExtractor(Extractor):
             info.user = _user(doc) or info.user
             info.execs.append({"time_ns": ts, "executable": exe,
                                "args": list(proc.args or []), "user": _user(doc)})
-            if exe:
+            if ebpf.secure_exec and _json(ebpf.secure_exec) is True:
+                user = doc.user
+                info.creds.append(secure_exec(ts, None if user is None else {
+                    "name": user.name, "id": user.id}, _json(proc.user)))
+            ran = ebpf.exec.file_path if ebpf.exec is not None else None
+            if ran:
+                self.flows.append((file_node(ran), me, "exec", ts, 1, 0))
+            elif exe:
                 self.flows.append((file_id(exe), me, "exec", ts, 1, 0))
         elif action in FORKS:
             child = ebpf.child_pid
@@ -314,59 +401,134 @@ class TypedExtractor(Extractor):
             dst = doc.destination or _NO_ADDRESS
             if outcome in ("success", "unknown") and dst.ip:
                 self.flows.append((me, endpoint_id(dst.ip, dst.port), "connect", ts, 1, 0))
+            elif outcome == "success":
+                node = unix_path_node((ebpf.socket or _NO_SOCKET).path)
+                if node is not None:
+                    self.flows.append((me, node, "connect", ts, 1, 0))
         elif action in ACCEPTS:
             local = doc.destination or _NO_ADDRESS  # accept: destination is the local end
             if outcome == "success" and local.port:
                 self.listening.add((info.host, local.port))
                 self.flows.append((listen_id(local.port), me, "accept", ts, 1, 0))
+            elif outcome == "success":
+                node = unix_path_node((ebpf.socket or _NO_SOCKET).path)
+                if node is not None:
+                    self.flows.append((node, me, "accept", ts, 1, 0))
         elif action == "listen":
             port = (doc.source or _NO_ADDRESS).port
             if outcome == "success" and port:
                 self.listening.add((info.host, port))
+        elif action in CREDS:
+            proc = doc.process
+            assert proc is not None
+            info.creds.append(cred_entry(action, outcome, ts, _json(ebpf.cred), _json(ebpf.cap), (
+                _json(proc.real_user), _json(proc.user), _json(proc.saved_user),
+                _json(proc.real_group), _json(proc.group), _json(proc.saved_group))))
+        elif outcome != "success":
+            return
+        elif action in MOVES:
+            self._move_typed(doc, info, me, ts, ebpf)
+        elif action in MMSGS:
+            self._io_typed(doc, info, me, action == "recvmmsg", ts, ebpf, False)
+        elif action in CHANGES:
+            path = (doc.file or _NO_FILE).path
+            if path:
+                self.flows.append((me, file_node(path), CHANGES[action], ts, 1, 0))
+        elif action in PIPES:
+            path = (doc.file or _NO_FILE).path
+            if path:
+                self.flows.append((me, file_node(path), "create", ts, 1, 0))
+        elif action == "socketpair":
+            sock = ebpf.socket or _NO_SOCKET
+            for inode in (sock.inode, sock.peer_inode):
+                if inode:
+                    self.flows.append((me, f"file:socket:[{inode}]", "create", ts, 1, 0))
+        elif action in LINKS or action in SYMLINKS:
+            f = doc.file or _NO_FILE
+            path, target = f.path, f.target_path
+            if path and target:
+                if action in LINKS:
+                    self.flows.append((file_node(target), file_node(path), "link", ts, 1, 0))
+                else:
+                    self.flows.append((file_id(symlink_target(path, target)), file_id(path),
+                                       "symlink", ts, 1, 0))
+        elif action == "memfd_create":
+            name = ebpf.memfd.name if ebpf.memfd is not None else None
+            if name is not None:
+                self.flows.append((me, "file:memfd:" + name, "create", ts, 1, 0))
+        elif action in TARGETS:
+            aim = doc.target.process if doc.target is not None else None
+            pid = aim.pid if aim is not None else None
+            if pid and (action == "pidfd_send_signal" or ebpf.pid_ns is UNSET):
+                edge, nbytes, into = target_edge(
+                    action, ebpf.ptrace.request if ebpf.ptrace is not None else None,
+                    ebpf.process_vm.bytes if ebpf.process_vm is not None else None)
+                self.targets.append((info.entity, info.host, pid, ts, edge, nbytes, into))
 
-    def _object_typed(self, doc: _Doc, info: ProcInfo) -> tuple[str | None, bool]:
+    def _sockets_typed(self, doc: _Doc, info: ProcInfo, read: bool) -> list[str]:
+        sock = (doc.ebpf or _NO_EBPF).socket or _NO_SOCKET
+        inode = sock.inode
+        if inode:
+            return socket_nodes(inode, sock.peer_inode or None, read)
+        local = doc.source or _NO_ADDRESS
+        remote = doc.destination or _NO_ADDRESS
+        lport = local.port
+        if lport and (info.host, lport) in self.listening:
+            return [listen_id(lport)]
+        if remote.ip:
+            return [endpoint_id(remote.ip, remote.port)]
+        return []
+
+    def _objects_typed(self, doc: _Doc, info: ProcInfo, read: bool) -> tuple[list[str], bool]:
         if "network" in (doc.event.category or ()):
-            local = doc.source or _NO_ADDRESS
-            remote = doc.destination or _NO_ADDRESS
-            lport = local.port
-            if lport and (info.host, lport) in self.listening:
-                return listen_id(lport), True
-            if remote.ip:
-                return endpoint_id(remote.ip, remote.port), True
-            return None, True
+            return self._sockets_typed(doc, info, read), True
         path = (doc.file or _NO_FILE).path
-        return (file_id(path) if path else None), False
+        return ([file_node(path)] if path else []), False
 
     def _io_typed(self, doc: _Doc, info: ProcInfo, me: str, read: bool, ts: int,
-                  ebpf: _Ebpf) -> None:
-        obj, sock = self._object_typed(doc, info)
-        if obj is None:
+                  ebpf: _Ebpf, counted: bool) -> None:
+        objs, sock = self._objects_typed(doc, info, read)
+        if not objs:
             return
         nbytes = ebpf.bytes or 0
         fd = ebpf.fd if not isinstance(ebpf.fd, UnsetType) else -1
-        key = (fd, obj, "r" if read else "w")
-        mine = self.pending.get(info.entity)
-        if mine is None:
-            mine = self.pending[info.entity] = {}
-        seen = mine.get(key)
-        if seen is None:
-            mine[key] = [1, nbytes]
-        else:
-            seen[0] += 1
-            seen[1] += nbytes
-        self._emit(me, obj, read, sock, ts, 1, nbytes)
+        for obj in objs:
+            if counted:
+                key = (fd, obj, "r" if read else "w")
+                mine = self.pending.get(info.entity)
+                if mine is None:
+                    mine = self.pending[info.entity] = {}
+                seen = mine.get(key)
+                if seen is None:
+                    mine[key] = [1, nbytes]
+                else:
+                    seen[0] += 1
+                    seen[1] += nbytes
+            self._emit(me, obj, read, sock, ts, 1, nbytes)
 
     def _close_typed(self, doc: _Doc, info: ProcInfo, me: str, ts: int, ebpf: _Ebpf) -> None:
         io = ebpf.io or _NO_IO
-        obj, sock = self._object_typed(doc, info)
-        if obj is None:
-            return
         fd = ebpf.fd if not isinstance(ebpf.fd, UnsetType) else -1
         for read, calls, total in ((True, io.reads, io.bytes_read),
                                    (False, io.writes, io.bytes_written)):
-            mine = self.pending.get(info.entity) or {}
-            seen = mine.pop((fd, obj, "r" if read else "w"), [0, 0])
-            count = max((calls or 0) - seen[0], 0)
-            nbytes = max((total or 0) - seen[1], 0)
-            if count or nbytes:
-                self._emit(me, obj, read, sock, ts, count, nbytes)
+            objs, sock = self._objects_typed(doc, info, read)
+            if not objs:
+                continue
+            for obj in objs:
+                mine = self.pending.get(info.entity) or {}
+                seen = mine.pop((fd, obj, "r" if read else "w"), [0, 0])
+                count = max((calls or 0) - seen[0], 0)
+                nbytes = max((total or 0) - seen[1], 0)
+                if count or nbytes:
+                    self._emit(me, obj, read, sock, ts, count, nbytes)
+
+    def _move_typed(self, doc: _Doc, info: ProcInfo, me: str, ts: int, ebpf: _Ebpf) -> None:
+        src = (ebpf.from_ or _NO_END).path
+        dst = (ebpf.to or _NO_END).path
+        nbytes = ebpf.bytes or 0
+        froms = [file_node(src)] if src else (self._sockets_typed(doc, info, True) if dst else [])
+        tos = [file_node(dst)] if dst else (self._sockets_typed(doc, info, False) if src else [])
+        for obj in froms:
+            self.flows.append((obj, me, "move", ts, 1, nbytes))
+        for obj in tos:
+            self.flows.append((me, obj, "move", ts + 1, 1, nbytes))

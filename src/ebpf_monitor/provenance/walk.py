@@ -20,6 +20,9 @@ from .source import NEVER, EdgeSource
 __all__ = ["Options", "ancestry", "descendants", "impact", "lineage", "path"]
 
 SAMPLE = 50
+#: Edges that are control, not data: shown on their nodes (actions, events), never walked
+#: (a signal says little, and every shell and service manager sends them).
+CONTROL = frozenset(("signal",))
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,7 +95,7 @@ class _Walk:
             nxt: dict[str, int] = {}
             for edge in found:
                 other = edge.src if self.backward else edge.dst
-                if other in drop:
+                if other in drop or edge.action in CONTROL:
                     continue
                 key = (edge.src, edge.dst, edge.action)
                 old = self.edges.get(key)

@@ -21,7 +21,18 @@ from elasticsearch import ApiError, Elasticsearch, TransportError
 from ...config import ElasticsearchConfig
 from ...errors import ProvenanceError
 from ...sinks.elasticsearch.client import make_client, quiet_transport_loggers
-from ..extract import EXECS, FORKS, READS, RELEVANT, Extractor, Fork, parse_time_ns
+from ..extract import (
+    EXECS,
+    FORKS,
+    READS,
+    RELEVANT,
+    SYMLINKS,
+    TARGETS,
+    Extractor,
+    Fork,
+    parse_time_ns,
+    target_flow,
+)
 from ..graphdata import FORK_SKEW_NS, FORK_WINDOW_NS, make_node, pick_fork, pick_parent
 from ..model import Edge, Node
 from ..source import ProcessRow
@@ -38,14 +49,42 @@ SOURCE = ["@timestamp", "event.action", "event.outcome", "event.category", "host
           "process.parent.pid", "process.executable", "process.args", "process.exit_code",
           "user.id", "user.name", "user.effective", "file.path", "file.target_path",
           "ebpf.bytes", "ebpf.fd", "ebpf.flags", "ebpf.child_pid", "ebpf.thread",
-          "ebpf.pid_ns", "ebpf.io", "source.port", "destination.ip", "destination.port"]
+          "ebpf.pid_ns", "ebpf.io", "ebpf.io_uring", "ebpf.socket", "ebpf.from", "ebpf.to",
+          "ebpf.exec", "ebpf.memfd", "ebpf.cred", "ebpf.cap", "ebpf.secure_exec", "ebpf.ptrace",
+          "ebpf.process_vm", "process.user", "process.real_user", "process.saved_user",
+          "process.group", "process.real_group", "process.saved_group", "Target.process.pid",
+          "source.port", "destination.ip", "destination.port"]
 KEEP_ALIVE = "2m"
+_ALIASES = frozenset(("rename", "link", "symlink"))  # edges that join two names of a file
 _SORT = [{"@timestamp": {"order": "asc", "format": "strict_date_optional_time_nanos"}},
          {"_shard_doc": "asc"}]
 
 
 def _terms(field: str, values: list[Any]) -> dict[str, Any]:
     return {"terms": {field: values}}
+
+
+def _file_queries(paths: list[str]) -> list[dict[str, Any]]:
+    """The documents that can make a flow touching these file nodes (extract.py): a path in
+    `file.path` (memfds as /proc names them), a rename's or link's target, an exec's file, a
+    move's end, an AF_UNIX address; a socket by inode; a memfd by name; and every symlink
+    with a relative target (its resolved target is computed, not stored)."""
+    sockets = [int(p[8:-1]) for p in paths
+               if p.startswith("socket:[") and p.endswith("]") and p[8:-1].isdigit()]
+    memfds = [p[6:] for p in paths if p.startswith("memfd:")]
+    named = paths + [f"/memfd:{m} (deleted)" for m in memfds]
+    out = [_terms("file.path", named), _terms("file.target_path", paths),
+           {"bool": {"filter": [_terms("process.executable", paths),
+                                _terms("event.action", sorted(EXECS))]}},
+           _terms("ebpf.exec.file_path", paths), _terms("ebpf.from.path", named),
+           _terms("ebpf.to.path", named), _terms("ebpf.socket.path", paths),
+           {"bool": {"filter": [_terms("event.action", sorted(SYMLINKS))],
+                     "must_not": [{"prefix": {"file.target_path": "/"}}]}}]
+    if sockets:
+        out += [_terms("ebpf.socket.inode", sockets), _terms("ebpf.socket.peer_inode", sockets)]
+    if memfds:
+        out.append(_terms("ebpf.memfd.name", memfds))
+    return out
 
 
 class FleetSource:
@@ -59,6 +98,8 @@ class FleetSource:
         self._procs: dict[str, ProcessRow | None] = {}
         self._info: dict[str, dict[str, Any]] = {}
         self._execs: dict[str, list[dict[str, Any]]] = {}
+        self._creds: dict[str, list[dict[str, Any]]] = {}
+        self._pids: dict[tuple[str, int], list[ProcessRow]] = {}
         try:
             self.pit = self.client.open_point_in_time(index=self.index,
                                                       keep_alive=KEEP_ALIVE)["id"]
@@ -144,10 +185,9 @@ class FleetSource:
         ports = [int(i[7:]) for i in ids if i.startswith("listen:")]
         if entities:
             should.append(_terms("process.entity_id", entities))
+            should += self._targeting(entities)
         if paths:
-            should += [_terms("file.path", paths), _terms("file.target_path", paths),
-                       {"bool": {"filter": [_terms("process.executable", paths),
-                                            _terms("event.action", sorted(EXECS))]}}]
+            should += _file_queries(paths)
         for i in ids:
             if i.startswith("endpoint:"):
                 ip, _, port = i[9:].rpartition(":")
@@ -164,16 +204,51 @@ class FleetSource:
             {"range": {"@timestamp": {"gte": since, "lte": until,
                                       "format": "epoch_millis"}}}]}}
 
+    def _targeting(self, entities: list[str]) -> list[dict[str, Any]]:
+        """Calls on these processes by others: their pid on their host in their lifetime."""
+        out: list[dict[str, Any]] = []
+        for e in entities:
+            row = self.process(e)
+            if row is None:
+                continue
+            when: dict[str, Any] = {"gte": row.start_ns // 1_000_000, "format": "epoch_millis"}
+            if row.end_ns is not None:
+                when["lte"] = row.end_ns // 1_000_000 + 1
+            out.append({"bool": {"filter": [
+                {"term": {"host.name": row.host}}, {"term": {"Target.process.pid": row.pid}},
+                _terms("event.action", sorted(TARGETS)), {"range": {"@timestamp": when}}]}})
+        return out
+
+    def _target_entity(self, host: str, pid: int, ts: int) -> str | None:
+        """As the local index resolves a target pid: the process with that pid on that host
+        alive at `ts`, the latest started."""
+        key = (host, pid)
+        if key not in self._pids:
+            self._pids[key] = self._process_rows({"bool": {"filter": [
+                {"term": {"host.name": host}}, {"term": {"process.pid": pid}}]}})
+        best: ProcessRow | None = None
+        for row in self._pids[key]:
+            if row.start_ns <= ts and (row.end_ns is None or row.end_ns >= ts) and (
+                    best is None or (row.start_ns, row.entity) > (best.start_ns, best.entity)):
+                best = row
+        return best.entity if best is not None else None
+
     def _flows(self, ids: list[str], since: int, until: int) -> Extractor:
         ex = Extractor(listening=set(self.listening))
         # ES compares dates in ms here: widen by 1 ms and cut exactly below.
         query = self._node_query(ids, since // 1_000_000, -(-until // 1_000_000))
         if query is not None:
             ex.feed_all(self._search(query))
+        for t in ex.targets:
+            target = self._target_entity(t[1], t[2], t[3])
+            if target is not None:
+                ex.flows.append(target_flow(t, target))
         self.skipped += ex.skipped
         for info in ex.procs.values():
             self._execs.setdefault(info.entity, []).extend(
                 e for e in info.execs if e not in self._execs.get(info.entity, []))
+            self._creds.setdefault(info.entity, []).extend(
+                c for c in info.creds if c not in self._creds.get(info.entity, []))
         return ex
 
     def _fork_edges(self, entities: list[str], *, parents: bool) -> list[tuple[str, str, int]]:
@@ -367,7 +442,7 @@ class FleetSource:
             if i not in actions and info is None:
                 continue
             evs = sorted(events.get(i, []), key=lambda e: (e[0], e[1], e[2]))[:sample]
-            aliases = [o[5:] for _, a, o, _ in events.get(i, []) if a == "rename"]
+            aliases = [o[5:] for _, a, o, _ in events.get(i, []) if a in _ALIASES]
             proc = None
             if info is not None:
                 upd = ex.procs.get(str(entity))
@@ -375,6 +450,8 @@ class FleetSource:
             out[i] = make_node(
                 i, proc=proc, execs=sorted(self._execs.get(str(entity), []),
                                            key=lambda e: e["time_ns"]) if entity else [],
+                creds=sorted(self._creds.get(str(entity), []), key=lambda c: (
+                    c["time_ns"], c["action"], c["before"], c["after"])) if entity else [],
                 aliases=aliases, actions=dict(actions.get(i, {})),
                 events=[{"time_ns": ts, "action": a,
                          "detail": str(o) + (f" {b} B" if b else "")} for ts, a, o, b in evs],

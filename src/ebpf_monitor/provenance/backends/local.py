@@ -7,6 +7,11 @@ All SQL of this backend lives here, parameterised. Tables:
     procs(entity PK, host, pid, ppid, start_ns, first_ns, name, executable, user_name,
           end_ns, exit_code, parent)           one row per process entity
     execs(entity, ts, executable, args, user_name)
+    targets(caller, host, pid, ts, action, bytes, into_target)   calls on another process
+                                              (ptrace, process_vm_*, signals) whose target
+                                              pid is not matched to an entity yet
+    creds(entity, ts, action, outcome, before, after)   credential changes (set*id, capset,
+                                              a secure exec): annotations, not flows
     forks(parent, host, child_pid, ts, child) fork records; child: the entity matched to one
     sources(fingerprint PK, path, consumed, documents)   how far each file was read
     finished(fingerprint PK)                  compressed files read to their end: not reopened
@@ -64,6 +69,10 @@ CREATE TABLE IF NOT EXISTS execs(entity VARCHAR, ts BIGINT, executable VARCHAR,
     args VARCHAR, user_name VARCHAR);
 CREATE TABLE IF NOT EXISTS forks(parent VARCHAR, host VARCHAR, child_pid BIGINT, ts BIGINT,
     child VARCHAR);
+CREATE TABLE IF NOT EXISTS targets(caller VARCHAR, host VARCHAR, pid BIGINT, ts BIGINT,
+    action VARCHAR, bytes BIGINT, into_target BOOLEAN);
+CREATE TABLE IF NOT EXISTS creds(entity VARCHAR, ts BIGINT, action VARCHAR, outcome VARCHAR,
+    before VARCHAR, after VARCHAR);
 CREATE TABLE IF NOT EXISTS sources(fingerprint VARCHAR PRIMARY KEY, path VARCHAR,
     consumed BIGINT, documents BIGINT);
 CREATE TABLE IF NOT EXISTS pending(entity VARCHAR, fd BIGINT, obj VARCHAR, dir VARCHAR,
@@ -265,6 +274,7 @@ class LocalStore:
                                      [fingerprint])
             if docs:  # nothing new: nothing to resolve
                 self._resolve_parents(Path(tmp), fresh)
+                self._resolve_targets()
             self._update_readers()
         progress.update(total, docs, final=True)
         self.events_read = self._meta("documents")
@@ -309,6 +319,7 @@ class LocalStore:
                                      [fingerprint])
             if docs:  # nothing new: nothing to resolve or carry
                 self._resolve_parents(Path(tmp), fresh)
+                self._resolve_targets()
                 self._save_pending(pending, Path(tmp))
             self._update_readers()
         progress.update(total, docs, final=True)
@@ -474,6 +485,12 @@ class LocalStore:
                        execs)
             self._bulk(tmp, "forks", ("VARCHAR", "VARCHAR", "BIGINT", "BIGINT", "VARCHAR"),
                        [[*f, None] for f in ex.forks])
+            self._bulk(tmp, "targets", ("VARCHAR", "VARCHAR", "BIGINT", "BIGINT", "VARCHAR",
+                                        "BIGINT", "BOOLEAN"), [list(t) for t in ex.targets])
+            self._bulk(tmp, "creds", ("VARCHAR", "BIGINT", "VARCHAR", "VARCHAR", "VARCHAR",
+                                      "VARCHAR"),
+                       [[p.entity, c["time_ns"], c["action"], c["outcome"], c["before"],
+                         c["after"]] for p in ex.procs.values() for c in p.creds])
             procs = [[p.entity, p.host, p.pid, p.ppid, p.start_ns, p.first_ns, p.name,
                       p.executable, p.user, p.end_ns, p.exit_code] for p in ex.procs.values()]
             if procs:
@@ -531,6 +548,36 @@ class LocalStore:
             raise
         con.execute("DROP TABLE found")
         con.execute("DROP TABLE fresh")
+
+    def _resolve_targets(self) -> None:
+        """Calls on another process become flows once their target pid names an entity: on
+        the caller's host, with that pid, started at or before the call and not exited
+        before it; the latest such (extract.target_flow gives the direction). Unmatched
+        ones wait for a later run (the target's documents may come later)."""
+        con = self.con
+        if con.execute("SELECT count(*) FROM targets").fetchone() == (0,):
+            return
+        con.execute(
+            "CREATE OR REPLACE TEMP TABLE tfound AS SELECT t.rowid AS rid, t.caller, t.ts,"
+            " t.action, t.bytes, t.into_target, p.entity AS target FROM targets t JOIN procs p"
+            " ON p.host = t.host AND p.pid = t.pid AND p.start_ns <= t.ts"
+            " AND (p.end_ns IS NULL OR p.end_ns >= t.ts)"
+            " QUALIFY row_number() OVER (PARTITION BY t.rowid"
+            " ORDER BY p.start_ns DESC, p.entity DESC) = 1")
+        con.execute("BEGIN")
+        try:
+            self._stage_flows()
+            con.execute("INSERT INTO stage SELECT"
+                        " 'process:' || CASE WHEN into_target THEN caller ELSE target END,"
+                        " 'process:' || CASE WHEN into_target THEN target ELSE caller END,"
+                        " action, ts, 1, bytes FROM tfound")
+            self._flows_from_stage()
+            con.execute("DELETE FROM targets WHERE rowid IN (SELECT rid FROM tfound)")
+            con.execute("COMMIT")
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+        con.execute("DROP TABLE tfound")
 
     def _update_readers(self) -> None:
         """Recount the readers of the files read in this run (or in one that stopped before
@@ -658,6 +705,13 @@ class LocalStore:
                     [_array(entities)]).fetchall():
                 execs[e].append({"time_ns": int(ts), "executable": exe,
                                  "args": orjson.loads(args), "user": user})
+        creds: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        if entities:
+            for e, ts, action, outcome, before, after in con.execute(
+                    "SELECT * FROM creds WHERE entity IN (SELECT unnest(?::JSON::VARCHAR[]))"
+                    " ORDER BY ts, action, before, after", [_array(entities)]).fetchall():
+                creds[e].append({"time_ns": int(ts), "action": action, "outcome": outcome,
+                                 "before": before, "after": after})
         actions: dict[str, dict[str, int]] = defaultdict(dict)
         events: dict[str, list[dict[str, Any]]] = defaultdict(list)
         aliases: dict[str, list[str]] = defaultdict(list)
@@ -679,9 +733,10 @@ class LocalStore:
                 " ORDER BY t.ts, t.action, o.key) <= $2", [_array(ids), sample]).fetchall():
             detail = str(other) + (f" {nbytes} B" if nbytes else "")
             events[node].append({"time_ns": int(ts), "action": action, "detail": detail})
-            if action == "rename":
+            if action in ("rename", "link", "symlink"):
                 aliases[node].append(str(other)[5:])
         return {i: make_node(i, proc=procs.get(i[8:]), execs=execs.get(i[8:], []),
+                             creds=creds.get(i[8:], []),
                              aliases=aliases.get(i, []), actions=actions.get(i, {}),
                              events=events.get(i, []), sample=sample)
                 for i in ids if i in actions or i[8:] in procs}

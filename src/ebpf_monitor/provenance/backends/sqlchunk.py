@@ -31,11 +31,39 @@ from pathlib import Path
 
 import duckdb
 
-from ..extract import ACCEPTS, EXECS, FORKS, OPENS, READS, RENAMES, UNLINKS, WRITES
+from ..extract import (
+    ACCEPTS,
+    CHANGES,
+    CREDS,
+    EXECS,
+    FORKS,
+    LINKS,
+    MMSGS,
+    MOVES,
+    OPENS,
+    PIPES,
+    READS,
+    RENAMES,
+    SYMLINKS,
+    TARGETS,
+    UNLINKS,
+    WRITES,
+)
 
 __all__ = ["run"]
 
 _NULL_PIDNS = re.compile(rb'"pid_ns"\s*:\s*null')
+#: What only the Extractor reads (issue #12's kinds, docs/provenance.md): their actions, an
+#: io_uring operation (not in `pending`), AF_UNIX socket I/O (nodes by inode), an exec of a
+#: memfd or deleted file or a secure one, a memfd's /proc name. A chunk holding any goes to the
+#: Extractor (found by bytes: an action name written with JSON escapes, which no JSON writer
+#: does, would pass unseen).
+_EXTRACTOR_ONLY = re.compile(
+    rb'"(?:' + b"|".join(sorted(a.encode() for a in (
+        MOVES | MMSGS | PIPES | LINKS | SYMLINKS | CREDS | TARGETS | frozenset(CHANGES)
+        | frozenset(("socketpair", "memfd_create", "io_uring", "AF_UNIX", "file_path",
+                     "peer_inode", "secure_exec")))))
+    + rb')"|"/memfd:|"socket"\s*:\s*\{[^}]*"inode"')
 
 
 def _in(values: frozenset[str]) -> str:
@@ -265,6 +293,8 @@ def run(con: duckdb.DuckDBPyConnection, lines_file: Path, data: bytes) -> int | 
     chunk needs the Extractor."""
     if b'"pid_ns"' in data and _NULL_PIDNS.search(data):
         return None  # present but null: no fork record for the Extractor, absent for DuckDB
+    if _EXTRACTOR_ONLY.search(data):
+        return None
     try:
         con.execute(_READ, [str(lines_file)])
         con.execute(_TYPED)

@@ -125,6 +125,11 @@ def render(s: Slice) -> str:
             return
         if did:
             out.append(_cut(f"{prefix}   {_actions(node)}"))
+        # Credential changes on every query: who a process became matters wherever it shows.
+        for c in node.attrs.get("creds") or []:
+            failed = "" if c.get("outcome") == "success" else f" ({c.get('outcome')})"
+            out.append(_cut(f"{prefix}   {c['action']} {_clock(c['time_ns'])} {c['before']}"
+                            f" -> {c['after']}{failed}"))
         if not ancestry:
             return
         for ex in node.attrs.get("execs") or []:
