@@ -5,6 +5,7 @@ shared libraries ld.so maps on every exec left out by default and recorded when 
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -123,6 +124,23 @@ class TestExecMappings:
         assert docs, "the workload's mappings are recorded"
         assert not [d for d in docs if d.get("file", {}).get("path", "").startswith("/usr/lib/")]
         assert len(_maps(monitor, pid)) == 10
+
+
+    def test_ignored_comm(self, monitor: Monitor, execmap_work: Path, workdir: Path) -> None:
+        """A process named in filters.ignore_comms has no mapping documents; nor has the
+        monitor."""
+        ignored = execmap_work.with_name("ignoreme")
+        shutil.copy2(execmap_work, ignored)
+        pid = _run(ignored, workdir / "maps-ignored")
+        # A process run after it, to its exit: the ring holds the ignored one's records first.
+        after = _run(execmap_work, workdir / "maps-after")
+        assert len(_maps(monitor, after)) == 10
+        docs = monitor.events()
+        assert [d for d in docs if d["event"]["action"] == "execve"
+                and d["process"]["pid"] == pid], "the exec is never filtered"
+        for who in (pid, monitor.pid):
+            assert not [d for d in docs if d["event"]["action"] in MMAPS
+                        and d.get("process", {}).get("pid") == who]
 
 
 @pytest.fixture(scope="module")
