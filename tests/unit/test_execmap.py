@@ -8,6 +8,8 @@ from typing import Any
 import orjson
 import pytest
 
+from ebpf_monitor.config import parse_config
+from ebpf_monitor.errors import ConfigError
 from ebpf_monitor.schema.execmap import map_flag_names, prot_names
 
 from . import golden
@@ -60,3 +62,26 @@ class TestNames:
         assert map_flag_names(0x3 | 0x100000) == ["MAP_SHARED_VALIDATE", "MAP_FIXED_NOREPLACE"]
         assert map_flag_names(0x812) == ["MAP_PRIVATE", "MAP_FIXED", "MAP_DENYWRITE"]
         assert map_flag_names(0x1 | 0x80000000) == ["MAP_SHARED", "0x80000000"]
+
+
+class TestConfig:
+    """The exec-mapping settings: defaults, and one clear line for a bad value."""
+
+    def test_defaults(self) -> None:
+        """Anonymous and file mappings recorded, libraries under the usual directories not."""
+        cfg = parse_config({})
+        assert cfg.capture.exec_mappings == "all"
+        assert cfg.filters.ignore_library_mappings is True
+        assert "/usr/lib/" in cfg.filters.library_prefixes
+
+    def test_bad_values(self) -> None:
+        """An unknown mode, a non-boolean switch, too many prefixes: a ConfigError naming the
+        key."""
+        for data, key in (({"capture": {"exec_mappings": "some"}}, "capture.exec_mappings"),
+                          ({"filters": {"ignore_library_mappings": "no"}},
+                           "filters.ignore_library_mappings"),
+                          ({"filters": {"library_prefixes": [f"/l{i}/" for i in range(65)]}},
+                           "filters.library_prefixes")):
+            with pytest.raises(ConfigError) as err:
+                parse_config(data)
+            assert key in str(err.value) and "\n" not in str(err.value)
