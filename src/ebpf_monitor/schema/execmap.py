@@ -1,8 +1,8 @@
-"""Documents of memory made executable: mmap and mprotect asking for PROT_EXEC (the only ones
-the kernel side sends). `file` names a mapped file as the kernel has it (walked from its
-struct file: the path, device and inode; a memfd by its name), `ebpf.mmap` holds what ECS
-lacks: the protection asked for (and, for mprotect, the one the memory had), the mapping flags,
-the address and length."""
+"""Documents of memory made executable: mmap, mprotect and pkey_mprotect asking for PROT_EXEC
+(the only ones the kernel side sends). `file` names a mapped file as the kernel has it (walked
+from its struct file: the path, device and inode; a memfd by its name), `ebpf.mmap` holds what
+ECS lacks: the protection asked for (and, for mprotect/pkey_mprotect, the one the memory had),
+the mapping flags, the address and length."""
 
 from __future__ import annotations
 
