@@ -164,6 +164,17 @@ ABI_AT(kcode_event, attr_size, 132);
 ABI_AT(kcode_event, prog_name, 136);
 ABI_SIZE(kcode_event, 152);
 
+ABI_AT(kmod_event, h, 0);
+ABI_AT(kmod_event, len, 120);
+ABI_AT(kmod_event, fd, 128);
+ABI_AT(kmod_event, flags, 132);
+ABI_AT(kmod_event, name, 136);
+ABI_AT(kmod_event, path_len, 192);
+ABI_AT(kmod_event, args_len, 194);
+ABI_AT(kmod_event, _pad, 196);
+ABI_AT(kmod_event, data, 200);
+ABI_SIZE(kmod_event, 968);
+
 ABI_AT(link_event, h, 0);
 ABI_AT(link_event, olddfd, 120);
 ABI_AT(link_event, newdfd, 124);
@@ -181,6 +192,21 @@ ABI_AT(mknod_event, path_len, 132);
 ABI_AT(mknod_event, _pad, 134);
 ABI_AT(mknod_event, path, 136);
 ABI_SIZE(mknod_event, 648);
+
+ABI_AT(mmap_event, h, 0);
+ABI_AT(mmap_event, addr, 120);
+ABI_AT(mmap_event, len, 128);
+ABI_AT(mmap_event, offset, 136);
+ABI_AT(mmap_event, ino, 144);
+ABI_AT(mmap_event, dev, 152);
+ABI_AT(mmap_event, prot, 156);
+ABI_AT(mmap_event, flags, 160);
+ABI_AT(mmap_event, fd, 164);
+ABI_AT(mmap_event, prot_before, 168);
+ABI_AT(mmap_event, mflags, 172);
+ABI_AT(mmap_event, path_len, 174);
+ABI_AT(mmap_event, path, 176);
+ABI_SIZE(mmap_event, 688);
 
 ABI_AT(mmsg_event, h, 0);
 ABI_AT(mmsg_event, fd, 120);

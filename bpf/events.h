@@ -45,7 +45,9 @@ enum event_kind {
 	EK_MOUNT = 22, /* setns, unshare, mount, umount2, chroot, pivot_root */
 	EK_KCODE = 23, /* code into the kernel: bpf(BPF_PROG_LOAD) */
 	EK_FILELESS = 24, /* memfd_create, userfaultfd */
-	EK_MAX = 25,
+	EK_MMAP = 25,  /* mmap/mprotect making memory executable */
+	EK_KMOD = 26,  /* init_module, finit_module, delete_module */
+	EK_MAX = 27,
 };
 
 /* What happened: the syscall (or lifecycle step); Python names it from these enumerators. */
@@ -74,6 +76,8 @@ enum event_action {
 	EA_SETNS, EA_UNSHARE, EA_MOUNT, EA_UMOUNT2, EA_CHROOT, EA_PIVOT_ROOT,
 	EA_BPF,
 	EA_MEMFD_CREATE, EA_USERFAULTFD,
+	EA_MMAP, EA_MPROTECT, EA_PKEY_MPROTECT,
+	EA_INIT_MODULE, EA_FINIT_MODULE, EA_DELETE_MODULE,
 	EA_MAX,
 };
 
@@ -599,6 +603,63 @@ struct fileless_event {
 	__u16 _pad;
 	char path[256];       /* memfd_create: the name given, only the filled part sent ("path":
 			       * the decoder's name for a variable tail) */
+};
+
+/* capture.exec_mappings, the rodata setting targ_exec_maps. */
+enum exec_map_mode {
+	XM_NONE = 0,  /* the mmap/mprotect hooks are not loaded */
+	XM_FILES = 1, /* mappings of files only */
+	XM_ALL = 2,   /* files and anonymous memory */
+};
+
+/* mmap_event.mflags */
+enum mmap_flag {
+	MMF_FILE = 1 << 0,     /* a file is mapped: path, dev, ino, offset describe it */
+	MMF_BEFORE = 1 << 1,   /* mprotect: prot_before holds the vma's prot at entry */
+	MMF_UNLINKED = 1 << 2, /* the file has no name left (nlink 0): a memfd or a deleted file */
+};
+
+/* mmap or mprotect asking for PROT_EXEC (no other call is sent): memory that can now run code.
+ * mmap: its arguments, the file behind fd; mprotect, pkey_mprotect: its arguments, and the vma at start (the
+ * first one of the range): its file and the prot it had at entry. The header's ret is the
+ * address mapped (mmap) or 0 (mprotect), or -errno. */
+struct mmap_event {
+	struct event_header h;
+	__u64 addr;           /* mmap: the address asked for (a hint unless MAP_FIXED*); mprotect:
+			       * start */
+	__u64 len;
+	__u64 offset;         /* a file's offset in bytes (mmap: as given; mprotect: the vma's) */
+	__u64 ino;            /* MMF_FILE: the file's inode and device (the superblock's s_dev) */
+	__u32 dev;
+	__u32 prot;           /* PROT_* asked for */
+	__u32 flags;          /* mmap: MAP_*; mprotect: 0 */
+	__s32 fd;             /* mmap: fd (-1 with MAP_ANONYMOUS); mprotect: -1 */
+	__u32 prot_before;    /* mprotect (MMF_BEFORE): the vma's VM_READ|VM_WRITE|VM_EXEC at entry,
+			       * the PROT_* bits' values */
+	__u16 mflags;         /* enum mmap_flag */
+	__u16 path_len;
+	char path[PATH_LEN];  /* MMF_FILE: the file's path, walked in the kernel from its struct
+			       * file; only the filled part is sent */
+};
+
+#define MODULE_NAME_LEN 56 /* the kernel's: 64 - sizeof(unsigned long) */
+#define MODULE_ARGS_LEN 256
+
+/* Kernel modules. init_module (an image in memory: len its bytes), finit_module (a file: fd,
+ * its path), delete_module (a name, flags). name: delete_module's argument; for the loads the
+ * name the kernel found in the image (the module_load tracepoint, seen in the caller's context
+ * before the syscall returns), empty when the load failed before. data: the path (finit_module),
+ * NUL, the parameters string (init/finit_module), NUL. */
+struct kmod_event {
+	struct event_header h;
+	__u64 len;            /* init_module: the image's bytes */
+	__s32 fd;             /* finit_module: the fd; else -1 */
+	__u32 flags;          /* finit_module: MODULE_INIT_*; delete_module: O_NONBLOCK, O_TRUNC */
+	char name[MODULE_NAME_LEN];
+	__u16 path_len;       /* bytes of the path, NUL excluded */
+	__u16 args_len;       /* bytes of the parameters, NUL excluded */
+	__u32 _pad;
+	char data[PATH_LEN + MODULE_ARGS_LEN];
 };
 
 /* Filter-map key: path prefix for the LPM trie (prefixlen in bits). */

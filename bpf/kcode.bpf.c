@@ -2,8 +2,7 @@
 /* Code into the kernel, and memory that is no file: bpf(2) program loads (type, instruction
  * count, flags, name) by any process but the monitor (excluded by pid, as for every event);
  * other bpf(2) commands are not sent. memfd_create (name, flags) and userfaultfd (flags). The
- * module syscalls are not hooked yet: this kernel is built without module support, so a hook
- * for them could not be loaded (verified) or tested here. */
+ * module syscalls are in kmod.bpf.c, mmap/mprotect with PROT_EXEC in execmap.bpf.c. */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>

@@ -71,6 +71,20 @@ DEFAULT_IGNORE_PATH_PREFIXES = (
 )
 
 
+DEFAULT_LIBRARY_PREFIXES = (
+    "/usr/lib/",
+    "/usr/lib32/",
+    "/usr/lib64/",
+    "/usr/libx32/",
+    "/lib/",
+    "/lib32/",
+    "/lib64/",
+    "/libx32/",
+)
+"""filters.library_prefixes by default: where Debian and its kind keep shared libraries (the
+paths are resolved in the kernel, so /lib is /usr/lib on a merged-/usr host)."""
+
+
 class FilterConfig(BaseModel):
     """What the kernel side drops before it reaches the ring buffer (execs are never dropped)."""
 
@@ -87,6 +101,24 @@ class FilterConfig(BaseModel):
 
     ignore_shared_libraries: StrictBool = True
     """Drop opens of shared libraries (names ending in .so or holding .so.N), as ld.so does."""
+
+    ignore_library_mappings: StrictBool = True
+    """Drop mmap/mprotect records that make a file under `library_prefixes` executable: the
+    dynamic loader maps every shared library so on every exec. False: record them all."""
+
+    library_prefixes: list[Annotated[str, Field(min_length=1, max_length=63)]] = list(
+        DEFAULT_LIBRARY_PREFIXES
+    )
+    """Byte prefixes of the resolved paths of trusted library directories (root-owned) for
+    `ignore_library_mappings`. By directory, not by name: a library mapped from /tmp or
+    /dev/shm is still recorded. At most 64."""
+
+    @field_validator("library_prefixes")
+    @classmethod
+    def _few_library_prefixes(cls, value: list[str]) -> list[str]:
+        if len(value) > 64:
+            raise ValueError(f"at most 64 prefixes (the kernel map's size), got {len(value)}")
+        return value
 
     ignore_own_files: StrictBool = True
     """Drop opens (and so the reads and writes) of the monitor's own files: events.jsonl and
@@ -151,6 +183,11 @@ class CaptureConfig(BaseModel):
                                  f" {ENV_NAME_LEN - 1} characters (letters, digits, _; not"
                                  " starting with a digit)")
         return value
+
+    exec_mappings: Literal["all", "files", "none"] = "all"
+    """mmap and mprotect asking for PROT_EXEC: "all" (of files and of anonymous memory, where
+    shellcode is staged; JIT compilers make such mappings too), "files" (of files only) or
+    "none" (the hooks are not loaded). Libraries: see filters.ignore_library_mappings."""
 
     max_args: int = Field(default=64, ge=1, le=ARG_MAX_COUNT)
     """How many argv entries of an exec are captured (total bytes are capped at 4 KiB)."""

@@ -67,6 +67,11 @@ NS_MOUNT = ("setns", "unshare", *MOUNTS, *ROOT)
 BPF = ("bpf",)
 """bpf(2) program loads (schema/kcode.py)."""
 FILELESS = ("memfd_create", "userfaultfd")
+MMAP = ("mmap", "mprotect", "pkey_mprotect")
+"""mmap/mprotect/pkey_mprotect asking for PROT_EXEC (schema/execmap.py)."""
+KMOD_LOAD = ("init_module", "finit_module")
+KMOD = (*KMOD_LOAD, "delete_module")
+"""Kernel modules loaded and removed (schema/kmod.py)."""
 LOSS = ("loss",)
 CHMOD = ("chmod", "fchmod", "fchmodat", "fchmodat2")
 CHOWN = ("chown", "fchown", "lchown", "fchownat")
@@ -84,7 +89,8 @@ EVENTS = (EXEC + FORK + EXIT + OPEN + READ + WRITE + UNLINK + RENAME + SOCKET + 
           + PIPE + SOCKETPAIR
           + XFER + MMSG
           + URING + ATTR + NAMES
-          + CRED + TARGET + NS_MOUNT + BPF + FILELESS)
+          + CRED + TARGET + NS_MOUNT + BPF + FILELESS
+          + MMAP + KMOD)
 """Every action of a document about a process's event (all but `loss`)."""
 ALL = EVENTS + LOSS
 IO = READ + WRITE + SEND_RECV
@@ -152,13 +158,17 @@ FIELDS: tuple[Field, ...] = (
        "`setgid`, `setreuid`, `setregid`, `setresuid`, `setresgid`, `setfsuid`, `setfsgid`, "
        "`capset`, `kill`, `tkill`, `tgkill`, `pidfd_send_signal`, `ptrace`, `process_vm_readv`, "
        "`process_vm_writev`, `setns`, `unshare`, `mount`, `umount2`, `chroot`, `pivot_root`, "
-       "`bpf` (BPF_PROG_LOAD only), `memfd_create`, `userfaultfd`; an operation submitted "
+       "`bpf` (BPF_PROG_LOAD only), `memfd_create`, `userfaultfd`, `mmap`, `mprotect`, "
+       "`pkey_mprotect` "
+       "(PROT_EXEC asked for only), `init_module`, `finit_module`, `delete_module`; an "
+       "operation submitted "
        "through io_uring takes the action of the syscall it does the work of, else "
        "`io_uring`), `exit` for "
        "process exit, `close` for an fd's read/write totals (`capture.read_write: \"first\"` "
        "only), `loss` for dropped events"),
     _f("event.category", "keyword", ALL, "`process`, `file`, `network`, `configuration` "
-       "(mount, umount2, bpf) (`host` for `loss`)",
+       "(mount, umount2, bpf), `driver` (init_module, finit_module, delete_module) (`host` for "
+       "`loss`)",
        many=True),
     _f("event.type", "keyword", ALL, "`start` (exec, process fork), `end` (exit), `info` "
        "(thread creation, socket, bind, listen, socket I/O, `close` totals, signals, userfaultfd, "
@@ -168,7 +178,9 @@ FIELDS: tuple[Field, ...] = (
        "pipe2, link, symlink, mkdir, mknod, memfd_create, mount), `deletion` (unlink, rmdir, "
        "umount2), `connection`+`start` (connect, accept, socketpair), "
        "`access`+`change` (sendfile64, splice, tee, copy_file_range), `info` (sendmmsg, "
-       "recvmmsg, io_uring_setup, io_uring)", many=True),
+       "recvmmsg, io_uring_setup, io_uring); `change` also for mmap, mprotect, pkey_mprotect; "
+       "`start` for "
+       "init_module, finit_module, `end` for delete_module", many=True),
     _f("event.outcome", "keyword", ALL, "`success` / `failure` from the return value; "
        "`unknown` for a non-blocking connect (EINPROGRESS); `failure` for `loss`; setfsuid/"
        "setfsgid (which return the old id either way): whether the id is now the one asked"),
@@ -252,9 +264,11 @@ FIELDS: tuple[Field, ...] = (
     _f("user.effective.name", "keyword", EVENTS, "its name"),
     _f("group.id", "keyword", EVENTS, "real gid"),
     _f("group.name", "keyword", EVENTS, "its name"),
-    _f("file.path", "keyword+text", FILES + ATTR + NAMES, "the file of an open, read, write, "
-       "unlink, rename (old path), chmod, chown, truncate, the name a link, symlink, mkdir or "
-       "mknod makes (fchmod/fchown/ftruncate and AT_EMPTY_PATH: the fd's own path, "
+    _f("file.path", "keyword+text", FILES + ATTR + NAMES + MMAP + ("finit_module",),
+       "the file of an open, read, write, unlink, rename (old path), chmod, chown, "
+       "truncate, the name a link, symlink, mkdir or mknod makes, the file an mmap/mprotect "
+       "makes executable or a finit_module loads (fchmod/fchown/ftruncate and AT_EMPTY_PATH: "
+       "the fd's own path, "
        "walked in the kernel from its `struct file`; absent for a bad fd); relative paths are "
        "made absolute in the kernel from the cwd or the dir fd. "
        "Reads and writes name the path their fd was opened with (tracked in the kernel from "
@@ -263,9 +277,13 @@ FIELDS: tuple[Field, ...] = (
        "are named from `/proc/<pid>/fd`, or `pipe:[inode]` / `socket:[inode]` once the process "
        "is gone. Pipes made by pipe/pipe2 while the monitor runs: `pipe:[inode]` for the pipe "
        "call and every read and write of either end (tracked in the kernel)"),
-    _f("file.name", "keyword", FILES + ATTR + NAMES, "the last part of `file.path`"),
-    _f("file.directory", "keyword+text", FILES + ATTR + NAMES, "`file.path` without its last "
-       "part"),
+    _f("file.name", "keyword", FILES + ATTR + NAMES + MMAP + ("finit_module",),
+       "the last part of `file.path`"),
+    _f("file.directory", "keyword+text", FILES + ATTR + NAMES + MMAP + ("finit_module",),
+       "`file.path` without its last part"),
+    _f("file.inode", "keyword", MMAP, "mmap/mprotect of a file: its inode (a string, per ECS)"),
+    _f("file.device", "keyword", MMAP, "its file system's device, `major:minor` as "
+       "/proc/self/mountinfo shows it"),
     _f("file.target_path", "keyword+text", RENAME + LINK, "renames: the new path; symlinks: the "
        "text the link holds, as given (not resolved: it may be relative to the link's "
        "directory or name nothing); hard links: the existing file the new name is for"),
@@ -456,6 +474,37 @@ FIELDS: tuple[Field, ...] = (
     _f("ebpf.userfaultfd.flags", "keyword", ("userfaultfd",), "userfaultfd: its flags "
        "(`O_CLOEXEC`, `O_NONBLOCK`, `UFFD_USER_MODE_ONLY`)", many=True),
     _f("ebpf.userfaultfd.fd", "long", ("userfaultfd",), "the new fd"),
+    _f("ebpf.mmap.address", "keyword", MMAP, "mmap/mprotect with PROT_EXEC: where, in hex "
+       "(mmap: the address mapped, or the one asked for when the call failed; mprotect: "
+       "start)"),
+    _f("ebpf.mmap.length", "long", MMAP, "the length asked for, in bytes"),
+    _f("ebpf.mmap.prot", "keyword", MMAP, "the protection asked for (`PROT_READ`, "
+       "`PROT_WRITE`, `PROT_EXEC`, ...)", many=True),
+    _f("ebpf.mmap.prot_before", "keyword", MMAP[1:], "mprotect, pkey_mprotect: the protection "
+       "of the memory at start before the call (read at entry from its vma; `PROT_NONE` for none); "
+       "absent when nothing was mapped there", many=True),
+    _f("ebpf.mmap.flags", "keyword", ("mmap",), "mmap: the mapping type and flags "
+       "(`MAP_PRIVATE`, `MAP_SHARED`, `MAP_ANONYMOUS`, `MAP_FIXED`, ...)", many=True),
+    _f("ebpf.mmap.fd", "long", ("mmap",), "mmap of a file: the fd given"),
+    _f("ebpf.mmap.offset", "long", ("mmap",), "mmap of a file: the offset given, in bytes"),
+    _f("ebpf.mmap.anonymous", "boolean", MMAP, "anonymous memory (mmap with MAP_ANONYMOUS; "
+       "mprotect of memory no file backs): shellcode is staged so, JIT compilers work so"),
+    _f("ebpf.mmap.unlinked", "boolean", MMAP, "the mapped file had no link left (nlink 0): a "
+       "memfd or a deleted file"),
+    _f("ebpf.mmap.memfd", "keyword", MMAP, "a memfd mapped: the name memfd_create gave it "
+       "(`file.path` is then absent)"),
+    _f("ebpf.mmap.deleted", "boolean", MMAP, "a deleted file mapped (`file.path`: its old "
+       "path)"),
+    _f("ebpf.module.name", "keyword", KMOD, "delete_module: the name given; init_module, "
+       "finit_module: the module's name as the kernel read it from the image (absent when the "
+       "load failed before)"),
+    _f("ebpf.module.args", "keyword", KMOD_LOAD, "init_module, finit_module: the parameters "
+       "string (at most 255 bytes)"),
+    _f("ebpf.module.size", "long", ("init_module",), "init_module: the image's length"),
+    _f("ebpf.module.fd", "long", ("finit_module",), "finit_module: the fd (its file: "
+       "`file.*`)"),
+    _f("ebpf.module.flags", "keyword", ("finit_module", "delete_module"), "finit_module: "
+       "`MODULE_INIT_*`; delete_module: `O_NONBLOCK`, `O_TRUNC` (forced)", many=True),
     _f("ebpf.cgroup.id", "long", EVENTS, "the process's cgroup v2 id (the inode of its "
        "cgroup directory; `stat -c %i /sys/fs/cgroup/<path>`)"),
     _f("ebpf.cgroup.path", "keyword", EVENTS, "that cgroup's path below the cgroup2 mount "
@@ -487,8 +536,8 @@ FIELDS: tuple[Field, ...] = (
     _f("ebpf.raw_path", "long keyword", OPEN + UNLINK + ATTR + MKNOD + TRUNCATE, "a relative "
        "path the kernel could not resolve, as the process gave it"),
     _f("ebpf.truncated", "boolean", EXEC + OPEN + RENAME + ATTR + NAMES + MOUNTS + ROOT
-       + ("memfd_create",), f"a path ({PATH_LEN - 1} bytes; a memfd name: 255) or argv "
-       f"({ARGS_LEN // 1024} KiB) was cut, "
+       + ("memfd_create",) + MMAP + KMOD, f"a path ({PATH_LEN - 1} bytes; a memfd name: 255; "
+       f"module parameters: 255) or argv ({ARGS_LEN // 1024} KiB) was cut, "
        "or an exec's kept environment entry"),
     _f("ebpf.lost.source", "keyword", LOSS, "where events were lost: `ring_buffer`, "
        "`shutdown` or a sink's name"),
@@ -552,7 +601,12 @@ _GROUPS = {ALL: "all", EVENTS: "all but loss", tuple(a for a in EVENTS if a != "
            PROCESS_VM: "process_vm_*", MOUNTS: "mount, umount2", ROOT: "chroot, pivot_root",
            EXEC + OPEN + RENAME + MOUNTS + ROOT + ("memfd_create",): "exec, open, rename, "
            "mount, umount2, chroot, pivot_root, memfd_create", FILELESS: "memfd_create, "
-           "userfaultfd"}
+           "userfaultfd",
+           FILES + ATTR + NAMES + MMAP + ("finit_module",): "open, read, write, unlink, rename, "
+           "close, chmod, chown, link, mkdir, mknod, truncate, mmap, mprotect, pkey_mprotect, "
+           "finit_module",
+           MMAP: "mmap, mprotect, pkey_mprotect", KMOD: "init_module, finit_module, delete_module",
+           KMOD_LOAD: "init_module, finit_module"}
 """How the table names a field's actions; families as docs/schema.md's examples name them
 (net: connect, bind, listen, accept; read, write: of files and sockets, send/recv included)."""
 

@@ -23,6 +23,8 @@ __all__ = ["BpfMonitor", "check_host"]
 
 log = logging.getLogger(__name__)
 
+EXEC_MAP_HOOKS = ("mmap", "mprotect", "pkey_mprotect")
+"""Syscalls whose hooks capture.exec_mappings "none" leaves unloaded."""
 TRACEFS = (Path("/sys/kernel/tracing"), Path("/sys/kernel/debug/tracing"))
 
 
@@ -122,13 +124,17 @@ class BpfMonitor:
             "targ_skip_shlib": int(filters.ignore_shared_libraries),
             "targ_read_write": enum_values("rw_mode")[f"RW_{capture.read_write.upper()}"],
             "targ_own_files": int(filters.ignore_own_files),
+            "targ_exec_maps": enum_values("exec_map_mode")[f"XM_{capture.exec_mappings.upper()}"],
+            "targ_lib_filter": int(filters.ignore_library_mappings
+                                   and bool(filters.library_prefixes)),
         }
         self._set_rodata(rodata)
         reads, writes = rw_actions()
         for prog, name, section in self._programs():
             hook = section.rsplit("/", 1)[-1]
             syscall = hook.removeprefix("sys_enter_").removeprefix("sys_exit_")
-            if capture.read_write == "none" and (syscall in reads or syscall in writes):
+            if ((capture.read_write == "none" and (syscall in reads or syscall in writes))
+                    or (capture.exec_mappings == "none" and syscall in EXEC_MAP_HOOKS)):
                 bpf.lib.bpf_program__set_autoload(prog, False)
             elif not _syscall_tracepoint_exists(section):
                 # Optional: e.g. open/creat/rename do not exist on arm64, openat2 before 5.6.
@@ -193,6 +199,23 @@ class BpfMonitor:
                 prefix_key.size - prefix_key.tail_offset, b"\0")
             bpf.check_rc(bpf.lib.bpf_map_update_elem(path_fd, key, ctypes.byref(one), 0),
                          f"set filter ignore_path_prefixes {prefix!r}")
+
+        if filters.ignore_library_mappings:
+            self._fill_prefixes("em_lib_path", filters.library_prefixes,
+                                "filters.library_prefixes")
+
+    def _fill_prefixes(self, map_name: str, prefixes: list[str], key_name: str) -> None:
+        """An LPM trie of path prefixes (prefix_key), as em_ign_path."""
+        prefix_len = enum_values("abi_const")["ABI_PREFIX_LEN"]
+        fd = bpf.lib.bpf_map__fd(self._map(map_name))
+        one = ctypes.c_uint8(1)
+        prefix_key = layout("prefix_key")
+        for prefix in prefixes:
+            raw = prefix.encode()[:prefix_len]
+            key = prefix_key.struct.pack(len(raw) * 8) + raw.ljust(
+                prefix_key.size - prefix_key.tail_offset, b"\0")
+            bpf.check_rc(bpf.lib.bpf_map_update_elem(fd, key, ctypes.byref(one), 0),
+                         f"set {key_name} {prefix!r}")
 
     def _attach(self) -> None:
         for prog, name, _section in self._programs():

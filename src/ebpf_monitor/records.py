@@ -21,8 +21,10 @@ __all__ = [
     "ForkEvent",
     "IoSummaryEvent",
     "KcodeEvent",
+    "KmodEvent",
     "LinkEvent",
     "MknodEvent",
+    "MmapEvent",
     "MmsgEvent",
     "MountEvent",
     "NetEvent",
@@ -385,6 +387,41 @@ class KcodeEvent(NamedTuple):
     prog_name: bytes
 
 
+class KmodEvent(NamedTuple):
+    """struct kmod_event (200 fixed bytes, then its tail)."""
+
+    h_kind: int
+    h_action: int
+    h_size: int
+    h_flags: int
+    h_pid: int
+    h_tid: int
+    h_ppid: int
+    h_uid: int
+    h_gid: int
+    h_euid: int
+    h_ktime_ns: int
+    h_start_ns: int
+    h_ret: int
+    h_comm: bytes
+    h_ns_pid: int
+    h_ns_tid: int
+    h_ns_ppid: int
+    h_pidns: int
+    h_cgroup_id: int
+    h_parent_start_ns: int
+    h_mntns: int
+    h_netns: int
+    h_tty: int
+    h_sid: int
+    len: int
+    fd: int
+    flags: int
+    name: bytes
+    path_len: int
+    args_len: int
+
+
 class LinkEvent(NamedTuple):
     """struct link_event (136 fixed bytes, then its tail)."""
 
@@ -449,6 +486,46 @@ class MknodEvent(NamedTuple):
     dfd: int
     mode: int
     dev: int
+    path_len: int
+
+
+class MmapEvent(NamedTuple):
+    """struct mmap_event (176 fixed bytes, then its tail)."""
+
+    h_kind: int
+    h_action: int
+    h_size: int
+    h_flags: int
+    h_pid: int
+    h_tid: int
+    h_ppid: int
+    h_uid: int
+    h_gid: int
+    h_euid: int
+    h_ktime_ns: int
+    h_start_ns: int
+    h_ret: int
+    h_comm: bytes
+    h_ns_pid: int
+    h_ns_tid: int
+    h_ns_ppid: int
+    h_pidns: int
+    h_cgroup_id: int
+    h_parent_start_ns: int
+    h_mntns: int
+    h_netns: int
+    h_tty: int
+    h_sid: int
+    addr: int
+    len: int
+    offset: int
+    ino: int
+    dev: int
+    prot: int
+    flags: int
+    fd: int
+    prot_before: int
+    mflags: int
     path_len: int
 
 
@@ -963,8 +1040,10 @@ Record = (
     | ForkEvent
     | IoSummaryEvent
     | KcodeEvent
+    | KmodEvent
     | LinkEvent
     | MknodEvent
+    | MmapEvent
     | MmsgEvent
     | MountEvent
     | NetEvent
@@ -991,8 +1070,10 @@ RECORDS: dict[str, type[Record]] = {
     "fork_event": ForkEvent,
     "io_summary_event": IoSummaryEvent,
     "kcode_event": KcodeEvent,
+    "kmod_event": KmodEvent,
     "link_event": LinkEvent,
     "mknod_event": MknodEvent,
+    "mmap_event": MmapEvent,
     "mmsg_event": MmsgEvent,
     "mount_event": MountEvent,
     "net_event": NetEvent,

@@ -10,8 +10,8 @@ connect/bind/listen/accept and every socket's endpoints, AF_UNIX ones with their
 (io_uring), attr.py (chmod, chown families), names.py (link, symlink, mkdir, mknod, truncate),
 cred.py (set*id, capset, the ids an exec left), target.py (signals, ptrace,
 process_vm_*), mount.py (setns, unshare, mount, umount2, chroot, pivot_root), kcode.py (bpf
-program loads, memfd_create, userfaultfd),
-loss.py; what they share in _common.py.
+program loads, memfd_create, userfaultfd), execmap.py (mmap/mprotect making memory executable),
+kmod.py (kernel modules), loss.py; what they share in _common.py.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from ..state import ProcessTable
 from ._common import Abi, Builder, Observer, open_flag_names
 from .attr import attr_builder
 from .cred import cred_builder, cred_observer
+from .execmap import execmap_builder
 from .file import (
     io_summary_builder,
     open_builder,
@@ -31,6 +32,7 @@ from .file import (
 )
 from .ipc import fdpair_builder, mmsg_builder, xfer_builder
 from .kcode import fileless_builder, kcode_builder
+from .kmod import kmod_builder
 from .loss import loss_document
 from .mount import mount_builder
 from .names import link_builder, mknod_builder, truncate_builder
@@ -71,6 +73,8 @@ def builders(table: ProcessTable) -> dict[int, Builder]:
         kinds["EK_MOUNT"]: mount_builder(abi, table),
         kinds["EK_KCODE"]: kcode_builder(abi, table),
         kinds["EK_FILELESS"]: fileless_builder(abi, table),
+        kinds["EK_MMAP"]: execmap_builder(abi, table),
+        kinds["EK_KMOD"]: kmod_builder(abi, table),
     }
 
 
