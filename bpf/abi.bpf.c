@@ -33,6 +33,7 @@ struct target_event abi_target_event;
 struct mount_event abi_mount_event;
 struct kcode_event abi_kcode_event;
 struct fileless_event abi_fileless_event;
+struct chdir_event abi_chdir_event;
 struct prefix_key abi_prefix_key;
 struct comm_key abi_comm_key;
 struct env_key abi_env_key;

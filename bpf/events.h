@@ -44,7 +44,8 @@ enum event_kind {
 	EK_MOUNT = 22, /* setns, unshare, mount, umount2, chroot, pivot_root */
 	EK_KCODE = 23, /* code into the kernel: bpf(BPF_PROG_LOAD) */
 	EK_FILELESS = 24, /* memfd_create, userfaultfd */
-	EK_MAX = 25,
+	EK_CHDIR = 25, /* chdir, fchdir: the working directory after the call */
+	EK_MAX = 26,
 };
 
 /* What happened: the syscall (or lifecycle step); Python names it from these enumerators. */
@@ -73,6 +74,7 @@ enum event_action {
 	EA_SETNS, EA_UNSHARE, EA_MOUNT, EA_UMOUNT2, EA_CHROOT, EA_PIVOT_ROOT,
 	EA_BPF,
 	EA_MEMFD_CREATE, EA_USERFAULTFD,
+	EA_CHDIR, EA_FCHDIR,
 	EA_MAX,
 };
 
@@ -227,6 +229,8 @@ struct event_header {
 	__u32 netns;           /* inode of /proc/<pid>/ns/net */
 	__u32 tty;             /* controlling terminal: major << 20 | minor (kernel dev_t); 0 none */
 	__u32 sid;             /* session leader's pid (initial namespace); 0 none */
+	__u64 sid_start_ns;    /* CLOCK_MONOTONIC start of the session leader; 0: none, or the
+				* leader has exited (its pid stays the session id) */
 };
 
 /* A socket's endpoints; ports in host byte order, addresses in network order. */
@@ -248,11 +252,14 @@ struct exec_event {
 	__u16 args_len;      /* bytes of argv (at most ARGS_LEN), each entry NUL-terminated */
 	__u16 env_len;       /* bytes of the kept environment entries (the record's last bytes) */
 	__u16 env_count;     /* entries kept (capture.exec_env_vars), each NUL-terminated */
-	__u32 _pad;
+	__u16 real_len;      /* a successful exec: bytes of the exec'd file's real path (as
+			      * open_event's), when it differs from the path; else 0 */
+	__u16 _pad;
 	/* argv, then the path, then the cwd at the exec (NUL-terminated; absent when it could
-	 * not be named), then the kept environment entries; only the filled part is sent. While
-	 * the exec is saved between enter and exit, the entries wait at ENV_AT. */
-	char data[2 * ARGS_LEN + 2 * PATH_LEN + 2 * ENV_LEN];
+	 * not be named), then the kept environment entries, then (real_len) the real path and a
+	 * NUL; only the filled part is sent. While the exec is saved between enter and exit, the
+	 * entries wait at ENV_AT. */
+	char data[2 * ARGS_LEN + 2 * PATH_LEN + 2 * ENV_LEN + PATH_LEN];
 };
 
 struct fork_event {
@@ -274,8 +281,13 @@ struct open_event {
 	__u32 mode;
 	__u64 flags;
 	__u16 path_len;
-	__u16 _pad[3];
-	char path[PATH_LEN];
+	/* Bytes of the real path (NUL excluded): the opened file's own path, walked from its
+	 * dentry up to the root of the process's mount namespace, when it differs from the path
+	 * as given (a symlink on the way, "..", a chroot); 0 when they are the same or it cannot
+	 * be named there (a pseudo file system, a detached mount, too deep or long). */
+	__u16 real_len;
+	__u16 _pad[2];
+	char path[2 * PATH_LEN]; /* the path as given (made absolute), NUL, the real path, NUL */
 };
 
 struct rw_event {
@@ -594,6 +606,17 @@ struct fileless_event {
 	__u16 _pad;
 	char path[256];       /* memfd_create: the name given, only the filled part sent ("path":
 			       * the decoder's name for a variable tail) */
+};
+
+/* chdir (the path as given, made absolute when the call failed: the cwd is unchanged) and
+ * fchdir (its fd's path); on success the working directory after the call, as the kernel
+ * holds it (symlinks resolved), for user space's process.working_directory. */
+struct chdir_event {
+	struct event_header h;
+	__s32 fd;             /* fchdir: the fd; chdir: AT_FDCWD */
+	__u16 path_len;
+	__u16 cwd_len;        /* 0: failed, or the cwd could not be named */
+	char data[2 * PATH_LEN]; /* path, NUL, cwd, NUL */
 };
 
 /* Filter-map key: path prefix for the LPM trie (prefixlen in bits). */

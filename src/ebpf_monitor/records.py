@@ -13,6 +13,7 @@ from typing import NamedTuple
 __all__ = [
     "RECORDS",
     "AttrEvent",
+    "ChdirEvent",
     "CredEvent",
     "ExecEvent",
     "ExitEvent",
@@ -40,7 +41,7 @@ __all__ = [
 ]
 
 class AttrEvent(NamedTuple):
-    """struct attr_event (160 fixed bytes, then its tail)."""
+    """struct attr_event (168 fixed bytes, then its tail)."""
 
     h_kind: int
     h_action: int
@@ -66,6 +67,7 @@ class AttrEvent(NamedTuple):
     h_netns: int
     h_tty: int
     h_sid: int
+    h_sid_start_ns: int
     dfd: int
     at_flags: int
     mode: int
@@ -78,8 +80,8 @@ class AttrEvent(NamedTuple):
     path_len: int
 
 
-class CredEvent(NamedTuple):
-    """struct cred_event (296 fixed bytes, then its tail)."""
+class ChdirEvent(NamedTuple):
+    """struct chdir_event (136 fixed bytes, then its tail)."""
 
     h_kind: int
     h_action: int
@@ -105,6 +107,40 @@ class CredEvent(NamedTuple):
     h_netns: int
     h_tty: int
     h_sid: int
+    h_sid_start_ns: int
+    fd: int
+    path_len: int
+    cwd_len: int
+
+
+class CredEvent(NamedTuple):
+    """struct cred_event (304 fixed bytes, then its tail)."""
+
+    h_kind: int
+    h_action: int
+    h_size: int
+    h_flags: int
+    h_pid: int
+    h_tid: int
+    h_ppid: int
+    h_uid: int
+    h_gid: int
+    h_euid: int
+    h_ktime_ns: int
+    h_start_ns: int
+    h_ret: int
+    h_comm: bytes
+    h_ns_pid: int
+    h_ns_tid: int
+    h_ns_ppid: int
+    h_pidns: int
+    h_cgroup_id: int
+    h_parent_start_ns: int
+    h_mntns: int
+    h_netns: int
+    h_tty: int
+    h_sid: int
+    h_sid_start_ns: int
     flags: int
     nargs: int
     arg0: int
@@ -141,7 +177,7 @@ class CredEvent(NamedTuple):
 
 
 class ExecEvent(NamedTuple):
-    """struct exec_event (136 fixed bytes, then its tail)."""
+    """struct exec_event (144 fixed bytes, then its tail)."""
 
     h_kind: int
     h_action: int
@@ -167,15 +203,17 @@ class ExecEvent(NamedTuple):
     h_netns: int
     h_tty: int
     h_sid: int
+    h_sid_start_ns: int
     argc: int
     path_len: int
     args_len: int
     env_len: int
     env_count: int
+    real_len: int
 
 
 class ExitEvent(NamedTuple):
-    """struct exit_event (128 fixed bytes)."""
+    """struct exit_event (136 fixed bytes)."""
 
     h_kind: int
     h_action: int
@@ -201,11 +239,12 @@ class ExitEvent(NamedTuple):
     h_netns: int
     h_tty: int
     h_sid: int
+    h_sid_start_ns: int
     exit_code: int
 
 
 class FdpairEvent(NamedTuple):
-    """struct fdpair_event (160 fixed bytes)."""
+    """struct fdpair_event (168 fixed bytes)."""
 
     h_kind: int
     h_action: int
@@ -231,6 +270,7 @@ class FdpairEvent(NamedTuple):
     h_netns: int
     h_tty: int
     h_sid: int
+    h_sid_start_ns: int
     fd0: int
     fd1: int
     ino0: int
@@ -242,7 +282,7 @@ class FdpairEvent(NamedTuple):
 
 
 class FilelessEvent(NamedTuple):
-    """struct fileless_event (128 fixed bytes, then its tail)."""
+    """struct fileless_event (136 fixed bytes, then its tail)."""
 
     h_kind: int
     h_action: int
@@ -268,12 +308,13 @@ class FilelessEvent(NamedTuple):
     h_netns: int
     h_tty: int
     h_sid: int
+    h_sid_start_ns: int
     flags: int
     path_len: int
 
 
 class ForkEvent(NamedTuple):
-    """struct fork_event (136 fixed bytes)."""
+    """struct fork_event (144 fixed bytes)."""
 
     h_kind: int
     h_action: int
@@ -299,13 +340,14 @@ class ForkEvent(NamedTuple):
     h_netns: int
     h_tty: int
     h_sid: int
+    h_sid_start_ns: int
     child_pid: int
     child_tid: int
     clone_flags: int
 
 
 class IoSummaryEvent(NamedTuple):
-    """struct io_summary_event (232 fixed bytes, then its tail)."""
+    """struct io_summary_event (240 fixed bytes, then its tail)."""
 
     h_kind: int
     h_action: int
@@ -331,6 +373,7 @@ class IoSummaryEvent(NamedTuple):
     h_netns: int
     h_tty: int
     h_sid: int
+    h_sid_start_ns: int
     fd: int
     target: int
     path_len: int
@@ -352,7 +395,7 @@ class IoSummaryEvent(NamedTuple):
 
 
 class KcodeEvent(NamedTuple):
-    """struct kcode_event (152 fixed bytes)."""
+    """struct kcode_event (160 fixed bytes)."""
 
     h_kind: int
     h_action: int
@@ -378,6 +421,7 @@ class KcodeEvent(NamedTuple):
     h_netns: int
     h_tty: int
     h_sid: int
+    h_sid_start_ns: int
     prog_type: int
     insn_cnt: int
     prog_flags: int
@@ -386,7 +430,7 @@ class KcodeEvent(NamedTuple):
 
 
 class LinkEvent(NamedTuple):
-    """struct link_event (136 fixed bytes, then its tail)."""
+    """struct link_event (144 fixed bytes, then its tail)."""
 
     h_kind: int
     h_action: int
@@ -412,6 +456,7 @@ class LinkEvent(NamedTuple):
     h_netns: int
     h_tty: int
     h_sid: int
+    h_sid_start_ns: int
     olddfd: int
     newdfd: int
     flags: int
@@ -420,7 +465,7 @@ class LinkEvent(NamedTuple):
 
 
 class MknodEvent(NamedTuple):
-    """struct mknod_event (136 fixed bytes, then its tail)."""
+    """struct mknod_event (144 fixed bytes, then its tail)."""
 
     h_kind: int
     h_action: int
@@ -446,6 +491,7 @@ class MknodEvent(NamedTuple):
     h_netns: int
     h_tty: int
     h_sid: int
+    h_sid_start_ns: int
     dfd: int
     mode: int
     dev: int
@@ -453,7 +499,7 @@ class MknodEvent(NamedTuple):
 
 
 class MmsgEvent(NamedTuple):
-    """struct mmsg_event (192 fixed bytes)."""
+    """struct mmsg_event (200 fixed bytes)."""
 
     h_kind: int
     h_action: int
@@ -479,6 +525,7 @@ class MmsgEvent(NamedTuple):
     h_netns: int
     h_tty: int
     h_sid: int
+    h_sid_start_ns: int
     fd: int
     vlen: int
     bytes_done: int
@@ -494,7 +541,7 @@ class MmsgEvent(NamedTuple):
 
 
 class MountEvent(NamedTuple):
-    """struct mount_event (184 fixed bytes, then its tail)."""
+    """struct mount_event (192 fixed bytes, then its tail)."""
 
     h_kind: int
     h_action: int
@@ -520,6 +567,7 @@ class MountEvent(NamedTuple):
     h_netns: int
     h_tty: int
     h_sid: int
+    h_sid_start_ns: int
     fd: int
     nstype: int
     flags: int
@@ -530,7 +578,7 @@ class MountEvent(NamedTuple):
 
 
 class NetEvent(NamedTuple):
-    """struct net_event (176 fixed bytes)."""
+    """struct net_event (184 fixed bytes)."""
 
     h_kind: int
     h_action: int
@@ -556,6 +604,7 @@ class NetEvent(NamedTuple):
     h_netns: int
     h_tty: int
     h_sid: int
+    h_sid_start_ns: int
     fd: int
     backlog: int
     sock_family: int
@@ -568,7 +617,7 @@ class NetEvent(NamedTuple):
 
 
 class OpenEvent(NamedTuple):
-    """struct open_event (144 fixed bytes, then its tail)."""
+    """struct open_event (152 fixed bytes, then its tail)."""
 
     h_kind: int
     h_action: int
@@ -594,14 +643,16 @@ class OpenEvent(NamedTuple):
     h_netns: int
     h_tty: int
     h_sid: int
+    h_sid_start_ns: int
     dfd: int
     mode: int
     flags: int
     path_len: int
+    real_len: int
 
 
 class RenameEvent(NamedTuple):
-    """struct rename_event (136 fixed bytes, then its tail)."""
+    """struct rename_event (144 fixed bytes, then its tail)."""
 
     h_kind: int
     h_action: int
@@ -627,6 +678,7 @@ class RenameEvent(NamedTuple):
     h_netns: int
     h_tty: int
     h_sid: int
+    h_sid_start_ns: int
     olddfd: int
     newdfd: int
     flags: int
@@ -635,7 +687,7 @@ class RenameEvent(NamedTuple):
 
 
 class RwEvent(NamedTuple):
-    """struct rw_event (200 fixed bytes, then its tail)."""
+    """struct rw_event (208 fixed bytes, then its tail)."""
 
     h_kind: int
     h_action: int
@@ -661,6 +713,7 @@ class RwEvent(NamedTuple):
     h_netns: int
     h_tty: int
     h_sid: int
+    h_sid_start_ns: int
     fd: int
     target: int
     path_len: int
@@ -678,7 +731,7 @@ class RwEvent(NamedTuple):
 
 
 class SocketEvent(NamedTuple):
-    """struct socket_event (136 fixed bytes)."""
+    """struct socket_event (144 fixed bytes)."""
 
     h_kind: int
     h_action: int
@@ -704,13 +757,14 @@ class SocketEvent(NamedTuple):
     h_netns: int
     h_tty: int
     h_sid: int
+    h_sid_start_ns: int
     family: int
     type: int
     protocol: int
 
 
 class TargetEvent(NamedTuple):
-    """struct target_event (168 fixed bytes)."""
+    """struct target_event (176 fixed bytes)."""
 
     h_kind: int
     h_action: int
@@ -736,6 +790,7 @@ class TargetEvent(NamedTuple):
     h_netns: int
     h_tty: int
     h_sid: int
+    h_sid_start_ns: int
     pid: int
     tid: int
     pidfd: int
@@ -748,7 +803,7 @@ class TargetEvent(NamedTuple):
 
 
 class TruncateEvent(NamedTuple):
-    """struct truncate_event (136 fixed bytes, then its tail)."""
+    """struct truncate_event (144 fixed bytes, then its tail)."""
 
     h_kind: int
     h_action: int
@@ -774,13 +829,14 @@ class TruncateEvent(NamedTuple):
     h_netns: int
     h_tty: int
     h_sid: int
+    h_sid_start_ns: int
     fd: int
     path_len: int
     length: int
 
 
 class UnixNetEvent(NamedTuple):
-    """struct unix_net_event (184 fixed bytes, then its tail)."""
+    """struct unix_net_event (192 fixed bytes, then its tail)."""
 
     h_kind: int
     h_action: int
@@ -806,6 +862,7 @@ class UnixNetEvent(NamedTuple):
     h_netns: int
     h_tty: int
     h_sid: int
+    h_sid_start_ns: int
     fd: int
     backlog: int
     sock_family: int
@@ -819,7 +876,7 @@ class UnixNetEvent(NamedTuple):
 
 
 class UnlinkEvent(NamedTuple):
-    """struct unlink_event (136 fixed bytes, then its tail)."""
+    """struct unlink_event (144 fixed bytes, then its tail)."""
 
     h_kind: int
     h_action: int
@@ -845,13 +902,14 @@ class UnlinkEvent(NamedTuple):
     h_netns: int
     h_tty: int
     h_sid: int
+    h_sid_start_ns: int
     dfd: int
     flags: int
     path_len: int
 
 
 class UringEvent(NamedTuple):
-    """struct uring_event (216 fixed bytes, then its tail)."""
+    """struct uring_event (224 fixed bytes, then its tail)."""
 
     h_kind: int
     h_action: int
@@ -877,6 +935,7 @@ class UringEvent(NamedTuple):
     h_netns: int
     h_tty: int
     h_sid: int
+    h_sid_start_ns: int
     fd: int
     opcode: int
     target: int
@@ -897,7 +956,7 @@ class UringEvent(NamedTuple):
 
 
 class XferEvent(NamedTuple):
-    """struct xfer_event (280 fixed bytes, then its tail)."""
+    """struct xfer_event (288 fixed bytes, then its tail)."""
 
     h_kind: int
     h_action: int
@@ -923,6 +982,7 @@ class XferEvent(NamedTuple):
     h_netns: int
     h_tty: int
     h_sid: int
+    h_sid_start_ns: int
     src_fd: int
     src_target: int
     src_path_len: int
@@ -955,6 +1015,7 @@ class XferEvent(NamedTuple):
 
 Record = (
     AttrEvent
+    | ChdirEvent
     | CredEvent
     | ExecEvent
     | ExitEvent
@@ -983,6 +1044,7 @@ Record = (
 
 RECORDS: dict[str, type[Record]] = {
     "attr_event": AttrEvent,
+    "chdir_event": ChdirEvent,
     "cred_event": CredEvent,
     "exec_event": ExecEvent,
     "exit_event": ExitEvent,
