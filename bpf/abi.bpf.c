@@ -37,6 +37,7 @@ struct kcode_event abi_kcode_event;
 struct fileless_event abi_fileless_event;
 struct mmap_event abi_mmap_event;
 struct kmod_event abi_kmod_event;
+struct chdir_event abi_chdir_event;
 struct prefix_key abi_prefix_key;
 struct comm_key abi_comm_key;
 struct env_key abi_env_key;

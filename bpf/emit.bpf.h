@@ -6,7 +6,8 @@
 #ifndef EBPF_MONITOR_EMIT_BPF_H
 #define EBPF_MONITOR_EMIT_BPF_H
 
-/* The context every event carries (cgroup, namespaces, parent start, terminal, session):
+/* The context every event carries (cgroup, namespaces, parent start, terminal, session and
+ * its leader's start):
  * plain loads through BTF pointers (a NULL on the way, as for an exiting task's nsproxy, reads
  * 0), one helper call. */
 static __always_inline void fill_context(struct event_header *h, struct task_struct *task)
@@ -25,6 +26,19 @@ static __always_inline void fill_context(struct event_header *h, struct task_str
 		h->tty = (__u32)tty->driver->major << 20 |
 			 (((__u32)tty->driver->minor_start + (__u32)tty->index) & 0xfffff);
 	h->sid = session && pid_upid(session, 0, &up) ? up.nr : 0;
+	/* The leader is the task still holding the session's pid as its own (PIDTYPE_PID);
+	 * none once it has exited. */
+	h->sid_start_ns = 0;
+	if (session) {
+		struct hlist_node *first = BPF_CORE_READ(session, tasks[PIDTYPE_PID].first);
+
+		if (first) {
+			struct task_struct *leader =
+				(void *)first - bpf_core_field_offset(struct task_struct, pid_links);
+
+			h->sid_start_ns = BPF_CORE_READ(leader, start_time);
+		}
+	}
 }
 
 static __always_inline void fill_header(struct event_header *h, __u16 kind, __u16 action,

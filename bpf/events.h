@@ -47,7 +47,8 @@ enum event_kind {
 	EK_FILELESS = 24, /* memfd_create, userfaultfd */
 	EK_MMAP = 25,  /* mmap/mprotect making memory executable */
 	EK_KMOD = 26,  /* init_module, finit_module, delete_module */
-	EK_MAX = 27,
+	EK_CHDIR = 27, /* chdir, fchdir: the working directory after the call */
+	EK_MAX = 28,
 };
 
 /* What happened: the syscall (or lifecycle step); Python names it from these enumerators. */
@@ -78,6 +79,7 @@ enum event_action {
 	EA_MEMFD_CREATE, EA_USERFAULTFD,
 	EA_MMAP, EA_MPROTECT, EA_PKEY_MPROTECT,
 	EA_INIT_MODULE, EA_FINIT_MODULE, EA_DELETE_MODULE,
+	EA_CHDIR, EA_FCHDIR,
 	EA_MAX,
 };
 
@@ -236,6 +238,8 @@ struct event_header {
 	__u32 netns;           /* inode of /proc/<pid>/ns/net */
 	__u32 tty;             /* controlling terminal: major << 20 | minor (kernel dev_t); 0 none */
 	__u32 sid;             /* session leader's pid (initial namespace); 0 none */
+	__u64 sid_start_ns;    /* CLOCK_MONOTONIC start of the session leader; 0: none, or the
+				* leader has exited (its pid stays the session id) */
 };
 
 /* A socket's endpoints; ports in host byte order, addresses in network order. */
@@ -257,11 +261,14 @@ struct exec_event {
 	__u16 args_len;      /* bytes of argv (at most ARGS_LEN), each entry NUL-terminated */
 	__u16 env_len;       /* bytes of the kept environment entries (the record's last bytes) */
 	__u16 env_count;     /* entries kept (capture.exec_env_vars), each NUL-terminated */
-	__u32 _pad;
+	__u16 real_len;      /* a successful exec: bytes of the exec'd file's real path (as
+			      * open_event's), when it differs from the path; else 0 */
+	__u16 _pad;
 	/* argv, then the path, then the cwd at the exec (NUL-terminated; absent when it could
-	 * not be named), then the kept environment entries; only the filled part is sent. While
-	 * the exec is saved between enter and exit, the entries wait at ENV_AT. */
-	char data[2 * ARGS_LEN + 2 * PATH_LEN + 2 * ENV_LEN];
+	 * not be named), then the kept environment entries, then (real_len) the real path and a
+	 * NUL; only the filled part is sent. While the exec is saved between enter and exit, the
+	 * entries wait at ENV_AT. */
+	char data[2 * ARGS_LEN + 2 * PATH_LEN + 2 * ENV_LEN + PATH_LEN];
 };
 
 struct fork_event {
@@ -283,8 +290,13 @@ struct open_event {
 	__u32 mode;
 	__u64 flags;
 	__u16 path_len;
-	__u16 _pad[3];
-	char path[PATH_LEN];
+	/* Bytes of the real path (NUL excluded): the opened file's own path, walked from its
+	 * dentry up to the root of the process's mount namespace, when it differs from the path
+	 * as given (a symlink on the way, "..", a chroot); 0 when they are the same or it cannot
+	 * be named there (a pseudo file system, a detached mount, too deep or long). */
+	__u16 real_len;
+	__u16 _pad[2];
+	char path[2 * PATH_LEN]; /* the path as given (made absolute), NUL, the real path, NUL */
 };
 
 struct rw_event {
@@ -660,6 +672,17 @@ struct kmod_event {
 	__u16 args_len;       /* bytes of the parameters, NUL excluded */
 	__u32 _pad;
 	char data[PATH_LEN + MODULE_ARGS_LEN];
+};
+
+/* chdir (the path as given, made absolute when the call failed: the cwd is unchanged) and
+ * fchdir (its fd's path); on success the working directory after the call, as the kernel
+ * holds it (symlinks resolved), for user space's process.working_directory. */
+struct chdir_event {
+	struct event_header h;
+	__s32 fd;             /* fchdir: the fd; chdir: AT_FDCWD */
+	__u16 path_len;
+	__u16 cwd_len;        /* 0: failed, or the cwd could not be named */
+	char data[2 * PATH_LEN]; /* path, NUL, cwd, NUL */
 };
 
 /* Filter-map key: path prefix for the LPM trie (prefixlen in bits). */

@@ -102,12 +102,23 @@ static __always_inline int open_exit(struct trace_event_raw_sys_exit *ctx, __u16
 	e->mode = mode;
 	e->flags = flags;
 	e->path_len = len;
-	e->_pad[0] = e->_pad[1] = e->_pad[2] = 0;
+	e->real_len = 0;
+	e->_pad[0] = e->_pad[1] = 0;
 
-	bool ignored = path_ignored(e->path, len);
+	struct file *f = ctx->ret >= 0 ? file_of_fd(ctx->ret) : NULL;
+	char *real = &e->path[(len + 1) & (2 * PATH_LEN - 1)];
+
+	if (f && len > 0)
+		e->real_len = real_path_if_differs(real, e->path, len, f);
+
+	/* Dropped only when every name of the file is filtered: /proc/self/root/etc/shadow is
+	 * /etc/shadow, and a /usr/lib prefix does not hide /lib/x (merged /usr) unless /lib/ is
+	 * filtered too. The shared-library test looks at names, both of them. */
+	bool ignored = path_ignored(e->path, len) &&
+		       (!e->real_len || path_ignored(real, e->real_len));
 
 	/* Marks the fd ignored too, so its reads and writes go unrecorded. */
-	if (!ignored && ctx->ret >= 0 && own_file(file_of_fd(ctx->ret)))
+	if (!ignored && own_file(f))
 		ignored = true;
 
 	if (ctx->ret >= 0) {
@@ -119,15 +130,20 @@ static __always_inline int open_exit(struct trace_event_raw_sys_exit *ctx, __u16
 			fi->target = FT_FILE;
 			fi->ignored = ignored;
 			fi->path_len = len;
-			fd_info_set_file(fi, file_of_fd(ctx->ret));
+			fd_info_set_file(fi, f);
 			__builtin_memset(&fi->sock, 0, sizeof(fi->sock));
 			fd_info_clear_io(fi);
 			bpf_probe_read_kernel_str(fi->path, PATH_LEN, e->path);
 			bpf_map_update_elem(&em_fds, &key, fi, BPF_ANY);
 		}
 	}
-	if (!ignored)
-		emit(e, offsetof(struct open_event, path) + (len & (PATH_LEN - 1)) + 1);
+	if (!ignored) {
+		__u32 size = offsetof(struct open_event, path) + (len & (PATH_LEN - 1)) + 1;
+
+		if (e->real_len)
+			size += (e->real_len & (PATH_LEN - 1)) + 1;
+		emit(e, size);
+	}
 	return 0;
 }
 

@@ -120,20 +120,28 @@ static long walk_step(__u32 i, void *data)
 	return 0;
 }
 
+/* Walk a kernel `struct path` up to its root (w: zeroed by the caller); the path is written
+ * just below buf[DIR_BUF] (scratch slot 2) and w->mnt is the mount the walk ended on. Returns
+ * where the path starts, or -1 when it is too deep or too long. */
+static __always_inline int walk_path(const struct path *p, struct walk_ctx *w)
+{
+	w->dentry = BPF_CORE_READ(p, dentry);
+	w->vfsmnt = BPF_CORE_READ(p, mnt);
+	w->mnt = (void *)w->vfsmnt - bpf_core_field_offset(struct mount, mnt);
+	w->pos = DIR_BUF;
+	bpf_loop(PATH_DEPTH, walk_step, w, 0);
+	if (w->done != 1)
+		return -1;
+	return w->pos == DIR_BUF ? DIR_BUF - 1 : w->pos; /* the root itself: "/" */
+}
+
 /* Write the absolute path of a kernel `struct path` just below buf[DIR_BUF] (scratch slot 2);
  * returns where it starts, or -1 when it is too deep or too long. */
 static __always_inline int build_dir_path(const struct path *p)
 {
 	struct walk_ctx w = {};
 
-	w.dentry = BPF_CORE_READ(p, dentry);
-	w.vfsmnt = BPF_CORE_READ(p, mnt);
-	w.mnt = (void *)w.vfsmnt - bpf_core_field_offset(struct mount, mnt);
-	w.pos = DIR_BUF;
-	bpf_loop(PATH_DEPTH, walk_step, &w, 0);
-	if (w.done != 1)
-		return -1;
-	return w.pos == DIR_BUF ? DIR_BUF - 1 : w.pos; /* the root itself: "/" */
+	return walk_path(p, &w);
 }
 
 /* Make a relative path (len bytes in path, a PATH_LEN buffer) absolute against the cwd or the
@@ -229,6 +237,62 @@ static __always_inline int fd_path_str(char *path, int fd, struct file **filep, 
 		*filep = f;
 	}
 	return kpath_str(path, &p, flags, bit);
+}
+
+/* The real path of an open file `f` into dst (PATH_LEN bytes free), when it differs from the
+ * absolute path it was opened by (`given`, len bytes, in a map value); returns its length, or
+ * 0 when the two are the same, or when the file cannot be named in the current task's mount
+ * namespace: the walk must end on that namespace's root mount, which a pseudo file system's
+ * (pipes, anonymous inodes), a detached mount's or another namespace's file does not; a
+ * chroot is walked through (its files get their path in the namespace). A bind mount is a
+ * place of its own (the walk follows the mount the file was opened through): no difference. */
+static __always_inline int real_path_if_differs(char *dst, const char *given, int len,
+						struct file *f)
+{
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	struct walk_ctx w = {};
+	struct path p;
+	__u32 slot = 2;
+	char *buf;
+	int pos, rlen;
+
+	buf = bpf_map_lookup_elem(&em_scratch, &slot);
+	if (!buf || BPF_CORE_READ_INTO(&p, f, f_path))
+		return 0;
+	pos = walk_path(&p, &w);
+	if (pos < 0 || w.mnt != BPF_CORE_READ(task, nsproxy, mnt_ns, root))
+		return 0;
+	if (pos == DIR_BUF - 1)
+		buf[pos] = '/';
+	rlen = DIR_BUF - pos;
+	if (rlen >= PATH_LEN)
+		return 0;
+	if (rlen == len) {
+		/* The common case: the same bytes. Compared a word at a time (little-endian: the
+		 * mask keeps a last word's first bytes); the bytes past either end are not ours. */
+		int i;
+
+		for (i = 0; i < PATH_LEN / 8; i++) {
+			int at = i * 8;
+			__u64 a, b, diff;
+
+			if (at >= len)
+				return 0;
+			a = *(__u64 *)(given + (at & (PATH_LEN - 1)));
+			b = *(__u64 *)(buf + ((pos + at) & (2 * DIR_BUF - 1)));
+			diff = a ^ b;
+			if (len - at < 8)
+				diff &= (1ULL << ((len - at) * 8)) - 1;
+			if (diff)
+				break;
+		}
+		if (i == PATH_LEN / 8)
+			return 0;
+	}
+	buf[DIR_BUF] = 0;
+	if (bpf_probe_read_kernel_str(dst, PATH_LEN, &buf[pos & (DIR_BUF - 1)]) != rlen + 1)
+		return 0;
+	return rlen;
 }
 
 #endif /* EBPF_MONITOR_PATH_BPF_H */

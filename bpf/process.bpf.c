@@ -168,12 +168,14 @@ static __always_inline __u32 exec_env(struct exec_event *e, __u32 at)
 	return at + len;
 }
 
-/* Send a saved exec with the current task's header; kpath (kernel) replaces the path if set. */
-static __always_inline void exec_emit(struct exec_event *saved, __s64 ret, const char *kpath)
+/* Send a saved exec with the current task's header; kpath (kernel) replaces the path if set,
+ * and `file` (the exec'd file) adds its real path when it differs. */
+static __always_inline void exec_emit(struct exec_event *saved, __s64 ret, const char *kpath,
+				      struct file *file)
 {
 	struct exec_event *e = scratch(0);
 	__u16 action, flags;
-	__u32 off;
+	__u32 off, at;
 
 	if (!e)
 		return;
@@ -194,7 +196,25 @@ static __always_inline void exec_emit(struct exec_event *saved, __s64 ret, const
 					       EF_PATH_TRUNCATED);
 	}
 	e->h.flags = flags;
-	emit(e, offsetof(struct exec_event, data) + exec_env(e, exec_cwd(e, off)));
+	e->real_len = 0;
+	e->_pad = 0;
+	at = exec_env(e, exec_cwd(e, off));
+	barrier_var(at);
+	if (file && e->path_len && at <= 2 * ARGS_LEN + 2 * PATH_LEN + 2 * ENV_LEN) {
+		e->real_len = real_path_if_differs(&e->data[at], &e->data[off], e->path_len, file);
+		if (e->real_len)
+			at += (e->real_len & (PATH_LEN - 1)) + 1;
+	}
+	emit(e, offsetof(struct exec_event, data) + at);
+}
+
+/* The file an exec ran, or NULL for a script: by sched_process_exec bprm->file is its
+ * interpreter's (binfmt_script gave bprm->interp a name of its own then). */
+static __always_inline struct file *exec_file(struct linux_binprm *bprm)
+{
+	if (BPF_CORE_READ(bprm, interp) != BPF_CORE_READ(bprm, filename))
+		return NULL;
+	return BPF_CORE_READ(bprm, file);
 }
 
 SEC("tracepoint/syscalls/sys_enter_execve")
@@ -225,7 +245,7 @@ int BPF_PROG(handle_sched_process_exec, struct task_struct *p, pid_t old_pid,
 	/* The ids the exec left, just before the exec record (same CPU: ring order kept). */
 	cred_exec_emit(bprm);
 	if (saved) {
-		exec_emit(saved, 0, BPF_CORE_READ(bprm, filename));
+		exec_emit(saved, 0, BPF_CORE_READ(bprm, filename), exec_file(bprm));
 		bpf_map_delete_elem(&em_execs, &key);
 		return 0;
 	}
@@ -243,7 +263,7 @@ int BPF_PROG(handle_sched_process_exec, struct task_struct *p, pid_t old_pid,
 	bpf_map_update_elem(&em_execs, &key, e, BPF_ANY);
 	saved = bpf_map_lookup_elem(&em_execs, &key);
 	if (saved) {
-		exec_emit(saved, 0, BPF_CORE_READ(bprm, filename));
+		exec_emit(saved, 0, BPF_CORE_READ(bprm, filename), exec_file(bprm));
 		bpf_map_delete_elem(&em_execs, &key);
 	}
 	return 0;
@@ -258,7 +278,7 @@ static __always_inline int exec_exit(struct trace_event_raw_sys_exit *ctx)
 	if (!saved)
 		return 0;
 	if (ctx->ret < 0)
-		exec_emit(saved, ctx->ret, NULL);
+		exec_emit(saved, ctx->ret, NULL, NULL);
 	bpf_map_delete_elem(&em_execs, &tid);
 	return 0;
 }

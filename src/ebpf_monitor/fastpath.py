@@ -10,7 +10,8 @@ fork, exit, unlink, rename, io summaries, socket reads/writes, relative paths, a
 declines or raises) to the `fallback`: the record's observer then its builder (Decoder.record),
 in place, so documents keep ring order and the process table learns in ring order. The records
 rendered here are the ones no observer needs (exec and relative opens always fall back; an
-absolute open tells the table nothing), and an exec clears the actor cache (its executable).
+absolute open tells the table nothing), and an exec or chdir clears the actor cache (its
+executable, its working directory).
 The C returns the same Document values as the builders: id, day and JSON text.
 
 Without the compiled extension (no C compiler at install time) the Decoder runs the Python
@@ -220,7 +221,8 @@ class FastPath:
         self.abi = Abi.load()
         kinds = enum_values("event_kind")
         self.actions = enum_values("event_action")
-        self.k_exec = kinds["EK_EXEC"]
+        self.k_actor = (kinds["EK_EXEC"], kinds["EK_CHDIR"])
+        """Kinds whose record changes what the actor part shows (Python's key: actor_gen)."""
         self.lits: list[bytes] = []
         self.id_lits: list[int] = []
         self.id_prefix = ""
@@ -284,7 +286,7 @@ class FastPath:
         p.frag(event_cache)
         p.lit("},")
         p.key("h_pid", "h_tid", "h_ppid", "h_uid", "h_gid", "h_euid", "h_start_ns", "h_comm",
-              "h_cgroup_id", "h_parent_start_ns", "h_tty", "h_sid")
+              "h_cgroup_id", "h_parent_start_ns", "h_tty", "h_sid", "h_sid_start_ns")
         p.frag(self.c_actor)
         p.lit(",")
 
@@ -324,7 +326,7 @@ class FastPath:
 
     def _open(self, lay: Layout) -> bytes:
         """An open of an absolute path (schema.file.open_builder; its observer notes only
-        relative ones); relative ones: Python."""
+        relative ones); relative ones, and those with a real path beside: Python."""
         cls, table, actions = RECORDS["open_event"], self.table, self.abi.actions
         c_event = self._cache(_unpacked(lay, cls, lambda v, t: event_frag(
             actions[v.h_action], CAT_FILE, TYPE_ACCESS, _outcome(v))))
@@ -332,6 +334,10 @@ class FastPath:
             lay, cls, lambda v, t: file_text(table, text(t[: v.path_len]))), 8192)
         c_flags = self._cache(_unpacked(lay, cls, lambda v, t: flags_text(v.flags)), 256)
         p = _Program(lay, self.lits)
+        # A real path beside the given one (a symlink on the way): Python, as few are.
+        end = p.skip(SKIP_EQ, "real_len", 0)
+        p.raw(FALLBACK)
+        end()
         self._head(p, c_event)
         p.key_path("path_len", absolute=True)
         p.frag(c_file)
@@ -542,8 +548,9 @@ class FastPath:
 
     def _fallback(self, data: bytes, off: int, length: int) -> Document | None:
         doc = self.dec.record(data, off, length)
-        if length >= 2 and data[off] | data[off + 1] << 8 == self.k_exec:
-            self.core.clear(self.c_actor)  # the process's executable (and exec_gen) changed
+        if length >= 2 and (data[off] | data[off + 1] << 8) in self.k_actor:
+            # exec: the process's executable changed; chdir: its working directory
+            self.core.clear(self.c_actor)
         return doc
 
 

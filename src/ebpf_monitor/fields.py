@@ -72,6 +72,8 @@ MMAP = ("mmap", "mprotect", "pkey_mprotect")
 KMOD_LOAD = ("init_module", "finit_module")
 KMOD = (*KMOD_LOAD, "delete_module")
 """Kernel modules loaded and removed (schema/kmod.py)."""
+CHDIR = ("chdir", "fchdir")
+"""Working-directory changes (schema/paths.py)."""
 LOSS = ("loss",)
 CHMOD = ("chmod", "fchmod", "fchmodat", "fchmodat2")
 CHOWN = ("chown", "fchown", "lchown", "fchownat")
@@ -90,7 +92,7 @@ EVENTS = (EXEC + FORK + EXIT + OPEN + READ + WRITE + UNLINK + RENAME + SOCKET + 
           + XFER + MMSG
           + URING + ATTR + NAMES
           + CRED + TARGET + NS_MOUNT + BPF + FILELESS
-          + MMAP + KMOD)
+          + MMAP + KMOD + CHDIR)
 """Every action of a document about a process's event (all but `loss`)."""
 ALL = EVENTS + LOSS
 IO = READ + WRITE + SEND_RECV
@@ -160,7 +162,8 @@ FIELDS: tuple[Field, ...] = (
        "`process_vm_writev`, `setns`, `unshare`, `mount`, `umount2`, `chroot`, `pivot_root`, "
        "`bpf` (BPF_PROG_LOAD only), `memfd_create`, `userfaultfd`, `mmap`, `mprotect`, "
        "`pkey_mprotect` "
-       "(PROT_EXEC asked for only), `init_module`, `finit_module`, `delete_module`; an "
+       "(PROT_EXEC asked for only), `init_module`, `finit_module`, `delete_module`, `chdir`, "
+       "`fchdir`; an "
        "operation submitted "
        "through io_uring takes the action of the syscall it does the work of, else "
        "`io_uring`), `exit` for "
@@ -174,7 +177,8 @@ FIELDS: tuple[Field, ...] = (
        "(thread creation, socket, bind, listen, socket I/O, `close` totals, signals, userfaultfd, "
        "`loss`), `access` (open, read, ptrace reads, process_vm_readv), `change` (write, "
        "rename, chmod, chown, truncate, set*id, capset, ptrace writes: POKE*/SET*, "
-       "process_vm_writev, setns, unshare, chroot, pivot_root, bpf), `creation` (pipe, "
+       "process_vm_writev, setns, unshare, chroot, pivot_root, bpf, chdir, fchdir), "
+       "`creation` (pipe, "
        "pipe2, link, symlink, mkdir, mknod, memfd_create, mount), `deletion` (unlink, rmdir, "
        "umount2), `connection`+`start` (connect, accept, socketpair), "
        "`access`+`change` (sendfile64, splice, tee, copy_file_range), `info` (sendmmsg, "
@@ -192,9 +196,9 @@ FIELDS: tuple[Field, ...] = (
     _f("process.executable", "keyword+text", EVENTS, "the exec'd path (absolute; from the exec "
        "event, else `/proc/<pid>/exe`; absent when neither is known)"),
     _f("process.working_directory", "keyword+text", EVENTS, "the working directory at the "
-       "process's exec (named in the kernel from its `fs->pwd`), inherited by a forked child; "
-       "for a process not seen exec'ing, `/proc/<pid>/cwd` read once. A later chdir is not "
-       "followed"),
+       "process's exec or its last successful chdir/fchdir (named in the kernel from its "
+       "`fs->pwd`: symlinks resolved), inherited by a forked child; for a process seen doing "
+       "neither, `/proc/<pid>/cwd` read once. In a chdir's own document, the new one"),
     _f("process.hash.sha256", "keyword", EXEC + EXIT, "`capture.hash_executables`: sha256 of "
        "the executed file (the inode that runs, from `/proc/<pid>/exe`), computed once per "
        "(device, inode, mtime) by a worker thread: in the exec document when the file was "
@@ -243,6 +247,9 @@ FIELDS: tuple[Field, ...] = (
        "`/dev/pts/N`)"),
     _f("process.session_leader.pid", "long", EVENTS, "the pid of the session's leader (the "
        "session id, as the host sees it); absent when the kernel has none"),
+    _f("process.session_leader.entity_id", "keyword", EVENTS, "the session leader's "
+       "`process.entity_id` (from its start time, read in the kernel from the task that holds "
+       "the session's pid); absent once the leader has exited (the session id stays)"),
     _f("container.id", "keyword", EVENTS, "the container the process runs in, from its cgroup "
        "path: docker (`docker-<id>.scope`, `/docker/<id>`), containerd (`cri-containerd-<id>"
        ".scope`), CRI-O (`crio-<id>.scope`), podman (`libpod-<id>.scope`), a Kubernetes pod's "
@@ -264,11 +271,12 @@ FIELDS: tuple[Field, ...] = (
     _f("user.effective.name", "keyword", EVENTS, "its name"),
     _f("group.id", "keyword", EVENTS, "real gid"),
     _f("group.name", "keyword", EVENTS, "its name"),
-    _f("file.path", "keyword+text", FILES + ATTR + NAMES + MMAP + ("finit_module",),
+    _f("file.path", "keyword+text", FILES + ATTR + NAMES + MMAP + ("finit_module",) + CHDIR,
        "the file of an open, read, write, unlink, rename (old path), chmod, chown, "
        "truncate, the name a link, symlink, mkdir or mknod makes, the file an mmap/mprotect "
-       "makes executable or a finit_module loads (fchmod/fchown/ftruncate and AT_EMPTY_PATH: "
-       "the fd's own path, "
+       "makes executable or a finit_module loads, the directory a chdir was given (as given, "
+       "made absolute; a relative one that succeeded: the new cwd) "
+       "(fchmod/fchown/ftruncate/fchdir and AT_EMPTY_PATH: the fd's own path, "
        "walked in the kernel from its `struct file`; absent for a bad fd); relative paths are "
        "made absolute in the kernel from the cwd or the dir fd. "
        "Reads and writes name the path their fd was opened with (tracked in the kernel from "
@@ -277,9 +285,9 @@ FIELDS: tuple[Field, ...] = (
        "are named from `/proc/<pid>/fd`, or `pipe:[inode]` / `socket:[inode]` once the process "
        "is gone. Pipes made by pipe/pipe2 while the monitor runs: `pipe:[inode]` for the pipe "
        "call and every read and write of either end (tracked in the kernel)"),
-    _f("file.name", "keyword", FILES + ATTR + NAMES + MMAP + ("finit_module",),
+    _f("file.name", "keyword", FILES + ATTR + NAMES + MMAP + ("finit_module",) + CHDIR,
        "the last part of `file.path`"),
-    _f("file.directory", "keyword+text", FILES + ATTR + NAMES + MMAP + ("finit_module",),
+    _f("file.directory", "keyword+text", FILES + ATTR + NAMES + MMAP + ("finit_module",) + CHDIR,
        "`file.path` without its last part"),
     _f("file.inode", "keyword", MMAP, "mmap/mprotect of a file: its inode (a string, per ECS)"),
     _f("file.device", "keyword", MMAP, "its file system's device, `major:minor` as "
@@ -316,8 +324,8 @@ FIELDS: tuple[Field, ...] = (
        "same as `event.action` for syscalls"),
     _f("ebpf.ret", "long", tuple(a for a in EVENTS if a != "close"), "the raw return value"),
     _f("ebpf.fd", "long", OPEN + SOCKET + NET + IO + CLOSE + PIPE + SOCKETPAIR + MMSG + URING
-       + BY_FD, "the fd used or returned (pipe, pipe2: the read end; socketpair: the first "
-       "socket)"),
+       + BY_FD + ("fchdir",), "the fd used or returned (pipe, pipe2: the read end; "
+       "socketpair: the first socket)"),
     _f("ebpf.peer_fd", "long", PIPE + SOCKETPAIR, "pipe, pipe2: the write end; socketpair: the "
        "second socket"),
     _f("ebpf.dfd", "long", ATTR + MKNOD, "*at calls: the directory fd a relative path was "
@@ -533,11 +541,23 @@ FIELDS: tuple[Field, ...] = (
        "type and permissions): the result of a success, the unchanged mode of a failure"),
     _f("ebpf.inode.uid", "keyword", ATTR, "likewise, the inode's owner at exit"),
     _f("ebpf.inode.gid", "keyword", ATTR, "likewise, the inode's group at exit"),
-    _f("ebpf.raw_path", "long keyword", OPEN + UNLINK + ATTR + MKNOD + TRUNCATE, "a relative "
-       "path the kernel could not resolve, as the process gave it"),
+    _f("ebpf.raw_path", "long keyword", OPEN + UNLINK + ATTR + MKNOD + TRUNCATE + ("chdir",),
+       "a relative path the kernel could not resolve, as the process gave it; chdir: a "
+       "relative path, as given"),
+    _f("ebpf.real_path", "keyword", EXEC + OPEN + CHDIR,
+       "the file's real path when it differs from `file.path` (exec: from "
+       "`process.executable`; none for a script, whose interpreter the kernel holds by then)"
+       " (the path as given, made absolute): opens (`creat` too): walked in the kernel from "
+       "the opened file's dentry up to the root of the process's mount namespace, so a "
+       "symlink on the way (`/bin/x` on a merged-/usr host is `/usr/bin/x`; "
+       "`/proc/self/root/etc/shadow` is `/etc/shadow`), `..` and a chroot (its files get "
+       "their path in the namespace) show; a bind mount is a place of its own (no "
+       "difference); absent when the file has no name there (pipes, anonymous inodes, a "
+       "detached mount) or it is longer than 511 bytes. chdir/fchdir: the new working "
+       "directory. Reads and writes of the fd carry only `file.path`"),
     _f("ebpf.truncated", "boolean", EXEC + OPEN + RENAME + ATTR + NAMES + MOUNTS + ROOT
-       + ("memfd_create",) + MMAP + KMOD, f"a path ({PATH_LEN - 1} bytes; a memfd name: 255; "
-       f"module parameters: 255) or argv ({ARGS_LEN // 1024} KiB) was cut, "
+       + ("memfd_create",) + MMAP + KMOD + CHDIR, f"a path ({PATH_LEN - 1} bytes; a memfd "
+       f"name: 255; module parameters: 255) or argv ({ARGS_LEN // 1024} KiB) was cut, "
        "or an exec's kept environment entry"),
     _f("ebpf.lost.source", "keyword", LOSS, "where events were lost: `ring_buffer`, "
        "`shutdown` or a sink's name"),
@@ -601,12 +621,17 @@ _GROUPS = {ALL: "all", EVENTS: "all but loss", tuple(a for a in EVENTS if a != "
            PROCESS_VM: "process_vm_*", MOUNTS: "mount, umount2", ROOT: "chroot, pivot_root",
            EXEC + OPEN + RENAME + MOUNTS + ROOT + ("memfd_create",): "exec, open, rename, "
            "mount, umount2, chroot, pivot_root, memfd_create", FILELESS: "memfd_create, "
-           "userfaultfd",
-           FILES + ATTR + NAMES + MMAP + ("finit_module",): "open, read, write, unlink, rename, "
-           "close, chmod, chown, link, mkdir, mknod, truncate, mmap, mprotect, pkey_mprotect, "
-           "finit_module",
+           "userfaultfd", CHDIR: "chdir, fchdir",
+           FILES + ATTR + NAMES + MMAP + ("finit_module",) + CHDIR: "open, read, write, unlink, "
+           "rename, close, chmod, chown, link, mkdir, mknod, truncate, mmap, mprotect, "
+           "pkey_mprotect, finit_module, chdir",
            MMAP: "mmap, mprotect, pkey_mprotect", KMOD: "init_module, finit_module, delete_module",
-           KMOD_LOAD: "init_module, finit_module"}
+           KMOD_LOAD: "init_module, finit_module",
+           OPEN + SOCKET + NET + IO + CLOSE + PIPE + SOCKETPAIR + MMSG + URING + BY_FD
+           + ("fchdir",): "open, socket, net, read, write, close, pipe, socketpair, mmsg, "
+           "io_uring, fchmod, fchown, ftruncate, fchdir",
+           OPEN + UNLINK + ATTR + MKNOD + TRUNCATE + ("chdir",): "open, unlink, chmod, chown, "
+           "mkdir, mknod, truncate, chdir", EXEC + OPEN + CHDIR: "exec, open, chdir"}
 """How the table names a field's actions; families as docs/schema.md's examples name them
 (net: connect, bind, listen, accept; read, write: of files and sockets, send/recv included)."""
 

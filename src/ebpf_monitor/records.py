@@ -13,6 +13,7 @@ from typing import NamedTuple
 __all__ = [
     "RECORDS",
     "AttrEvent",
+    "ChdirEvent",
     "CredEvent",
     "ExecEvent",
     "ExitEvent",
@@ -42,7 +43,7 @@ __all__ = [
 ]
 
 class AttrEvent(NamedTuple):
-    """struct attr_event (160 fixed bytes, then its tail)."""
+    """struct attr_event (168 fixed bytes, then its tail)."""
 
     h_kind: int
     h_action: int
@@ -68,6 +69,7 @@ class AttrEvent(NamedTuple):
     h_netns: int
     h_tty: int
     h_sid: int
+    h_sid_start_ns: int
     dfd: int
     at_flags: int
     mode: int
@@ -80,8 +82,8 @@ class AttrEvent(NamedTuple):
     path_len: int
 
 
-class CredEvent(NamedTuple):
-    """struct cred_event (296 fixed bytes, then its tail)."""
+class ChdirEvent(NamedTuple):
+    """struct chdir_event (136 fixed bytes, then its tail)."""
 
     h_kind: int
     h_action: int
@@ -107,6 +109,40 @@ class CredEvent(NamedTuple):
     h_netns: int
     h_tty: int
     h_sid: int
+    h_sid_start_ns: int
+    fd: int
+    path_len: int
+    cwd_len: int
+
+
+class CredEvent(NamedTuple):
+    """struct cred_event (304 fixed bytes, then its tail)."""
+
+    h_kind: int
+    h_action: int
+    h_size: int
+    h_flags: int
+    h_pid: int
+    h_tid: int
+    h_ppid: int
+    h_uid: int
+    h_gid: int
+    h_euid: int
+    h_ktime_ns: int
+    h_start_ns: int
+    h_ret: int
+    h_comm: bytes
+    h_ns_pid: int
+    h_ns_tid: int
+    h_ns_ppid: int
+    h_pidns: int
+    h_cgroup_id: int
+    h_parent_start_ns: int
+    h_mntns: int
+    h_netns: int
+    h_tty: int
+    h_sid: int
+    h_sid_start_ns: int
     flags: int
     nargs: int
     arg0: int
@@ -143,7 +179,7 @@ class CredEvent(NamedTuple):
 
 
 class ExecEvent(NamedTuple):
-    """struct exec_event (136 fixed bytes, then its tail)."""
+    """struct exec_event (144 fixed bytes, then its tail)."""
 
     h_kind: int
     h_action: int
@@ -169,15 +205,17 @@ class ExecEvent(NamedTuple):
     h_netns: int
     h_tty: int
     h_sid: int
+    h_sid_start_ns: int
     argc: int
     path_len: int
     args_len: int
     env_len: int
     env_count: int
+    real_len: int
 
 
 class ExitEvent(NamedTuple):
-    """struct exit_event (128 fixed bytes)."""
+    """struct exit_event (136 fixed bytes)."""
 
     h_kind: int
     h_action: int
@@ -203,11 +241,12 @@ class ExitEvent(NamedTuple):
     h_netns: int
     h_tty: int
     h_sid: int
+    h_sid_start_ns: int
     exit_code: int
 
 
 class FdpairEvent(NamedTuple):
-    """struct fdpair_event (160 fixed bytes)."""
+    """struct fdpair_event (168 fixed bytes)."""
 
     h_kind: int
     h_action: int
@@ -233,6 +272,7 @@ class FdpairEvent(NamedTuple):
     h_netns: int
     h_tty: int
     h_sid: int
+    h_sid_start_ns: int
     fd0: int
     fd1: int
     ino0: int
@@ -244,7 +284,7 @@ class FdpairEvent(NamedTuple):
 
 
 class FilelessEvent(NamedTuple):
-    """struct fileless_event (128 fixed bytes, then its tail)."""
+    """struct fileless_event (136 fixed bytes, then its tail)."""
 
     h_kind: int
     h_action: int
@@ -270,12 +310,13 @@ class FilelessEvent(NamedTuple):
     h_netns: int
     h_tty: int
     h_sid: int
+    h_sid_start_ns: int
     flags: int
     path_len: int
 
 
 class ForkEvent(NamedTuple):
-    """struct fork_event (136 fixed bytes)."""
+    """struct fork_event (144 fixed bytes)."""
 
     h_kind: int
     h_action: int
@@ -301,13 +342,14 @@ class ForkEvent(NamedTuple):
     h_netns: int
     h_tty: int
     h_sid: int
+    h_sid_start_ns: int
     child_pid: int
     child_tid: int
     clone_flags: int
 
 
 class IoSummaryEvent(NamedTuple):
-    """struct io_summary_event (232 fixed bytes, then its tail)."""
+    """struct io_summary_event (240 fixed bytes, then its tail)."""
 
     h_kind: int
     h_action: int
@@ -333,6 +375,7 @@ class IoSummaryEvent(NamedTuple):
     h_netns: int
     h_tty: int
     h_sid: int
+    h_sid_start_ns: int
     fd: int
     target: int
     path_len: int
@@ -354,7 +397,7 @@ class IoSummaryEvent(NamedTuple):
 
 
 class KcodeEvent(NamedTuple):
-    """struct kcode_event (152 fixed bytes)."""
+    """struct kcode_event (160 fixed bytes)."""
 
     h_kind: int
     h_action: int
@@ -380,6 +423,7 @@ class KcodeEvent(NamedTuple):
     h_netns: int
     h_tty: int
     h_sid: int
+    h_sid_start_ns: int
     prog_type: int
     insn_cnt: int
     prog_flags: int
@@ -388,7 +432,7 @@ class KcodeEvent(NamedTuple):
 
 
 class KmodEvent(NamedTuple):
-    """struct kmod_event (200 fixed bytes, then its tail)."""
+    """struct kmod_event (208 fixed bytes, then its tail)."""
 
     h_kind: int
     h_action: int
@@ -414,6 +458,7 @@ class KmodEvent(NamedTuple):
     h_netns: int
     h_tty: int
     h_sid: int
+    h_sid_start_ns: int
     len: int
     fd: int
     flags: int
@@ -423,7 +468,7 @@ class KmodEvent(NamedTuple):
 
 
 class LinkEvent(NamedTuple):
-    """struct link_event (136 fixed bytes, then its tail)."""
+    """struct link_event (144 fixed bytes, then its tail)."""
 
     h_kind: int
     h_action: int
@@ -449,6 +494,7 @@ class LinkEvent(NamedTuple):
     h_netns: int
     h_tty: int
     h_sid: int
+    h_sid_start_ns: int
     olddfd: int
     newdfd: int
     flags: int
@@ -457,7 +503,7 @@ class LinkEvent(NamedTuple):
 
 
 class MknodEvent(NamedTuple):
-    """struct mknod_event (136 fixed bytes, then its tail)."""
+    """struct mknod_event (144 fixed bytes, then its tail)."""
 
     h_kind: int
     h_action: int
@@ -483,6 +529,7 @@ class MknodEvent(NamedTuple):
     h_netns: int
     h_tty: int
     h_sid: int
+    h_sid_start_ns: int
     dfd: int
     mode: int
     dev: int
@@ -490,7 +537,7 @@ class MknodEvent(NamedTuple):
 
 
 class MmapEvent(NamedTuple):
-    """struct mmap_event (176 fixed bytes, then its tail)."""
+    """struct mmap_event (184 fixed bytes, then its tail)."""
 
     h_kind: int
     h_action: int
@@ -516,6 +563,7 @@ class MmapEvent(NamedTuple):
     h_netns: int
     h_tty: int
     h_sid: int
+    h_sid_start_ns: int
     addr: int
     len: int
     offset: int
@@ -530,7 +578,7 @@ class MmapEvent(NamedTuple):
 
 
 class MmsgEvent(NamedTuple):
-    """struct mmsg_event (192 fixed bytes)."""
+    """struct mmsg_event (200 fixed bytes)."""
 
     h_kind: int
     h_action: int
@@ -556,6 +604,7 @@ class MmsgEvent(NamedTuple):
     h_netns: int
     h_tty: int
     h_sid: int
+    h_sid_start_ns: int
     fd: int
     vlen: int
     bytes_done: int
@@ -571,7 +620,7 @@ class MmsgEvent(NamedTuple):
 
 
 class MountEvent(NamedTuple):
-    """struct mount_event (184 fixed bytes, then its tail)."""
+    """struct mount_event (192 fixed bytes, then its tail)."""
 
     h_kind: int
     h_action: int
@@ -597,6 +646,7 @@ class MountEvent(NamedTuple):
     h_netns: int
     h_tty: int
     h_sid: int
+    h_sid_start_ns: int
     fd: int
     nstype: int
     flags: int
@@ -607,7 +657,7 @@ class MountEvent(NamedTuple):
 
 
 class NetEvent(NamedTuple):
-    """struct net_event (176 fixed bytes)."""
+    """struct net_event (184 fixed bytes)."""
 
     h_kind: int
     h_action: int
@@ -633,6 +683,7 @@ class NetEvent(NamedTuple):
     h_netns: int
     h_tty: int
     h_sid: int
+    h_sid_start_ns: int
     fd: int
     backlog: int
     sock_family: int
@@ -645,7 +696,7 @@ class NetEvent(NamedTuple):
 
 
 class OpenEvent(NamedTuple):
-    """struct open_event (144 fixed bytes, then its tail)."""
+    """struct open_event (152 fixed bytes, then its tail)."""
 
     h_kind: int
     h_action: int
@@ -671,14 +722,16 @@ class OpenEvent(NamedTuple):
     h_netns: int
     h_tty: int
     h_sid: int
+    h_sid_start_ns: int
     dfd: int
     mode: int
     flags: int
     path_len: int
+    real_len: int
 
 
 class RenameEvent(NamedTuple):
-    """struct rename_event (136 fixed bytes, then its tail)."""
+    """struct rename_event (144 fixed bytes, then its tail)."""
 
     h_kind: int
     h_action: int
@@ -704,6 +757,7 @@ class RenameEvent(NamedTuple):
     h_netns: int
     h_tty: int
     h_sid: int
+    h_sid_start_ns: int
     olddfd: int
     newdfd: int
     flags: int
@@ -712,7 +766,7 @@ class RenameEvent(NamedTuple):
 
 
 class RwEvent(NamedTuple):
-    """struct rw_event (200 fixed bytes, then its tail)."""
+    """struct rw_event (208 fixed bytes, then its tail)."""
 
     h_kind: int
     h_action: int
@@ -738,6 +792,7 @@ class RwEvent(NamedTuple):
     h_netns: int
     h_tty: int
     h_sid: int
+    h_sid_start_ns: int
     fd: int
     target: int
     path_len: int
@@ -755,7 +810,7 @@ class RwEvent(NamedTuple):
 
 
 class SocketEvent(NamedTuple):
-    """struct socket_event (136 fixed bytes)."""
+    """struct socket_event (144 fixed bytes)."""
 
     h_kind: int
     h_action: int
@@ -781,13 +836,14 @@ class SocketEvent(NamedTuple):
     h_netns: int
     h_tty: int
     h_sid: int
+    h_sid_start_ns: int
     family: int
     type: int
     protocol: int
 
 
 class TargetEvent(NamedTuple):
-    """struct target_event (168 fixed bytes)."""
+    """struct target_event (176 fixed bytes)."""
 
     h_kind: int
     h_action: int
@@ -813,6 +869,7 @@ class TargetEvent(NamedTuple):
     h_netns: int
     h_tty: int
     h_sid: int
+    h_sid_start_ns: int
     pid: int
     tid: int
     pidfd: int
@@ -825,7 +882,7 @@ class TargetEvent(NamedTuple):
 
 
 class TruncateEvent(NamedTuple):
-    """struct truncate_event (136 fixed bytes, then its tail)."""
+    """struct truncate_event (144 fixed bytes, then its tail)."""
 
     h_kind: int
     h_action: int
@@ -851,13 +908,14 @@ class TruncateEvent(NamedTuple):
     h_netns: int
     h_tty: int
     h_sid: int
+    h_sid_start_ns: int
     fd: int
     path_len: int
     length: int
 
 
 class UnixNetEvent(NamedTuple):
-    """struct unix_net_event (184 fixed bytes, then its tail)."""
+    """struct unix_net_event (192 fixed bytes, then its tail)."""
 
     h_kind: int
     h_action: int
@@ -883,6 +941,7 @@ class UnixNetEvent(NamedTuple):
     h_netns: int
     h_tty: int
     h_sid: int
+    h_sid_start_ns: int
     fd: int
     backlog: int
     sock_family: int
@@ -896,7 +955,7 @@ class UnixNetEvent(NamedTuple):
 
 
 class UnlinkEvent(NamedTuple):
-    """struct unlink_event (136 fixed bytes, then its tail)."""
+    """struct unlink_event (144 fixed bytes, then its tail)."""
 
     h_kind: int
     h_action: int
@@ -922,13 +981,14 @@ class UnlinkEvent(NamedTuple):
     h_netns: int
     h_tty: int
     h_sid: int
+    h_sid_start_ns: int
     dfd: int
     flags: int
     path_len: int
 
 
 class UringEvent(NamedTuple):
-    """struct uring_event (216 fixed bytes, then its tail)."""
+    """struct uring_event (224 fixed bytes, then its tail)."""
 
     h_kind: int
     h_action: int
@@ -954,6 +1014,7 @@ class UringEvent(NamedTuple):
     h_netns: int
     h_tty: int
     h_sid: int
+    h_sid_start_ns: int
     fd: int
     opcode: int
     target: int
@@ -974,7 +1035,7 @@ class UringEvent(NamedTuple):
 
 
 class XferEvent(NamedTuple):
-    """struct xfer_event (280 fixed bytes, then its tail)."""
+    """struct xfer_event (288 fixed bytes, then its tail)."""
 
     h_kind: int
     h_action: int
@@ -1000,6 +1061,7 @@ class XferEvent(NamedTuple):
     h_netns: int
     h_tty: int
     h_sid: int
+    h_sid_start_ns: int
     src_fd: int
     src_target: int
     src_path_len: int
@@ -1032,6 +1094,7 @@ class XferEvent(NamedTuple):
 
 Record = (
     AttrEvent
+    | ChdirEvent
     | CredEvent
     | ExecEvent
     | ExitEvent
@@ -1062,6 +1125,7 @@ Record = (
 
 RECORDS: dict[str, type[Record]] = {
     "attr_event": AttrEvent,
+    "chdir_event": ChdirEvent,
     "cred_event": CredEvent,
     "exec_event": ExecEvent,
     "exit_event": ExitEvent,

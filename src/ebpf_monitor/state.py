@@ -51,8 +51,10 @@ class ProcessTable:
         self._proc_exes = _Bounded()
         """Executables by process, as /proc named them when no exec was seen (builders)."""
         self.exec_gen = _Bounded()
-        """Execs seen per process (pid, start time): keys the actor cache, whose process names
-        the executable."""
+        """Execs seen per process (pid, start time): an exec's ids are its generation's."""
+        self.actor_gen = _Bounded()
+        """Execs and successful chdirs seen per process (pid, start time): keys the actor
+        cache, whose process names the executable and the working directory."""
         self._opened = _Bounded()
         """(raw path, absolute path) of relative opens by (pid, start time, fd)."""
         self._untracked = _Bounded()
@@ -76,6 +78,16 @@ class ProcessTable:
             self._cwds.put(pid, (start_ns, cwd))
         # Cached process objects of this pid name the old executable: key a new generation.
         self.exec_gen.put((pid, start_ns), self.exec_gen.get((pid, start_ns), 0) + 1)
+        self._new_actor(pid, start_ns)
+
+    def _new_actor(self, pid: int, start_ns: int) -> None:
+        self.actor_gen.put((pid, start_ns), self.actor_gen.get((pid, start_ns), 0) + 1)
+
+    def chdir_seen(self, pid: int, start_ns: int, cwd: str) -> None:
+        """A successful chdir/fchdir: the process's (every thread's: they share it unless one
+        unshared CLONE_FS) working directory from now on."""
+        self._cwds.put(pid, (start_ns, cwd))
+        self._new_actor(pid, start_ns)
 
     def exec_hash_request(self, pid: int, start_ns: int, executable: str) -> None:
         """A successful exec: ask for the executed file's sha256 (computed off this thread)."""
@@ -131,8 +143,8 @@ class ProcessTable:
             key, self.en.executable(pid, start_ns))
 
     def working_directory(self, pid: int, start_ns: int, *, lookup: bool = True) -> str | None:
-        """The cwd of a process at its exec (the kernel names it), inherited at fork, else
-        read once from /proc (best effort). A later chdir is not followed."""
+        """The cwd of a process at its exec (the kernel names it) or its last chdir/fchdir,
+        inherited at fork, else read once from /proc (best effort)."""
         found = self._cwds.get(pid)
         if found is not None:
             if found[0] == start_ns:
@@ -178,7 +190,7 @@ class ProcessTable:
     def cached(self) -> dict[str, Any]:
         """Sizes of the caches (for a look from a debugger or a test)."""
         return {"executables": len(self._exes), "proc_executables": len(self._proc_exes),
-                "exec_gen": len(self.exec_gen),
+                "exec_gen": len(self.exec_gen), "actor_gen": len(self.actor_gen),
                 "opened": len(self._opened), "untracked": len(self._untracked),
                 "cwds": len(self._cwds),
                 "actors": len(self.actors), "files": len(self.files),

@@ -170,7 +170,8 @@ class TestTerminal:
         (doc,) = _docs(monitor, marker)
         assert doc["process"]["tty"] == {"char_device": {"major": major, "minor": minor}}
         assert major == 136  # a pseudo-terminal
-        assert doc["process"]["session_leader"] == {"pid": sid}
+        assert doc["process"]["session_leader"]["pid"] == sid
+        assert len(doc["process"]["session_leader"]["entity_id"]) == 24
 
     def test_no_terminal(self, monitor: Monitor, tmp_path: Path) -> None:
         """setsid without a terminal: no process.tty; the new session's leader is itself."""
@@ -179,7 +180,8 @@ class TestTerminal:
                        stdin=subprocess.DEVNULL)
         (doc,) = _docs(monitor, marker)
         assert "tty" not in doc["process"]
-        assert doc["process"]["session_leader"] == {"pid": doc["process"]["pid"]}
+        assert doc["process"]["session_leader"] == {
+            "pid": doc["process"]["pid"], "entity_id": doc["process"]["entity_id"]}
 
 
 class TestWorkingDirectory:

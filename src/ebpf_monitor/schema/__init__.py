@@ -11,7 +11,7 @@ connect/bind/listen/accept and every socket's endpoints, AF_UNIX ones with their
 cred.py (set*id, capset, the ids an exec left), target.py (signals, ptrace,
 process_vm_*), mount.py (setns, unshare, mount, umount2, chroot, pivot_root), kcode.py (bpf
 program loads, memfd_create, userfaultfd), execmap.py (mmap/mprotect making memory executable),
-kmod.py (kernel modules), loss.py; what they share in _common.py.
+kmod.py (kernel modules), paths.py (chdir, fchdir), loss.py; what they share in _common.py.
 """
 
 from __future__ import annotations
@@ -37,6 +37,7 @@ from .loss import loss_document
 from .mount import mount_builder
 from .names import link_builder, mknod_builder, truncate_builder
 from .net import net_builder, socket_builder
+from .paths import chdir_builder, chdir_observer
 from .process import exec_builder, exec_observer, exit_builder, fork_builder, fork_observer
 from .target import target_builder
 from .uring import uring_builder
@@ -75,14 +76,16 @@ def builders(table: ProcessTable) -> dict[int, Builder]:
         kinds["EK_FILELESS"]: fileless_builder(abi, table),
         kinds["EK_MMAP"]: execmap_builder(abi, table),
         kinds["EK_KMOD"]: kmod_builder(abi, table),
+        kinds["EK_CHDIR"]: chdir_builder(abi, table),
     }
 
 
 def observers(table: ProcessTable) -> dict[int, Observer]:
-    """The kinds that tell `table` something (exec, fork, open), each one's observer."""
+    """The kinds that tell `table` something (exec, fork, open, chdir), each one's observer."""
     abi = Abi.load()
     kinds = enum_values("event_kind")
     return {kinds["EK_EXEC"]: exec_observer(abi, table),
             kinds["EK_FORK"]: fork_observer(abi, table),
             kinds["EK_OPEN"]: open_observer(abi, table),
-            kinds["EK_CRED"]: cred_observer(abi, table)}
+            kinds["EK_CRED"]: cred_observer(abi, table),
+            kinds["EK_CHDIR"]: chdir_observer(abi, table)}

@@ -167,8 +167,9 @@ class Actor:
 def actor(v: Record, en: Enricher, table: ProcessTable) -> Actor:
     pid = v.h_pid
     start = v.h_start_ns
-    key = (v.h_tid, start, v.h_comm, v.h_ppid, table.exec_gen.get((pid, start), 0), v.h_uid,
-           v.h_gid, v.h_euid, v.h_cgroup_id, v.h_parent_start_ns, v.h_tty, v.h_sid)
+    key = (v.h_tid, start, v.h_comm, v.h_ppid, table.actor_gen.get((pid, start), 0), v.h_uid,
+           v.h_gid, v.h_euid, v.h_cgroup_id, v.h_parent_start_ns, v.h_tty, v.h_sid,
+           v.h_sid_start_ns)
     cache = table.actors
     found = cache.get(key)
     if found is not None:
@@ -188,6 +189,8 @@ def actor(v: Record, en: Enricher, table: ProcessTable) -> Actor:
         process["tty"] = {"char_device": {"major": v.h_tty >> 20, "minor": v.h_tty & 0xFFFFF}}
     if v.h_sid:
         process["session_leader"] = {"pid": v.h_sid}
+        if v.h_sid_start_ns:  # 0: the leader has exited
+            process["session_leader"]["entity_id"] = en.process_ids(v.h_sid, v.h_sid_start_ns)[0]
     exe = table.executable(pid, start)
     if exe is not None:
         process["executable"] = exe

@@ -128,6 +128,9 @@ def open_builder(abi: Abi, table: ProcessTable) -> Builder:
             more += f',"fd":{ret}'
         if path != raw:
             more += ',"raw_path":' + _dumps(raw).decode()
+        if v.real_len:  # the opened file's own path differs (a symlink, "..", a chroot)
+            end = v.path_len + 1
+            more += ',"real_path":' + _dumps(text(tail[end: end + v.real_len])).decode()
         if v.h_flags & truncated:
             more += ',"truncated":true'
         return document(v, en, event, actor(v, en, table).text, (

@@ -26,6 +26,11 @@ from .cred import exec_cred_fields, unlinked_exec
 __all__ = ["exec_builder", "exec_observer", "exit_builder", "fork_builder", "fork_observer"]
 
 
+def _env_end(v: ExecEvent, tail: bytes) -> int:
+    """Where the kept environment entries end: the real path and its NUL follow them."""
+    return len(tail) - (v.real_len + 1 if v.real_len else 0)
+
+
 def exec_observer(abi: Abi, table: ProcessTable) -> Observer:
     """A successful exec: the process's new executable (absolute), a new generation."""
     at_fdcwd = abi.at_fdcwd
@@ -35,8 +40,8 @@ def exec_observer(abi: Abi, table: ProcessTable) -> Observer:
             alen = v.args_len
             path = table.path_of(v.h_pid, at_fdcwd, text(tail[alen: alen + v.path_len]))
             # The cwd follows the path's NUL when the kernel could name it; the kept
-            # environment entries are the record's last env_len bytes.
-            rest = tail[alen + v.path_len + 1: len(tail) - v.env_len].split(b"\0", 1)[0]
+            # environment entries are the last env_len bytes before the real path.
+            rest = tail[alen + v.path_len + 1: _env_end(v, tail) - v.env_len].split(b"\0", 1)[0]
             table.exec_seen(v.h_pid, v.h_start_ns, path, text(rest) if rest else None)
             table.exec_hash_request(v.h_pid, v.h_start_ns, path)
 
@@ -67,9 +72,12 @@ def exec_builder(abi: Abi, table: ProcessTable) -> Builder:
         event, own = base(v, en, actions[v.h_action], CAT_PROCESS, TYPE_START)
         extra: dict[str, Any] = {"executable": path, "args": args, "args_count": len(args),
                                  "command_line": " ".join(args)}
+        end = _env_end(v, tail)
         if v.env_count:  # capture.exec_env_vars, "NAME=value" as the kernel kept them
             extra["env_vars"] = [text(x) for x in
-                                 tail[len(tail) - v.env_len:].split(b"\0")[: v.env_count]]
+                                 tail[end - v.env_len: end].split(b"\0")[: v.env_count]]
+        if v.real_len:  # the exec'd file's own path differs (a symlink: /bin/sh -> dash)
+            own["ebpf"]["real_path"] = text(tail[end: end + v.real_len])
         sha = table.exec_hash(v.h_pid, v.h_start_ns) if v.h_ret >= 0 else None
         if sha is not None:  # known already: a file hashed before (exehash.py)
             extra["hash"] = {"sha256": sha}
