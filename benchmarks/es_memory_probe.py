@@ -8,9 +8,11 @@ Not product code: a wrapper that starts a sampler thread in the monitor's proces
 - EBPF_MEM_PROBE=DIR: sample /proc/self/status (VmRSS, RssAnon, threads) and glibc's mallinfo2
   every 0.1 s; at each new RSS high, glibc's malloc_info (per-arena XML) goes to
   DIR/malloc_info.xml; at exit the samples go to DIR/samples.json.
-- EBPF_MEM_TRACE=N: tracemalloc with N frames; a snapshot is taken at each new high of the
-  traced memory (by 4 MB or more), and the last one's top allocations, grouped by traceback,
-  go to DIR/tracemalloc.txt at exit, with the sink's queue lengths at that moment.
+- EBPF_MEM_TRACE=N: tracemalloc with N frames; at each new high of the traced memory (by
+  16 MB or more) a snapshot goes to DIR/peak.snapshot, with the sink's queue lengths at that
+  moment in DIR/peak.json (made there and then: a report at exit can outlast the stop timeout).
+  `es_memory_probe.py --report DIR` writes its top allocations, grouped by traceback, to
+  DIR/tracemalloc.txt.
 - EBPF_MEM_TRIM=1: malloc_trim(0) after each sample, RSS before and after it kept: how much of
   the RSS is memory glibc holds freed (an experiment, never what the monitor does).
 """
@@ -80,8 +82,6 @@ class Probe:
         self.samples: list[dict[str, Any]] = []
         self.best_rss = 0
         self.best_traced = 0
-        self.snapshot: tracemalloc.Snapshot | None = None
-        self.snapshot_queues: dict[str, Any] = {}
         self.sink: Any = None
         self._stop = threading.Event()
         self.thread = threading.Thread(target=self._run, name="mem-probe", daemon=True)
@@ -121,11 +121,12 @@ class Probe:
                 row["malloc_info_at_high"] = True
             if TRACE:
                 traced = tracemalloc.get_traced_memory()[0]
-                if traced > self.best_traced + 4 * 2**20:
+                if traced > self.best_traced + 16 * 2**20:
                     self.best_traced = traced
-                    self.snapshot = tracemalloc.take_snapshot()
-                    self.snapshot_queues = {"t": row["t"], "traced_mb": traced / 2**20,
-                                            **st, **self._queues()}
+                    tracemalloc.take_snapshot().dump(str(self.out / "peak.snapshot"))
+                    (self.out / "peak.json").write_text(json.dumps(
+                        {"t": row["t"], "traced_mb": traced / 2**20, **st, **mallinfo_mb(),
+                         **self._queues()}))
             elif self.sink is None and len(self.samples) % 10 == 0:
                 self._find_sink()
             if TRIM:
@@ -137,25 +138,29 @@ class Probe:
         self._stop.set()
         self.thread.join(2)
         (self.out / "samples.json").write_text(json.dumps(self.samples))
-        if self.snapshot is None:
-            return
-        snap = self.snapshot.filter_traces([
-            tracemalloc.Filter(False, tracemalloc.__file__),
-            tracemalloc.Filter(False, __file__)])
-        lines = [f"snapshot at the traced high: {json.dumps(self.snapshot_queues)}", ""]
-        total = sum(s.size for s in snap.statistics("filename"))
-        lines.append(f"traced total {total / 2**20:.1f} MB; top by traceback:")
-        for stat in snap.statistics("traceback")[:25]:
-            lines.append(f"{stat.size / 2**20:8.2f} MB {stat.count:8d} blocks")
-            lines.extend(f"      {frame}" for frame in stat.traceback.format()[-2 * TRACE:])
-        lines.append("")
-        lines.append("top by line:")
-        for stat in snap.statistics("lineno")[:25]:
-            lines.append(f"{stat.size / 2**20:8.2f} MB {stat.count:8d} blocks  {stat.traceback}")
-        (self.out / "tracemalloc.txt").write_text("\n".join(lines) + "\n")
+
+
+def report(out: Path) -> None:
+    """DIR/tracemalloc.txt from DIR/peak.snapshot and DIR/peak.json."""
+    snap = tracemalloc.Snapshot.load(str(out / "peak.snapshot")).filter_traces([
+        tracemalloc.Filter(False, tracemalloc.__file__), tracemalloc.Filter(False, __file__)])
+    lines = [f"snapshot at the traced high: {(out / 'peak.json').read_text()}", ""]
+    total = sum(s.size for s in snap.statistics("filename"))
+    lines.append(f"traced total {total / 2**20:.1f} MB; top by traceback:")
+    for stat in snap.statistics("traceback")[:25]:
+        lines.append(f"{stat.size / 2**20:8.2f} MB {stat.count:8d} blocks")
+        lines.extend(f"      {frame}" for frame in stat.traceback.format())
+    lines.append("")
+    lines.append("top by line:")
+    for stat in snap.statistics("lineno")[:25]:
+        lines.append(f"{stat.size / 2**20:8.2f} MB {stat.count:8d} blocks  {stat.traceback}")
+    (out / "tracemalloc.txt").write_text("\n".join(lines) + "\n")
 
 
 def main() -> int:
+    if sys.argv[1:2] == ["--report"]:
+        report(Path(sys.argv[2]))
+        return 0
     # This script's directory first on sys.path would shadow nothing today; keep it that way.
     sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).parent]
     if OUT:
