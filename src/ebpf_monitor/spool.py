@@ -124,7 +124,7 @@ class Spool:
         """Append whole records (no newline inside); drop oldest segments past the bound."""
         if not records:
             return
-        data = b"\n".join(records) + b"\n"
+        data = b"\n".join([*records, b""])  # one copy, the last newline included
         with self._lock:
             seg = self._writable(len(data))
             write_all(self._fd, data)
@@ -207,9 +207,12 @@ class Spool:
             chunk = os.pread(fd, min(size - start, READ_BYTES), start)
         finally:
             os.close(fd)
-        chunk = chunk[: chunk.rfind(b"\n") + 1]  # whole records only
+        # Whole records only: the last part is the rest past max_records, or a record cut at
+        # the read's end (b"" when none was). Not cut off before splitting: a copy of the read.
         parts = chunk.split(b"\n", max_records)
+        del chunk
         lines = parts[:max_records] if len(parts) > max_records else parts[:-1]
+        del parts
         consumed = sum(len(x) + 1 for x in lines)
         end = Cursor(number, start + consumed)
         with self._lock:

@@ -3,6 +3,7 @@
     sink.py         the Sink interface: write to the spool, drain, close, stats
     records.py      spool records (id and day beside the JSON text; format versions)
     worker.py       the bulk worker thread: batching, retries, catch-up, refresh relax
+    bulk.py         a bulk request's body, made once, and its documents read back from it
     errors.py       transport, API and bulk-item errors as SinkUnavailable / SinkRejected
     dead_letter.py  the file of documents refused for good
     mapping.py      the index template

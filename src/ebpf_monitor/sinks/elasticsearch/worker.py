@@ -22,6 +22,10 @@ connection, and are acknowledged to the spool in the order read once all have an
 indices written get a relaxed refresh_interval (CATCHUP_REFRESH) until the backlog is gone, then
 their own value back. One `batch_size` bulk at a time left the node idle while we waited for
 each answer and read the spool (benchmarks/es_catchup.py, benchmarks/findings.md).
+
+Memory: a bulk in flight is one body (bulk.py), made from at most one spool read (READ_BYTES,
+4 MiB) of records, sent by the client without a copy; so at most CATCHUP_BATCHES such bodies
+are held, whatever the documents' size (findings: "Issue 10: Elasticsearch monitor memory").
 """
 
 from __future__ import annotations
@@ -30,7 +34,7 @@ import logging
 import random
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, cast
 
@@ -40,6 +44,7 @@ from elasticsearch import ApiError, Elasticsearch
 from ...config import ElasticsearchConfig
 from ...errors import SinkRejected, SinkUnavailable
 from ...spool import Cursor, Spool
+from .bulk import Bulk
 from .errors import describe, rejected, unavailable
 from .mapping import index_template
 from .records import Item, decode
@@ -169,7 +174,7 @@ class BulkWorker:
 
     # --- the thread -----------------------------------------------------------------------
 
-    def _next_batches(self) -> list[tuple[list[Item], int, Cursor]] | None:
+    def _next_batches(self) -> list[tuple[Bulk, int, Cursor]] | None:
         """One batch as _next_batch; while a backlog lasts, up to CATCHUP_BATCHES big ones."""
         first = self._next_batch()
         if first is None:
@@ -182,9 +187,10 @@ class BulkWorker:
             if not records:
                 break
             batches.append(self._items(records, cursor))
+            del records  # in the bulk's body now
         return batches
 
-    def _next_batch(self) -> tuple[list[Item], int, Cursor] | None:
+    def _next_batch(self) -> tuple[Bulk, int, Cursor] | None:
         """Wait for a full batch, a flush, or the interval; None when it is time to stop."""
         with self._cond:
             while True:
@@ -210,13 +216,16 @@ class BulkWorker:
             self._oldest = time.monotonic()
         return self._items(records, cursor)
 
-    def _items(self, records: list[bytes], cursor: Cursor) -> tuple[list[Item], int, Cursor]:
-        """The items of spool records, their count (unreadable ones rejected here) and the
+    def _items(self, records: list[bytes], cursor: Cursor) -> tuple[Bulk, int, Cursor]:
+        """The bulk of spool records (unreadable ones rejected here), their count and the
         cursor past them."""
-        items = []
+        return Bulk.of(self._decoded(records)), len(records), cursor
+
+    def _decoded(self, records: list[bytes]) -> Iterator[Item]:
+        """The items of spool records, one at a time (each gone once in the bulk's body)."""
         for record in records:
             try:
-                items.append(decode(record, self._es))
+                yield decode(record, self._es)
             except SinkRejected as exc:
                 self._reject(record, exc, False)
             except Exception as exc:  # a bug must not stop delivery: set the record aside
@@ -224,7 +233,6 @@ class BulkWorker:
                           self.url, type(exc).__name__, exc)
                 self._reject(record, SinkRejected(f"unreadable spool record"
                                                   f" ({type(exc).__name__}: {exc})"), False)
-        return items, len(records), cursor
 
     def _run(self) -> None:
         try:
@@ -238,12 +246,12 @@ class BulkWorker:
                 if len(work) == 1:
                     sent = [self._send(work[0][0])]
                 else:
-                    self._relax_refresh([items for items, _, _ in work])
+                    self._relax_refresh([bulk for bulk, _, _ in work])
                     if self._pool is None:
                         self._pool = ThreadPoolExecutor(CATCHUP_BATCHES - 1,
                                                         thread_name_prefix="es-bulk")
                     # The first bulk on this thread, the others on the pool's.
-                    later = [self._pool.submit(self._send, items) for items, _, _ in work[1:]]
+                    later = [self._pool.submit(self._send, bulk) for bulk, _, _ in work[1:]]
                     sent = [self._send(work[0][0])] + [f.result() for f in later]
                 # Acknowledged in spool order, up to the first one aborted (at close): the
                 # rest is read again at the next start; their ids make repeats harmless.
@@ -252,6 +260,7 @@ class BulkWorker:
                         self.spool.rewind()
                         break
                     self.spool.ack(cursor, count)
+                del work  # answered: not held while the next bulks are read and wait
                 if self._relaxed and not self._backlog():
                     self._restore_refresh()  # caught up (the tail goes as usual)
                 with self._cond:
@@ -277,14 +286,14 @@ class BulkWorker:
         (a slow node), never below batch_size."""
         return max(self._es.batch_size, min(CATCHUP_BATCH_SIZE, self._catchup_size))
 
-    def _relax_refresh(self, work: list[list[Item]]) -> None:
+    def _relax_refresh(self, work: list[Bulk]) -> None:
         """Catching up: refresh the indices these bulks go to every CATCHUP_REFRESH."""
         if self._relax_failed:
             return
         names = set()
-        for items in work:  # a backlog spans a day boundary at most once or twice
-            for item in items[:1] + items[-1:]:
-                names.add(item.index)
+        for bulk in work:  # a backlog spans a day boundary at most once or twice
+            for pos in {0, len(bulk) - 1} if bulk else ():
+                names.add(bulk.index(pos))
         names -= self._relaxed.keys()
         if not names:
             return
@@ -320,12 +329,12 @@ class BulkWorker:
                 log.warning("elasticsearch %s: could not restore refresh_interval of %s to"
                             " %s: %s", self.url, name, value or "the default", describe(exc))
 
-    def _send(self, items: list[Item]) -> bool:
-        """Deliver or reject every item, in bulks that a slow node answers within
+    def _send(self, bulk: Bulk) -> bool:
+        """Deliver or reject every document, in bulks that a slow node answers within
         request_timeout; False if aborted first."""
         pos = 0
-        while pos < len(items):
-            chunk = items[pos: pos + max(self._es.batch_size, self._big_bulk())]
+        while pos < len(bulk):
+            chunk = bulk.part(pos, pos + max(self._es.batch_size, self._big_bulk()))
             try:
                 if not self._send_bulk(chunk):
                     return False
@@ -334,7 +343,7 @@ class BulkWorker:
             pos += len(chunk)
         return True
 
-    def _send_bulk(self, items: list[Item], *, split: bool = False) -> bool:
+    def _send_bulk(self, items: Bulk, *, split: bool = False) -> bool:
         """One bulk (and its retries); _TooBig when a bigger-than-batch_size bulk timed out.
         `split`: a part of a bulk refused as a whole."""
         attempt = 0
@@ -365,7 +374,7 @@ class BulkWorker:
                 attempt += 1
         return True
 
-    def _split(self, items: list[Item], why: SinkRejected, split: bool) -> bool:
+    def _split(self, items: Bulk, why: SinkRejected, split: bool) -> bool:
         """A bulk refused as a whole: its halves go again until the document at fault is alone,
         which is rejected; False if aborted first."""
         if not split:
@@ -373,15 +382,14 @@ class BulkWorker:
                         " in parts to set the offending documents aside", self.url, len(items),
                         why.reason)
         if len(items) == 1:
-            item = items[0]
-            self._reject(item.source, SinkRejected(why.reason, status=why.status,
-                                                   doc_id=item.doc_id), True)
+            self._reject(items.source(0), SinkRejected(why.reason, status=why.status,
+                                                       doc_id=items.doc_id(0)), True)
             return True
         half = len(items) // 2
-        return (self._send_bulk(items[:half], split=True)
-                and self._send_bulk(items[half:], split=True))
+        return (self._send_bulk(items.part(0, half), split=True)
+                and self._send_bulk(items.part(half, len(items)), split=True))
 
-    def _post(self, items: list[Item]) -> list[dict[str, Any]]:
+    def _post(self, items: Bulk) -> list[dict[str, Any]]:
         """One bulk request: an answer per item; SinkUnavailable when the request as a whole
         failed, _BadBulk when it was refused for its content, _TooBig when a catch-up bulk
         timed out."""
@@ -391,10 +399,9 @@ class BulkWorker:
             except (TransportError, ApiError) as exc:
                 raise unavailable(exc) from exc  # never the documents' fault
         try:
-            response = self._client.bulk(
-                operations=cast(Any, [line for it in items for line in (it.action, it.source)]),
-                filter_path="errors,items.*.status,items.*.error",
-            )
+            # The body as it is: the client's serializer passes bytes through (client.py).
+            response = self._client.bulk(operations=cast(Any, items.body),
+                                         filter_path="errors,items.*.status,items.*.error")
         except (TransportError, ApiError) as exc:
             if isinstance(exc, ConnectionTimeout) and len(items) > self._es.batch_size:
                 with self._count_lock:
@@ -412,11 +419,12 @@ class BulkWorker:
                                   f" {len(items)}")
         return results
 
-    def _sort_results(self, items: list[Item], results: list[dict[str, Any]]) -> list[Item]:
+    def _sort_results(self, items: Bulk, results: list[dict[str, Any]]) -> Bulk:
         """Count what landed, reject what never will; return what to retry."""
-        retry: list[Item] = []
+        retry: list[int] = []
         indexed = duplicates = 0
-        for item, wrapped in zip(items, results, strict=True):
+        tries = items.tries
+        for pos, wrapped in enumerate(results):
             result: dict[str, Any] = next(iter(wrapped.values()), {})
             status = int(result.get("status", 0))
             if 200 <= status < 300:
@@ -425,16 +433,16 @@ class BulkWorker:
                 indexed += 1  # created by an earlier try of this batch
                 duplicates += 1
             elif status == 429:
-                retry.append(item)
-            elif status >= 500 and item.tries < MAX_ITEM_RETRIES:
-                item.tries += 1
-                retry.append(item)
+                retry.append(pos)
+            elif status >= 500 and tries.get(pos, 0) < MAX_ITEM_RETRIES:
+                tries[pos] = tries.get(pos, 0) + 1
+                retry.append(pos)
             else:
-                self._reject(item.source, rejected(result, item.doc_id), True)
+                self._reject(items.source(pos), rejected(result, items.doc_id(pos)), True)
         with self._count_lock:
             self.indexed += indexed
             self.duplicates += duplicates
-        return retry
+        return items.take(retry)
 
     def _put_template(self) -> None:
         name = self._es.es_index
