@@ -239,6 +239,9 @@ static __always_inline int fd_path_str(char *path, int fd, struct file **filep, 
 	return kpath_str(path, &p, flags, bit);
 }
 
+/* capture.real_paths: the walk below costs about 1 us per open (benchmarks/findings.md). */
+const volatile __u8 targ_real_paths __weak = 1;
+
 /* The real path of an open file `f` into dst (PATH_LEN bytes free), when it differs from the
  * absolute path it was opened by (`given`, len bytes, in a map value); returns its length, or
  * 0 when the two are the same, or when the file cannot be named in the current task's mount
@@ -249,6 +252,9 @@ static __always_inline int fd_path_str(char *path, int fd, struct file **filep, 
 static __always_inline int real_path_if_differs(char *dst, const char *given, int len,
 						struct file *f)
 {
+	if (!targ_real_paths)
+		return 0;
+
 	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
 	struct walk_ctx w = {};
 	struct path p;

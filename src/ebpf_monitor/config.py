@@ -189,6 +189,12 @@ class CaptureConfig(BaseModel):
     shellcode is staged; JIT compilers make such mappings too), "files" (of files only) or
     "none" (the hooks are not loaded). Libraries: see filters.ignore_library_mappings."""
 
+    real_paths: StrictBool = True
+    """Add `ebpf.real_path` to opens and execs whose file's own path differs from the path
+    given (a symlink on the way, `..`, /proc/self/root): the kernel walks the file's dentries
+    on every successful open, about 1 us each (benchmarks/findings.md). false saves that and
+    loses the field; filters then see only the given path."""
+
     max_args: int = Field(default=64, ge=1, le=ARG_MAX_COUNT)
     """How many argv entries of an exec are captured (total bytes are capped at 4 KiB)."""
 

@@ -124,6 +124,7 @@ class BpfMonitor:
             "targ_skip_shlib": int(filters.ignore_shared_libraries),
             "targ_read_write": enum_values("rw_mode")[f"RW_{capture.read_write.upper()}"],
             "targ_own_files": int(filters.ignore_own_files),
+            "targ_real_paths": int(capture.real_paths),
             "targ_exec_maps": enum_values("exec_map_mode")[f"XM_{capture.exec_mappings.upper()}"],
             "targ_lib_filter": int(filters.ignore_library_mappings
                                    and bool(filters.library_prefixes)),

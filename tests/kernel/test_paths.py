@@ -391,3 +391,18 @@ class TestSessionLeader:
         assert member["process"]["pid"] != sid
         assert member["process"]["session_leader"] == leader["process"]["session_leader"]
         assert orphan["process"]["session_leader"] == {"pid": sid}
+
+
+@x86_64
+class TestRealPathsOff:
+    """capture.real_paths false: no walk, no ebpf.real_path, the given path as before."""
+
+    def test_symlinked_directory_without_real_path(self, workdir: Path, tree: Path) -> None:
+        config = {"capture": {"read_write": "none", "real_paths": False},
+                  "filters": {"ignore_path_prefixes": ["/proc/", "/sys/", "/dev/null", "/tmp/",
+                                                       "/var/tmp/"]}}
+        with running_monitor(workdir / "run-off", config) as mon:
+            given = tree / "link" / "off"
+            _opens(f"openat:{given}")
+            doc = _open_doc(mon, str(given))
+        assert "real_path" not in doc["ebpf"]
