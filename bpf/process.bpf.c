@@ -351,6 +351,8 @@ SYSCALL_EXIT_HOOK(clone3, fork_exit, EA_CLONE3)
  * renamed itself), so the exit is judged by ignore_comms and named by the process's name: the
  * group leader's comm (the exec's name; a leader gone before its threads stays a zombie with
  * its task_struct until the group is reaped). */
+#define SIGNAL_GROUP_EXIT 0x00000004 /* include/linux/sched/signal.h */
+
 SEC("raw_tp/sched_process_exit")
 int BPF_PROG(handle_sched_process_exit, struct task_struct *p)
 {
@@ -373,7 +375,10 @@ int BPF_PROG(handle_sched_process_exit, struct task_struct *p)
 	e = scratch(0);
 	if (!e)
 		return 0;
-	code = task->exit_code;
+	/* The process's status, as wait(2) reports it: a group exit's code (exit_group, a fatal
+	 * signal) when there was one; an SQPOLL thread killed with its process ends with 0. */
+	code = (task->signal->flags & SIGNAL_GROUP_EXIT) ? task->signal->group_exit_code
+							 : task->exit_code;
 	fill_header(&e->h, EK_EXIT, EA_EXIT, code);
 	__builtin_memcpy(e->h.comm, name.comm, sizeof(e->h.comm));
 	e->exit_code = code;

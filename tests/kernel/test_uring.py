@@ -52,7 +52,8 @@ def _exit_by_sqpoll_thread(program: Path) -> tuple[int, int]:
     proc = subprocess.Popen([str(program)], stdout=subprocess.PIPE, text=True)
     try:
         assert proc.stdout is not None
-        pid = int(proc.stdout.readline())
+        with proc.stdout:
+            pid = int(proc.stdout.readline())
 
         def alone() -> int | None:
             threads = _threads(pid)
@@ -170,7 +171,8 @@ class TestSqpollExit:
     """A process whose SQPOLL thread goes last exits under the process's name."""
 
     def test_named_by_the_process(self, monitor: Monitor, uring_exit: Path) -> None:
-        """The exit, made by thread iou-sqp-<pid>, carries the executable's name."""
+        """The exit, made by thread iou-sqp-<pid>, carries the executable's name and the
+        process's status (killed), not the thread's (0)."""
         pid, sqpoll = _exit_by_sqpoll_thread(uring_exit)
         (done,) = [d for d in monitor.events_of(pid) if d["event"]["action"] == "exit"]
         assert done["process"]["thread"]["id"] == sqpoll  # the thread's exit, indeed
