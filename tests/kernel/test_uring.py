@@ -58,8 +58,10 @@ def _exit_by_sqpoll_thread(program: Path) -> tuple[int, int]:
         def alone() -> int | None:
             threads = _threads(pid)
             left = [tid for tid, (comm, _) in threads.items() if tid != pid]
-            if threads[pid][1] == "Z" and len(left) == 1:
-                assert threads[left[0]][0] == f"iou-sqp-{pid}", threads
+            # The SQPOLL thread names itself once it first runs (a loaded host may not have
+            # run it yet): wait for that too.
+            if (threads[pid][1] == "Z" and len(left) == 1
+                    and threads[left[0]][0] == f"iou-sqp-{pid}"):
                 return left[0]
             return None
 
