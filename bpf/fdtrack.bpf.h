@@ -60,6 +60,9 @@ static __always_inline void fill_sock(struct sock_info *si, struct socket *sock)
 {
 	struct sock *sk = BPF_CORE_READ(sock, sk);
 
+	/* Bytes an address does not fill stay zero (an IPv4 address is 4 of the 16). */
+	__builtin_memset(si->laddr, 0, sizeof(si->laddr));
+	__builtin_memset(si->raddr, 0, sizeof(si->raddr));
 	si->type = BPF_CORE_READ(sock, type);
 	if (!sk)
 		return;
@@ -79,8 +82,13 @@ static __always_inline void fill_sock(struct sock_info *si, struct socket *sock)
 			__builtin_memcpy(si->raddr, &ino, sizeof(ino));
 		}
 	} else if (si->family == FAM_INET) {
-		BPF_CORE_READ_INTO(&si->laddr, sk, __sk_common.skc_rcv_saddr);
-		BPF_CORE_READ_INTO(&si->raddr, sk, __sk_common.skc_daddr);
+		/* Not BPF_CORE_READ_INTO(&si->laddr, ...): that reads sizeof(laddr) = 16 bytes from
+		 * the 4-byte field, i.e. also the hash and ports that follow it in sock_common. */
+		__be32 laddr = BPF_CORE_READ(sk, __sk_common.skc_rcv_saddr);
+		__be32 raddr = BPF_CORE_READ(sk, __sk_common.skc_daddr);
+
+		__builtin_memcpy(si->laddr, &laddr, sizeof(laddr));
+		__builtin_memcpy(si->raddr, &raddr, sizeof(raddr));
 	} else if (si->family == FAM_INET6) {
 		BPF_CORE_READ_INTO(&si->laddr, sk, __sk_common.skc_v6_rcv_saddr);
 		BPF_CORE_READ_INTO(&si->raddr, sk, __sk_common.skc_v6_daddr);
@@ -102,44 +110,79 @@ static __always_inline bool sock_of_fd(int fd, struct sock_info *si)
 	return true;
 }
 
-/* Copy a user sockaddr's address and port into the local or remote half of si. */
+/* One end's address, 16 bytes, recast from the socket's family to the argument's (a dual-stack
+ * IPv6 socket given an AF_INET address, or the reverse): an IPv4-mapped ::ffff:a.b.c.d is
+ * a.b.c.d as IPv4 and the reverse; anything else is no address of the new family (zeroed). */
+static __always_inline void sock_addr_refamily(__u8 *addr, __u16 from, __u16 to)
+{
+	__u8 v4[4];
+
+	if (from == FAM_INET6 && to == FAM_INET) {
+		__u64 head = 0;
+		__u16 ffff = 0;
+
+		__builtin_memcpy(&head, addr, 8);
+		__builtin_memcpy(&ffff, addr + 10, 2);
+		__builtin_memcpy(v4, addr + 12, 4);
+		__builtin_memset(addr, 0, 16);
+		if (!head && !addr[8] && !addr[9] && ffff == 0xffff)
+			__builtin_memcpy(addr, v4, 4);
+		return;
+	}
+	if (from == FAM_INET && to == FAM_INET6) {
+		__u32 any = 0;
+
+		__builtin_memcpy(v4, addr, 4);
+		__builtin_memcpy(&any, v4, 4);
+		__builtin_memset(addr, 0, 16);
+		if (any) {
+			addr[10] = addr[11] = 0xff;
+			__builtin_memcpy(addr + 12, v4, 4);
+		}
+		return;
+	}
+	__builtin_memset(addr, 0, 16);
+}
+
+/* Copy a user sockaddr's address and port into the local or remote half of si. An IPv4
+ * address fills 4 of the 16 bytes, the rest zero. */
 static __always_inline bool read_sockaddr(struct sock_info *si, const void *uaddr, bool remote)
 {
 	struct sockaddr_in6 sa = {};
 	__u16 family = 0;
+	__u8 *mine, *other;
 
 	if (!uaddr || bpf_probe_read_user(&family, sizeof(family), uaddr))
 		return false;
+	if (family != FAM_INET && family != FAM_INET6) {
+		si->family = family;
+		return false;
+	}
+	if (family == FAM_INET ? bpf_probe_read_user(&sa, sizeof(struct sockaddr_in), uaddr)
+			       : bpf_probe_read_user(&sa, sizeof(sa), uaddr))
+		return false;
+	mine = remote ? si->raddr : si->laddr;
+	other = remote ? si->laddr : si->raddr;
+	if (si->family && si->family != family)
+		sock_addr_refamily(other, si->family, family);
+	si->family = family;
+	__builtin_memset(mine, 0, 16);
 	if (family == FAM_INET) {
 		struct sockaddr_in *in = (void *)&sa;
 
-		if (bpf_probe_read_user(in, sizeof(*in), uaddr))
-			return false;
-		si->family = FAM_INET;
-		if (remote) {
+		if (remote)
 			si->rport = bpf_ntohs(in->sin_port);
-			__builtin_memcpy(si->raddr, &in->sin_addr, 4);
-		} else {
+		else
 			si->lport = bpf_ntohs(in->sin_port);
-			__builtin_memcpy(si->laddr, &in->sin_addr, 4);
-		}
+		__builtin_memcpy(mine, &in->sin_addr, 4);
 		return true;
 	}
-	if (family == FAM_INET6) {
-		if (bpf_probe_read_user(&sa, sizeof(sa), uaddr))
-			return false;
-		si->family = FAM_INET6;
-		if (remote) {
-			si->rport = bpf_ntohs(sa.sin6_port);
-			__builtin_memcpy(si->raddr, &sa.sin6_addr, 16);
-		} else {
-			si->lport = bpf_ntohs(sa.sin6_port);
-			__builtin_memcpy(si->laddr, &sa.sin6_addr, 16);
-		}
-		return true;
-	}
-	si->family = family;
-	return false;
+	if (remote)
+		si->rport = bpf_ntohs(sa.sin6_port);
+	else
+		si->lport = bpf_ntohs(sa.sin6_port);
+	__builtin_memcpy(mine, &sa.sin6_addr, 16);
+	return true;
 }
 
 /* Send an fd's "first"-mode totals, if it had any I/O. Builds in scratch slot 0. */

@@ -366,27 +366,41 @@ SYSCALL_EXIT_HOOK(vfork, fork_exit, EA_VFORK)
 SYSCALL_EXIT_HOOK(clone, fork_exit, EA_CLONE)
 SYSCALL_EXIT_HOOK(clone3, fork_exit, EA_CLONE3)
 
-/* Process exit: report once, when the last thread of the group goes (signal->live hits 0). */
+/* Process exit: report once, when the last thread of the group goes (signal->live hits 0).
+ * That thread may be any of them (an io_uring SQPOLL thread `iou-sqp-<pid>`, a worker that
+ * renamed itself), so the exit is judged by ignore_comms and named by the process's name: the
+ * group leader's comm (the exec's name; a leader gone before its threads stays a zombie with
+ * its task_struct until the group is reaped). */
+#define SIGNAL_GROUP_EXIT 0x00000004 /* include/linux/sched/signal.h */
+
 SEC("raw_tp/sched_process_exit")
 int BPF_PROG(handle_sched_process_exit, struct task_struct *p)
 {
-	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	struct task_struct *task = bpf_get_current_task_btf();
+	struct comm_key name = {};
 	struct exit_event *e;
 	__u32 code;
 
-	if (BPF_CORE_READ(task, signal, live.counter) != 0)
+	if (task->signal->live.counter != 0)
 		return 0;
 	/* Before the exit record: a process's events precede its exit. Before the filter too: a
 	 * process that counted I/O and then exec'd into an ignored name still owes its totals
 	 * (and its map entries). */
 	io_flush_process(current_pid(), IE_EXIT);
-	if (task_filtered())
+	if (current_pid() == targ_self_pid)
+		return 0;
+	bpf_probe_read_kernel_str(name.comm, sizeof(name.comm), task->group_leader->comm);
+	if (targ_comm_filter && bpf_map_lookup_elem(&em_ign_comm, &name))
 		return 0;
 	e = scratch(0);
 	if (!e)
 		return 0;
-	code = BPF_CORE_READ(task, exit_code);
+	/* The process's status, as wait(2) reports it: a group exit's code (exit_group, a fatal
+	 * signal) when there was one; an SQPOLL thread killed with its process ends with 0. */
+	code = (task->signal->flags & SIGNAL_GROUP_EXIT) ? task->signal->group_exit_code
+							 : task->exit_code;
 	fill_header(&e->h, EK_EXIT, EA_EXIT, code);
+	__builtin_memcpy(e->h.comm, name.comm, sizeof(e->h.comm));
 	e->exit_code = code;
 	e->_pad = 0;
 	emit(e, sizeof(*e));

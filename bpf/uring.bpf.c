@@ -2,8 +2,9 @@
 /* io_uring: operations submitted through a ring never pass the syscall tracepoints of the calls
  * they stand for (read, write, openat, connect, send...), so they are watched here: the
  * io_uring_setup syscall, and each operation from its submission (io_uring_submit_req: the
- * submitter is current, its fd table names the fd) to its completion (io_uring_complete: the
- * result), one record per operation, sent at completion. */
+ * submitter is current), through the lookup of its fd (io_uring_file_get: the fd table names
+ * it) to its completion (io_uring_complete: the result), one record per operation, sent at
+ * completion. */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
@@ -114,10 +115,15 @@ int BPF_PROG(io_uring_submit_req, struct io_kiocb *req)
 	fill_header(&e->h, EK_URING, EA_IO_URING, 0);
 	opcode = BPF_CORE_READ(req, opcode);
 	e->opcode = opcode;
-	e->fd = BPF_CORE_READ(req, cqe.fd);
+	/* No fd until io_uring_file_get names it. req->cqe.fd is the SQE's fd only for an opcode
+	 * that needs a file (io_init_req sets it then); for others (NOP, TIMEOUT, ...) it is what
+	 * the request's memory last held, e.g. 0, which named the submitter's stdin. */
+	e->fd = -1;
 	e->user_data = BPF_CORE_READ(req, cqe.user_data);
-	if (BPF_CORE_READ(req, flags) & REQ_F_FIXED_FILE)
+	if (BPF_CORE_READ(req, flags) & REQ_F_FIXED_FILE) {
 		e->flags |= EU_FIXED_FILE;
+		e->fd = BPF_CORE_READ(req, cqe.fd); /* an index, no lookup to trace */
+	}
 	if (BPF_CORE_READ(req, ctx, flags) & IORING_SETUP_SQPOLL)
 		e->flags |= EU_SQ_THREAD;
 	if ((opcode == IORING_OP_OPENAT || opcode == IORING_OP_OPENAT2) &&
@@ -135,9 +141,6 @@ int BPF_PROG(io_uring_submit_req, struct io_kiocb *req)
 		e->path_len = len;
 		e->target = FT_FILE;
 		e->fd = BPF_CORE_READ(op, dfd);
-	} else if (!(e->flags & EU_FIXED_FILE) && e->fd >= 0) {
-		if (!uring_describe_fd(e, e->h.pid, e->fd))
-			return 0;
 	}
 	if (opcode == IORING_OP_CONNECT && bpf_core_type_exists(struct io_connect)) {
 		struct io_connect *op = (struct io_connect *)&req->cmd;
@@ -146,6 +149,32 @@ int BPF_PROG(io_uring_submit_req, struct io_kiocb *req)
 			e->flags |= EU_ADDR;
 	}
 	bpf_map_update_elem(&em_uring_pending, &key, e, BPF_ANY);
+	return 0;
+}
+
+/* The fd an operation works on, as the kernel looks it up (io_file_get_normal, at issue: in
+ * the submitter, its SQPOLL thread or an io-wq worker, which share its fd table): named here, or
+ * the operation dropped when its path is filtered. The first lookup is the SQE's fd (splice and
+ * tee look up their input fd after it). */
+SEC("tp_btf/io_uring_file_get")
+int BPF_PROG(io_uring_file_get, struct io_kiocb *req, int fd)
+{
+	__u64 key = (__u64)req;
+	struct uring_event *e = bpf_map_lookup_elem(&em_uring_pending, &key);
+
+	if (!e || e->fd >= 0)
+		return 0;
+	e->fd = fd;
+	if (!uring_describe_fd(e, e->h.pid, fd)) {
+		bpf_map_delete_elem(&em_uring_pending, &key);
+		return 0;
+	}
+	/* The socket's ends replaced the address a connect asked for: take it again. */
+	if ((e->flags & EU_ADDR) && bpf_core_type_exists(struct io_connect)) {
+		struct io_connect *op = (struct io_connect *)&req->cmd;
+
+		read_sockaddr(&e->sock, BPF_CORE_READ(op, addr), true);
+	}
 	return 0;
 }
 

@@ -200,7 +200,7 @@ def _end_text(ends: Endpoints, role: str, family: int, raw: bytes, port: int) ->
     family that has ports."""
     if family != ends.inet and family != ends.inet6:
         return "" if not port else None
-    ip = ends._ip(family, raw) if any(raw) else None
+    ip = ends._ip(family, raw)
     if ip is None and not port:
         return ""
     out = f',"{role}":{{'
@@ -499,8 +499,8 @@ class FastPath:
         def ends(first: tuple[str, str], second: tuple[str, str]) -> None:
             for role, (addr, port) in (("source", first), ("destination", second)):
                 p.key("sock_family")
-                # An IPv4 address is its first 4 bytes; the rest only counts as "any byte
-                # set" (the builder's test for an address), and is not always zero.
+                # An IPv4 address is its first 4 bytes; the rest (zero since the kernel
+                # clears it) is keyed only as zero or not, so an older record cannot misname.
                 at = p.f[addr][0]
                 v6 = p.skip(SKIP_NE, "sock_family", eps.inet)
                 p.raw(KEY, at, 4)

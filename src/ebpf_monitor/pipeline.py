@@ -109,7 +109,7 @@ class Pipeline:
         last_events, last_time = 0, now
         while not self._stop:
             self.reader.wait(self.poll_timeout)
-            self.pump(time.monotonic() + PUMP_SLICE)
+            self.pump(time.monotonic() + PUMP_SLICE, until_stop=True)
             if self._reopen:
                 self._reopen = False
                 for sink in self.sinks:
@@ -131,11 +131,14 @@ class Pipeline:
                 self.log_stats(rate)
         self.shutdown()
 
-    def pump(self, deadline: float) -> int:
+    def pump(self, deadline: float, *, until_stop: bool = False) -> int:
         """Move what is committed in the ring to the sinks until it is empty or `deadline`
-        (monotonic) has passed; returns records moved."""
+        (monotonic) has passed, or (`until_stop`) a stop is asked for; returns records moved.
+
+        The run loop's pump ends at a stop request: reading on would spend time the stop's
+        drain (`capture.stop_drain_seconds`, after the hooks are paused) is meant to bound."""
         moved = 0
-        while time.monotonic() < deadline:
+        while time.monotonic() < deadline and not (until_stop and self._stop):
             batch = self.reader.read(READ_CHUNK)
             if not batch.spans:
                 return moved

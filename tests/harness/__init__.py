@@ -8,7 +8,15 @@ message saying what was awaited and what was seen); `stop` has a timeout. Worklo
 
 from __future__ import annotations
 
-from .events import Doc, EventsReader, actions, read_events
+from .events import (
+    Doc,
+    EventsReader,
+    Keep,
+    ProcessTree,
+    TooManyEvents,
+    actions,
+    read_events,
+)
 from .metrics import metric, scrape_metrics
 from .monitor import (
     MONITOR,
@@ -30,10 +38,13 @@ __all__ = [
     "SERVICE_COMMAND",
     "Doc",
     "EventsReader",
+    "Keep",
     "Monitor",
     "MonitorExited",
     "NotifyListener",
+    "ProcessTree",
     "StopTimeout",
+    "TooManyEvents",
     "WaitTimeout",
     "actions",
     "metric",

@@ -13,7 +13,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any
 
-from .events import Doc, EventsReader, actions
+from .events import Doc, EventsReader, Keep, actions
 from .notify import NotifyListener
 from .wait import wait_until
 
@@ -40,13 +40,15 @@ class Monitor:
 
     `defaults` adds an events dir under `workdir` and stats every second unless the config names
     its own; without it the config is written as given (the service tier's installed setups).
+    `keep` limits the documents `events()` holds (it records the whole host: see
+    harness.events); `wait_for` still sees every one.
     """
 
     stop_signal = signal.SIGINT
 
     def __init__(self, workdir: Path, config: dict[str, Any], *, stdout: bool = False,
                  command: Sequence[str] = MONITOR, defaults: bool = True,
-                 prefix: Sequence[str] = ()) -> None:
+                 prefix: Sequence[str] = (), keep: Keep | None = None) -> None:
         self.workdir = workdir
         self.prefix = list(prefix)  # a wrapper that forks the monitor, e.g. unshare --pid --fork
         workdir.mkdir(parents=True, exist_ok=True)
@@ -62,7 +64,7 @@ class Monitor:
         self.stderr_path = workdir / "monitor.stderr"
         self.proc: subprocess.Popen[bytes] | None = None
         self.notify: NotifyListener | None = None
-        self._reader = EventsReader(self.events_file)
+        self._reader = EventsReader(self.events_file, keep=keep)
         self._stderr: IO[bytes] | None = None
 
     @property
@@ -164,26 +166,35 @@ class Monitor:
             return ""
 
     def events(self) -> list[Doc]:
-        """All events in the current events file, read incrementally."""
+        """All events in the current events file (those `keep` keeps), read incrementally."""
         return self._reader.docs()
 
     def wait_for(self, predicate: Callable[[Doc], bool], timeout: float = 20, *,
                  what: str | None = None) -> list[Doc]:
-        """Events so far, once one of them matches (events of a process precede its exit)."""
+        """Events so far, once one of them matches (events of a process precede its exit).
+
+        Each document is tested once, as it is read (a document read before the wait is tested
+        only if kept); the matching one is kept whatever `keep` says."""
         what = what or f"an event matching {getattr(predicate, '__name__', 'the predicate')}"
-        docs: list[Doc] = []
+        hit = any(predicate(d) for d in self._reader.kept())
+
+        def watch(doc: Doc) -> bool:
+            nonlocal hit
+            found = predicate(doc)
+            hit = hit or found
+            return found
 
         def matched() -> list[Doc] | None:
-            nonlocal docs
-            docs = self.events()
-            if any(predicate(d) for d in docs):
-                return docs
+            self._reader.poll(watch)
+            if hit:
+                return self._reader.kept()
             self._check_running(what)
             return None
 
         def seen() -> str:
-            return (f"{len(docs)} events in {self.events_file}, the last:"
-                    f" {actions(docs[-8:])}; stderr: {self.stderr_tail(800)}")
+            docs = self._reader.kept()
+            return (f"{self._reader.read} events in {self.events_file} ({len(docs)} kept),"
+                    f" the last: {actions(docs[-8:])}; stderr: {self.stderr_tail(800)}")
 
         return wait_until(matched, timeout=timeout, what=what, seen=seen)
 

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.harness import ProcessTree
 from tests.monitor_harness import Monitor, running_monitor
 
 
@@ -28,11 +29,13 @@ def workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def monitor(workdir: Path) -> Iterator[Monitor]:
-    """One monitor for a module's tests, default config plus an ignored prefix."""
+    """One monitor for a module's tests, default config plus an ignored prefix; it holds the
+    documents of this test process's tree only (the whole host's, kept for a module's life,
+    took 18 GB once)."""
     ignored = workdir / "ignored"
     ignored.mkdir()
     config = {"filters": {"ignore_path_prefixes": ["/proc/", "/sys/", "/dev/null",
                                                    f"{ignored}/"],
                           "ignore_comms": ["ignoreme"]}}
-    with running_monitor(workdir / "run", config) as mon:
+    with running_monitor(workdir / "run", config, keep=ProcessTree()) as mon:
         yield mon

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -200,6 +201,42 @@ class TestNetwork:
         recvs = [d for d in docs if d["event"]["action"] in ("recvfrom", "read", "recvmsg")
                  and d.get("destination", {}).get("port") == cport]
         assert [r["ebpf"]["bytes"] for r in recvs] == [100]
+
+    def test_any_address_is_no_address(self, monitor: Monitor) -> None:
+        """bind and listen on 0.0.0.0: a port and no ip on either end (the bytes after an
+        IPv4 address were the socket's hash and ports, read as 0.0.0.0)."""
+        # A port named in bind's argument (the address asked for is what bind records).
+        with socket.socket() as free:
+            free.bind(("127.0.0.1", 0))
+            port = free.getsockname()[1]
+        code = ("import socket, sys\ns = socket.socket()\n"
+                "s.bind(('0.0.0.0', int(sys.argv[1])))\ns.listen(1)\n")
+        pid, _ = run_workload(code, str(port))
+        docs = monitor.events_of(pid)
+        for action in ("bind", "listen"):
+            (doc,) = only(docs, event__action=action)
+            assert doc["source"] == {"port": port}, doc
+            assert "destination" not in doc, doc
+
+    def test_ipv4_address_on_an_ipv6_socket(self, monitor: Monitor) -> None:
+        """A dual-stack UDP socket connected with an AF_INET address: both ends IPv4, the
+        local one taken from its IPv4-mapped IPv6 form."""
+        code = ("import ctypes, socket, struct\n"
+                "srv = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\n"
+                "srv.bind(('127.0.0.1', 0))\nport = srv.getsockname()[1]\n"
+                "s = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)\n"
+                "s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)\n"
+                "sa = struct.pack('=H', socket.AF_INET) + struct.pack('!H', port)"
+                " + socket.inet_aton('127.0.0.1') + bytes(8)\n"
+                "libc = ctypes.CDLL(None, use_errno=True)\n"
+                "assert libc.connect(s.fileno(), sa, len(sa)) == 0, ctypes.get_errno()\n"
+                "print(port, s.getsockname()[1])\n")
+        pid, out = run_workload(code)
+        port, cport = (int(x) for x in out.split())
+        (con,) = only(monitor.events_of(pid), event__action="connect")
+        assert con["destination"] == {"ip": "127.0.0.1", "port": port}
+        assert con["source"] == {"ip": "127.0.0.1", "port": cport}
+        assert con["network"]["type"] == "ipv4"
 
     def test_tcp_ipv4(self, monitor: Monitor) -> None:
         """connect/accept on 127.0.0.1: addresses and ports of both ends exact."""

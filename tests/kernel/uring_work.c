@@ -1,6 +1,7 @@
 /* io_uring workload for tests/kernel/test_uring.py: operations through a ring (liburing), each
  * waited for, printed as JSON: OPENAT of argv[1] (created), WRITE to it, READ back, an OPENAT of
- * a missing file (ENOENT), a READ on a bad fd (EBADF), an FSYNC of the file, CONNECT and SEND to a TCP
+ * a missing file (ENOENT), a READ on a bad fd (EBADF), an FSYNC of the file, a NOP (no fd; its
+ * request's memory last held a completion's flags, 0 = stdin), CONNECT and SEND to a TCP
  * listener on 127.0.0.1; then a second ring with an SQPOLL thread and the file registered: a
  * READ of registered file 0 (IOSQE_FIXED_FILE), submitted by the kernel's thread. */
 #include <arpa/inet.h>
@@ -50,6 +51,7 @@ int main(int argc, char **argv)
 		     io_uring_prep_read(s, 999, buf, sizeof(buf), 0); s; }), 105);
 	n = run(({ struct io_uring_sqe *s = io_uring_get_sqe(&ring); io_uring_prep_fsync(s, fd, 0);
 		   s; }), 106);
+	run(({ struct io_uring_sqe *s = io_uring_get_sqe(&ring); io_uring_prep_nop(s); s; }), 110);
 	lst = socket(AF_INET, SOCK_STREAM, 0);
 	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 	if (bind(lst, (struct sockaddr *)&sa, sizeof(sa)) || listen(lst, 1) ||

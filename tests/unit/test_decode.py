@@ -121,6 +121,22 @@ class TestDecode:
         assert doc["event"]["outcome"] == "unknown"
         assert doc["destination"] == {"ip": "10.1.2.3", "port": 80}
 
+    def test_ipv4_reads_four_bytes(self) -> None:
+        """An IPv4 end is its first 4 bytes: set bytes after them neither make an address of
+        0.0.0.0 nor change one."""
+        junk = bytes(range(1, 13))
+        listen = record("net_event", h_kind=KINDS["EK_NET"], h_action=ACTIONS["EA_LISTEN"],
+                        fd=3, backlog=5, sock_family=2, sock_type=1, sock_protocol=6,
+                        sock_lport=8080, sock_laddr=b"\0" * 4 + junk, sock_raddr=b"\0" * 4 + junk)
+        connect = record("net_event", h_kind=KINDS["EK_NET"], h_action=ACTIONS["EA_CONNECT"],
+                         fd=3, sock_family=2, sock_type=1, sock_protocol=6, sock_rport=80,
+                         sock_raddr=socket.inet_aton("10.1.2.3") + junk)
+        docs = decode(listen, connect, listen, connect)  # twice: caches of the compiled core
+        for lis, con in (docs[:2], docs[2:]):
+            assert lis["source"] == {"port": 8080} and "destination" not in lis
+            assert con["destination"] == {"ip": "10.1.2.3", "port": 80}
+            assert "source" not in con
+
     def test_rename_paths(self) -> None:
         """Both paths of a rename: file.path and file.target_path."""
         rec = record("rename_event", b"/tmp/a\0/tmp/b c\0", h_kind=KINDS["EK_RENAME"],

@@ -49,10 +49,13 @@ class Endpoints:
         self.unix = abi.fam_unix
 
     def _ip(self, family: int, raw: bytes) -> str | None:
+        """The address of one end, None when unset (all zero): an IPv4 address is the first 4
+        of the 16 bytes, and only those are read."""
         if family == self.inet:
-            return socket.inet_ntop(socket.AF_INET, raw[:4])
+            raw = raw[:4]
+            return socket.inet_ntop(socket.AF_INET, raw) if any(raw) else None
         if family == self.inet6:
-            return socket.inet_ntop(socket.AF_INET6, raw)
+            return socket.inet_ntop(socket.AF_INET6, raw) if any(raw) else None
         return None
 
     def add(self, own: dict[str, Any], family: int, stype: int, proto: int,
@@ -89,8 +92,9 @@ class Endpoints:
         ends = []
         for raw, port in (local, remote):
             end: dict[str, Any] = {}
-            if any(raw):
-                end["ip"] = self._ip(family, raw)
+            ip = self._ip(family, raw)
+            if ip is not None:
+                end["ip"] = ip
             if port:
                 end["port"] = port
             ends.append(end)

@@ -123,7 +123,8 @@ def uring_builder(abi: Abi, table: ProcessTable) -> Builder:
             if ret >= 0:
                 eb["fd"] = ret
         elif not (v.flags & flags["EU_FIXED_FILE"]):
-            eb["fd"] = v.fd
+            if v.fd >= 0:  # -1: an operation on no fd (NOP, TIMEOUT, ...)
+                eb["fd"] = v.fd
         else:
             ring["fixed_file_index"] = v.fd
         if ret >= 0 and action in io:
