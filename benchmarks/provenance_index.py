@@ -65,6 +65,7 @@ def split(events_dir: Path, work: Path) -> dict[str, float]:
     for old in work.glob("index-split.duckdb*"):
         old.unlink()
     store = local.LocalStore(db, workers=0)
+    local._keep_freed_memory()  # as the index does
     ids = local._NodeIds(store.con)
     cpu = dict.fromkeys(("read", "decode", "rules", "rows", "pickle", "store"), 0.0)
     listening: set[tuple[str, int]] = set()
