@@ -112,7 +112,7 @@ def _keep_freed_memory() -> None:
     try:
         libc = ctypes.CDLL(None)
         libc.mallopt(-3, 32 * 1024 * 1024)  # M_MMAP_THRESHOLD, at its maximum
-        libc.mallopt(-1, 256 * 1024 * 1024)  # M_TRIM_THRESHOLD: keep that much freed
+        libc.mallopt(-1, 96 * 1024 * 1024)  # M_TRIM_THRESHOLD: keep about three chunks freed
     except (OSError, AttributeError):
         pass
 
