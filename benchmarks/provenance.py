@@ -274,20 +274,33 @@ def _run(cmd: list[str]) -> dict[str, Any]:
 RSS_LIMIT_MB = 6144  # a build past this is stopped: the host is shared (--rss-limit-mb)
 
 
+def _tree_rss_kb(pid: int) -> int:
+    """VmRSS of pid plus its children's (the index's worker processes), in KiB."""
+    total = 0
+    with contextlib.suppress(OSError):
+        with open(f"/proc/{pid}/status") as f:
+            total = next((int(x.split()[1]) for x in f if x.startswith("VmRSS:")), 0)
+        for task in os.listdir(f"/proc/{pid}/task"):
+            with open(f"/proc/{pid}/task/{task}/children") as f:
+                total += sum(_tree_rss_kb(int(c)) for c in f.read().split())
+    return total
+
+
 def _rss_of(cmd: list[str]) -> dict[str, Any]:
-    """Like _run, plus the child's own peak RSS from wait4 (not this process's); the child is
-    killed if its RSS passes RSS_LIMIT_MB, and the result says so."""
+    """Like _run, plus the child's own peak RSS from wait4 (not this process's), the peak sum
+    of its and its children's RSS (sampled every 0.2 s) and the CPU seconds of all of them;
+    the child is killed if that sum passes RSS_LIMIT_MB, and the result says so."""
     t0 = time.perf_counter()
     killed = None
+    tree_kb = 0
     with open(os.devnull, "wb") as devnull, tempfile.TemporaryFile() as err:
         proc = subprocess.Popen(cmd, stdout=devnull, stderr=err)
         while True:
             pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
             if pid:
                 break
-            rss_kb = 0
-            with contextlib.suppress(OSError), open(f"/proc/{proc.pid}/status") as f:
-                rss_kb = next((int(x.split()[1]) for x in f if x.startswith("VmRSS:")), 0)
+            rss_kb = _tree_rss_kb(proc.pid)
+            tree_kb = max(tree_kb, rss_kb)
             if rss_kb > RSS_LIMIT_MB * 1024 and killed is None:
                 killed = f"killed at {rss_kb // 1024} MB RSS (limit {RSS_LIMIT_MB} MB)"
                 proc.kill()
@@ -300,6 +313,7 @@ def _rss_of(cmd: list[str]) -> dict[str, Any]:
         log(killed)
         stderr += killed
     return {"secs": secs, "rc": proc.returncode, "rss_mb": usage.ru_maxrss / 1024,
+            "rss_tree_mb": tree_kb / 1024, "cpu_s": usage.ru_utime + usage.ru_stime,
             "stderr": stderr[-2000:], **({"killed": killed} if killed else {})}
 
 
@@ -486,10 +500,13 @@ def measure_size(mix: Mix, n: int, work: Path, runs: int, es: Any | None) -> dic
         old.unlink()  # the build is what is measured: start from nothing
     idx = _rss_of([*CLI, "index", "--db", str(db), *map(str, index_files(events_dir))])
     idx["rate"] = n / idx["secs"]
+    idx["cpu_rate"] = n / max(idx["cpu_s"], 1e-9)
     idx["disk_bytes"] = _disk_bytes(db) if idx["rc"] == 0 else 0
     idx["input_bytes"] = sum(f["bytes"] for f in gen["files"])
-    log(f"index: {idx['secs']:.1f} s, {idx['rate']:,.0f} events/s, rc {idx['rc']},"
-        f" {idx['disk_bytes'] / 2**20:,.0f} MiB, peak RSS {idx['rss_mb']:.0f} MB")
+    log(f"index: {idx['secs']:.1f} s, {idx['rate']:,.0f} events/s"
+        f" ({idx['cpu_rate']:,.0f} per CPU second), rc {idx['rc']},"
+        f" {idx['disk_bytes'] / 2**20:,.0f} MiB, peak RSS {idx['rss_mb']:.0f} MB"
+        f" ({idx['rss_tree_mb']:.0f} MB with its workers)")
     # Again with nothing appended: the incremental path a query takes before it runs.
     again = _rss_of([*CLI, "index", "--db", str(db), *map(str, index_files(events_dir))])
     result: dict[str, Any] = {"events": n, "generate": gen, "index": idx,
@@ -659,17 +676,20 @@ def render(results: dict[str, Any], command: str = "") -> list[str]:
             " times, temporary paths, pipe/socket inodes and ephemeral ports; shared system files"
             " stay shared. Written as events.jsonl, .1 and two gzipped rotations"
             " (10/10/20/60 %).", ""]
-    out += ["| events | index s | index events/s | input | index on disk | index peak RSS |"
-            " re-index (nothing new) s |", "|---|---|---|---|---|---|---|"]
+    out += ["| events | index s | index events/s | events per CPU second | input"
+            " | index on disk | index peak RSS (with its workers) | re-index (nothing new) s |",
+            "|---|---|---|---|---|---|---|---|"]
     for s in results["sizes"]:
         i, again = s["index"], s["index_again"]
         if i["rc"] != 0:
             out.append(f"| {s['events']:,} | failed (rc {i['rc']}): {i['stderr'][-200:]!r} |"
-                       " | | | | |")
+                       " | | | | | |")
             continue
-        out.append(f"| {s['events']:,} | {i['secs']:,.1f} | {i['rate']:,.0f}"
+        cpu = f"{i['cpu_rate']:,.0f}" if "cpu_rate" in i else "?"
+        tree = f" ({i['rss_tree_mb']:,.0f} MB)" if "rss_tree_mb" in i else ""
+        out.append(f"| {s['events']:,} | {i['secs']:,.1f} | {i['rate']:,.0f} | {cpu}"
                    f" | {i['input_bytes'] / 2**20:,.0f} MiB | {i['disk_bytes'] / 2**20:,.0f} MiB"
-                   f" | {i['rss_mb']:,.0f} MB | {again['secs']:.2f} |")
+                   f" | {i['rss_mb']:,.0f} MB{tree} | {again['secs']:.2f} |")
     out += ["", "Baselines in the same run, same files: " + "; ".join(
         f"{s['events']:,} events: orjson.loads in a Python loop"
         f" {s['baselines']['orjson_lines_per_s']:,.0f} lines/s, DuckDB read_ndjson scan of"

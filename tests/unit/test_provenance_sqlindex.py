@@ -13,6 +13,7 @@ from typing import Any
 import orjson
 import pytest
 
+from ebpf_monitor.errors import ProvenanceError
 from ebpf_monitor.provenance.backends import local
 from ebpf_monitor.provenance.backends.local import LocalStore, default_files
 from tests.unit.golden import HERE as GOLDEN
@@ -154,11 +155,15 @@ def small_chunks(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 class TestRoutesMatchExtractor:
     """The default and SQL routes build the same index as the Extractor route."""
 
-    @pytest.mark.parametrize("route", ["lines", "sql"])
+    @pytest.mark.parametrize(("route", "workers"),
+                             [("lines", 0), ("lines", 1), ("lines", 3), ("sql", None)],
+                             ids=["lines", "lines-1-worker", "lines-3-workers", "sql"])
     @pytest.mark.parametrize("first_mode", [False, True], ids=["full", "first"])
     def test_same_tables(self, tmp_path: Path, small_chunks: None, first_mode: bool,
-                         route: str) -> None:
-        """Rotated, gzipped, live and appended files, odd names and malformed lines."""
+                         route: str, workers: int | None) -> None:
+        """Rotated, gzipped, live and appended files, odd names and malformed lines; the
+        default route in this process, and with its state handed between worker processes
+        across ~90 chunk boundaries."""
         rng = random.Random(13 + first_mode)
         logs = tmp_path / "logs"
         logs.mkdir()
@@ -172,7 +177,7 @@ class TestRoutesMatchExtractor:
         (logs / "events.jsonl.1").write_bytes(b"\n".join(bad))
         (logs / "events.jsonl").write_bytes(_lines(docs[1500:2400]))
         stores = [LocalStore(tmp_path / "py.duckdb", route="extractor"),
-                  LocalStore(tmp_path / "sql.duckdb", route=route)]
+                  LocalStore(tmp_path / "sql.duckdb", route=route, workers=workers)]
         try:
             results = [s.index(default_files(logs)) for s in stores]
             assert results[0] == results[1]
@@ -310,15 +315,19 @@ def _golden_documents() -> bytes:
 class TestIssue12KindsMatch:
     """The default and SQL routes give the Extractor's index for issue #12's kinds too."""
 
-    @pytest.mark.parametrize("route", ["lines", "sql"])
-    def test_random_mix(self, tmp_path: Path, small_chunks: None, route: str) -> None:
+    @pytest.mark.parametrize(("route", "workers"),
+                             [("lines", 0), ("lines", 1), ("lines", 3), ("sql", None)],
+                             ids=["lines", "lines-1-worker", "lines-3-workers", "sql"])
+    def test_random_mix(self, tmp_path: Path, small_chunks: None, route: str,
+                        workers: int | None) -> None:
         """Moves, IPC, links, changes, credentials, targets, io_uring, memfds, in many
-        chunks and two runs."""
+        chunks and two runs; the default route also with its state handed between worker
+        processes."""
         docs = _stream12(random.Random(29), 2500, 0.0)
         events = tmp_path / "events.jsonl"
         events.write_bytes(_lines(docs[:2000]))
         stores = [LocalStore(tmp_path / "py.duckdb", route="extractor"),
-                  LocalStore(tmp_path / "other.duckdb", route=route)]
+                  LocalStore(tmp_path / "other.duckdb", route=route, workers=workers)]
         try:
             assert stores[0].index([events]) == stores[1].index([events]) == (2000, 0)
             with open(events, "ab") as f:
@@ -337,13 +346,16 @@ class TestIssue12KindsMatch:
             for s in stores:
                 s.close()
 
-    @pytest.mark.parametrize("route", ["lines", "sql"])
-    def test_golden_documents(self, tmp_path: Path, small_chunks: None, route: str) -> None:
+    @pytest.mark.parametrize(("route", "workers"),
+                             [("lines", 0), ("lines", 1), ("lines", 3), ("sql", None)],
+                             ids=["lines", "lines-1-worker", "lines-3-workers", "sql"])
+    def test_golden_documents(self, tmp_path: Path, small_chunks: None, route: str,
+                              workers: int | None) -> None:
         """The recorded documents of every kind index alike on every route."""
         events = tmp_path / "events.jsonl"
         events.write_bytes(_golden_documents())
         stores = [LocalStore(tmp_path / "py.duckdb", route="extractor"),
-                  LocalStore(tmp_path / "other.duckdb", route=route)]
+                  LocalStore(tmp_path / "other.duckdb", route=route, workers=workers)]
         try:
             got = [s.index([events]) for s in stores]
             assert got[0] == got[1] and got[0][1] == 0
@@ -359,3 +371,40 @@ class TestIssue12KindsMatch:
         finally:
             for s in stores:
                 s.close()
+
+
+@pytest.mark.unit
+class TestIndexWorkers:
+    """The default route's worker processes end cleanly when the run cannot go on."""
+
+    def test_unreadable_file_is_one_error_and_keeps_what_was_read(
+            self, tmp_path: Path, small_chunks: None) -> None:
+        """A gzip file cut short: a ProvenanceError naming it; the chunks before stay
+        indexed, and once the file is whole a later run gives the Extractor route's index."""
+        docs = _stream(random.Random(5), 3000, 0.0, False)
+        logs = tmp_path / "logs"
+        logs.mkdir()
+        middle = gzip.compress(_lines(docs[1000:2000]))
+        (logs / "events.jsonl.2.gz").write_bytes(gzip.compress(_lines(docs[:1000])))
+        (logs / "events.jsonl.1.gz").write_bytes(middle[: len(middle) // 2])
+        (logs / "events.jsonl").write_bytes(_lines(docs[2000:]))
+        store = LocalStore(tmp_path / "w.duckdb", workers=2)
+        try:
+            with pytest.raises(ProvenanceError, match=r"events\.jsonl\.1\.gz: cannot read"):
+                store.index(default_files(logs))
+            assert 1000 <= store._meta("documents") < 2000
+        finally:
+            store.close()
+        (logs / "events.jsonl.1.gz").write_bytes(middle)
+        again = LocalStore(tmp_path / "w.duckdb", workers=2)
+        reference = LocalStore(tmp_path / "r.duckdb", route="extractor")
+        try:
+            again.index(default_files(logs))
+            reference.index(default_files(logs))
+            # Fork flows aside: parents are resolved at the end of a run, which the
+            # failed one did not reach.
+            assert ([f for f in _dump(again)["flows"] if f[2] != "fork"]
+                    == [f for f in _dump(reference)["flows"] if f[2] != "fork"])
+        finally:
+            again.close()
+            reference.close()

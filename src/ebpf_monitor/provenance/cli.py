@@ -73,6 +73,9 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser],
                      help="how new lines are read: a Python loop (default), DuckDB per chunk"
                           " (sql), or every line through the reference extractor;"
                           " (docs/provenance.md, \"Index routes\")")
+    idx.add_argument("--workers", type=int, metavar="N",
+                     help="worker processes of the default route (0: none); default: by the"
+                          " size of what is new and the CPUs")
     idx.add_argument("files", nargs="*", type=Path, metavar="FILE",
                      help="JSON-lines files (.gz too); default: events.jsonl and rotations")
     plain = _common(window=False)
@@ -114,7 +117,9 @@ def _index(args: argparse.Namespace, config: Config) -> int:
     for f in files:
         if not f.is_file():
             raise ProvenanceError(f"{f}: no such file")
-    store = LocalStore(_db_path(args, config), route=args.route)
+    if args.workers is not None and args.workers < 0:
+        raise ProvenanceError(f"--workers {args.workers}: must be 0 or more")
+    store = LocalStore(_db_path(args, config), route=args.route, workers=args.workers)
     try:
         docs, skipped = store.index(files)
         print(f"ebpf-monitor: indexed {docs} new events from {len(files)} file(s) into"

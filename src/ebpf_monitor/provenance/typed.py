@@ -63,7 +63,7 @@ from .extract import (
     unix_path_node,
 )
 
-__all__ = ["TypedExtractor"]
+__all__ = ["TypedExtractor", "decode_chunk"]
 
 
 _NONE = Raw()  # an absent field kept raw
@@ -237,6 +237,18 @@ def _user(doc: _Doc) -> str:
     return text
 
 
+def decode_chunk(data: bytes) -> list[_Doc] | None:
+    """Every line of a chunk in one call, or None when some line needs the line-by-line way
+    (not UTF-8, or refused by the schema). It reads no extractor state, so the index's
+    workers decode a chunk while the previous one is still going through the rules."""
+    if _utf8(data):
+        try:
+            return _DECODER.decode_lines(data)
+        except _REFUSED:
+            pass
+    return None
+
+
 class TypedExtractor(Extractor):
     """An Extractor that also takes raw chunks of JSON lines (`feed_lines`)."""
 
@@ -245,15 +257,14 @@ class TypedExtractor(Extractor):
     def feed_lines(self, data: bytes) -> None:
         """Every line of `data` (lines split by \\n; blank ones ignored, as the index always
         did), in order."""
-        if _utf8(data):
-            try:
-                docs = _DECODER.decode_lines(data)
-            except _REFUSED:
-                pass
-            else:
-                self._feed_many(docs)
-                self.whole = True
-                return
+        self.feed_decoded(data, decode_chunk(data))
+
+    def feed_decoded(self, data: bytes, docs: list[_Doc] | None) -> None:
+        """`feed_lines` with the chunk already through `decode_chunk`."""
+        if docs is not None:
+            self._feed_many(docs)
+            self.whole = True
+            return
         self.whole = False
         for line in data.split(b"\n"):
             if not line.strip():

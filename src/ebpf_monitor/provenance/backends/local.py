@@ -25,6 +25,7 @@ All SQL of this backend lives here, parameterised. Tables:
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import gzip
 import hashlib
 import io
@@ -46,8 +47,7 @@ from ..extract import Extractor, Pending
 from ..graphdata import FORK_SKEW_NS, FORK_WINDOW_NS, make_node, pick_fork
 from ..model import Edge, Node
 from ..source import ProcessRow
-from ..typed import TypedExtractor
-from . import sqlchunk
+from . import sqlchunk, workers
 
 __all__ = ["ROUTES", "LocalStore", "default_files"]
 
@@ -84,8 +84,11 @@ CREATE INDEX IF NOT EXISTS nodes_key ON nodes(key);
 CREATE TABLE IF NOT EXISTS meta(key VARCHAR PRIMARY KEY, value BIGINT);
 """
 
-_CHUNK = 32 * 1024 * 1024
+#: Under glibc's largest mmap threshold (32 MiB, see _keep_freed_memory), with room for the
+#: piece of a line carried from the previous read.
+_CHUNK = 30 * 1024 * 1024
 _FLOW = ("VARCHAR", "VARCHAR", "VARCHAR", "BIGINT", "BIGINT", "BIGINT")  # extract.Flow
+_FLOW_IDS = ("INTEGER", "INTEGER", "VARCHAR", "BIGINT", "BIGINT", "BIGINT")  # the flows table
 _PROC = ("VARCHAR", "VARCHAR", "BIGINT", "BIGINT", "BIGINT", "BIGINT", "VARCHAR", "VARCHAR",
          "VARCHAR", "BIGINT", "BIGINT")  # procs without its parent
 _ROTATED = re.compile(r"^events\.jsonl\.(\d+)(\.gz)?$")
@@ -107,6 +110,20 @@ def _array(values: list[str] | list[int]) -> str:
         return orjson.dumps(values).decode()
     except TypeError as exc:  # a str with lone surrogates: not text DuckDB could hold either
         raise ProvenanceError(f"not valid UTF-8 text: {exc}") from None
+
+
+def _keep_freed_memory() -> None:
+    """Let glibc reuse a freed chunk buffer (this process and the workers it forks).
+
+    By default a block of 32 MiB or more comes fresh from mmap each time, one page fault per
+    4 KiB: that was most of the reading's CPU (1.1-1.2 µs an event of a plain file; 0.33-0.37
+    with this and 30 MiB chunks, benchmarks/findings.md). Elsewhere (another libc) a no-op."""
+    try:
+        libc = ctypes.CDLL(None)
+        libc.mallopt(-3, 32 * 1024 * 1024)  # M_MMAP_THRESHOLD, at its maximum
+        libc.mallopt(-1, 96 * 1024 * 1024)  # M_TRIM_THRESHOLD: keep about three chunks freed
+    except (OSError, AttributeError):
+        pass
 
 
 def default_files(events_dir: Path) -> list[Path]:
@@ -169,13 +186,41 @@ class _Progress:
         sys.stderr.flush()
 
 
+class _NodeIds:
+    """Node key -> id for one index run, kept here. Keys of earlier runs are asked of the
+    `nodes` table (only when it had rows when the run began), new ones take the next ids of
+    the `node_ids` sequence, as the SQL paths' keys do."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection) -> None:
+        self.con = con
+        self.ids: dict[str, int] = {}
+        self.earlier = con.execute("SELECT count(*) FROM nodes").fetchone() != (0,)
+
+    def add(self, tmp: Path, keys: set[str], bulk: Any) -> None:
+        if self.earlier:
+            for key, i in self.con.execute(
+                    "SELECT key, id FROM nodes WHERE key IN (SELECT unnest(?::JSON::VARCHAR[]))",
+                    [_array(sorted(keys))]).fetchall():
+                self.ids[key] = int(i)
+                keys.discard(key)
+            if not keys:
+                return
+        order = sorted(keys)
+        got = [int(i) for (i,) in self.con.execute("SELECT nextval('node_ids') FROM range(?)",
+                                                    [len(order)]).fetchall()]
+        bulk(tmp, "nodes", ("INTEGER", "VARCHAR"), list(zip(got, order, strict=True)))
+        self.ids.update(zip(order, got, strict=True))
+
+
 class LocalStore:
     """DuckDB-backed EdgeSource; `index()` brings it up to date with the event files."""
 
-    def __init__(self, db: Path, *, create: bool = True, route: str = "lines") -> None:
+    def __init__(self, db: Path, *, create: bool = True, route: str = "lines",
+                 workers: int | None = None) -> None:
         if route not in ROUTES:
             raise ProvenanceError(f"index route {route!r}: not one of {', '.join(ROUTES)}")
         self.route = route
+        self.workers = workers  # worker processes of the default route; None: by size, CPUs
         self.sql_chunks = self.typed_chunks = self.python_chunks = 0
         if not create and not db.exists():
             raise ProvenanceError(f"index {db}: not found; run: ebpf-monitor index")
@@ -211,10 +256,6 @@ class LocalStore:
     def _meta(self, key: str) -> int:
         row = self.con.execute("SELECT value FROM meta WHERE key = ?", [key]).fetchone()
         return int(row[0]) if row else 0
-
-    def _add_meta(self, key: str, delta: int) -> None:
-        self.con.execute("INSERT INTO meta VALUES (?, ?) ON CONFLICT (key) DO UPDATE"
-                         " SET value = meta.value + excluded.value", [key, delta])
 
     # ---- indexing ----------------------------------------------------------------------
 
@@ -283,49 +324,70 @@ class LocalStore:
 
     def _index_lines(self, files: list[Path]) -> tuple[int, int]:
         """The default route: each chunk decoded in one call into typed structs and fed to
-        the Extractor's rules (typed.py); chunks with odd lines go line by line."""
+        the Extractor's rules (typed.py), in worker processes on a big run (workers.py);
+        chunks with odd lines go line by line."""
         listening = {(str(h), int(p)) for h, p in
                      self.con.execute("SELECT host, port FROM listening").fetchall()}
         pending: Pending = {}
         for e, fd, o, d, c, b in self.con.execute("SELECT * FROM pending").fetchall():
             pending.setdefault(str(e), {})[int(fd), str(o), str(d)] = [int(c), int(b)]
-        known_listening = set(listening)
         known = {str(e) for (e,) in self.con.execute("SELECT entity FROM procs").fetchall()}
         fresh: set[str] = set()  # processes first seen in this run
         plan, total = self._plan(files)
         progress = _Progress(total)
         docs = skipped = 0
         progressed = 0
-        with tempfile.TemporaryDirectory(prefix="ebpf-monitor-index-") as tmp:
+        if total:
+            _keep_freed_memory()
+
+        def chunks() -> Iterator[tuple[tuple[str, Path, int, int], bytes | None]]:
             for path, fingerprint, done in plan:
                 for consumed, data in self._chunks(path, done):
-                    ex = TypedExtractor(listening=listening, pending=pending)
-                    ex.feed_lines(data)
-                    if ex.whole:
-                        self.typed_chunks += 1
-                    else:
-                        self.python_chunks += 1
-                    self._store(ex, Path(tmp), fingerprint, path, consumed,
-                                listening - known_listening)
-                    fresh.update(e for e in ex.procs if e not in known)
-                    known.update(ex.procs)
-                    known_listening |= listening
-                    docs += ex.documents
-                    skipped += ex.skipped
-                    progressed += len(data) + 1
-                    progress.update(progressed, docs)
+                    yield (fingerprint, path, consumed, len(data)), data
                 if _is_gzip(path):  # only a compressed file is complete (see _chunks)
+                    yield (fingerprint, path, 0, 0), None
+
+        ids = _NodeIds(self.con)
+        with (tempfile.TemporaryDirectory(prefix="ebpf-monitor-index-") as tmp,
+              workers.results(chunks(), (listening, pending),
+                              self._workers(total)) as results):
+            for (fingerprint, path, consumed, size), rows in results:
+                if rows is None:
                     self.con.execute("INSERT INTO finished VALUES (?) ON CONFLICT DO NOTHING",
                                      [fingerprint])
-            if docs:  # nothing new: nothing to resolve or carry
+                    continue
+                if rows.whole:
+                    self.typed_chunks += 1
+                else:
+                    self.python_chunks += 1
+                self._store(rows, Path(tmp), fingerprint, path, consumed, ids)
+                for row in rows.procs:
+                    if row[0] not in known:
+                        fresh.add(row[0])
+                        known.add(row[0])
+                docs += rows.documents
+                skipped += rows.skipped
+                progressed += size + 1
+                progress.update(progressed, docs)
+            ids.ids.clear()  # memory back: the later steps intern through `nodes`
+            if docs:  # nothing new: nothing to resolve
                 self._resolve_parents(Path(tmp), fresh)
                 self._resolve_targets()
-                self._save_pending(pending, Path(tmp))
             self._update_readers()
         progress.update(total, docs, final=True)
         self.events_read = self._meta("documents")
         self.skipped = self._meta("skipped")
         return docs, skipped
+
+    def _workers(self, total: int) -> int:
+        """Worker processes for a run of `total` bytes: none for a small one (starting them
+        costs more than they save) or on one CPU."""
+        if self.workers is not None:
+            return self.workers
+        cpus = len(os.sched_getaffinity(0))
+        if cpus < 2 or total < 4 * _CHUNK:
+            return 0
+        return min(cpus, 4)
 
     def _index_python(self, tmp: Path, data: bytes, fingerprint: str, path: Path,
                       consumed: int, fresh: set[str]) -> tuple[int, int]:
@@ -349,7 +411,8 @@ class LocalStore:
             "SELECT entity FROM procs WHERE entity IN (SELECT unnest(?::JSON::VARCHAR[]))",
             [_array(list(ex.procs))]).fetchall()}
         fresh.update(e for e in ex.procs if e not in known)
-        self._store(ex, tmp, fingerprint, path, consumed, ex.listening - listening)
+        self._store(workers.summarize(ex, ex.listening - listening, False), tmp, fingerprint,
+                    path, consumed, None)
         return ex.documents, ex.skipped
 
     def _store_sql(self, fingerprint: str, path: Path, consumed: int, documents: int,
@@ -381,8 +444,9 @@ class LocalStore:
                          " DO UPDATE SET path = excluded.path, consumed = excluded.consumed,"
                          " documents = sources.documents + excluded.documents",
                          [fingerprint, str(path), consumed, documents])
-        self._add_meta("documents", documents)
-        self._add_meta("skipped", skipped)
+        self.con.execute("INSERT INTO meta VALUES ('documents', ?), ('skipped', ?)"
+                         " ON CONFLICT (key) DO UPDATE SET value = meta.value + excluded.value",
+                         [documents, skipped])
 
     def _fingerprint(self, path: Path) -> tuple[str | None, int]:
         """A file is known by its first line (event ids make it unique), so a rename by
@@ -433,8 +497,13 @@ class LocalStore:
         """Rows written column-wise as one JSON object, and a subquery giving them back typed
         (c0, c1, ...): DuckDB reads JSON natively and any text is safe in it; typed list
         columns parse about twice as fast as a JSON value per row picked apart with `->>`."""
+        return LocalStore._colset(tmp, name, types, list(zip(*rows, strict=True)))
+
+    @staticmethod
+    def _colset(tmp: Path, name: str, types: tuple[str, ...],
+                columns: list[Any]) -> tuple[str, str]:
+        """`_rowset` for rows already split into columns."""
         path = tmp / f"{name}.json"
-        columns = zip(*rows, strict=True)
         path.write_bytes(orjson.dumps({f"c{i}": col for i, col in enumerate(columns)}))
         spec = ", ".join(f"'c{i}': '{t}[]'" for i, t in enumerate(types))
         cols = ", ".join(f"unnest(c{i}) AS c{i}" for i in range(len(types)))
@@ -473,40 +542,54 @@ class LocalStore:
                     " ON s.key = t.src WHERE t.action IN ('read', 'exec')")
         con.execute("DROP TABLE stage")
 
-    def _store(self, ex: Extractor, tmp: Path, fingerprint: str, path: Path, consumed: int,
-               new_listening: set[tuple[str, int]]) -> None:
+    def _store(self, rows: workers.ChunkRows, tmp: Path, fingerprint: str, path: Path,
+               consumed: int, ids: _NodeIds | None) -> None:
+        """One chunk's rows in one transaction with how far its file was read."""
         con = self.con
         con.execute("BEGIN")
         try:
-            self._insert_flows(tmp, ex.flows)
-            execs = [[p.entity, e["time_ns"], e["executable"], orjson.dumps(e["args"]).decode(),
-                      e["user"]] for p in ex.procs.values() for e in p.execs]
+            if ids is None:
+                self._insert_flows(tmp, rows.flows)
+            else:
+                self._insert_flow_ids(tmp, rows.flows, ids)
             self._bulk(tmp, "execs", ("VARCHAR", "BIGINT", "VARCHAR", "VARCHAR", "VARCHAR"),
-                       execs)
+                       rows.execs)
             self._bulk(tmp, "forks", ("VARCHAR", "VARCHAR", "BIGINT", "BIGINT", "VARCHAR"),
-                       [[*f, None] for f in ex.forks])
+                       rows.forks)
             self._bulk(tmp, "targets", ("VARCHAR", "VARCHAR", "BIGINT", "BIGINT", "VARCHAR",
-                                        "BIGINT", "BOOLEAN"), [list(t) for t in ex.targets])
+                                        "BIGINT", "BOOLEAN"), rows.targets)
             self._bulk(tmp, "creds", ("VARCHAR", "BIGINT", "VARCHAR", "VARCHAR", "VARCHAR",
-                                      "VARCHAR"),
-                       [[p.entity, c["time_ns"], c["action"], c["outcome"], c["before"],
-                         c["after"]] for p in ex.procs.values() for c in p.creds])
-            procs = [[p.entity, p.host, p.pid, p.ppid, p.start_ns, p.first_ns, p.name,
-                      p.executable, p.user, p.end_ns, p.exit_code] for p in ex.procs.values()]
-            if procs:
-                sub, name = self._rowset(tmp, "procs", _PROC, procs)
+                                      "VARCHAR"), rows.creds)
+            if rows.procs:
+                sub, name = self._rowset(tmp, "procs", _PROC, rows.procs)
                 con.execute(f"INSERT INTO procs SELECT *, NULL FROM {sub} {_UPSERT}", [name])
-            for host, port in new_listening:
-                con.execute("INSERT INTO listening VALUES (?, ?)", [host, port])
+            self._bulk(tmp, "listening", ("VARCHAR", "BIGINT"), rows.listening)
             con.execute("DELETE FROM pending")
             self._bulk(tmp, "pending", ("VARCHAR", "BIGINT", "VARCHAR", "VARCHAR", "BIGINT",
-                                        "BIGINT"),
-                       [[e, *k, *v] for e, mine in ex.pending.items() for k, v in mine.items()])
-            self._source_done(fingerprint, path, consumed, ex.documents, ex.skipped)
+                                        "BIGINT"), rows.pending)
+            self._source_done(fingerprint, path, consumed, rows.documents, rows.skipped)
             con.execute("COMMIT")
         except BaseException:
             con.execute("ROLLBACK")
             raise
+
+    def _insert_flow_ids(self, tmp: Path, flows: list[Any], ids: _NodeIds) -> None:
+        """`_insert_flows` with the keys looked up in the run's dict: joining each chunk's
+        keys with all of `nodes` (three times) grew with the index."""
+        if not flows:
+            return
+        src, dst, action, ts, cnt, nbytes = zip(*flows, strict=True)
+        have = ids.ids
+        new = {k for k in src if k not in have}
+        new.update(k for k in dst if k not in have)
+        if new:
+            ids.add(tmp, new, self._bulk)
+        sids = list(map(have.__getitem__, src))
+        did = list(map(have.__getitem__, dst))
+        sub, name = self._colset(tmp, "flows", _FLOW_IDS, [sids, did, action, ts, cnt, nbytes])
+        self.con.execute(f"INSERT INTO flows SELECT * FROM {sub} ORDER BY c3", [name])
+        read = {i for i, a in zip(sids, action, strict=True) if a == "read" or a == "exec"}
+        self._bulk(tmp, "readers_dirty", ("INTEGER",), [[i] for i in read])
 
     def _resolve_parents(self, tmp: Path, fresh: set[str]) -> None:
         """Give each process without a parent yet its parent entity and a fork flow.
@@ -638,14 +721,6 @@ class LocalStore:
         except BaseException:
             con.execute("ROLLBACK")
             raise
-
-    def _save_pending(self, pending: Pending, tmp: Path) -> None:
-        rows = [[e, *k, *v] for e, mine in pending.items() for k, v in mine.items()]
-        self.con.execute("BEGIN")
-        self.con.execute("DELETE FROM pending")
-        self._bulk(tmp, "pending", ("VARCHAR", "BIGINT", "VARCHAR", "VARCHAR", "BIGINT", "BIGINT"),
-                   rows)
-        self.con.execute("COMMIT")
 
     def indexed_files(self) -> int:
         row = self.con.execute("SELECT count(*) FROM sources").fetchone()
