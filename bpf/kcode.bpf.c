@@ -41,6 +41,38 @@ static __always_inline int bpf_exit(struct trace_event_raw_sys_exit *ctx, __u16 
 
 SYSCALL_EXIT_HOOK(bpf, bpf_exit, EA_BPF)
 
+/* Name a new memfd in the fd table as /proc names it ("/memfd:NAME (deleted)"), so its reads,
+ * writes and moves are named by the kernel: the /proc lookup user space falls back on loses
+ * the race with a process that is gone before its records are read. */
+static __always_inline void track_memfd(const struct fileless_event *e, int fd)
+{
+	static const char prefix[] = "/memfd:";
+	static const char suffix[] = " (deleted)";
+	__u64 key = fd_key(e->h.pid, fd);
+	__u32 slot = 1, n = e->path_len, end;
+	struct fd_info *fi;
+
+	if (n > 255)
+		return;
+	end = sizeof(prefix) - 1 + n;
+	fi = bpf_map_lookup_elem(&em_scratch, &slot);
+	if (!fi)
+		return;
+	fi->target = FT_FILE;
+	fi->ignored = 0;
+	fi->_pad = 0;
+	fd_info_set_file(fi, file_of_fd(fd));
+	__builtin_memset(&fi->sock, 0, sizeof(fi->sock));
+	fd_info_clear_io(fi);
+	__builtin_memcpy(fi->path, prefix, sizeof(prefix) - 1);
+	bpf_probe_read_kernel(&fi->path[sizeof(prefix) - 1], n, e->path);
+	if (end > PATH_LEN - sizeof(suffix))
+		return;
+	__builtin_memcpy(&fi->path[end], suffix, sizeof(suffix));
+	fi->path_len = end + sizeof(suffix) - 1;
+	bpf_map_update_elem(&em_fds, &key, fi, BPF_ANY);
+}
+
 /* memfd_create(name, flags), userfaultfd(flags): code or data that never touches a file. */
 static __always_inline int fileless_exit(struct trace_event_raw_sys_exit *ctx, __u16 action)
 {
@@ -67,6 +99,8 @@ static __always_inline int fileless_exit(struct trace_event_raw_sys_exit *ctx, _
 		e->flags = a.args[0];
 	}
 	emit(e, offsetof(struct fileless_event, path) + (e->path_len & 255) + 1);
+	if (action == EA_MEMFD_CREATE && ctx->ret >= 0)
+		track_memfd(e, ctx->ret);
 	return 0;
 }
 

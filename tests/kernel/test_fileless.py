@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.harness import REPO, Monitor
+from tests.harness import REPO, Doc, Monitor
 
 FILELESS_WORK_C = REPO / "tests" / "kernel" / "fileless_work.c"
 
@@ -74,3 +74,32 @@ class TestUnlinkedExec:
                                                 "file_path": f"{where}/deleted true"}
         (own_exec,) = [d for d in monitor.events_of(pid) if d["event"]["action"] == "execve"]
         assert "exec" not in own_exec["ebpf"]
+
+
+MEMFD_SENDFILE = r"""
+import os
+fd = os.memfd_create("em short lived")
+src = os.open("/etc/hostname", os.O_RDONLY)
+os.sendfile(fd, src, 0, 64)
+os.write(fd, b"x")
+"""
+
+
+class TestMemfdNamedByTheKernel:
+    """A memfd's fd is named in the kernel, so a process gone before its records are read
+    still has its sendfile and write into the memfd named."""
+
+    def test_short_lived_process(self, monitor: Monitor) -> None:
+        proc = subprocess.run(["python3", "-c", MEMFD_SENDFILE], check=True)
+        assert proc.returncode == 0
+        name = "/memfd:em short lived (deleted)"
+
+        def moved(d: Doc) -> bool:
+            return d["event"]["action"] == "sendfile64" and \
+                d["ebpf"].get("to", {}).get("path") == name
+
+        def wrote(d: Doc) -> bool:
+            return d["event"]["action"] == "write" and d.get("file", {}).get("path") == name
+
+        monitor.wait_for(moved, what=f"a sendfile64 into {name}")
+        monitor.wait_for(wrote, what=f"a write into {name}")
