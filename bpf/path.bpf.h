@@ -327,7 +327,7 @@ differs:
 
 /* True when the path of `p`, walked as walk_path does, is the given absolute path (len
  * bytes in a map value) and ends on mount `ns_root`: every name on the way is compared, none
- * copied. The common case of real_path_if_differs, at about a third of building the path. */
+ * copied: the common case of real_path_if_differs, ~0.4 us cheaper than building the path. */
 static __always_inline bool same_path(const struct path *p, const char *given, int len,
 				      struct mount *ns_root)
 {
