@@ -181,6 +181,32 @@ class TestRealPath:
                 and d["ebpf"].get("real_path") == os.path.realpath(marker)]
         assert mine
 
+    def test_same_length_name_differs_late(self, monitor: Monitor, tmp_path: Path) -> None:
+        """A symlinked directory whose name has the real one's length and differs only in its
+        last byte, past the first 8: the kernel's compare of the names sees it."""
+        real = tmp_path / ("d" * 21 + "1")
+        real.mkdir()
+        link = tmp_path / ("d" * 21 + "2")
+        link.symlink_to(real.name)
+        _opens(f"openat:{link}/late")
+        assert _open_doc(monitor, f"{link}/late")["ebpf"]["real_path"] == f"{real}/late"
+
+    def test_rename_then_symlink_at_the_old_name(self, monitor: Monitor,
+                                                 tmp_path: Path) -> None:
+        """Two opens in a directory (the second as the first: nothing may be remembered from
+        it), then the directory is renamed and a symlink to it planted at its old name, in the
+        same process: the next open by the old name gets the new real path."""
+        old, new = tmp_path / "dir", tmp_path / "moved"
+        old.mkdir()
+        script = (OPENS + "\nos.rename(sys.argv[-2].split(':', 1)[1].rsplit('/', 1)[0], "
+                  f"{str(new)!r})\nos.symlink({new.name!r}, {str(old)!r})\n"
+                  f"os.close(os.open({str(old / 'after')!r}, os.O_RDWR | os.O_CREAT, 0o644))\n")
+        subprocess.run([sys.executable, "-c", script, f"openat:{old}/first",
+                        f"openat:{old}/second"], check=True)
+        for name in ("first", "second"):
+            assert "real_path" not in _open_doc(monitor, f"{old}/{name}")["ebpf"]
+        assert _open_doc(monitor, f"{old}/after")["ebpf"]["real_path"] == f"{new}/after"
+
     def test_bind_mount_in_a_mount_namespace(self, monitor: Monitor, tree: Path) -> None:
         """A bind mount, made in a new mount namespace, is a place of its own: a path through
         it has no real path; a symlink inside still has one (the walk ends on that namespace's
