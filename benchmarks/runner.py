@@ -64,6 +64,8 @@ def loadavg() -> str:
 MONITOR_VARIANTS: dict[str, dict[str, Any]] = {
     "monitor, read_write first": {"read_write": "first"},
     "monitor, read_write none": {"read_write": "none"},
+    # The real-path walk is the hottest hook's largest single cost (issue #12): its price.
+    "monitor, real_paths false": {"real_paths": False},
 }
 
 
