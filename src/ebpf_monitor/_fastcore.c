@@ -814,8 +814,52 @@ static PyObject *store_position(PyObject *Py_UNUSED(self), PyObject *const *args
 	Py_RETURN_NONE;
 }
 
+/* How far the records from `cons` are committed, in the live ring (not a copy): a header read
+ * (acquire) with BUSY clear means the kernel finished its data, which stays as it is until we
+ * move the consumer past it. The reader copies only that far: a bulk copy of a region that still
+ * holds a record being written can read that record's tail before its header (memcpy may load
+ * a region's last bytes first), and then pair a committed header with data from before the
+ * write. Stops at `limit` (a record that would end past it is left for the next read). */
+static PyObject *committed(PyObject *Py_UNUSED(self), PyObject *const *args, Py_ssize_t nargs)
+{
+	if (nargs != 5) {
+		PyErr_SetString(PyExc_TypeError, "committed(buffer, data_off, mask, cons, limit)");
+		return NULL;
+	}
+	Py_ssize_t data_off = PyLong_AsSsize_t(args[1]);
+	unsigned long long mask = PyLong_AsUnsignedLongLong(args[2]);
+	unsigned long long cons = PyLong_AsUnsignedLongLong(args[3]);
+	unsigned long long limit = PyLong_AsUnsignedLongLong(args[4]);
+	if (PyErr_Occurred())
+		return NULL;
+	Py_buffer view;
+	if (PyObject_GetBuffer(args[0], &view, PyBUF_SIMPLE) < 0)
+		return NULL;
+	if (data_off < 0 || (unsigned long long)(view.len - data_off) < mask + 1) {
+		PyBuffer_Release(&view);
+		PyErr_SetString(PyExc_ValueError, "the buffer does not hold the ring's data");
+		return NULL;
+	}
+	const unsigned char *data = (const unsigned char *)view.buf + data_off;
+	unsigned long long pos = cons;
+	while (pos + RB_HDR <= limit) {
+		uint32_t hdr = __atomic_load_n((const uint32_t *)(data + (pos & mask)),
+					       __ATOMIC_ACQUIRE);
+		if (hdr & RB_BUSY)
+			break;
+		unsigned long long end = pos + (((hdr & ~(RB_BUSY | RB_DISCARD)) + RB_HDR + 7) & ~7ULL);
+		if (end > limit)
+			break;
+		pos = end;
+	}
+	PyBuffer_Release(&view);
+	return PyLong_FromUnsignedLongLong(pos);
+}
+
 static PyMethodDef module_methods[] = {
 	{"walk", walk, METH_O, "walk(data) -> ([(offset, length)], consumed): a ring copy's records."},
+	{"committed", (PyCFunction)(void (*)(void))committed, METH_FASTCALL,
+	 "committed(buffer, data_off, mask, cons, limit) -> end of the committed records."},
 	{"load_position", load_position, METH_O,
 	 "load_position(buffer) -> int: its first 8 bytes, one acquire load."},
 	{"store_position", (PyCFunction)(void (*)(void))store_position, METH_FASTCALL,

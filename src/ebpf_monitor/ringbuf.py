@@ -28,12 +28,14 @@ from collections.abc import Callable
 _walk: Callable[[bytes], tuple[list[tuple[int, int]], int]] | None
 _load: Callable[[memoryview], int] | None
 _store: Callable[[memoryview, int], None] | None
-try:  # the same walk in C (fastpath.py's extension), and acquire/release position accesses
+_committed: Callable[[mmap.mmap, int, int, int, int], int] | None
+try:  # the same walks in C (fastpath.py's extension), and acquire/release position accesses
+    from ._fastcore import committed as _committed
     from ._fastcore import load_position as _load
     from ._fastcore import store_position as _store
     from ._fastcore import walk as _walk
 except ImportError:
-    _walk = _load = _store = None
+    _walk = _load = _store = _committed = None
 
 __all__ = ["Batch", "RingReader", "load_position", "store_position"]
 
@@ -101,13 +103,22 @@ class RingReader:
         return prod - cons
 
     def read(self, max_bytes: int | None = None) -> Batch:
-        """Copy out committed records (up to about max_bytes) and release their space."""
+        """Copy out committed records (up to about max_bytes) and release their space.
+
+        The committed extent is found in the live ring first, and only that is copied: one
+        bulk copy of a region holding a record still being written could read that record's
+        tail before its header (memcpy may load a region's last bytes first) and pair a
+        committed header with data from before the write."""
         cons, prod = self._positions()
-        avail = prod - cons
+        if prod <= cons:
+            return Batch(b"", [])
+        limit = prod if max_bytes is None else min(prod, cons + max_bytes)
+        end = self._committed_end(cons, limit)
+        if end == cons and limit < prod:  # one record larger than max_bytes
+            end = self._committed_end(cons, prod)
+        avail = end - cons
         if avail <= 0:
             return Batch(b"", [])
-        if max_bytes is not None and avail > max_bytes:
-            avail = max_bytes
         start = self._data_off + (cons & self._mask)
         limit = self._data_off + self.size
         if start + avail <= limit:
@@ -121,6 +132,22 @@ class RingReader:
         if pos:
             store_position(self._cons_pos, cons + pos)
         return Batch(data, spans)
+
+    def _committed_end(self, cons: int, limit: int) -> int:
+        """Where the committed records from `cons` end, read from the live ring's headers."""
+        if _committed is not None:
+            return _committed(self._prod, self._data_off, self._mask, cons, limit)
+        pos = cons
+        unpack = _U32.unpack_from
+        while pos + _HDR <= limit:
+            hdr = unpack(self._prod, self._data_off + (pos & self._mask))[0]
+            if hdr & _BUSY:
+                break
+            end = pos + (((hdr & ~(_BUSY | _DISCARD)) + _HDR + 7) & ~7)
+            if end > limit:
+                break
+            pos = end
+        return pos
 
     def close(self) -> None:
         self._epoll.close()

@@ -48,14 +48,16 @@ for arg in sys.argv[1:]:
         os.close(fd)
 """
 
-BUILD = Path(__file__).resolve().parents[2] / "build"
+# Outside the prefixes this module's monitor ignores (/tmp/, /var/tmp/): not the checkout's
+# build/, which may itself be under /tmp (a clean clone there). /dev/shm: a tmpfs every
+# Linux host has, where symlinks and bind mounts work.
+BASE = Path("/dev/shm")
 
 
 @pytest.fixture(scope="module")
 def base() -> Iterator[Path]:
     """Where these tests make their files: outside /tmp, which their monitor ignores."""
-    BUILD.mkdir(exist_ok=True)
-    where = Path(tempfile.mkdtemp(prefix="kernel-paths-", dir=BUILD))
+    where = Path(tempfile.mkdtemp(prefix="ebpf-monitor-kernel-paths-", dir=BASE))
     yield where
     shutil.rmtree(where, ignore_errors=True)
 

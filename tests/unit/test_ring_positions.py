@@ -121,3 +121,34 @@ class TestPositionAccessors:
             fastcore.store_position(view, 1)
         view.release()
         page.close()
+
+
+def _ring_with(records: list[tuple[int, int]], size: int = 4096) -> mmap.mmap:
+    """A producer page and `size` data bytes; records as (length, header flags) from 0."""
+    ring = mmap.mmap(-1, mmap.PAGESIZE + size)
+    pos = 0
+    for length, flags in records:
+        struct.pack_into("<I", ring, mmap.PAGESIZE + pos, length | flags)
+        pos += (length + 8 + 7) & ~7
+    return ring
+
+
+class TestCommittedExtent:
+    """Only records whose live header is committed are copied: a record still being written
+    ends the read, so its data is never taken from before the write."""
+
+    @pytest.mark.parametrize("path", ["compiled", "pure"])
+    def test_stops_at_busy_and_at_limit(self, path: str, monkeypatch: pytest.MonkeyPatch) -> None:
+        if path == "pure":
+            monkeypatch.setattr(ringbuf, "_committed", None)
+        elif ringbuf._committed is None:
+            pytest.skip("the compiled core is not built")
+        busy, discard = 1 << 31, 1 << 30
+        ring = _ring_with([(20, 0), (5, discard), (64, 0), (8, busy), (16, 0)])
+        reader = ringbuf.RingReader.__new__(ringbuf.RingReader)
+        reader._prod, reader._data_off, reader._mask = ring, mmap.PAGESIZE, 4096 - 1
+        first_three = 32 + 16 + 72
+        assert reader._committed_end(0, 4096) == first_three  # the BUSY record ends it
+        assert reader._committed_end(0, first_three - 1) == 48  # the third does not fit
+        assert reader._committed_end(32, 4096) == first_three
+        ring.close()
