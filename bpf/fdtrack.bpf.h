@@ -51,6 +51,24 @@ static __always_inline void fd_info_set_file(struct fd_info *fi, struct file *f)
 }
 
 /* True when the entry still names f, the file now behind its fd. */
+/* A fresh file entry for the fd table, built in scratch slot 1 (too big for the stack): file
+ * `f`, no socket, no I/O yet, not ignored; the caller writes the path and its length. */
+static __always_inline struct fd_info *fd_info_new_file(struct file *f)
+{
+	__u32 slot = 1;
+	struct fd_info *fi = bpf_map_lookup_elem(&em_scratch, &slot);
+
+	if (!fi)
+		return NULL;
+	fi->target = FT_FILE;
+	fi->ignored = 0;
+	fi->_pad = 0;
+	fd_info_set_file(fi, f);
+	__builtin_memset(&fi->sock, 0, sizeof(fi->sock));
+	fd_info_clear_io(fi);
+	return fi;
+}
+
 static __always_inline bool fd_info_current(const struct fd_info *fi, struct file *f)
 {
 	return f && fi->file == (__u64)f && fi->inode == (__u64)BPF_CORE_READ(f, f_inode);

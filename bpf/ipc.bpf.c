@@ -22,19 +22,12 @@ static __always_inline __u64 ino_of_fd(int fd)
 static __always_inline void track_pipe(__u32 pid, int fd, __u64 ino)
 {
 	__u64 key = fd_key(pid, fd);
-	__u32 slot = 1;
-	struct fd_info *fi = bpf_map_lookup_elem(&em_scratch, &slot);
+	struct fd_info *fi = fd_info_new_file(file_of_fd(fd));
 	__u64 args[1] = { ino };
 	long n;
 
 	if (!fi)
 		return;
-	fi->target = FT_FILE;
-	fi->ignored = 0;
-	fi->_pad = 0;
-	fd_info_set_file(fi, file_of_fd(fd));
-	__builtin_memset(&fi->sock, 0, sizeof(fi->sock));
-	fd_info_clear_io(fi);
 	n = bpf_snprintf(fi->path, PATH_LEN, "pipe:[%llu]", args, sizeof(args));
 	if (n <= 1)
 		return;

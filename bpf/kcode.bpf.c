@@ -49,21 +49,15 @@ static __always_inline void track_memfd(const struct fileless_event *e, int fd)
 	static const char prefix[] = "/memfd:";
 	static const char suffix[] = " (deleted)";
 	__u64 key = fd_key(e->h.pid, fd);
-	__u32 slot = 1, n = e->path_len, end;
+	__u32 n = e->path_len, end;
 	struct fd_info *fi;
 
 	if (n > 255)
 		return;
 	end = sizeof(prefix) - 1 + n;
-	fi = bpf_map_lookup_elem(&em_scratch, &slot);
+	fi = fd_info_new_file(file_of_fd(fd));
 	if (!fi)
 		return;
-	fi->target = FT_FILE;
-	fi->ignored = 0;
-	fi->_pad = 0;
-	fd_info_set_file(fi, file_of_fd(fd));
-	__builtin_memset(&fi->sock, 0, sizeof(fi->sock));
-	fd_info_clear_io(fi);
 	__builtin_memcpy(fi->path, prefix, sizeof(prefix) - 1);
 	bpf_probe_read_kernel(&fi->path[sizeof(prefix) - 1], n, e->path);
 	if (end > PATH_LEN - sizeof(suffix))
