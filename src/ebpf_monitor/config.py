@@ -60,6 +60,26 @@ def _no_nul(path: Path) -> Path:
 
 FilePath = Annotated[Path, AfterValidator(_no_nul)]
 
+
+def _fits(most: int) -> AfterValidator:
+    """A string the kernel keeps in `most` bytes: counted as UTF-8 bytes, not characters, so
+    "é" * 40 cannot pass a 63-byte limit and then be cut short (a shorter prefix filters
+    more than was asked)."""
+
+    def check(value: str) -> str:
+        size = len(value.encode())  # pydantic refuses lone surrogates before this
+        if size > most:
+            raise ValueError(f"at most {most} bytes as UTF-8, got {size}")
+        return value
+
+    return AfterValidator(check)
+
+
+CommName = Annotated[str, Field(min_length=1), _fits(TASK_COMM_LEN - 1)]
+"""A process name as the kernel keeps it (comm, with its NUL in TASK_COMM_LEN)."""
+PathPrefix = Annotated[str, Field(min_length=1), _fits(PREFIX_LEN - 1)]
+"""A path prefix filter: a prefix_key's bytes."""
+
 DEFAULT_IGNORE_PATH_PREFIXES = (
     "/proc/",
     "/sys/",
@@ -90,11 +110,10 @@ class FilterConfig(BaseModel):
 
     model_config = _MODEL
 
-    ignore_comms: list[Annotated[str, Field(min_length=1, max_length=TASK_COMM_LEN - 1)]] = []
+    ignore_comms: list[CommName] = []
     """Process names (comm, at most 15 bytes) whose non-exec events are dropped."""
 
-    ignore_path_prefixes: list[Annotated[str, Field(min_length=1,
-                                                    max_length=PREFIX_LEN - 1)]] = list(
+    ignore_path_prefixes: list[PathPrefix] = list(
         DEFAULT_IGNORE_PATH_PREFIXES
     )
     """Byte prefixes of paths whose file events (and reads/writes of their fds) are dropped."""
@@ -106,7 +125,7 @@ class FilterConfig(BaseModel):
     """Drop mmap/mprotect records that make a file under `library_prefixes` executable: the
     dynamic loader maps every shared library so on every exec. False: record them all."""
 
-    library_prefixes: list[Annotated[str, Field(min_length=1, max_length=63)]] = list(
+    library_prefixes: list[PathPrefix] = list(
         DEFAULT_LIBRARY_PREFIXES
     )
     """Byte prefixes of the resolved paths of trusted library directories (root-owned) for

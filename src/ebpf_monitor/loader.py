@@ -183,36 +183,31 @@ class BpfMonitor:
                          f"set capture.exec_env_vars {name!r}")
 
     def _fill_filters(self, filters: FilterConfig) -> None:
-        sizes = enum_values("abi_const")
-        comm_len, prefix_len = sizes["ABI_TASK_COMM_LEN"], sizes["ABI_PREFIX_LEN"]
         comm_fd = bpf.lib.bpf_map__fd(self._map("em_ign_comm"))
         one = ctypes.c_uint8(1)
         comm_key = layout("comm_key")  # the name, NUL-padded
         for comm in filters.ignore_comms:
-            key = comm_key.struct.pack(comm.encode()[: comm_len - 1])
+            key = comm_key.struct.pack(comm.encode())  # config.CommName: it fits
             bpf.check_rc(bpf.lib.bpf_map_update_elem(comm_fd, key, ctypes.byref(one), 0),
-                         f"set filter ignore_comms {comm!r}")
-        path_fd = bpf.lib.bpf_map__fd(self._map("em_ign_path"))
-        prefix_key = layout("prefix_key")  # prefixlen (bits), then the prefix as its tail
-        for prefix in filters.ignore_path_prefixes:
-            raw = prefix.encode()[:prefix_len]
-            key = prefix_key.struct.pack(len(raw) * 8) + raw.ljust(
-                prefix_key.size - prefix_key.tail_offset, b"\0")
-            bpf.check_rc(bpf.lib.bpf_map_update_elem(path_fd, key, ctypes.byref(one), 0),
-                         f"set filter ignore_path_prefixes {prefix!r}")
-
+                         f"set filters.ignore_comms {comm!r}")
+        self._fill_prefixes("em_ign_path", filters.ignore_path_prefixes,
+                            "filters.ignore_path_prefixes")
         if filters.ignore_library_mappings:
             self._fill_prefixes("em_lib_path", filters.library_prefixes,
                                 "filters.library_prefixes")
 
     def _fill_prefixes(self, map_name: str, prefixes: list[str], key_name: str) -> None:
-        """An LPM trie of path prefixes (prefix_key), as em_ign_path."""
+        """An LPM trie of path prefixes: prefix_key is the prefix's length in bits, then its
+        bytes as the key's tail."""
         prefix_len = enum_values("abi_const")["ABI_PREFIX_LEN"]
         fd = bpf.lib.bpf_map__fd(self._map(map_name))
         one = ctypes.c_uint8(1)
         prefix_key = layout("prefix_key")
         for prefix in prefixes:
-            raw = prefix.encode()[:prefix_len]
+            raw = prefix.encode()
+            if len(raw) >= prefix_len:  # config.PathPrefix refuses it; never cut one short
+                raise BpfLoadError(f"{key_name} {prefix!r}: {len(raw)} bytes, the kernel"
+                                   f" keeps at most {prefix_len - 1}")
             key = prefix_key.struct.pack(len(raw) * 8) + raw.ljust(
                 prefix_key.size - prefix_key.tail_offset, b"\0")
             bpf.check_rc(bpf.lib.bpf_map_update_elem(fd, key, ctypes.byref(one), 0),

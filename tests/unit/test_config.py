@@ -70,7 +70,8 @@ class TestAccepted:
         ({"es_config": {"secure": "maybe"}}, "es_config.secure: Input should be a valid boolean"),
         ({"events_dir": 5}, "events_dir: Input is not a valid path"),
         ({"bogus": 1}, "bogus: unknown key"),
-        ({"filters": {"ignore_comms": ["x" * 20]}}, "filters.ignore_comms.0: String should have"),
+        ({"filters": {"ignore_comms": ["x" * 20]}},
+         "filters.ignore_comms.0: at most 15 bytes as UTF-8, got 20"),
         ({"capture": {"ring_buffer_bytes": 10}}, "capture.ring_buffer_bytes: Input should be"),
         ({"file_logging": False}, "file_logging can be false only with storage_type"),
         ([], "the top level must be a JSON object"),
@@ -87,6 +88,10 @@ class TestAccepted:
         ({"capture": {"ring_buffer_bytes": 1 << 40}},
          "capture.ring_buffer_bytes: at most 2147483648 (2 GiB"),
         ({"events_dir": "/var/a\0b"}, "events_dir: a path cannot hold a NUL byte"),
+        ({"filters": {"ignore_path_prefixes": ["/" + "é" * 40]}},
+         "filters.ignore_path_prefixes.0: at most 63 bytes as UTF-8, got 81"),
+        ({"filters": {"ignore_comms": ["\udcff"]}},
+         "filters.ignore_comms.0: Input should be a valid string"),
         ({"spool": {"dir": "/x\0"}}, "spool.dir: a path cannot hold a NUL byte"),
     ],
 )
@@ -353,6 +358,11 @@ class TestLimitsOfEventsH:
     @pytest.mark.parametrize(("section", "key", "most", "more"), [
         ("filters", "ignore_comms", ["c" * _COMM], ["c" * (_COMM + 1)]),
         ("filters", "ignore_path_prefixes", ["/" * _PREFIX], ["/" * (_PREFIX + 1)]),
+        ("filters", "library_prefixes", ["/" * _PREFIX], ["/" * (_PREFIX + 1)]),
+        # The kernel's room is bytes: two-byte characters count twice.
+        ("filters", "ignore_comms", ["é" * (_COMM // 2)], ["é" * (_COMM // 2 + 1)]),
+        ("filters", "ignore_path_prefixes", ["/" + "é" * ((_PREFIX - 1) // 2)],
+         ["/" + "é" * ((_PREFIX - 1) // 2 + 1)]),
         ("capture", "max_args", _ARGS, _ARGS + 1),
         ("capture", "exec_env_vars", ["V" * _NAME], ["V" * (_NAME + 1)]),
         ("capture", "exec_env_vars", [f"V{i}" for i in range(_NAMES)],
