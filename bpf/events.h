@@ -629,11 +629,15 @@ enum mmap_flag {
 	MMF_FILE = 1 << 0,     /* a file is mapped: path, dev, ino, offset describe it */
 	MMF_BEFORE = 1 << 1,   /* mprotect: prot_before holds the vma's prot at entry */
 	MMF_UNLINKED = 1 << 2, /* the file has no name left (nlink 0): a memfd or a deleted file */
+	MMF_PART = 1 << 3,     /* mprotect over several vmas: this record is one vma's part of the
+				* range (addr, len); without MMF_BEFORE, the rest of the range past
+				* the vmas looked at */
 };
 
 /* mmap or mprotect asking for PROT_EXEC (no other call is sent): memory that can now run code.
- * mmap: its arguments, the file behind fd; mprotect, pkey_mprotect: its arguments, and the vma at start (the
- * first one of the range): its file and the prot it had at entry. The header's ret is the
+ * mmap: its arguments, the file behind fd; mprotect, pkey_mprotect: its arguments and the vma
+ * at start: its file and the prot it had at entry; a successful call over several vmas is one
+ * record per vma (MMF_PART: addr and len are that vma's part of the range). The header's ret is the
  * address mapped (mmap) or 0 (mprotect), or -errno. */
 struct mmap_event {
 	struct event_header h;

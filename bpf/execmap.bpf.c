@@ -12,9 +12,12 @@
  *
  * pkey_mprotect is mprotect with a protection key: hooked alike, or it would be the way round.
  *
- * mprotect: the prot the vma had before the call is gone by exit, so mprotect gets an enter
- * program too, run to completion only for a PROT_EXEC request: it looks up the vma at start
- * (bpf_find_vma) and keeps its prot and file per thread until the exit. */
+ * mprotect: the prot the vmas had before the call is gone by exit, so mprotect gets an enter
+ * program too, run to completion only for a PROT_EXEC request: it looks up the vmas of the
+ * range (bpf_find_vma, one per region, up to MPROT_REGIONS) and keeps each one's bounds, prot
+ * and file per thread until the exit. A range over several regions is sent as one record per
+ * region (MMF_PART), each judged alone: a library's region first in the range cannot hide the
+ * anonymous or file memory after it. */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
@@ -26,6 +29,7 @@
 #define MAP_ANONYMOUS 0x20
 #define VM_PROT_BITS 0x7 /* VM_READ | VM_WRITE | VM_EXEC: the values of PROT_READ/WRITE/EXEC */
 #define MPROT_ENTRIES 4096
+#define MPROT_REGIONS 8 /* vmas described per mprotect; the rest of a range is one record */
 
 /* The 6th syscall argument (mmap's offset), which syscall_args leaves out. arm64: x0 alone is
  * overwritten by the return value. */
@@ -47,12 +51,22 @@ struct {
 	__type(value, __u8);
 } em_lib_path SEC(".maps");
 
-/* What mprotect's enter found at start, by thread id, for its exit. LRU: a thread killed in
+/* One vma of an mprotect's range, as the enter found it. */
+struct vma_part {
+	__u64 file;  /* the vma's struct file (0: anonymous) */
+	__u64 start; /* its bounds */
+	__u64 end;
+	__u32 prot;  /* its VM_PROT_BITS */
+	__u32 pad;
+};
+
+/* What mprotect's enter found, by thread id, for its exit: the vmas from the range's start,
+ * in address order, until the range's end, a hole or MPROT_REGIONS. LRU: a thread killed in
  * the call leaves nothing behind for long. */
 struct vma_seen {
-	__u64 file;  /* the vma's struct file (0: anonymous) */
-	__u32 prot;  /* its VM_PROT_BITS */
-	__u32 found;
+	__u32 n;     /* parts found (0: no vma at start) */
+	__u32 pad;
+	struct vma_part part[MPROT_REGIONS];
 };
 
 struct {
@@ -169,67 +183,123 @@ int tracepoint__syscalls__sys_exit_mmap(struct trace_event_raw_sys_exit *ctx)
 
 static long vma_seen_cb(struct task_struct *task, struct vm_area_struct *vma, void *data)
 {
-	struct vma_seen *v = data;
+	struct vma_part *part = data;
 
-	v->prot = vma->vm_flags & VM_PROT_BITS;
-	v->file = (__u64)BPF_CORE_READ(vma, vm_file); /* a number: it outlives the callback */
-	v->found = 1;
+	part->prot = vma->vm_flags & VM_PROT_BITS;
+	part->file = (__u64)BPF_CORE_READ(vma, vm_file); /* a number: it outlives the callback */
+	part->start = vma->vm_start;
+	part->end = vma->vm_end;
 	return 0;
 }
 
 static __always_inline int mprotect_enter(struct trace_event_raw_sys_enter *ctx)
 {
-	struct vma_seen v = {};
-	__u32 tid;
+	static const struct vma_seen empty;
+	struct task_struct *task;
+	struct vma_seen *v;
+	__u64 at, end;
+	__u32 tid, i;
 
 	if (!(ctx->args[2] & PROT_EXEC) || task_filtered())
 		return 0;
 	tid = current_tid();
-	/* The vma containing start (-ENOENT: none; -EBUSY: mmap_lock contended, rare here). No
-	 * vma: no entry, not even one a killed thread of the same id left. */
-	if (bpf_find_vma(bpf_get_current_task_btf(), ctx->args[0], vma_seen_cb, &v, 0) || !v.found)
-		bpf_map_delete_elem(&em_mprot_seen, &tid);
-	else
-		bpf_map_update_elem(&em_mprot_seen, &tid, &v, BPF_ANY);
+	/* A fresh entry, even over one a killed thread of the same id left. */
+	if (bpf_map_update_elem(&em_mprot_seen, &tid, &empty, BPF_ANY))
+		return 0;
+	v = bpf_map_lookup_elem(&em_mprot_seen, &tid);
+	if (!v)
+		return 0;
+	task = bpf_get_current_task_btf();
+	at = ctx->args[0];
+	end = at + ctx->args[1];
+	/* The vma containing `at`, then the one from its end on (-ENOENT: a hole, where the call
+	 * fails with ENOMEM; -EBUSY: mmap_lock contended, rare here). */
+	for (i = 0; i < MPROT_REGIONS; i++) {
+		struct vma_part part = {}; /* the callback's context must be on the stack */
+
+		if (bpf_find_vma(task, at, vma_seen_cb, &part, 0) || part.end <= at)
+			break;
+		v->part[i] = part;
+		v->n = i + 1;
+		at = part.end;
+		if (at >= end)
+			break;
+	}
 	return 0;
 }
 
-/* mprotect(start, len, prot) and pkey_mprotect(start, len, prot, pkey): the same change. */
+/* One record: the part [addr, addr + len) of an mprotect's range, in the vma `part` (NULL:
+ * none found there). False when it is not sent (a library's, or anonymous with "files"). */
+static __always_inline bool send_mprotect(struct trace_event_raw_sys_exit *ctx, __u16 action,
+					  __u64 addr, __u64 len, __u32 prot,
+					  const struct vma_part *part, __u16 mflags)
+{
+	struct mmap_event *e;
+	__u16 hflags = 0;
+
+	if ((!part || !part->file) && targ_exec_maps != XM_ALL)
+		return false; /* anonymous memory, or no vma at start (the call failed) */
+	e = fresh_event();
+	if (!e)
+		return false;
+	e->addr = addr;
+	e->len = len;
+	e->prot = prot;
+	e->mflags = mflags;
+	if (part) {
+		e->mflags |= MMF_BEFORE;
+		e->prot_before = part->prot;
+	}
+	/* The vma holds a reference on its file; the reads below fault-guard a racing munmap. */
+	if (part && part->file && !describe_file(e, (struct file *)part->file, &hflags))
+		return false;
+	send_mmap(e, action, ctx->ret, hflags);
+	return true;
+}
+
+/* mprotect(start, len, prot) and pkey_mprotect(start, len, prot, pkey): the same change.
+ * One vma, or a failed call: one record of the call as made. A success over several vmas: one
+ * record per vma (MMF_PART, addr and len its part of the range), and one for the rest of a
+ * range past MPROT_REGIONS vmas (MMF_PART without MMF_BEFORE: not looked at). */
 static __always_inline int mprotect_exit(struct trace_event_raw_sys_exit *ctx, __u16 action)
 {
 	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
 	__u32 prot = PT_REGS_PARM3_SYSCALL(regs);
-	struct vma_seen *seen, v = {};
-	struct mmap_event *e;
-	__u16 hflags = 0;
-	__u32 tid;
+	__u64 start, end, at;
+	struct vma_seen *v;
+	__u32 tid, n, i;
 
 	if (!(prot & PROT_EXEC))
 		return 0;
 	tid = current_tid();
-	seen = bpf_map_lookup_elem(&em_mprot_seen, &tid);
-	if (seen) {
-		v = *seen;
-		bpf_map_delete_elem(&em_mprot_seen, &tid);
-	}
-	if (!v.file && targ_exec_maps != XM_ALL)
-		return 0; /* anonymous memory, or no vma at start (the call failed) */
+	v = bpf_map_lookup_elem(&em_mprot_seen, &tid);
+	n = v ? v->n : 0;
 	if (task_filtered())
-		return 0;
-	e = fresh_event();
-	if (!e)
-		return 0;
-	e->addr = PT_REGS_PARM1_SYSCALL(regs);
-	e->len = PT_REGS_PARM2_SYSCALL(regs);
-	e->prot = prot;
-	if (v.found) {
-		e->mflags |= MMF_BEFORE;
-		e->prot_before = v.prot;
+		goto out;
+	start = PT_REGS_PARM1_SYSCALL(regs);
+	end = start + PT_REGS_PARM2_SYSCALL(regs);
+	if (n <= 1 || ctx->ret < 0 || !v) {
+		send_mprotect(ctx, action, start, end - start, prot, n && v ? &v->part[0] : NULL, 0);
+		goto out;
 	}
-	/* The vma holds a reference on its file; the reads below fault-guard a racing munmap. */
-	if (v.file && !describe_file(e, (struct file *)v.file, &hflags))
-		return 0;
-	send_mmap(e, action, ctx->ret, hflags);
+	at = start;
+	for (i = 0; i < MPROT_REGIONS; i++) {
+		const struct vma_part *part = &v->part[i];
+		__u64 to;
+
+		if (i >= n || at >= end)
+			break;
+		to = part->end < end ? part->end : end;
+		if (to <= at)
+			break;
+		send_mprotect(ctx, action, at, to - at, prot, part, MMF_PART);
+		at = to;
+	}
+	if (at < end)
+		send_mprotect(ctx, action, at, end - at, prot, NULL, MMF_PART);
+out:
+	if (v)
+		bpf_map_delete_elem(&em_mprot_seen, &tid);
 	return 0;
 }
 

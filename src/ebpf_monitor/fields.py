@@ -491,6 +491,10 @@ FIELDS: tuple[Field, ...] = (
     _f("ebpf.mmap.prot_before", "keyword", MMAP[1:], "mprotect, pkey_mprotect: the protection "
        "of the memory at start before the call (read at entry from its vma; `PROT_NONE` for none); "
        "absent when nothing was mapped there", many=True),
+    _f("ebpf.mmap.range_part", "boolean", MMAP[1:], "mprotect, pkey_mprotect over several "
+       "memory regions: this document is one region's part of the call's range (`address` "
+       "and `length` are the part's; file, `prot_before` and `anonymous` the region's); "
+       "without `prot_before`, the rest of a range past its first 8 regions"),
     _f("ebpf.mmap.flags", "keyword", ("mmap",), "mmap: the mapping type and flags "
        "(`MAP_PRIVATE`, `MAP_SHARED`, `MAP_ANONYMOUS`, `MAP_FIXED`, ...)", many=True),
     _f("ebpf.mmap.fd", "long", ("mmap",), "mmap of a file: the fd given"),

@@ -10,7 +10,12 @@
  *   8 mmap PROT_READ|PROT_EXEC, MAP_SHARED of a memfd named "em code"
  *   9 mmap PROT_READ|PROT_EXEC of a deleted file "gone.bin"
  *  10 pkey_mprotect PROT_READ|PROT_EXEC (pkey -1: none) of anonymous read-write memory
- * with calls in between that must not be recorded (no PROT_EXEC). Prints its pid. */
+ * with calls in between that must not be recorded (no PROT_EXEC). Prints its pid.
+ *
+ * With "span" as argv[2], instead, mprotect PROT_READ|PROT_EXEC over several regions:
+ *   1 three pages: "lib/trusted.so" (a library to the test's monitor), anonymous read-write
+ *     memory, "payload.bin" read-only
+ *   2 ten pages of anonymous memory, read-write and read-only in turn (ten vmas) */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -18,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -44,6 +50,33 @@ static int make_file(const char *dir, const char *name, char *path, size_t size)
 	return fd;
 }
 
+/* The regions of the "span" run, each made with MAP_FIXED inside one reservation. */
+static int span(const char *dir)
+{
+	char lib[4096], payload[4096], sub[4096];
+	int lfd, pfd, i;
+	char *a, *b;
+
+	snprintf(sub, sizeof(sub), "%s/lib", dir);
+	if (mkdir(sub, 0755) && errno != EEXIST)
+		return 1;
+	lfd = make_file(sub, "trusted.so", lib, sizeof(lib));
+	pfd = make_file(dir, "payload.bin", payload, sizeof(payload));
+	a = mmap(NULL, 3 * PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	expect(a != MAP_FAILED, 0, "reserve");
+	expect(mmap(a, PAGE, PROT_READ, MAP_PRIVATE | MAP_FIXED, lfd, 0) == a, 0, "map lib");
+	expect(mmap(a + 2 * PAGE, PAGE, PROT_READ, MAP_PRIVATE | MAP_FIXED, pfd, 0) == a + 2 * PAGE,
+	       0, "map payload");
+	expect(mprotect(a, 3 * PAGE, PROT_READ | PROT_EXEC) == 0, 0, "1 mprotect lib+anon+file");
+	b = mmap(NULL, 10 * PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	expect(b != MAP_FAILED, 0, "reserve ten");
+	for (i = 1; i < 10; i += 2)
+		expect(mprotect(b + i * PAGE, PAGE, PROT_READ) == 0, 0, "split (not recorded)");
+	expect(mprotect(b, 10 * PAGE, PROT_READ | PROT_EXEC) == 0, 0, "2 mprotect ten vmas");
+	printf("%lx %lx\n", (unsigned long)a, (unsigned long)b);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	char path[4096], gone[4096];
@@ -54,6 +87,8 @@ int main(int argc, char **argv)
 		return 2;
 	printf("%d\n", getpid());
 	fflush(stdout);
+	if (argc > 2 && !strcmp(argv[2], "span"))
+		return span(argv[1]);
 	fd = make_file(argv[1], "payload \xc3\xbc.so", path, sizeof(path));
 	p = mmap(NULL, PAGE, PROT_READ | PROT_EXEC, MAP_PRIVATE, fd, PAGE);
 	expect(p != MAP_FAILED, 0, "1 mmap file");

@@ -172,3 +172,57 @@ class TestLibraryMappingsOn:
         assert [d["event"]["outcome"] for d in own] == [
             "success", "failure", "success", "success", "success"]
         assert all("anonymous" not in d["ebpf"]["mmap"] for d in own)
+
+
+def _span(work: Path, where: Path) -> tuple[int, int, int]:
+    """execmap_work.c's "span" run: its pid and the two ranges' starts."""
+    where.mkdir(exist_ok=True)
+    proc = subprocess.run([str(work), str(where), "span"], capture_output=True, text=True,
+                          timeout=60, check=False)
+    assert proc.returncode == 0, proc.stderr
+    pid, starts = proc.stdout.splitlines()
+    a, b = (int(x, 16) for x in starts.split())
+    return int(pid), a, b
+
+
+@pytest.fixture(scope="module")
+def span_monitor(workdir: Path) -> Iterator[Monitor]:
+    """The span run's lib/ is a library directory to this monitor, beside the usual ones."""
+    from ebpf_monitor.config import DEFAULT_LIBRARY_PREFIXES
+    config = {"filters": {"library_prefixes": [*DEFAULT_LIBRARY_PREFIXES,
+                                               f"{workdir}/maps-span/lib/"]}}
+    with running_monitor(workdir / "run-span", config) as mon:
+        yield mon
+
+
+class TestMprotectOverRegions:
+    """An mprotect over several vmas is one document per vma, each judged alone."""
+
+    def test_library_first_hides_nothing(self, span_monitor: Monitor, execmap_work: Path,
+                                         workdir: Path) -> None:
+        """A library's page first in the range is left out; the anonymous page and the file
+        page after it are each recorded, with their own part of the range and prot before;
+        then ten vmas: eight described, the rest of the range in one document."""
+        where = workdir / "maps-span"
+        pid, a, b = _span(execmap_work, where)
+        docs = _maps(span_monitor, pid)
+        assert [d["event"]["action"] for d in docs] == ["mprotect"] * 11
+        anon, payload, *ten = (d["ebpf"]["mmap"] for d in docs)
+        assert all(m["range_part"] is True for m in [anon, payload, *ten])
+        assert all(m["prot"] == ["PROT_READ", "PROT_EXEC"] for m in [anon, payload, *ten])
+        assert (anon["address"], anon["length"]) == (f"0x{a + 4096:x}", 4096)
+        assert anon["anonymous"] is True
+        assert anon["prot_before"] == ["PROT_READ", "PROT_WRITE"]
+        assert "file" not in docs[0]
+        assert (payload["address"], payload["length"]) == (f"0x{a + 2 * 4096:x}", 4096)
+        assert docs[1]["file"]["path"] == f"{where}/payload.bin"
+        assert payload["prot_before"] == ["PROT_READ"]
+        assert "anonymous" not in payload
+        described, rest = ten[:8], ten[8]
+        assert [(m["address"], m["length"]) for m in described] == [
+            (f"0x{b + i * 4096:x}", 4096) for i in range(8)]
+        assert [m["prot_before"] for m in described] == [
+            ["PROT_READ", "PROT_WRITE"] if i % 2 == 0 else ["PROT_READ"] for i in range(8)]
+        assert (rest["address"], rest["length"]) == (f"0x{b + 8 * 4096:x}", 2 * 4096)
+        assert "prot_before" not in rest and "anonymous" not in rest
+        assert all(d["event"]["outcome"] == "success" for d in docs)

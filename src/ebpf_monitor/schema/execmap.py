@@ -61,6 +61,7 @@ def execmap_builder(abi: Abi, table: ProcessTable) -> Builder:
     truncated = abi.ef_path_truncated
     mf = enum_values("mmap_flag")
     mmf_file, mmf_before, mmf_unlinked = mf["MMF_FILE"], mf["MMF_BEFORE"], mf["MMF_UNLINKED"]
+    mmf_part = mf["MMF_PART"]
     mmap = enum_values("event_action")["EA_MMAP"]
 
     def build(v: MmapEvent, tail: bytes, en: Enricher) -> Document:
@@ -74,6 +75,8 @@ def execmap_builder(abi: Abi, table: ProcessTable) -> Builder:
         m["prot"] = prot_names(v.prot)
         if v.mflags & mmf_before:
             m["prot_before"] = prot_names(v.prot_before)
+        if v.mflags & mmf_part:
+            m["range_part"] = True
         anonymous = bool(v.flags & _MAP_ANONYMOUS) if act == mmap else bool(
             v.mflags & mmf_before and not v.mflags & mmf_file)  # mprotect: of the vma found
         if act == mmap:

@@ -1,0 +1,48 @@
+#!/usr/bin/env python3
+"""Record the mprotect-span fixture: raw ring records of an mprotect asking for PROT_EXEC over
+several vmas (tests/kernel/execmap_work.c's "span" run: a file, anonymous memory and another
+file in one range, then ten anonymous vmas), one record per vma, and the documents made from
+them, host inputs fixed as for the golden batch. Under the default config the span's lib/ is
+no library directory, so all three parts of the first range are recorded.
+
+    sudo .venv/bin/python scripts/golden_record_mprotect_span.py           # records + documents
+    .venv/bin/python scripts/golden_record_mprotect_span.py --documents    # rewrite the documents
+
+Writes tests/unit/golden/mprotect-span-records.bin.gz and mprotect-span-documents.jsonl.gz
+(checked by test_golden; evidence of ebpf.mmap.range_part for test_fields).
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "scripts"))
+sys.path.insert(0, str(REPO / "src"))
+
+import golden_record  # noqa: E402
+
+NAME = "mprotect-span"
+WORKLOAD = textwrap.dedent(r'''
+    import subprocess
+    subprocess.run([EXECMAP_WORK, "maps", "span"], check=True, stdout=subprocess.DEVNULL)
+''')
+
+
+def record(tmp: Path) -> list[bytes]:
+    work = tmp / "execmap_work"
+    subprocess.run(["gcc", "-O2", "-Wall", "-o", str(work),
+                    str(REPO / "tests" / "kernel" / "execmap_work.c")], check=True)
+    (tmp / "maps").mkdir()
+    unused = os.open(tmp, os.O_RDONLY)
+    return golden_record._records("all", unused, tmp,
+                                  WORKLOAD.replace("EXECMAP_WORK", repr(str(work))))
+
+
+if __name__ == "__main__":
+    sys.exit(golden_record.extra_main(__doc__ or "", NAME, record))
