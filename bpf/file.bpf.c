@@ -183,6 +183,35 @@ static __always_inline void io_note_fd(__u32 pid, int fd)
 	}
 }
 
+/* An fd seen first at its I/O (inherited, or opened before start) that names a file with a
+ * path in this namespace (a regular file, a directory, a device, still linked): named here,
+ * once, and tracked as if its open had been seen, so a short-lived child writing to an fd
+ * its shell opened is named even when it is gone before user space could read /proc, and a
+ * filtered name (/dev/pts/) costs nothing from its second call on. NULL for the rest (pipes,
+ * sockets, anonymous inodes, memfds, deleted files: user space names those). */
+static __always_inline struct fd_info *io_track_inherited(__u64 key, struct file *f)
+{
+	struct inode *inode = BPF_CORE_READ(f, f_inode);
+	__u32 type = BPF_CORE_READ(inode, i_mode) & S_IFMT;
+	struct fd_info *fi;
+	int len;
+
+	if (type != S_IFREG && type != S_IFDIR && type != S_IFCHR && type != S_IFBLK)
+		return NULL;
+	if (BPF_CORE_READ(inode, __i_nlink) == 0)
+		return NULL;
+	fi = fd_info_new_file(f);
+	if (!fi)
+		return NULL;
+	len = file_path_in_ns(fi->path, f);
+	if (len <= 0)
+		return NULL;
+	fi->path_len = len;
+	fi->ignored = path_ignored(fi->path, len);
+	bpf_map_update_elem(&em_fds, &key, fi, BPF_ANY);
+	return bpf_map_lookup_elem(&em_fds, &key);
+}
+
 /* "first" mode, an fd seen first at its I/O (inherited, pipe): an entry without a path, so
  * later calls add up too; inode fields let user space name it as rw_event does today. */
 static __always_inline struct fd_info *io_track_untracked(__u64 key, int fd, struct file *f)
@@ -270,10 +299,12 @@ static __always_inline int io_exit(struct trace_event_raw_sys_exit *ctx, __u16 a
 		}
 		fi = NULL;
 	}
-	if (fi && fi->ignored)
-		return 0;
 	/* Opened before we saw it (inherited by `cat < events.jsonl`, or before our start). */
 	if (!fi && own_file(f))
+		return 0;
+	if (!fi && f)
+		fi = io_track_inherited(key, f);
+	if (fi && fi->ignored)
 		return 0;
 	if (targ_read_write == RW_FIRST) {
 		if (!io_count_first(key, fd, fi, f, action, ctx->ret))

@@ -414,4 +414,34 @@ static __always_inline int real_path_if_differs(char *dst, const char *given, in
 	return rlen;
 }
 
+/* The path of an open file `f` in the current task's mount namespace into dst (PATH_LEN
+ * bytes), as an open of it would have given it; 0 when it has none there (another namespace's
+ * or a detached mount's file, a pseudo file system's) or when it does not fit whole. For an
+ * fd the process got before we saw it (inherited, or opened before start). */
+static __always_inline int file_path_in_ns(char *dst, struct file *f)
+{
+	struct mount *ns_root = bpf_get_current_task_btf()->nsproxy->mnt_ns->root;
+	struct walk_ctx w = {};
+	struct path p;
+	__u32 slot = 2;
+	char *buf;
+	int pos, len;
+	long n;
+
+	buf = bpf_map_lookup_elem(&em_scratch, &slot);
+	if (!buf || BPF_CORE_READ_INTO(&p, f, f_path))
+		return 0;
+	pos = walk_path(&p, &w);
+	if (pos < 0 || w.mnt != ns_root)
+		return 0;
+	if (pos == DIR_BUF - 1)
+		buf[pos] = '/';
+	len = DIR_BUF - pos;
+	if (len >= PATH_LEN)
+		return 0;
+	buf[DIR_BUF] = 0;
+	n = bpf_probe_read_kernel_str(dst, PATH_LEN, &buf[pos & (DIR_BUF - 1)]);
+	return n == len + 1 ? len : 0;
+}
+
 #endif /* EBPF_MONITOR_PATH_BPF_H */

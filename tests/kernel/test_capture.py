@@ -155,6 +155,29 @@ class TestFiles:
         assert [u["file"]["path"] for u in unlinks] == [f"{d}/sub/moved"]
 
 
+    def test_inherited_fd_named_after_the_child_is_gone(self, monitor: Monitor,
+                                                         workdir: Path) -> None:
+        """A subshell opens the file and forks a short-lived child that writes to the fd it
+        inherited and exits at once: its write is named (in the kernel, at its first I/O:
+        /proc has nothing left to read by then), as is the last command's, exec'd in place."""
+        out = workdir / "inherited ü.out"
+        code = ("import subprocess, sys\n"
+                "subprocess.run(['/bin/sh', '-c', '( /bin/echo one; /bin/echo two ) > \"$1\"',"
+                " 'sh', sys.argv[1]], check=True)\n")
+        pid, _ = run_workload(code, str(out))
+        assert out.read_text() == "one\ntwo\n"
+        monitor.events_of(pid)  # to the workload's exit, so its descendants' records are in
+        docs = monitor.events()
+        tree = {pid}
+        for _ in range(4):  # python -> sh -> subshell -> echo
+            tree |= {d["process"]["pid"] for d in docs
+                     if d.get("process", {}).get("parent", {}).get("pid") in tree}
+        writes = [d for d in docs if d["event"]["action"] == "write"
+                  and d["process"]["pid"] in tree and d["process"].get("name") == "echo"]
+        assert len(writes) == 2, writes
+        assert [w["file"]["path"] for w in writes] == [str(out), str(out)]
+        assert [w["ebpf"]["fd"] for w in writes] == [1, 1]
+
     def test_fd_closed_without_close_is_not_misnamed(self, monitor: Monitor,
                                                      workdir: Path) -> None:
         """An fd closed by close_range (no close(2)) and reused by a pipe: the pipe's I/O is
