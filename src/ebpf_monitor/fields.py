@@ -281,9 +281,11 @@ FIELDS: tuple[Field, ...] = (
        "made absolute in the kernel from the cwd or the dir fd. "
        "Reads and writes name the path their fd was opened with (tracked in the kernel from "
        "open/dup to close, checked against the fd's current `struct file` and its inode so a "
-       "stale entry is never used); fds opened before the monitor saw them (inherited, pipes) "
-       "are named from `/proc/<pid>/fd`, or `pipe:[inode]` / `socket:[inode]` once the process "
-       "is gone. Pipes made by pipe/pipe2 while the monitor runs: `pipe:[inode]` for the pipe "
+       "stale entry is never used); an fd opened before the monitor saw it (inherited, or "
+       "opened before start) that names a linked file, directory or device is named in the "
+       "kernel at its first read or write (its path in the process's mount namespace, as an "
+       "open would give it) and tracked from then on; the rest (pipes, sockets, deleted files) "
+       "from `/proc/<pid>/fd`, or `pipe:[inode]` / `socket:[inode]` once the process is gone. Pipes made by pipe/pipe2 while the monitor runs: `pipe:[inode]` for the pipe "
        "call and every read and write of either end (tracked in the kernel)"),
     _f("file.name", "keyword", FILES + ATTR + NAMES + MMAP + ("finit_module",) + CHDIR,
        "the last part of `file.path`"),
