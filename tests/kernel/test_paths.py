@@ -249,6 +249,19 @@ class TestRealPath:
             assert _open_doc(monitor, f"{tmp_path}/{link}/linked-after")["ebpf"][
                 "real_path"] == f"{d}/linked-after"
 
+    def test_chroot(self, monitor: Monitor, tree: Path) -> None:
+        """In a chroot the given path is the chroot's and the real one the file's path in the
+        namespace (the walk goes through the chroot to the namespace's root), with or without
+        a symlink on the way."""
+        plain, linked = f"/real/in-chroot-{tree.name}", f"/link/via-chroot-{tree.name}"
+        code = OPENS + (f"os.chroot({str(tree)!r})\n"
+                        f"for p in ({plain!r}, {linked!r}):\n"
+                        "    os.close(os.open(p, RW, 0o644))\n")
+        subprocess.run([sys.executable, "-c", code], check=True)
+        assert _open_doc(monitor, plain)["ebpf"]["real_path"] == f"{tree}{plain}"
+        assert _open_doc(monitor, linked)["ebpf"]["real_path"] == str(
+            tree / "real" / f"via-chroot-{tree.name}")
+
     def test_rename_then_symlink_at_the_old_name(self, monitor: Monitor,
                                                  tmp_path: Path) -> None:
         """Two opens in a directory (the second as the first: nothing may be remembered from
