@@ -2,16 +2,19 @@
 """What the real path costs an open (issue 12, `ebpf.real_path`): this tree against another
 tree's `src` (e.g. main's, its BPF object built), in one run.
 
-    sudo .venv/bin/python benchmarks/realpath_cost.py --base SRC [--rounds 3] [-n 100000]
+    sudo .venv/bin/python benchmarks/realpath_cost.py --base [NAME=]SRC [--base ...]
+        [--rounds 3] [-n 100000]
 
-Two parts, each tree loaded alone in its own process (default config, the ring drained after
+Setups: each --base; this; this with EBPF_MONITOR_DIRECT_LOADS=0 ("helper reads": the walk
+of kernels without bpf_rdonly_cast); this with capture.real_paths false ("off").
+Two parts, each setup loaded alone in its own process (default config, the ring drained after
 each loop, nothing else read):
 - bpf_stats (kernel.bpf_stats_enabled on only for this part, then put back):
   `sys_exit_openat`'s run_time_ns / run_cnt under `workload count N PATH` for a plain path
   (no real path: the walk and the compare only) and for a path through a symlinked directory
   (the real path also written and sent).
-- the open+close loop's rate (bpf_stats off): no monitor, base, this, alternating per round,
-  and the ratios base/bare, this/bare, this/base within the round (the host is shared).
+- the open+close loop's rate (bpf_stats off): no monitor and each setup, alternating per
+  round, and each setup's ratio to bare within the round (the host is shared).
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import NamedTuple
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
@@ -36,10 +40,10 @@ from ebpf_monitor import _libbpf as bpf
 from ebpf_monitor.config import Config
 from ebpf_monitor.loader import BpfMonitor
 from ebpf_monitor.ringbuf import RingReader
-workload, n, paths = sys.argv[2], sys.argv[3], sys.argv[4:]
+workload, n, real_paths, paths = sys.argv[2], sys.argv[3], sys.argv[4] == "1", sys.argv[5:]
 fd_of = bpf.lib.bpf_program__fd
 fd_of.argtypes, fd_of.restype = [ctypes.c_void_p], ctypes.c_int
-cfg = Config()
+cfg = Config.model_validate({} if real_paths else {"capture": {"real_paths": False}})
 mon = BpfMonitor(capture=cfg.capture, filters=cfg.filters, self_pid=os.getpid())
 reader = RingReader(mon.ring_fd, mon.ring_size)
 prog = [fd_of(p) for p, name, _ in mon._programs() if name.endswith("sys_exit_openat")][0]
@@ -61,9 +65,30 @@ mon.close()
 """
 
 
-def run(src: str | None, workload: Path, n: int, paths: list[str]) -> list[tuple[float, int]]:
-    """(opens/s, ns per sys_exit_openat run) per path; src None: no monitor."""
-    if src is None:
+class Setup(NamedTuple):
+    src: str
+    direct_loads: bool = True
+    real_paths: bool = True
+
+
+def setups(bases: list[str]) -> dict[str, Setup]:
+    """Each --base (NAME=SRC, or SRC named "base"), then this tree three ways: "this";
+    "helper reads" (EBPF_MONITOR_DIRECT_LOADS=0: the walk of kernels without bpf_rdonly_cast);
+    "off" (capture.real_paths false)."""
+    out = {}
+    for b in bases:
+        name, _, src = b.rpartition("=")
+        out[name or "base"] = Setup(src)
+    this = str(REPO / "src")
+    out["this"] = Setup(this)
+    out["helper reads"] = Setup(this, direct_loads=False)
+    out["off"] = Setup(this, real_paths=False)
+    return out
+
+
+def run(setup: Setup | None, workload: Path, n: int, paths: list[str]) -> list[tuple[float, int]]:
+    """(opens/s, ns per sys_exit_openat run) per path; setup None: no monitor."""
+    if setup is None:
         out = []
         for path in paths:
             t0 = time.perf_counter()
@@ -71,21 +96,26 @@ def run(src: str | None, workload: Path, n: int, paths: list[str]) -> list[tuple
                            stdout=subprocess.DEVNULL)
             out.append((n / (time.perf_counter() - t0), 0))
         return out
-    res = subprocess.run([sys.executable, "-c", CHILD, src, str(workload), str(n), *paths],
-                         check=True, capture_output=True, text=True).stdout
+    env = dict(os.environ)
+    if not setup.direct_loads:
+        env["EBPF_MONITOR_DIRECT_LOADS"] = "0"
+    res = subprocess.run([sys.executable, "-c", CHILD, setup.src, str(workload), str(n),
+                          str(int(setup.real_paths)), *paths],
+                         check=True, capture_output=True, text=True, env=env).stdout
     return [(float(line.split()[-2]), int(line.split()[-1])) for line in res.splitlines()]
 
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--base", required=True, help="the other tree's src directory")
+    ap.add_argument("--base", required=True, action="append",
+                    help="another tree's src directory, as SRC or NAME=SRC (repeatable)")
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("-n", type=int, default=100_000)
     a = ap.parse_args()
     if os.geteuid() != 0:
         print("realpath_cost.py: loads BPF programs: run as root", file=sys.stderr)
         return 2
-    this = str(REPO / "src")
+    runs = setups(a.base)
     with tempfile.TemporaryDirectory() as tmp:
         workload = build_c_workload(Path(tmp) / "workload")
         real = Path(tmp) / "real"
@@ -97,22 +127,21 @@ def main() -> int:
         old = sysctl.read_text().strip()
         sysctl.write_text("1")
         try:
-            print("| round | tree | ns/run plain | ns/run via symlink |")
+            print("| round | setup | ns/run plain | ns/run via symlink |")
             print("|---|---|---|---|")
             for r in range(a.rounds):
-                for name, src in (("base", a.base), ("this", this)):
-                    (_, p_ns), (_, l_ns) = run(src, workload, a.n, [plain, linked])
+                for name, setup in runs.items():
+                    (_, p_ns), (_, l_ns) = run(setup, workload, a.n, [plain, linked])
                     print(f"| {r + 1} | {name} | {p_ns} | {l_ns} |", flush=True)
         finally:
             sysctl.write_text(old)
-        print("\n| round | bare opens/s | base | this | base/bare | this/bare | this/base |")
-        print("|---|---|---|---|---|---|---|")
+        print("\n| round | bare opens/s | " + " | ".join(f"{s}/bare" for s in runs) + " |")
+        print("|---|---|" + "---|" * len(runs))
         for r in range(a.rounds):
             bare = run(None, workload, a.n, [plain])[0][0]
-            base = run(a.base, workload, a.n, [plain])[0][0]
-            mine = run(this, workload, a.n, [plain])[0][0]
-            print(f"| {r + 1} | {bare:,.0f} | {base:,.0f} | {mine:,.0f} | {base / bare:.2f} | "
-                  f"{mine / bare:.2f} | {mine / base:.2f} |", flush=True)
+            cells = " | ".join(f"{run(setup, workload, a.n, [plain])[0][0] / bare:.2f}"
+                               for setup in runs.values())
+            print(f"| {r + 1} | {bare:,.0f} | {cells} |", flush=True)
     return 0
 
 

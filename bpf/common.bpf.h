@@ -46,6 +46,31 @@ const volatile __u8 targ_read_write __weak = RW_ALL; /* enum rw_mode */
  * seconds), so the drain that follows has an end. */
 volatile __u32 em_paused __weak = 0;
 
+/* Direct loads of kernel memory a program holds only as a number (a struct file read out of
+ * the fd table, a container_of): bpf_rdonly_cast() (kfunc, 6.2+) makes it a read-only BTF
+ * pointer whose field reads are plain loads the kernel guards with its exception table (a bad
+ * pointer reads 0), as through bpf_get_current_task_btf(), instead of a bpf_probe_read_kernel
+ * call each (~30-45 ns here; a path walk makes several per component). Weak: a kernel without
+ * it leaves the call unresolved, the loader sees that in the kernel's BTF and leaves
+ * targ_direct_loads 0, and the verifier drops the direct branches as dead code (fixed rodata),
+ * so the helper reads run instead.
+ * One object only, file.bpf.c (the open and read/write hooks), defines EM_DIRECT_LOADS before
+ * including this: libbpf 1.1's linker (`bpftool gen object`) fails on an extern function that
+ * two of the linked objects declare ("failed to resolve size of underlying type"; fixed in
+ * libbpf 1.5, "libbpf: do not resolve size on duplicate FUNCs"). In the others
+ * targ_direct_loads is 0 at compile time and only the helper reads are built. */
+#ifdef EM_DIRECT_LOADS
+extern void *bpf_rdonly_cast(const void *obj, __u32 btf_id) __ksym __weak;
+const volatile __u8 targ_direct_loads __weak = 0;
+
+/* ptr (any kernel address) as a read-only `type *`; only under targ_direct_loads. */
+#define kcast(ptr, type) ((type *)bpf_rdonly_cast((const void *)(ptr), \
+						  bpf_core_type_id_kernel(type)))
+#else
+#define targ_direct_loads 0
+#define kcast(ptr, type) ((type *)(ptr)) /* never reached: targ_direct_loads is 0 */
+#endif
+
 #include "maps.bpf.h"
 
 static __always_inline __u32 current_pid(void)

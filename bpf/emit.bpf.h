@@ -9,7 +9,7 @@
 /* The context every event carries (cgroup, namespaces, parent start, terminal, session and
  * its leader's start):
  * plain loads through BTF pointers (a NULL on the way, as for an exiting task's nsproxy, reads
- * 0), one helper call. */
+ * 0), one helper call (two without targ_direct_loads). */
 static __always_inline void fill_context(struct event_header *h, struct task_struct *task)
 {
 	struct signal_struct *sig = task->signal;
@@ -18,7 +18,7 @@ static __always_inline void fill_context(struct event_header *h, struct task_str
 	struct upid up;
 
 	h->cgroup_id = bpf_get_current_cgroup_id();
-	h->parent_start_ns = BPF_CORE_READ(task, real_parent, group_leader, start_time);
+	h->parent_start_ns = task->real_parent->group_leader->start_time;
 	h->mntns = task->nsproxy->mnt_ns->ns.inum;
 	h->netns = task->nsproxy->net_ns->ns.inum;
 	h->tty = 0;
@@ -30,13 +30,18 @@ static __always_inline void fill_context(struct event_header *h, struct task_str
 	 * none once it has exited. */
 	h->sid_start_ns = 0;
 	if (session) {
-		struct hlist_node *first = BPF_CORE_READ(session, tasks[PIDTYPE_PID].first);
+		struct hlist_node *first = session->tasks[PIDTYPE_PID].first;
 
 		if (first) {
-			struct task_struct *leader =
-				(void *)first - bpf_core_field_offset(struct task_struct, pid_links);
+			/* container_of: an address the verifier no longer types. */
+			void *leader = (void *)first - bpf_core_field_offset(struct task_struct,
+									       pid_links);
 
-			h->sid_start_ns = BPF_CORE_READ(leader, start_time);
+			if (targ_direct_loads)
+				h->sid_start_ns = kcast(leader, struct task_struct)->start_time;
+			else
+				h->sid_start_ns = BPF_CORE_READ((struct task_struct *)leader,
+								start_time);
 		}
 	}
 }

@@ -43,14 +43,23 @@ static __always_inline struct file *file_of_fd(int fd)
 	return f;
 }
 
+/* f->f_inode, by a direct load where the kernel allows it (see kcast). */
+static __always_inline struct inode *file_inode_of(struct file *f)
+{
+	if (!f)
+		return NULL;
+	if (targ_direct_loads)
+		return kcast(f, struct file)->f_inode;
+	return BPF_CORE_READ(f, f_inode);
+}
+
 /* Point an fd entry at f (see struct fd_info). */
 static __always_inline void fd_info_set_file(struct fd_info *fi, struct file *f)
 {
 	fi->file = (__u64)f;
-	fi->inode = f ? (__u64)BPF_CORE_READ(f, f_inode) : 0;
+	fi->inode = (__u64)file_inode_of(f);
 }
 
-/* True when the entry still names f, the file now behind its fd. */
 /* A fresh file entry for the fd table, built in scratch slot 1 (too big for the stack): file
  * `f`, no socket, no I/O yet, not ignored; the caller writes the path and its length. */
 static __always_inline struct fd_info *fd_info_new_file(struct file *f)
@@ -69,9 +78,10 @@ static __always_inline struct fd_info *fd_info_new_file(struct file *f)
 	return fi;
 }
 
+/* True when the entry still names f, the file now behind its fd. */
 static __always_inline bool fd_info_current(const struct fd_info *fi, struct file *f)
 {
-	return f && fi->file == (__u64)f && fi->inode == (__u64)BPF_CORE_READ(f, f_inode);
+	return f && fi->file == (__u64)f && fi->inode == (__u64)file_inode_of(f);
 }
 
 static __always_inline void fill_sock(struct sock_info *si, struct socket *sock)

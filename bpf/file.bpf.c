@@ -7,6 +7,8 @@
 #include <bpf/bpf_tracing.h>
 #include <bpf/bpf_core_read.h>
 #include <bpf/bpf_endian.h>
+/* The open hooks' path walks and file reads by direct loads (see common.bpf.h). */
+#define EM_DIRECT_LOADS
 #include "common.bpf.h"
 
 #define O_WRONLY 01
@@ -41,9 +43,15 @@ static __always_inline bool own_file(struct file *f)
 
 	if (!targ_own_files || !f)
 		return false;
-	inode = BPF_CORE_READ(f, f_inode);
-	key.ino = BPF_CORE_READ(inode, i_ino);
-	key.dev = BPF_CORE_READ(inode, i_sb, s_dev);
+	inode = file_inode_of(f);
+	if (targ_direct_loads) {
+		inode = kcast(inode, struct inode);
+		key.ino = inode->i_ino;
+		key.dev = inode->i_sb->s_dev;
+	} else {
+		key.ino = BPF_CORE_READ(inode, i_ino);
+		key.dev = BPF_CORE_READ(inode, i_sb, s_dev);
+	}
 	return bpf_map_lookup_elem(&em_own_files, &key) != NULL;
 }
 
@@ -57,7 +65,7 @@ static __always_inline int open_exit(struct trace_event_raw_sys_exit *ctx, __u16
 	const char *upath;
 	__s32 dfd = ABI_AT_FDCWD;
 	__u64 flags = 0;
-	__u32 mode = 0, slot = 1;
+	__u32 mode = 0;
 	int len;
 
 	if (!exit_args(&a))
@@ -124,15 +132,10 @@ static __always_inline int open_exit(struct trace_event_raw_sys_exit *ctx, __u16
 	if (ctx->ret >= 0) {
 		__u64 key = fd_key(e->h.pid, ctx->ret);
 
-		/* Build the fd map value in the second scratch slot (too big for the stack). */
-		fi = bpf_map_lookup_elem(&em_scratch, &slot);
+		fi = fd_info_new_file(f);
 		if (fi) {
-			fi->target = FT_FILE;
 			fi->ignored = ignored;
 			fi->path_len = len;
-			fd_info_set_file(fi, f);
-			__builtin_memset(&fi->sock, 0, sizeof(fi->sock));
-			fd_info_clear_io(fi);
 			bpf_probe_read_kernel_str(fi->path, PATH_LEN, e->path);
 			bpf_map_update_elem(&em_fds, &key, fi, BPF_ANY);
 		}

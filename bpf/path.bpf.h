@@ -72,8 +72,9 @@ struct walk_ctx {
 	struct dentry *dentry;
 	struct vfsmount *vfsmnt;
 	struct mount *mnt;
-	int pos;  /* the path so far starts at buf[pos] and ends at buf[DIR_BUF] */
-	int done; /* 1: reached the root; -1: too long */
+	char *buf; /* scratch slot 2, looked up once per walk */
+	int pos;   /* the path so far starts at buf[pos] and ends at buf[DIR_BUF] */
+	int done;  /* 1: reached the root; -1: too long */
 };
 
 /* One step up the tree, as d_path() walks it: a dentry, or a mount crossing. A bpf_loop
@@ -88,8 +89,8 @@ static long walk_step(__u32 i, void *data)
 	struct vfsmount *vfsmnt = w->vfsmnt;
 	struct dentry *root = BPF_CORE_READ(vfsmnt, mnt_root);
 	struct dentry *parent = BPF_CORE_READ(dentry, d_parent);
-	__u32 slot = 2, len;
-	char *buf;
+	char *buf = w->buf;
+	__u32 len;
 	int pos;
 
 	if (dentry == root || dentry == parent) {
@@ -104,9 +105,6 @@ static long walk_step(__u32 i, void *data)
 		w->vfsmnt = (void *)up + bpf_core_field_offset(struct mount, mnt);
 		return 0;
 	}
-	buf = bpf_map_lookup_elem(&em_scratch, &slot);
-	if (!buf)
-		return 1;
 	len = BPF_CORE_READ(dentry, d_name.len) & NAME_MASK;
 	pos = w->pos - (int)(len + 1);
 	if (pos < 0) {
@@ -120,16 +118,70 @@ static long walk_step(__u32 i, void *data)
 	return 0;
 }
 
-/* Walk a kernel `struct path` up to its root (w: zeroed by the caller); the path is written
- * just below buf[DIR_BUF] (scratch slot 2) and w->mnt is the mount the walk ended on. Returns
- * where the path starts, or -1 when it is too deep or too long. */
+/* walk_step through direct loads (targ_direct_loads: w's dentry and mount are read-only BTF
+ * pointers, see kcast): one helper call per step, the name's copy. */
+static long walk_step_direct(__u32 i, void *data)
+{
+	struct walk_ctx *w = data;
+	struct dentry *dentry = w->dentry;
+	struct mount *mnt = w->mnt;
+	struct dentry *root = mnt->mnt.mnt_root;
+	struct dentry *parent = dentry->d_parent;
+	char *buf = w->buf;
+	__u32 len;
+	int pos;
+
+	if (!dentry) { /* a fault reads 0 where a helper would fail */
+		w->done = -1;
+		return 1;
+	}
+	if (dentry == root || dentry == parent) {
+		struct mount *up = mnt->mnt_parent;
+
+		if (dentry != root || up == mnt) { /* the global root */
+			w->done = 1;
+			return 1;
+		}
+		w->dentry = mnt->mnt_mountpoint;
+		w->mnt = up;
+		return 0;
+	}
+	len = dentry->d_name.len & NAME_MASK;
+	pos = w->pos - (int)(len + 1);
+	if (pos < 0) {
+		w->done = -1;
+		return 1;
+	}
+	w->pos = pos;
+	bpf_probe_read_kernel(&buf[(pos + 1) & (DIR_BUF - 1)], len, dentry->d_name.name);
+	buf[pos & (DIR_BUF - 1)] = '/';
+	w->dentry = parent;
+	return 0;
+}
+
+/* Walk a kernel `struct path` (p: a copy on the stack) up to its root (w: zeroed by the
+ * caller); the path is written just below buf[DIR_BUF] (scratch slot 2) and w->mnt is the
+ * mount the walk ended on. Returns where the path starts, or -1 when it is too deep or too
+ * long. */
 static __always_inline int walk_path(const struct path *p, struct walk_ctx *w)
 {
-	w->dentry = BPF_CORE_READ(p, dentry);
-	w->vfsmnt = BPF_CORE_READ(p, mnt);
-	w->mnt = (void *)w->vfsmnt - bpf_core_field_offset(struct mount, mnt);
+	__u32 slot = 2;
+
+	w->buf = bpf_map_lookup_elem(&em_scratch, &slot);
+	if (!w->buf)
+		return -1;
 	w->pos = DIR_BUF;
-	bpf_loop(PATH_DEPTH, walk_step, w, 0);
+	if (targ_direct_loads) {
+		w->dentry = kcast(p->dentry, struct dentry);
+		w->mnt = kcast((void *)p->mnt - bpf_core_field_offset(struct mount, mnt),
+			       struct mount);
+		bpf_loop(PATH_DEPTH, walk_step_direct, w, 0);
+	} else {
+		w->dentry = p->dentry;
+		w->vfsmnt = p->mnt;
+		w->mnt = (void *)w->vfsmnt - bpf_core_field_offset(struct mount, mnt);
+		bpf_loop(PATH_DEPTH, walk_step, w, 0);
+	}
 	if (w->done != 1)
 		return -1;
 	return w->pos == DIR_BUF ? DIR_BUF - 1 : w->pos; /* the root itself: "/" */
@@ -253,9 +305,32 @@ struct same_ctx {
 	struct dentry *root; /* the current mount's mnt_root, read once per mount */
 	struct mount *mnt;
 	const char *given;   /* a map value, PATH_LEN bytes */
+	char *nb;            /* scratch slot 2, looked up once per walk: a name read out */
 	int pos;             /* given[0, pos) is still to be matched */
 	int done;            /* 1: reached the root with every name matched; -1: a difference */
 };
+
+/* True when the len bytes at nb are given[at, at + len): 8 bytes at a time (little-endian:
+ * the mask keeps a last word's first bytes); the bytes past the name in nb and past it in
+ * given are not ours. */
+static __always_inline bool name_equal(const char *nb, const char *given, int at, __u32 len)
+{
+	for (int k = 0; k < (NAME_MASK + 1) / 8; k++) {
+		int off = k * 8;
+		__u64 a, b, diff;
+
+		if (off >= (int)len)
+			break;
+		a = *(__u64 *)(nb + (off & NAME_MASK));
+		b = *(__u64 *)(given + ((at + off) & (PATH_LEN - 1)));
+		diff = a ^ b;
+		if ((int)len - off < 8)
+			diff &= (1ULL << (((int)len - off) * 8)) - 1;
+		if (diff)
+			return false;
+	}
+	return true;
+}
 
 /* One step of same_path: as walk_step, but the name is compared with the given path's
  * bytes just before pos instead of being copied out. */
@@ -265,10 +340,9 @@ static long same_step(__u32 i, void *data)
 	struct dentry *dentry = w->dentry;
 	struct mount *mnt = w->mnt;
 	struct dentry_up up;
-	__u32 slot = 2, len;
 	const char *given;
-	char *nb;
-	int pos, k;
+	__u32 len;
+	int pos;
 
 	if (bpf_core_field_offset(struct dentry, d_name) ==
 	    bpf_core_field_offset(struct dentry, d_parent) + 8) {
@@ -292,31 +366,13 @@ static long same_step(__u32 i, void *data)
 		w->root = BPF_CORE_READ(upm, mnt.mnt_root);
 		return 0;
 	}
-	nb = bpf_map_lookup_elem(&em_scratch, &slot);
-	if (!nb)
-		goto differs;
 	given = w->given;
 	len = up.len & NAME_MASK;
 	pos = w->pos - (int)(len + 1);
 	if (pos < 0 || given[pos & (PATH_LEN - 1)] != '/')
 		goto differs;
-	if (bpf_probe_read_kernel(nb, len, up.name))
+	if (bpf_probe_read_kernel(w->nb, len, up.name) || !name_equal(w->nb, given, pos + 1, len))
 		goto differs;
-	/* 8 bytes at a time; the bytes past the name in nb and past pos in given are not ours. */
-	for (k = 0; k < (NAME_MASK + 1) / 8; k++) {
-		int at = k * 8;
-		__u64 a, b, diff;
-
-		if (at >= (int)len)
-			break;
-		a = *(__u64 *)(nb + (at & NAME_MASK));
-		b = *(__u64 *)(given + ((pos + 1 + at) & (PATH_LEN - 1)));
-		diff = a ^ b;
-		if ((int)len - at < 8)
-			diff &= (1ULL << (((int)len - at) * 8)) - 1;
-		if (diff)
-			goto differs;
-	}
 	w->pos = pos;
 	w->dentry = up.parent;
 	return 0;
@@ -325,29 +381,120 @@ differs:
 	return 1;
 }
 
-/* True when the path of `p`, walked as walk_path does, is the given absolute path (len
- * bytes in a map value) and ends on mount `ns_root`: every name on the way is compared, none
- * copied: the common case of real_path_if_differs, ~0.4 us cheaper than building the path. */
-static __always_inline bool same_path(const struct path *p, const char *given, int len,
+/* True when dentry d's name (len bytes, at `name`) is given[at, at + len), read by direct
+ * loads when the name is stored in the dentry itself (d_shortname, 6.14+: every name shorter
+ * than DNAME_INLINE_LEN, 40 bytes on 64-bit, unless a rename swapped in a longer one's
+ * storage: hence the pointer test, not a length test); else read out with a helper. */
+static __always_inline bool dentry_name_equal(struct dentry *d, const unsigned char *name,
+					      __u32 len, const char *given, int at, char *nb)
+{
+	if (bpf_core_field_exists(struct dentry, d_shortname) &&
+	    (__u64)name == (__u64)d->d_shortname.string) {
+		/* Unrolled: a BTF pointer is read at constant offsets only. len < 40 here. */
+#pragma unroll
+		for (int k = 0; k < 5; k++) {
+			int off = k * 8;
+			__u64 a, b, diff;
+
+			if (off >= (int)len)
+				break;
+			a = d->d_shortname.words[k];
+			b = *(__u64 *)(given + ((at + off) & (PATH_LEN - 1)));
+			diff = a ^ b;
+			if ((int)len - off < 8)
+				diff &= (1ULL << (((int)len - off) * 8)) - 1;
+			if (diff)
+				return false;
+		}
+		return true;
+	}
+	return !bpf_probe_read_kernel(nb, len, name) && name_equal(nb, given, at, len);
+}
+
+/* same_step through direct loads (targ_direct_loads): w's dentries and mounts are read-only
+ * BTF pointers (kcast), so a step makes no helper call but for a long name. */
+static long same_step_direct(__u32 i, void *data)
+{
+	struct same_ctx *w = data;
+	struct dentry *dentry = w->dentry;
+	struct dentry *parent = dentry->d_parent;
+	struct mount *mnt = w->mnt;
+	const char *given = w->given;
+	__u32 len;
+	int pos;
+
+	if (!dentry) /* a fault reads 0 where a helper would fail */
+		goto differs;
+	if (dentry == w->root || dentry == parent) {
+		struct mount *up = mnt->mnt_parent;
+
+		if (dentry != w->root || up == mnt) { /* the global root */
+			w->done = 1;
+			return 1;
+		}
+		w->dentry = mnt->mnt_mountpoint;
+		w->mnt = up;
+		w->root = up->mnt.mnt_root;
+		return 0;
+	}
+	len = dentry->d_name.len & NAME_MASK;
+	pos = w->pos - (int)(len + 1);
+	if (pos < 0 || given[pos & (PATH_LEN - 1)] != '/' ||
+	    !dentry_name_equal(dentry, dentry->d_name.name, len, given, pos + 1, w->nb))
+		goto differs;
+	w->pos = pos;
+	w->dentry = parent;
+	return 0;
+differs:
+	w->done = -1;
+	return 1;
+}
+
+/* True when the path of open file `f`, walked as walk_path does, is the given absolute path
+ * (len bytes in a map value) and ends on mount `ns_root`: every name on the way is compared,
+ * none copied: the common case of real_path_if_differs, ~0.4 us cheaper than building the
+ * path, and with direct loads another ~0.7 us (benchmarks/findings.md, realpath-direct). */
+static __always_inline bool same_path(struct file *f, const char *given, int len,
 				      struct mount *ns_root)
 {
 	struct same_ctx w = {};
-	struct vfsmount *vfsmnt = p->mnt; /* p: a copy on the stack, no helper to read it */
+	__u32 slot = 2;
 
 	if (len <= 0 || len >= PATH_LEN || given[0] != '/')
 		return false;
-	w.dentry = p->dentry;
-	w.root = BPF_CORE_READ(vfsmnt, mnt_root);
-	w.mnt = (void *)vfsmnt - bpf_core_field_offset(struct mount, mnt);
+	w.nb = bpf_map_lookup_elem(&em_scratch, &slot);
+	if (!w.nb)
+		return false;
 	w.given = given;
 	w.pos = len;
-	bpf_loop(PATH_DEPTH, same_step, &w, 0);
+	if (targ_direct_loads) {
+		struct file *tf = kcast(f, struct file);
+		struct vfsmount *vfsmnt = tf->f_path.mnt;
+
+		w.dentry = tf->f_path.dentry;
+		w.root = vfsmnt->mnt_root;
+		w.mnt = kcast((void *)vfsmnt - bpf_core_field_offset(struct mount, mnt),
+			      struct mount);
+		bpf_loop(PATH_DEPTH, same_step_direct, &w, 0);
+	} else {
+		struct vfsmount *vfsmnt;
+		struct path p;
+
+		if (BPF_CORE_READ_INTO(&p, f, f_path))
+			return false;
+		vfsmnt = p.mnt;
+		w.dentry = p.dentry;
+		w.root = BPF_CORE_READ(vfsmnt, mnt_root);
+		w.mnt = (void *)vfsmnt - bpf_core_field_offset(struct mount, mnt);
+		bpf_loop(PATH_DEPTH, same_step, &w, 0);
+	}
 	if (w.done != 1 || w.mnt != ns_root)
 		return false;
 	return w.pos == 0 || (w.pos == 1 && len == 1); /* "/" itself: no name on the way */
 }
 
-/* capture.real_paths: the compare below costs about 0.7 us per open (benchmarks/findings.md). */
+/* capture.real_paths: the compare below costs ~0.1 us per open with direct loads, ~0.75 us
+ * with helper reads (benchmarks/findings.md, realpath-direct). */
 const volatile __u8 targ_real_paths __weak = 1;
 
 /* The real path of an open file `f` into dst (PATH_LEN bytes free), when it differs from the
@@ -373,10 +520,12 @@ static __always_inline int real_path_if_differs(char *dst, const char *given, in
 	 * BPF_CORE_READ(task, nsproxy, mnt_ns, root). */
 	struct mount *ns_root = bpf_get_current_task_btf()->nsproxy->mnt_ns->root;
 
+	if (same_path(f, given, len, ns_root))
+		return 0;
+	/* They differ (a symlink, "..", /proc/self/root), or the walk could not tell: build
+	 * the real path with today's walk and compare the whole of it. */
 	buf = bpf_map_lookup_elem(&em_scratch, &slot);
 	if (!buf || BPF_CORE_READ_INTO(&p, f, f_path))
-		return 0;
-	if (same_path(&p, given, len, ns_root))
 		return 0;
 	pos = walk_path(&p, &w);
 	if (pos < 0 || w.mnt != ns_root)

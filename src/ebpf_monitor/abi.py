@@ -96,6 +96,9 @@ class Btf:
             raise BpfLoadError(f"BTF has no {name!r} (kind {kind}): rebuild with `make bpf`")
         return int(type_id)
 
+    def has(self, name: str, kind: int) -> bool:
+        return int(bpf.lib.btf__find_by_name_kind(self._h, name.encode(), kind)) > 0
+
     def size(self, type_id: int) -> int:
         return int(bpf.lib.btf__resolve_size(self._h, type_id))
 

@@ -26,6 +26,9 @@ log = logging.getLogger(__name__)
 EXEC_MAP_HOOKS = ("mmap", "mprotect", "pkey_mprotect")
 """Syscalls whose hooks capture.exec_mappings "none" leaves unloaded."""
 TRACEFS = (Path("/sys/kernel/tracing"), Path("/sys/kernel/debug/tracing"))
+KERNEL_BTF = Path("/sys/kernel/btf/vmlinux")
+DIRECT_LOADS_ENV = "EBPF_MONITOR_DIRECT_LOADS"
+"""Set to 0 to run the helper-read paths older kernels use (the kernel tests check both)."""
 
 
 def check_host() -> None:
@@ -60,6 +63,19 @@ def _ensure_tracefs() -> None:
             f"tracefs is not mounted at /sys/kernel/tracing and mounting it failed:"
             f" {os.strerror(err)}"
         )
+
+
+def direct_loads() -> bool:
+    """Whether the programs may read kernel memory by direct loads through bpf_rdonly_cast()
+    (a weak kfunc, 6.2+; common.bpf.h targ_direct_loads) instead of bpf_probe_read_kernel:
+    when the running kernel's BTF has it, unless EBPF_MONITOR_DIRECT_LOADS=0."""
+    if os.environ.get(DIRECT_LOADS_ENV) == "0":
+        return False
+    btf = Btf.parse(KERNEL_BTF)
+    try:
+        return btf.has("bpf_rdonly_cast", bpf.BTF_KIND_FUNC)
+    finally:
+        btf.close()
 
 
 def _syscall_tracepoint_exists(section: str) -> bool:
@@ -113,6 +129,10 @@ class BpfMonitor:
 
     def _configure(self, capture: CaptureConfig, filters: FilterConfig, self_pid: int) -> None:
         self.ring_size = _ring_size(capture.ring_buffer_bytes)
+        direct = direct_loads()
+        if not direct:
+            log.info("path walks read kernel memory by helper calls (no bpf_rdonly_cast in this"
+                     " kernel, before 6.2, or %s=0)", DIRECT_LOADS_ENV)
         bpf.check_rc(bpf.lib.bpf_map__set_max_entries(self._map("em_events"), self.ring_size),
                      "size ring buffer")
         rodata = {
@@ -125,6 +145,7 @@ class BpfMonitor:
             "targ_read_write": enum_values("rw_mode")[f"RW_{capture.read_write.upper()}"],
             "targ_own_files": int(filters.ignore_own_files),
             "targ_real_paths": int(capture.real_paths),
+            "targ_direct_loads": int(direct),
             "targ_exec_maps": enum_values("exec_map_mode")[f"XM_{capture.exec_mappings.upper()}"],
             "targ_lib_filter": int(filters.ignore_library_mappings
                                    and bool(filters.library_prefixes)),

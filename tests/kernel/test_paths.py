@@ -12,9 +12,11 @@ import sys
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from ebpf_monitor.loader import DIRECT_LOADS_ENV
 from tests.monitor_harness import Doc, Monitor, running_monitor
 
 OPENS = r"""
@@ -75,14 +77,27 @@ def monitor(workdir: Path) -> Iterator[Monitor]:
     runs' open loops and readers of other monitors' events files there would flood it (millions
     of events a minute, which the harness keeps in memory). The ignored directory of the
     filter tests is under /tmp/ (workdir)."""
-    ignored = workdir / "ignored"
-    ignored.mkdir()
-    config = {"capture": {"read_write": "none"},
-              "filters": {"ignore_path_prefixes": ["/proc/", "/sys/", "/dev/null", "/tmp/",
-                                                   "/var/tmp/"],
-                          "ignore_comms": ["ignoreme"]}}
-    with running_monitor(workdir / "run", config) as mon:
+    with running_monitor(workdir / "run", _config(workdir)) as mon:
         yield mon
+
+
+def _config(workdir: Path) -> dict[str, Any]:
+    (workdir / "ignored").mkdir(exist_ok=True)
+    return {"capture": {"read_write": "none"},
+            "filters": {"ignore_path_prefixes": ["/proc/", "/sys/", "/dev/null", "/tmp/",
+                                                 "/var/tmp/"],
+                        "ignore_comms": ["ignoreme"]}}
+
+
+@pytest.fixture(scope="module")
+def helper_reads_monitor(workdir: Path) -> Iterator[Monitor]:
+    """The same monitor, its path walks reading the kernel by helper calls as on kernels
+    without bpf_rdonly_cast (before 6.2): the *HelperReads classes run the tests again on it."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv(DIRECT_LOADS_ENV, "0")
+        with running_monitor(workdir / "run-helper-reads", _config(workdir)) as mon:
+            assert "by helper calls" in mon.stderr_path.read_text()
+            yield mon
 
 
 x86_64 = pytest.mark.skipif(platform.machine() != "x86_64",
@@ -192,6 +207,60 @@ class TestRealPath:
         link.symlink_to(real.name)
         _opens(f"openat:{link}/late")
         assert _open_doc(monitor, f"{link}/late")["ebpf"]["real_path"] == f"{real}/late"
+
+    def test_long_names(self, monitor: Monitor, tmp_path: Path) -> None:
+        """Names too long for the dentry's inline store (40 bytes and up, kept apart): a
+        symlink of the real one's length differing in its last byte has a real path, the
+        plain path none."""
+        real = tmp_path / ("L" * 70 + "1")
+        real.mkdir()
+        link = tmp_path / ("L" * 70 + "2")
+        link.symlink_to(real.name)
+        _opens(f"openat:{link}/{'f' * 50}", f"openat:{real}/{'g' * 50}")
+        doc = _open_doc(monitor, f"{link}/{'f' * 50}")
+        assert doc["ebpf"]["real_path"] == f"{real}/{'f' * 50}"
+        assert "real_path" not in _open_doc(monitor, f"{real}/{'g' * 50}")["ebpf"]
+
+    def test_names_exchanged(self, monitor: Monitor, tmp_path: Path) -> None:
+        """renameat2(RENAME_EXCHANGE) of a short- and a long-named directory swaps their
+        names' storage (the short one moves into the long one's dentry): opens by both names
+        afterwards have no real path, and through a symlink the right one."""
+        short, long_ = tmp_path / "s", tmp_path / ("x" * 60)
+        short.mkdir()
+        long_.mkdir()
+        (tmp_path / "to-short").symlink_to("s")
+        (tmp_path / "to-long").symlink_to(long_.name)
+        code = OPENS + (
+            "libc.renameat2.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int,"
+            " ctypes.c_char_p, ctypes.c_uint]\n"
+            f"assert libc.renameat2(-100, {bytes(short)!r}, -100, {bytes(long_)!r}, 2) == 0\n"
+            "for p in sys.argv[1:]:\n"
+            "    os.close(os.open(p.replace('openat:', '', 1) + '-after',"
+            " os.O_RDWR | os.O_CREAT, 0o644))\n")
+        subprocess.run([sys.executable, "-c", code, f"openat:{short}/plain",
+                        f"openat:{long_}/plain", f"openat:{tmp_path}/to-short/linked",
+                        f"openat:{tmp_path}/to-long/linked"], check=True)
+        for d in (short, long_):
+            assert "real_path" not in _open_doc(monitor, f"{d}/plain")["ebpf"]
+            assert "real_path" not in _open_doc(monitor, f"{d}/plain-after")["ebpf"]
+        for link, d in (("to-short", short), ("to-long", long_)):
+            assert _open_doc(monitor, f"{tmp_path}/{link}/linked")["ebpf"][
+                "real_path"] == f"{d}/linked"
+            assert _open_doc(monitor, f"{tmp_path}/{link}/linked-after")["ebpf"][
+                "real_path"] == f"{d}/linked-after"
+
+    def test_chroot(self, monitor: Monitor, tree: Path) -> None:
+        """In a chroot the given path is the chroot's and the real one the file's path in the
+        namespace (the walk goes through the chroot to the namespace's root), with or without
+        a symlink on the way."""
+        plain, linked = f"/real/in-chroot-{tree.name}", f"/link/via-chroot-{tree.name}"
+        code = OPENS + (f"os.chroot({str(tree)!r})\n"
+                        f"for p in ({plain!r}, {linked!r}):\n"
+                        "    os.close(os.open(p, RW, 0o644))\n")
+        subprocess.run([sys.executable, "-c", code], check=True)
+        assert _open_doc(monitor, plain)["ebpf"]["real_path"] == f"{tree}{plain}"
+        assert _open_doc(monitor, linked)["ebpf"]["real_path"] == str(
+            tree / "real" / f"via-chroot-{tree.name}")
 
     def test_rename_then_symlink_at_the_old_name(self, monitor: Monitor,
                                                  tmp_path: Path) -> None:
@@ -419,6 +488,38 @@ class TestSessionLeader:
         assert member["process"]["pid"] != sid
         assert member["process"]["session_leader"] == leader["process"]["session_leader"]
         assert orphan["process"]["session_leader"] == {"pid": sid}
+
+
+class TestRealPathHelperReads(TestRealPath):
+    """TestRealPath with the helper-read walk of kernels before 6.2."""
+
+    @pytest.fixture
+    def monitor(self, helper_reads_monitor: Monitor) -> Monitor:
+        return helper_reads_monitor
+
+
+class TestRealPathFiltersHelperReads(TestRealPathFilters):
+    """TestRealPathFilters with the helper-read walk of kernels before 6.2."""
+
+    @pytest.fixture
+    def monitor(self, helper_reads_monitor: Monitor) -> Monitor:
+        return helper_reads_monitor
+
+
+class TestExecRealPathHelperReads(TestExecRealPath):
+    """TestExecRealPath with the helper-read walk of kernels before 6.2."""
+
+    @pytest.fixture
+    def monitor(self, helper_reads_monitor: Monitor) -> Monitor:
+        return helper_reads_monitor
+
+
+class TestSessionLeaderHelperReads(TestSessionLeader):
+    """TestSessionLeader (the leader's start time read by container_of) with helper reads."""
+
+    @pytest.fixture
+    def monitor(self, helper_reads_monitor: Monitor) -> Monitor:
+        return helper_reads_monitor
 
 
 @x86_64
