@@ -493,6 +493,28 @@ static __always_inline bool same_path(struct file *f, const char *given, int len
 	return w.pos == 0 || (w.pos == 1 && len == 1); /* "/" itself: no name on the way */
 }
 
+/* Walk open file f's path as walk_path does (into w->buf, scratch slot 2, ending at
+ * buf[DIR_BUF]; "/" itself made explicit); returns where it starts, or -1 when the walk does
+ * not end on ns_root (the task's mount namespace: a pseudo file system's, a detached mount's
+ * or another namespace's file has no path there) or the path does not fit in PATH_LEN. */
+static __always_inline int walk_file_in_ns(struct file *f, struct mount *ns_root,
+					   struct walk_ctx *w)
+{
+	struct path p;
+	int pos;
+
+	if (BPF_CORE_READ_INTO(&p, f, f_path))
+		return -1;
+	pos = walk_path(&p, w);
+	if (pos < 0 || w->mnt != ns_root)
+		return -1;
+	if (pos == DIR_BUF - 1)
+		w->buf[pos] = '/';
+	if (DIR_BUF - pos >= PATH_LEN)
+		return -1;
+	return pos;
+}
+
 /* capture.real_paths: the compare below costs ~0.1 us per open with direct loads, ~0.75 us
  * with helper reads (benchmarks/findings.md, realpath-direct). */
 const volatile __u8 targ_real_paths __weak = 1;
@@ -511,8 +533,6 @@ static __always_inline int real_path_if_differs(char *dst, const char *given, in
 		return 0;
 
 	struct walk_ctx w = {};
-	struct path p;
-	__u32 slot = 2;
 	char *buf;
 	int pos, rlen;
 
@@ -524,17 +544,11 @@ static __always_inline int real_path_if_differs(char *dst, const char *given, in
 		return 0;
 	/* They differ (a symlink, "..", /proc/self/root), or the walk could not tell: build
 	 * the real path with today's walk and compare the whole of it. */
-	buf = bpf_map_lookup_elem(&em_scratch, &slot);
-	if (!buf || BPF_CORE_READ_INTO(&p, f, f_path))
+	pos = walk_file_in_ns(f, ns_root, &w);
+	if (pos < 0)
 		return 0;
-	pos = walk_path(&p, &w);
-	if (pos < 0 || w.mnt != ns_root)
-		return 0;
-	if (pos == DIR_BUF - 1)
-		buf[pos] = '/';
+	buf = w.buf;
 	rlen = DIR_BUF - pos;
-	if (rlen >= PATH_LEN)
-		return 0;
 	if (rlen == len) {
 		/* The common case: the same bytes. Compared a word at a time (little-endian: the
 		 * mask keeps a last word's first bytes); the bytes past either end are not ours. */
@@ -571,26 +585,16 @@ static __always_inline int file_path_in_ns(char *dst, struct file *f)
 {
 	struct mount *ns_root = bpf_get_current_task_btf()->nsproxy->mnt_ns->root;
 	struct walk_ctx w = {};
-	struct path p;
-	__u32 slot = 2;
-	char *buf;
 	int pos, len;
-	long n;
 
-	buf = bpf_map_lookup_elem(&em_scratch, &slot);
-	if (!buf || BPF_CORE_READ_INTO(&p, f, f_path))
+	pos = walk_file_in_ns(f, ns_root, &w);
+	if (pos < 0)
 		return 0;
-	pos = walk_path(&p, &w);
-	if (pos < 0 || w.mnt != ns_root)
-		return 0;
-	if (pos == DIR_BUF - 1)
-		buf[pos] = '/';
 	len = DIR_BUF - pos;
-	if (len >= PATH_LEN)
+	w.buf[DIR_BUF] = 0;
+	if (bpf_probe_read_kernel_str(dst, PATH_LEN, &w.buf[pos & (DIR_BUF - 1)]) != len + 1)
 		return 0;
-	buf[DIR_BUF] = 0;
-	n = bpf_probe_read_kernel_str(dst, PATH_LEN, &buf[pos & (DIR_BUF - 1)]);
-	return n == len + 1 ? len : 0;
+	return len;
 }
 
 #endif /* EBPF_MONITOR_PATH_BPF_H */
