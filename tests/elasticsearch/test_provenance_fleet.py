@@ -247,6 +247,28 @@ class TestSameAnswer:
         b = lineage(remote, "endpoint:10.2.2.2:443", Options())
         assert comparable(a) == comparable(b)
 
+    def test_small_pages_and_batches(self, stores: tuple[LocalStore, FleetSource],
+                                     es_plain: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+        """With one bucket per composite page, two hits per page and two searches per
+        _msearch, a fresh source (nothing cached) answers every query as the local index."""
+        local, _ = stores
+        monkeypatch.setattr(fleet, "BUCKETS", 1)
+        monkeypatch.setattr(fleet, "PAGE", 2)
+        monkeypatch.setattr(fleet, "BATCH", 2)
+        remote = FleetSource(Elasticsearch(es_plain.url, request_timeout=30), "prov-test")
+        try:
+            for query, node in QUERIES:
+                fn = lineage if query == "lineage" else impact
+                assert comparable(fn(local, node, Options())) == comparable(
+                    fn(remote, node, Options())), (query, node)
+            for root in ("process:child", "process:payload", "process:mkid"):
+                assert comparable(ancestry(local, root)) == comparable(ancestry(remote, root))
+            for root in ("process:shell", "process:init", "process:dropper"):
+                assert comparable(descendants(local, root, Options())) == comparable(
+                    descendants(remote, root, Options()))
+        finally:
+            remote.close()
+
     def test_missing_index_is_one_line(self, es_plain: Any) -> None:
         """An unreachable cluster is one line naming the index, never a traceback."""
         with pytest.raises(ProvenanceError) as info:
