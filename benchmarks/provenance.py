@@ -347,9 +347,10 @@ def targets(mix: Mix, k: int) -> Targets:
     port = sender["destination"]["port"]
     port = port if port < EPHEMERAL else EPHEMERAL + (port - EPHEMERAL + 7919 * k) % 28231
     work = copy_path(mix.work, k)
-    shell = next(d["process"]["entity_id"] for d in mix.docs
-                 if d["event"]["action"] == "execve"
-                 and "provenance_workload.sh" in str(d["process"].get("args", "")))
+    shell = next((d["process"]["entity_id"] for d in mix.docs
+                  if d["event"]["action"] == "execve"
+                  and "provenance_workload.sh" in str(d["process"].get("args", ""))),
+                 mix.docs[0]["process"]["entity_id"])  # the first process recorded
     return Targets(
         ancestry=f"{k:06x}{sender['process']['entity_id'][6:]}",
         descendants=f"{k:06x}{shell[6:]}",

@@ -12,7 +12,8 @@ and against the local index, one after the other per copy, so the three share th
 Prints one line per run and a median table, and whether each answer (query, roots, nodes,
 edges, hidden counts: all but the events read) is the local index's; asserts nothing.
 
-`--profile`: instead, each query once per copy in this process against Elasticsearch, counting
+`--profile`: instead, each query once per copy in this process against Elasticsearch (with
+`--baseline-src`'s code if given, else this checkout's), counting
 the round trips (searches, _msearch requests and the searches in them) by the fleet method that
 sent them, and the time the node spent (`took`), to see where a slow query's time goes.
 """
@@ -68,9 +69,9 @@ class _Tally:
         return resp
 
 
-def profile(config: Path, t: Targets, k: int) -> None:
+def profile(config: Path, t: Targets, k: int, src: str) -> None:
     """Each query of copy k in this process; round trips and node time per fleet method."""
-    sys.path.insert(0, str(SRC))
+    sys.path.insert(0, src)
     from ebpf_monitor.config import load_config
     from ebpf_monitor.provenance.backends.fleet import FleetSource
     from ebpf_monitor.provenance.spec import resolve_node
@@ -129,7 +130,7 @@ def main() -> int:
     if args.profile:
         for r in range(args.runs):
             k = max(args.copies - 2 - r, 0)
-            profile(Path(args.config), targets(mix, k), k)
+            profile(Path(args.config), targets(mix, k), k, args.baseline_src or str(SRC))
         return 0
     codes = [("es", str(SRC))] + ([("es-baseline", args.baseline_src)] if args.baseline_src
                                    else []) + [("local", str(SRC))]

@@ -395,20 +395,38 @@ class FleetSource:
     def edges_out(self, bounds: dict[str, int], since: int, until: int) -> list[Edge]:
         return self._edges(bounds, since, until, into=False)
 
-    def readers(self, file_ids: list[str]) -> dict[str, int]:
+    def readers(self, file_ids: list[str], at_least: int | None = None) -> dict[str, int]:
         paths = [i[5:] for i in file_ids]
+        if not paths:
+            return {}
         counts: dict[str, int] = defaultdict(int)
         seen: dict[str, set[str]] = defaultdict(set)
-        specs = []
+        queries = []
         for field, actions in (("file.path", sorted(READS)), ("process.executable",
                                                                sorted(EXECS))):
             q = {"bool": {"filter": [_terms(field, paths), _terms("event.action", actions)]}}
             if field == "process.executable":
                 q["bool"]["filter"].append({"term": {"event.outcome": "success"}})
-            specs.append((q, [{"f": {"terms": {"field": field}}}, *_BY_ENTITY]))
-        for buckets in self._composite_many(specs):
-            for b in buckets:
-                seen[str(b["key"]["f"])].add(str(b["key"]["e"]))
+            queries.append((field, q))
+        if at_least is None:  # every reader, page by page
+            for buckets in self._composite_many(
+                    [(q, [{"f": {"terms": {"field": field}}}, *_BY_ENTITY])
+                     for field, q in queries]):
+                for b in buckets:
+                    seen[str(b["key"]["f"])].add(str(b["key"]["e"]))
+        else:
+            # At most `at_least` readers per file and field: a file read by thousands of
+            # processes is one bucket list, not pages of them. A truncated list has
+            # `at_least` readers already, so the union's size is exact below it and at
+            # least it otherwise, on any number of shards.
+            bodies = [{"query": q, "size": 0, "pit": {"id": self.pit, "keep_alive": KEEP_ALIVE},
+                       "aggs": {"f": {"terms": {"field": field, "size": len(paths)}, "aggs": {
+                           "e": {"terms": {"field": "process.entity_id",
+                                           "size": max(at_least, 1)}}}}}}
+                      for field, q in queries]
+            for resp in self._send(bodies):
+                for fb in resp["aggregations"]["f"]["buckets"]:
+                    seen[str(fb["key"])].update(str(e["key"]) for e in fb["e"]["buckets"])
         for path, ents in seen.items():
             counts["file:" + path] = len(ents)
         return dict(counts)
