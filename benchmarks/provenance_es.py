@@ -46,6 +46,7 @@ class _Tally:
         self.trips: Counter[str] = Counter()
         self.searches: Counter[str] = Counter()
         self.took = 0
+        self.took_by: Counter[str] = Counter()
         search, msearch = client.search, client.msearch
 
         def one(*a: Any, **kw: Any) -> Any:
@@ -66,6 +67,7 @@ class _Tally:
         self.trips[f.f_code.co_name] += 1
         self.searches[f.f_code.co_name] += searches
         self.took += int(resp.get("took", 0))
+        self.took_by[f.f_code.co_name] += int(resp.get("took", 0))
         return resp
 
 
@@ -98,8 +100,9 @@ def profile(config: Path, t: Targets, k: int, src: str) -> None:
         print(f"{name} k={k}: {secs:.2f} s, {sum(tally.trips.values())} round trips"
               f" ({sum(tally.searches.values())} searches), node took {tally.took / 1000:.2f} s,"
               f" {src.events_read} documents; {len(sl.nodes)} nodes / {len(sl.edges)} edges;"
-              " by method (round trips/searches): " + ", ".join(
-                  f"{m} {n}/{tally.searches[m]}" for m, n in tally.trips.most_common()),
+              " by method (round trips/searches/node s): " + ", ".join(
+                  f"{m} {n}/{tally.searches[m]}/{tally.took_by[m] / 1000:.2f}"
+                  for m, n in tally.trips.most_common()),
               flush=True)
 
 
