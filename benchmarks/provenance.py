@@ -329,6 +329,7 @@ class Targets:
     """Query targets in copy k of the mix, found by their role in the workload."""
 
     ancestry: str  # the process that sent the secret (deepest of the attack chain)
+    descendants: str  # the workload's own shell: every process of the copy below it
     lineage: str  # the linked program: compiler, assembler, linker and sources behind it
     impact: str  # main.c: compiled, archived, unpacked, committed
     path: tuple[str, str]  # from a source file to the linked program
@@ -346,8 +347,13 @@ def targets(mix: Mix, k: int) -> Targets:
     port = sender["destination"]["port"]
     port = port if port < EPHEMERAL else EPHEMERAL + (port - EPHEMERAL + 7919 * k) % 28231
     work = copy_path(mix.work, k)
+    shell = next((d["process"]["entity_id"] for d in mix.docs
+                  if d["event"]["action"] == "execve"
+                  and "provenance_workload.sh" in str(d["process"].get("args", ""))),
+                 mix.docs[0]["process"]["entity_id"])  # the first process recorded
     return Targets(
         ancestry=f"{k:06x}{sender['process']['entity_id'][6:]}",
+        descendants=f"{k:06x}{shell[6:]}",
         lineage=f"{work}/project/prog",
         impact=f"{work}/project/main.c",
         path=(f"{work}/project/f1.c", f"{work}/project/prog"),
@@ -359,6 +365,7 @@ def query_commands(t: Targets, backend: list[str]) -> dict[str, list[str]]:
     fmt = ["--format", "json", "--no-index"] if "--db" in backend else ["--format", "json"]
     return {
         "ancestry": ["ancestry", t.ancestry, *backend, *fmt],
+        "descendants": ["descendants", t.descendants, *backend, *fmt],
         "lineage": ["lineage", t.lineage, *backend, *fmt],
         "impact": ["impact", t.impact, *backend, *fmt],
         "path": ["path", *t.path, *backend, *fmt],
@@ -403,7 +410,7 @@ def inproc_queries(db: Path, plan: list[dict[str, Any]]) -> dict[str, Any]:
     no imports, no index open): what an API user or a server would see."""
     from ebpf_monitor.provenance.backends.local import LocalStore
     from ebpf_monitor.provenance.spec import resolve_node
-    from ebpf_monitor.provenance.walk import Options, ancestry, impact, lineage, path
+    from ebpf_monitor.provenance.walk import Options, ancestry, descendants, impact, lineage, path
 
     t0 = time.perf_counter()
     store = LocalStore(db, create=False)
@@ -414,6 +421,8 @@ def inproc_queries(db: Path, plan: list[dict[str, Any]]) -> dict[str, Any]:
         for t in plan:
             for name, run in (
                 ("ancestry", lambda t=t: ancestry(store, resolve_node(store, t["ancestry"]))),
+                ("descendants", lambda t=t: descendants(
+                    store, resolve_node(store, t["descendants"]), opts)),
                 ("lineage", lambda t=t: lineage(store, resolve_node(store, t["lineage"]), opts)),
                 ("impact", lambda t=t: impact(store, resolve_node(store, t["impact"]), opts)),
                 ("path", lambda t=t: path(store, resolve_node(store, t["path"][0]),

@@ -6,6 +6,9 @@
     python3 scripts/elasticsearch.py status
     python3 scripts/elasticsearch.py stop [--port N]  # all instances without --port
 
+Environment: EBPF_MONITOR_ES_CACHE (where the distribution and instances live, default
+/var/cache/ebpf-monitor-es), EBPF_MONITOR_ES_HEAP (JVM heap, default 512m).
+
 Why these choices:
 - Maven Central is the one place here that serves Elasticsearch; Elastic publishes the
   `integ-test-zip` distribution there (no bundled JDK, few modules, but x-pack-security is in it,
@@ -53,6 +56,7 @@ VERSION = "8.19.21"
 ARTIFACT = f"org.elasticsearch.distribution.integ-test-zip:elasticsearch:{VERSION}:zip"
 ES_USER = "ebpf-es"
 HEAP = "-Xms512m -Xmx512m"
+"""The JVM heap of a test node; EBPF_MONITOR_ES_HEAP=4g gives a benchmark node more."""
 START_TIMEOUT = 180.0
 STOP_TIMEOUT = 30.0
 
@@ -342,6 +346,15 @@ def _launch(home: Path, user: pwd.struct_passwd, inst: Path, port: int, tls: boo
     return _run_node(home, user, inst, port, env, ca=ca, password=password)
 
 
+def _heap() -> str:
+    size = os.environ.get("EBPF_MONITOR_ES_HEAP", "").strip()
+    if not size:
+        return HEAP
+    if not size[:-1].isdigit() or size[-1].lower() not in "mg":
+        raise EsScriptError(f"EBPF_MONITOR_ES_HEAP={size!r}: a size like 512m or 4g")
+    return f"-Xms{size} -Xmx{size}"
+
+
 def _node_env(home: Path, inst: Path) -> dict[str, str]:
     return {
         "PATH": "/usr/local/bin:/usr/bin:/bin",
@@ -350,7 +363,7 @@ def _node_env(home: Path, inst: Path) -> dict[str, str]:
         "ES_HOME": str(home),
         "ES_PATH_CONF": str(inst / "config"),
         "ES_JAVA_HOME": str(_java_home()),
-        "ES_JAVA_OPTS": HEAP,
+        "ES_JAVA_OPTS": _heap(),
         "ES_TMPDIR": str(inst / "tmp"),
     }
 

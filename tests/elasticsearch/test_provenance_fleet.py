@@ -169,7 +169,8 @@ class TestSameAnswer:
         local, remote = stores
         fn = lineage if query == "lineage" else impact
         for opts in (Options(), Options(depth=2), Options(since=at(3.15)),
-                     Options(noise=NoiseRules(enabled=False))):
+                     Options(noise=NoiseRules(enabled=False)),
+                     Options(noise=NoiseRules(popular_readers=2))):
             a, b = fn(local, node, opts), fn(remote, node, opts)
             assert a.edges, (query, node)
             assert comparable(a) == comparable(b), (query, node, opts)
@@ -246,6 +247,45 @@ class TestSameAnswer:
         a = lineage(local, "endpoint:10.2.2.2:443", Options())
         b = lineage(remote, "endpoint:10.2.2.2:443", Options())
         assert comparable(a) == comparable(b)
+
+    def test_readers_at_least(self, stores: tuple[LocalStore, FleetSource]) -> None:
+        """Asked for `at_least`, the cluster's reader counts are exact below it and reach it
+        where the exact count does."""
+        local, remote = stores
+        files = ["file:/d/secret", "file:/d/run.sh", "file:/usr/lib/libc.so.6", "file:/e/src",
+                 "file:/usr/bin/python3", "file:/nowhere"]
+        exact = local.readers(files)
+        assert remote.readers(files) == exact
+        assert exact["file:/d/secret"] == 2
+        for n in (1, 2, 3):
+            capped = remote.readers(files, n)
+            for f in files:
+                if exact.get(f, 0) < n:
+                    assert capped.get(f, 0) == exact.get(f, 0), (f, n)
+                else:
+                    assert capped[f] >= n, (f, n)
+
+    def test_small_pages_and_batches(self, stores: tuple[LocalStore, FleetSource],
+                                     es_plain: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+        """With one bucket per composite page, two hits per page and two searches per
+        _msearch, a fresh source (nothing cached) answers every query as the local index."""
+        local, _ = stores
+        monkeypatch.setattr(fleet, "BUCKETS", 1)
+        monkeypatch.setattr(fleet, "PAGE", 2)
+        monkeypatch.setattr(fleet, "BATCH", 2)
+        remote = FleetSource(Elasticsearch(es_plain.url, request_timeout=30), "prov-test")
+        try:
+            for query, node in QUERIES:
+                fn = lineage if query == "lineage" else impact
+                assert comparable(fn(local, node, Options())) == comparable(
+                    fn(remote, node, Options())), (query, node)
+            for root in ("process:child", "process:payload", "process:mkid"):
+                assert comparable(ancestry(local, root)) == comparable(ancestry(remote, root))
+            for root in ("process:shell", "process:init", "process:dropper"):
+                assert comparable(descendants(local, root, Options())) == comparable(
+                    descendants(remote, root, Options()))
+        finally:
+            remote.close()
 
     def test_missing_index_is_one_line(self, es_plain: Any) -> None:
         """An unreachable cluster is one line naming the index, never a traceback."""

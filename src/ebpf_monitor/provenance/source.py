@@ -46,8 +46,9 @@ class EdgeSource(Protocol):
     def describe(self, ids: list[str], sample: int) -> dict[str, Node]:
         """Nodes with attributes, action counts and the first `sample` events each."""
 
-    def readers(self, file_ids: list[str]) -> dict[str, int]:
-        """How many distinct processes read or exec'd each file."""
+    def readers(self, file_ids: list[str], at_least: int | None = None) -> dict[str, int]:
+        """How many distinct processes read or exec'd each file; with `at_least`, a count
+        that reaches it may stop there (the noise rule asks only whether it is reached)."""
 
     def process(self, entity: str) -> ProcessRow | None:
         """The entity, or None when no document names it."""

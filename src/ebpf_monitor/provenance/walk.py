@@ -73,7 +73,7 @@ class _Walk:
             elif node.startswith("file:") and node not in self.popular:
                 unknown.append(node)
         if unknown and noise.enabled and noise.popular_readers:
-            self.popular.update(self.source.readers(unknown))
+            self.popular.update(self.source.readers(unknown, noise.popular_readers))
         for node in nodes - drop:
             why = noise.popular_reason(self.popular.get(node, 0))
             if why and node not in self.roots:

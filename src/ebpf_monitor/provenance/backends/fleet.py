@@ -5,6 +5,9 @@ node kind, paged with a point in time and search_after, no cap), runs them throu
 `Extractor` the local index uses, and keeps the flows that touch the frontier. Process
 parents are resolved by the same rules: the fork record naming the child (`pick_fork`), else
 `pick_parent` over the ppid candidates' first documents.
+Round trips are what a query costs on a big index, so lookups for a whole frontier go
+together: one composite aggregation for all its processes' rows, and the per-process
+searches (fork records, ppid candidates, children) as one `_msearch` of the same bodies.
 All query bodies live in this module.
 """
 
@@ -42,6 +45,8 @@ __all__ = ["FleetSource"]
 log = logging.getLogger(__name__)
 
 PAGE = 10_000  # the most one search returns under the default index.max_result_window
+BUCKETS = 1000  # composite aggregation buckets per page
+BATCH = 200  # searches per _msearch request
 #: The fields extract.Extractor reads: the rest of each document (event ids, group, file
 #: name/directory, error, ...) is not sent (about half of a document's bytes).
 SOURCE = ["@timestamp", "event.action", "event.outcome", "event.category", "host.name",
@@ -62,6 +67,53 @@ _SORT = [{"@timestamp": {"order": "asc", "format": "strict_date_optional_time_na
 
 def _terms(field: str, values: list[Any]) -> dict[str, Any]:
     return {"terms": {field: values}}
+
+
+_BY_ENTITY = [{"e": {"terms": {"field": "process.entity_id"}}}]
+#: Per process entity: its first document, and its last exit record.
+_FIRST_AND_EXIT = {
+    "first": {"top_hits": {"size": 1, "sort": [{"@timestamp": "asc"}],
+                           "_source": ["@timestamp", "host", "process", "user"]}},
+    "exit": {"filter": {"term": {"event.action": "exit"}}, "aggs": {
+        "doc": {"top_hits": {"size": 1, "sort": [{"@timestamp": "desc"}],
+                             "_source": ["@timestamp", "process.exit_code"]}}}}}
+
+
+def _fork_query(row: ProcessRow) -> dict[str, Any]:
+    """Fork records that may name this process as the child (graphdata.pick_fork decides)."""
+    return {"bool": {"filter": [
+        {"term": {"host.name": row.host}}, {"term": {"ebpf.child_pid": row.pid}},
+        {"range": {"@timestamp": {
+            "gte": (row.start_ns - FORK_SKEW_NS) // 1_000_000,
+            "lte": (row.start_ns + FORK_WINDOW_NS) // 1_000_000 + 1,
+            "format": "epoch_millis"}}}]}}
+
+
+def _parent_query(row: ProcessRow) -> dict[str, Any]:
+    """Processes that had this process's ppid on its host and started before it."""
+    return {"bool": {"filter": [
+        {"term": {"host.name": row.host}}, {"term": {"process.pid": row.ppid}},
+        {"range": {"process.start": {"lte": row.start_ns // 1_000_000 + 1,
+                                     "format": "epoch_millis"}}}]}}
+
+
+def _children_query(row: ProcessRow) -> dict[str, Any]:
+    """Processes that report this process's pid as their ppid, started after it."""
+    return {"bool": {"filter": [
+        {"term": {"host.name": row.host}}, {"term": {"process.parent.pid": row.pid}},
+        {"range": {"process.start": {"gte": row.start_ns // 1_000_000,
+                                     "format": "epoch_millis"}}}]}}
+
+
+def _forked_query(fork: Fork) -> dict[str, Any]:
+    """Processes a fork record may have made (its host and child pid, around its time)."""
+    _, host, pid, ts = fork
+    return {"bool": {"filter": [
+        {"term": {"host.name": host}}, {"term": {"process.pid": pid}},
+        {"range": {"process.start": {
+            "gte": (ts - FORK_WINDOW_NS) // 1_000_000,
+            "lte": (ts + FORK_SKEW_NS) // 1_000_000 + 1,
+            "format": "epoch_millis"}}}]}}
 
 
 def _file_queries(paths: list[str]) -> list[dict[str, Any]]:
@@ -120,21 +172,43 @@ class FleetSource:
 
     # ---- paging --------------------------------------------------------------------------
 
+    def _send(self, bodies: list[dict[str, Any]]) -> list[Any]:
+        """The responses to these searches on the point in time: one round trip per BATCH
+        (`_msearch`; a single body goes as a plain search)."""
+        out: list[Any] = []
+        for at in range(0, len(bodies), BATCH):
+            part = bodies[at:at + BATCH]
+            try:
+                if len(part) == 1:
+                    resps = [self.client.search(body=part[0])]
+                else:
+                    resps = self.client.msearch(
+                        searches=[x for body in part for x in ({}, body)])["responses"]
+            except (ApiError, TransportError) as exc:
+                raise ProvenanceError(f"elasticsearch {self.index}: {_why(exc)}") from None
+            for resp in resps:
+                if "error" in resp:  # one search of an _msearch failed
+                    err = resp["error"]
+                    why = err.get("reason") or err.get("type") if isinstance(err, dict) else err
+                    raise ProvenanceError(f"elasticsearch {self.index}: {resp.get('status')}"
+                                          f" {why}")
+                self.pit = resp.get("pit_id", self.pit)
+            out += resps
+        return out
+
+    def _hits_body(self, query: dict[str, Any], after: list[Any] | None) -> dict[str, Any]:
+        body: dict[str, Any] = {"query": query, "size": PAGE, "sort": _SORT,
+                                "pit": {"id": self.pit, "keep_alive": KEEP_ALIVE},
+                                "track_total_hits": False, "_source": SOURCE}
+        if after is not None:
+            body["search_after"] = after
+        return body
+
     def _search(self, query: dict[str, Any]) -> Iterator[dict[str, Any]]:
         """Every matching document in time order, page by page; no cap."""
         after: list[Any] | None = None
         while True:
-            body: dict[str, Any] = {"query": query, "size": PAGE, "sort": _SORT,
-                                    "pit": {"id": self.pit, "keep_alive": KEEP_ALIVE},
-                                    "track_total_hits": False, "_source": SOURCE}
-            if after is not None:
-                body["search_after"] = after
-            try:
-                resp = self.client.search(body=body)
-            except (ApiError, TransportError) as exc:
-                raise ProvenanceError(f"elasticsearch {self.index}: {_why(exc)}") from None
-            self.pit = resp.get("pit_id", self.pit)
-            hits = resp["hits"]["hits"]
+            hits = self._send([self._hits_body(query, after)])[0]["hits"]["hits"]
             for hit in hits:
                 self.events_read += 1
                 yield hit["_source"]
@@ -142,37 +216,59 @@ class FleetSource:
                 return
             after = hits[-1]["sort"]
 
-    def _composite(self, query: dict[str, Any], sources: list[dict[str, Any]],
-                   aggs: dict[str, Any] | None = None) -> Iterator[dict[str, Any]]:
-        after: dict[str, Any] | None = None
-        while True:
-            comp: dict[str, Any] = {"size": 1000, "sources": sources}
-            if after is not None:
-                comp["after"] = after
-            agg: dict[str, Any] = {"composite": comp}
-            if aggs:
-                agg["aggs"] = aggs
-            try:
-                resp = self.client.search(body={
-                    "query": query, "size": 0, "aggs": {"c": agg},
-                    "pit": {"id": self.pit, "keep_alive": KEEP_ALIVE}})
-            except (ApiError, TransportError) as exc:
-                raise ProvenanceError(f"elasticsearch {self.index}: {_why(exc)}") from None
-            self.pit = resp.get("pit_id", self.pit)
-            c = resp["aggregations"]["c"]
-            yield from c["buckets"]
-            after = c.get("after_key")
-            if not c["buckets"] or after is None:
-                return
+    def _search_many(self, queries: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
+        """`_search` of each query, their pages fetched together."""
+        out: list[list[dict[str, Any]]] = [[] for _ in queries]
+        todo: dict[int, list[Any] | None] = dict.fromkeys(range(len(queries)))
+        while todo:
+            idx = list(todo)
+            resps = self._send([self._hits_body(queries[i], todo[i]) for i in idx])
+            todo = {}
+            for i, resp in zip(idx, resps, strict=True):
+                hits = resp["hits"]["hits"]
+                self.events_read += len(hits)
+                out[i] += [hit["_source"] for hit in hits]
+                if len(hits) >= PAGE:
+                    todo[i] = hits[-1]["sort"]
+        return out
+
+    def _composite_many(self, specs: list[tuple[dict[str, Any], list[dict[str, Any]]]],
+                        aggs: dict[str, Any] | None = None) -> list[list[dict[str, Any]]]:
+        """Every bucket of a composite aggregation per (query, sources), pages fetched
+        together; a page with fewer than BUCKETS buckets is the last."""
+        out: list[list[dict[str, Any]]] = [[] for _ in specs]
+        todo: dict[int, dict[str, Any] | None] = dict.fromkeys(range(len(specs)))
+        while todo:
+            idx = list(todo)
+            bodies = []
+            for i in idx:
+                comp: dict[str, Any] = {"size": BUCKETS, "sources": specs[i][1]}
+                if todo[i] is not None:
+                    comp["after"] = todo[i]
+                agg: dict[str, Any] = {"composite": comp}
+                if aggs:
+                    agg["aggs"] = aggs
+                bodies.append({"query": specs[i][0], "size": 0, "aggs": {"c": agg},
+                               "pit": {"id": self.pit, "keep_alive": KEEP_ALIVE}})
+            todo = {}
+            for i, resp in zip(idx, self._send(bodies), strict=True):
+                c = resp["aggregations"]["c"]
+                out[i] += c["buckets"]
+                if len(c["buckets"]) >= BUCKETS and c.get("after_key") is not None:
+                    todo[i] = c["after_key"]
+        return out
 
     def _listening(self) -> set[tuple[str, int]]:
         found: set[tuple[str, int]] = set()
+        specs = []
         for field, actions in (("source.port", ["listen"]),
                                ("destination.port", ["accept", "accept4"])):
             q = {"bool": {"filter": [_terms("event.action", actions),
                                      {"term": {"event.outcome": "success"}}]}}
-            for b in self._composite(q, [{"h": {"terms": {"field": "host.name"}}},
-                                         {"p": {"terms": {"field": field}}}]):
+            specs.append((q, [{"h": {"terms": {"field": "host.name"}}},
+                              {"p": {"terms": {"field": field}}}]))
+        for buckets in self._composite_many(specs):
+            for b in buckets:
                 found.add((str(b["key"]["h"]), int(b["key"]["p"])))
         return found
 
@@ -207,6 +303,7 @@ class FleetSource:
     def _targeting(self, entities: list[str]) -> list[dict[str, Any]]:
         """Calls on these processes by others: their pid on their host in their lifetime."""
         out: list[dict[str, Any]] = []
+        self._resolve(entities)
         for e in entities:
             row = self.process(e)
             if row is None:
@@ -225,7 +322,7 @@ class FleetSource:
         key = (host, pid)
         if key not in self._pids:
             self._pids[key] = self._process_rows({"bool": {"filter": [
-                {"term": {"host.name": host}}, {"term": {"process.pid": pid}}]}})
+                {"term": {"host.name": host}}, {"term": {"process.pid": pid}}]}}, whole=True)
         best: ProcessRow | None = None
         for row in self._pids[key]:
             if row.start_ns <= ts and (row.end_ns is None or row.end_ns >= ts) and (
@@ -255,6 +352,7 @@ class FleetSource:
         """(parent, child, child start) for the parents or the children of `entities`."""
         out = []
         if parents:
+            self._resolve(entities)
             for e in entities:
                 row = self.process(e)
                 if row is not None and row.parent:
@@ -297,111 +395,143 @@ class FleetSource:
     def edges_out(self, bounds: dict[str, int], since: int, until: int) -> list[Edge]:
         return self._edges(bounds, since, until, into=False)
 
-    def readers(self, file_ids: list[str]) -> dict[str, int]:
+    def readers(self, file_ids: list[str], at_least: int | None = None) -> dict[str, int]:
         paths = [i[5:] for i in file_ids]
+        if not paths:
+            return {}
         counts: dict[str, int] = defaultdict(int)
         seen: dict[str, set[str]] = defaultdict(set)
+        queries = []
         for field, actions in (("file.path", sorted(READS)), ("process.executable",
                                                                sorted(EXECS))):
             q = {"bool": {"filter": [_terms(field, paths), _terms("event.action", actions)]}}
             if field == "process.executable":
                 q["bool"]["filter"].append({"term": {"event.outcome": "success"}})
-            for b in self._composite(q, [{"f": {"terms": {"field": field}}},
-                                         {"e": {"terms": {"field": "process.entity_id"}}}]):
-                seen[str(b["key"]["f"])].add(str(b["key"]["e"]))
+            queries.append((field, q))
+        if at_least is None:  # every reader, page by page
+            for buckets in self._composite_many(
+                    [(q, [{"f": {"terms": {"field": field}}}, *_BY_ENTITY])
+                     for field, q in queries]):
+                for b in buckets:
+                    seen[str(b["key"]["f"])].add(str(b["key"]["e"]))
+        else:
+            # At most `at_least` readers per file and field: a file read by thousands of
+            # processes is one bucket list, not pages of them. A truncated list has
+            # `at_least` readers already, so the union's size is exact below it and at
+            # least it otherwise, on any number of shards.
+            bodies = [{"query": q, "size": 0, "pit": {"id": self.pit, "keep_alive": KEEP_ALIVE},
+                       "aggs": {"f": {"terms": {"field": field, "size": len(paths)}, "aggs": {
+                           "e": {"terms": {"field": "process.entity_id",
+                                           "size": max(at_least, 1)}}}}}}
+                      for field, q in queries]
+            for resp in self._send(bodies):
+                for fb in resp["aggregations"]["f"]["buckets"]:
+                    seen[str(fb["key"])].update(str(e["key"]) for e in fb["e"]["buckets"])
         for path, ents in seen.items():
             counts["file:" + path] = len(ents)
         return dict(counts)
 
     # ---- processes ---------------------------------------------------------------------------
 
-    def _process_rows(self, query: dict[str, Any]) -> list[ProcessRow]:
-        """One row per entity matching `query`, from its first document and its exit."""
-        rows = []
-        aggs = {"first": {"top_hits": {"size": 1, "sort": [{"@timestamp": "asc"}],
-                                       "_source": ["@timestamp", "host", "process", "user"]}},
-                "exit": {"filter": {"term": {"event.action": "exit"}}, "aggs": {
-                    "doc": {"top_hits": {"size": 1, "sort": [{"@timestamp": "desc"}],
-                                         "_source": ["@timestamp", "process.exit_code"]}}}}}
-        for b in self._composite(query, [{"e": {"terms": {"field": "process.entity_id"}}}],
-                                 aggs):
-            entity = str(b["key"]["e"])
-            first = b["first"]["hits"]["hits"][0]["_source"]
-            proc = first.get("process") or {}
-            ts = parse_time_ns(first["@timestamp"])
-            start = proc.get("start")
-            exits = b["exit"]["doc"]["hits"]["hits"]
-            end = parse_time_ns(exits[0]["_source"]["@timestamp"]) if exits else None
-            row = ProcessRow(entity=entity, host=str((first.get("host") or {}).get("name") or ""),
-                             pid=int(proc.get("pid") or 0),
-                             ppid=int((proc.get("parent") or {}).get("pid") or 0),
-                             start_ns=parse_time_ns(start) if isinstance(start, str) else ts,
-                             end_ns=end, parent=None)
-            self._info[entity] = {
-                "entity": entity, "host": row.host, "pid": row.pid, "ppid": row.ppid,
-                "start_ns": row.start_ns, "first_ns": ts, "name": proc.get("name") or "",
-                "executable": proc.get("executable") or "", "end_ns": end,
-                "exit_code": (exits[0]["_source"].get("process") or {}).get("exit_code")
-                if exits else None}
-            rows.append(row)
-        return rows
+    def _process_rows(self, query: dict[str, Any], *, whole: bool = False) -> list[ProcessRow]:
+        """One row per entity matching `query`, from its first document and its exit;
+        `whole`: the query selects all of each entity's documents (by entity or pid), so the
+        row is kept as the node's attributes."""
+        return self._rows_many([query], whole=whole)[0]
 
-    def _forks(self, query: dict[str, Any]) -> list[Fork]:
-        """The fork records among the fork documents matching `query` (extract.py decides)."""
-        ex = Extractor()
-        ex.feed_all(self._search({"bool": {"filter": [
-            query, _terms("event.action", sorted(FORKS))]}}))
-        return ex.forks
+    def _rows_many(self, queries: list[dict[str, Any]], *,
+                   whole: bool = False) -> list[list[ProcessRow]]:
+        """`_process_rows` of each query, in shared round trips."""
+        out = []
+        for buckets in self._composite_many([(q, _BY_ENTITY) for q in queries],
+                                            _FIRST_AND_EXIT):
+            out.append([self._row(b, whole) for b in buckets])
+        return out
 
-    def _with_parent(self, row: ProcessRow) -> ProcessRow:
-        forks = self._forks({"bool": {"filter": [
-            {"term": {"host.name": row.host}}, {"term": {"ebpf.child_pid": row.pid}},
-            {"range": {"@timestamp": {
-                "gte": (row.start_ns - FORK_SKEW_NS) // 1_000_000,
-                "lte": (row.start_ns + FORK_WINDOW_NS) // 1_000_000 + 1,
-                "format": "epoch_millis"}}}]}})
-        row.parent = pick_fork(row, forks)
-        if row.parent is not None:
+    def _row(self, b: dict[str, Any], whole: bool) -> ProcessRow:
+        entity = str(b["key"]["e"])
+        first = b["first"]["hits"]["hits"][0]["_source"]
+        proc = first.get("process") or {}
+        ts = parse_time_ns(first["@timestamp"])
+        start = proc.get("start")
+        exits = b["exit"]["doc"]["hits"]["hits"]
+        end = parse_time_ns(exits[0]["_source"]["@timestamp"]) if exits else None
+        row = ProcessRow(entity=entity, host=str((first.get("host") or {}).get("name") or ""),
+                         pid=int(proc.get("pid") or 0),
+                         ppid=int((proc.get("parent") or {}).get("pid") or 0),
+                         start_ns=parse_time_ns(start) if isinstance(start, str) else ts,
+                         end_ns=end, parent=None)
+        if not whole:  # a candidate query sees only some documents (those with a ppid, ...)
             return row
-        cands = self._process_rows({"bool": {"filter": [
-            {"term": {"host.name": row.host}}, {"term": {"process.pid": row.ppid}},
-            {"range": {"process.start": {"lte": row.start_ns // 1_000_000 + 1,
-                                         "format": "epoch_millis"}}}]}})
-        row.parent = pick_parent(row, cands)
+        self._info[entity] = {
+            "entity": entity, "host": row.host, "pid": row.pid, "ppid": row.ppid,
+            "start_ns": row.start_ns, "first_ns": ts, "name": proc.get("name") or "",
+            "executable": proc.get("executable") or "", "end_ns": end,
+            "exit_code": (exits[0]["_source"].get("process") or {}).get("exit_code")
+            if exits else None}
         return row
 
+    def _forks_many(self, queries: list[dict[str, Any]]) -> list[list[Fork]]:
+        """The fork records among the fork documents matching each query (extract.py
+        decides)."""
+        out = []
+        for docs in self._search_many([{"bool": {"filter": [
+                q, _terms("event.action", sorted(FORKS))]}} for q in queries]):
+            ex = Extractor()
+            ex.feed_all(docs)
+            out.append(ex.forks)
+        return out
+
+    def _resolve(self, entities: list[str]) -> None:
+        """Look up, with parents, each of `entities` not looked up yet: their rows in one
+        composite aggregation, then their fork records, then the ppid candidates of those
+        no fork record names, each as one _msearch of the per-process searches."""
+        todo = [e for e in dict.fromkeys(entities) if e not in self._procs]
+        if not todo:
+            return
+        rows = {r.entity: r for r in self._process_rows(_terms("process.entity_id", todo),
+                                                         whole=True)}
+        found = [rows[e] for e in todo if e in rows]
+        orphans = []
+        for row, forks in zip(found, self._forks_many([_fork_query(r) for r in found]),
+                              strict=True):
+            row.parent = pick_fork(row, forks)
+            if row.parent is None:
+                orphans.append(row)
+        for row, cands in zip(orphans, self._rows_many([_parent_query(r) for r in orphans]),
+                              strict=True):
+            row.parent = pick_parent(row, cands)
+        for e in todo:
+            self._procs[e] = rows.get(e)
+
     def process(self, entity: str) -> ProcessRow | None:
-        if entity not in self._procs:
-            rows = self._process_rows(_terms("process.entity_id", [entity]))
-            self._procs[entity] = self._with_parent(rows[0]) if rows else None
+        self._resolve([entity])
         return self._procs[entity]
 
     def processes_by_pid(self, pid: int) -> list[ProcessRow]:
-        rows = self._process_rows({"term": {"process.pid": pid}})
+        rows = self._process_rows({"term": {"process.pid": pid}}, whole=True)
         return sorted(rows, key=lambda r: (r.start_ns, r.entity))
 
     def children(self, entities: list[str]) -> list[ProcessRow]:
+        self._resolve(entities)
+        mes = [(e, me) for e in entities if (me := self._procs.get(e)) is not None]
+        # Candidates: processes reporting the pid as ppid (else reparented later), and the
+        # children each one's fork records name, though they report another ppid (orphans).
+        cands = [[kid for kid in rows if kid.ppid == me.pid] for (_, me), rows in zip(
+            mes, self._rows_many([_children_query(me) for _, me in mes]), strict=True)]
+        forked = [(i, fork) for i, forks in enumerate(self._forks_many(
+            [_terms("process.entity_id", [e]) for e, _ in mes])) for fork in forks]
+        for (i, _), rows in zip(forked, self._rows_many([_forked_query(f) for _, f in forked]),
+                                strict=True):
+            cands[i] += rows
+        self._resolve([kid.entity for rows in cands for kid in rows])
         kids: list[ProcessRow] = []
-        for e in entities:
-            me = self.process(e)
-            if me is None:
-                continue
-            cands = self._process_rows({"bool": {"filter": [
-                {"term": {"host.name": me.host}}, {"term": {"process.parent.pid": me.pid}},
-                {"range": {"process.start": {"gte": me.start_ns // 1_000_000,
-                                             "format": "epoch_millis"}}}]}})
-            cands = [kid for kid in cands if kid.ppid == me.pid]  # else reparented later
-            # Children its fork records name, though they report another ppid (orphans).
-            for _, host, pid, ts in self._forks(_terms("process.entity_id", [e])):
-                cands += self._process_rows({"bool": {"filter": [
-                    {"term": {"host.name": host}}, {"term": {"process.pid": pid}},
-                    {"range": {"process.start": {
-                        "gte": (ts - FORK_WINDOW_NS) // 1_000_000,
-                        "lte": (ts + FORK_SKEW_NS) // 1_000_000 + 1,
-                        "format": "epoch_millis"}}}]}})
-            for kid in cands:
-                full = self.process(kid.entity)
-                if full is not None and full.parent == e and full not in kids:
+        seen: set[str] = set()
+        for (e, _), rows in zip(mes, cands, strict=True):
+            for kid in rows:
+                full = self._procs.get(kid.entity)
+                if full is not None and full.parent == e and full.entity not in seen:
+                    seen.add(full.entity)
                     kids.append(full)
         return sorted(kids, key=lambda r: (r.start_ns, r.entity))
 
@@ -417,6 +547,7 @@ class FleetSource:
         ex = self._flows(ids, 0, 2**62)
         flows = list(ex.flows)
         procs = [i[8:] for i in ids if i.startswith("process:")]
+        self._resolve(procs)
         for parent, child, start in (self._fork_edges(procs, parents=True)
                                      + self._fork_edges(procs, parents=False)):
             flows.append(("process:" + parent, "process:" + child, "fork", start, 1, 0))

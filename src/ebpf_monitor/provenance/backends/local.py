@@ -752,7 +752,8 @@ class LocalStore:
     def edges_out(self, bounds: dict[str, int], since: int, until: int) -> list[Edge]:
         return self._edges(bounds, since, until, into=False)
 
-    def readers(self, file_ids: list[str]) -> dict[str, int]:
+    def readers(self, file_ids: list[str], at_least: int | None = None) -> dict[str, int]:
+        """Exact counts, whatever `at_least` says: they are kept in a table."""
         rows = self.con.execute(
             "SELECT n.key, r.n FROM readers r JOIN (SELECT id, key FROM nodes"
             " WHERE key IN (SELECT unnest(?::JSON::VARCHAR[]))) n ON r.id = n.id",
