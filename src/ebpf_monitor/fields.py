@@ -285,7 +285,8 @@ FIELDS: tuple[Field, ...] = (
        "opened before start) that names a linked file, directory or device is named in the "
        "kernel at its first read or write (its path in the process's mount namespace, as an "
        "open would give it) and tracked from then on; the rest (pipes, sockets, deleted files) "
-       "from `/proc/<pid>/fd`, or `pipe:[inode]` / `socket:[inode]` once the process is gone. Pipes made by pipe/pipe2 while the monitor runs: `pipe:[inode]` for the pipe "
+       "from `/proc/<pid>/fd`, or `pipe:[inode]` / `socket:[inode]` once the process is "
+       "gone. Pipes made by pipe/pipe2 while the monitor runs: `pipe:[inode]` for the pipe "
        "call and every read and write of either end (tracked in the kernel)"),
     _f("file.name", "keyword", FILES + ATTR + NAMES + MMAP + ("finit_module",) + CHDIR,
        "the last part of `file.path`"),
