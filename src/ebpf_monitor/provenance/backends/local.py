@@ -44,7 +44,7 @@ import orjson
 
 from ...errors import ProvenanceError
 from ..extract import Extractor, Pending
-from ..graphdata import FORK_SKEW_NS, FORK_WINDOW_NS, make_node, pick_fork
+from ..graphdata import FORK_SKEW_NS, FORK_WINDOW_NS, make_node
 from ..model import Edge, Node
 from ..source import ProcessRow
 from . import sqlchunk, workers
@@ -601,7 +601,7 @@ class LocalStore:
         whose ppid a new process took, are tried, so parentless roots do not rejoin on every
         run. Fork records come first: they name the parent even where ppid cannot (an
         orphan's ppid is its reaper)."""
-        self._resolve_forks(tmp)
+        self._resolve_forks()
         if not fresh:
             return
         con = self.con
@@ -681,46 +681,47 @@ class LocalStore:
             con.execute("ROLLBACK")
             raise
 
-    def _resolve_forks(self, tmp: Path) -> None:
-        """Parents from fork records, for the processes not yet matched to one."""
-        cands: dict[str, list[tuple[str, str, int, int]]] = defaultdict(list)
-        children: dict[str, ProcessRow] = {}
-        for row in self.con.execute(
-                "SELECT c.entity, c.host, c.pid, c.ppid, c.start_ns, c.end_ns, f.parent,"
-                " f.host, f.child_pid, f.ts FROM procs c JOIN forks f ON f.host = c.host"
-                " AND f.child_pid = c.pid AND f.ts >= c.start_ns - ? AND f.ts <= c.start_ns + ?"
-                " WHERE NOT EXISTS (SELECT 1 FROM forks g WHERE g.child = c.entity)",
-                [FORK_SKEW_NS, FORK_WINDOW_NS]).fetchall():
-            ce, ch, cp, cpp, cs, cen, fp, fh, fc, fts = row
-            children.setdefault(ce, ProcessRow(ce, ch, cp, cpp, cs, cen, None))
-            cands[ce].append((fp, fh, int(fc), int(fts)))
-        found = []
-        for child in children.values():
-            parent = pick_fork(child, cands[child.entity])
-            if parent is not None:
-                ts = min(f[3] for f in cands[child.entity] if f[0] == parent)
-                found.append([child.entity, parent, child.start_ns, ts, child.host, child.pid])
-        if not found:
-            return
-        sub, path = self._rowset(tmp, "forked", ("VARCHAR", "VARCHAR", "BIGINT", "BIGINT",
-                                                 "VARCHAR", "BIGINT"), found)
+    def _resolve_forks(self) -> None:
+        """Parents from fork records, for the processes not yet matched to one.
+
+        The record is picked in SQL, as graphdata.pick_fork does (on the child's host and pid,
+        from the skew before its start to the window after it and not after its exit, not its
+        own; the nearest its start, then the earliest, then the least parent entity), one row
+        per child: fetching every candidate record into Python (pids recur, so each child had
+        several) was 0.4 GB at 10M events, the index's peak RSS."""
         con = self.con
+        con.execute(
+            "CREATE OR REPLACE TEMP TABLE forked AS SELECT c.entity, f.parent, c.start_ns,"
+            " min(f.ts) OVER (PARTITION BY c.entity, f.parent) AS ts, c.host, c.pid"
+            " FROM procs c JOIN forks f ON f.host = c.host AND f.child_pid = c.pid"
+            " AND f.ts >= c.start_ns - $1 AND f.ts <= c.start_ns + $2"
+            " WHERE f.parent <> c.entity AND f.ts <= coalesce(c.end_ns + $1, c.start_ns + $2)"
+            " AND NOT EXISTS (SELECT 1 FROM forks g WHERE g.child = c.entity)"
+            " QUALIFY row_number() OVER (PARTITION BY c.entity"
+            " ORDER BY abs(f.ts - c.start_ns), f.ts, f.parent) = 1",
+            [FORK_SKEW_NS, FORK_WINDOW_NS])
+        if con.execute("SELECT count(*) FROM forked").fetchone() == (0,):
+            con.execute("DROP TABLE forked")
+            return
         con.execute("BEGIN")
         try:
             # A parent found by ppid before the fork record was read gives way.
-            con.execute(f"DELETE FROM flows WHERE action = 'fork' AND dst IN (SELECT n.id"
-                        f" FROM nodes n JOIN {sub} t ON n.key = 'process:' || t.c0)", [path])
-            self._insert_flows(tmp, [[f"process:{parent}", f"process:{entity}", "fork", start,
-                                      1, 0] for entity, parent, start, *_ in found])
-            con.execute(f"UPDATE procs SET parent = t.c1 FROM {sub} t"
-                        " WHERE procs.entity = t.c0", [path])
-            con.execute(f"UPDATE forks SET child = t.c0 FROM {sub} t WHERE forks.parent = t.c1"
-                        " AND forks.host = t.c4 AND forks.child_pid = t.c5 AND forks.ts = t.c3",
-                        [path])
+            con.execute("DELETE FROM flows WHERE action = 'fork' AND dst IN (SELECT n.id"
+                        " FROM nodes n JOIN forked t ON n.key = 'process:' || t.entity)")
+            self._stage_flows()
+            con.execute("INSERT INTO stage SELECT 'process:' || parent, 'process:' || entity,"
+                        " 'fork', start_ns, 1, 0 FROM forked")
+            self._flows_from_stage()
+            con.execute("UPDATE procs SET parent = t.parent FROM forked t"
+                        " WHERE procs.entity = t.entity")
+            con.execute("UPDATE forks SET child = t.entity FROM forked t"
+                        " WHERE forks.parent = t.parent AND forks.host = t.host"
+                        " AND forks.child_pid = t.pid AND forks.ts = t.ts")
             con.execute("COMMIT")
         except BaseException:
             con.execute("ROLLBACK")
             raise
+        con.execute("DROP TABLE forked")
 
     def indexed_files(self) -> int:
         row = self.con.execute("SELECT count(*) FROM sources").fetchone()
