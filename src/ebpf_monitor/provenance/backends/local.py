@@ -187,29 +187,89 @@ class _Progress:
 
 
 class _NodeIds:
-    """Node key -> id for one index run, kept here. Keys of earlier runs are asked of the
-    `nodes` table (only when it had rows when the run began), new ones take the next ids of
-    the `node_ids` sequence, as the SQL paths' keys do."""
+    """Node key -> id for one index run, in bounded memory.
+
+    Two generations of the keys used lately (a key found in the older one moves to the newer;
+    once the newer one holds `limit` keys it becomes the older and the older is dropped), and
+    a Bloom filter of every key this run gave an id. A key in neither generation is new
+    without a lookup when the filter has not seen it and `nodes` was empty when the run began;
+    otherwise it is asked of `nodes` (one query per chunk for all such keys), as keys of
+    earlier runs always were. New keys take the next ids of the `node_ids` sequence, as the
+    SQL paths' keys do. So every key gets the id a dictionary of the whole run would give
+    it, while memory stays at two generations and the filter: the dictionary grew with every
+    key of the run (344k keys at 10M events of the benchmark's mix)."""
+
+    LIMIT = 1 << 16  # keys per generation: several chunks' worth of keys
+    BLOOM_BITS = 1 << 27  # 16 MiB; two probes: ~0.01% false positives at 344k keys
 
     def __init__(self, con: duckdb.DuckDBPyConnection) -> None:
         self.con = con
-        self.ids: dict[str, int] = {}
+        self.hot: dict[str, int] = {}
+        self.cold: dict[str, int] = {}
+        self.seen = bytearray(self.BLOOM_BITS >> 3)
         self.earlier = con.execute("SELECT count(*) FROM nodes").fetchone() != (0,)
+        self.lookups = 0  # queries to `nodes` (tests, the benchmark)
 
-    def add(self, tmp: Path, keys: set[str], bulk: Any) -> None:
-        if self.earlier:
-            for key, i in self.con.execute(
-                    "SELECT key, id FROM nodes WHERE key IN (SELECT unnest(?::JSON::VARCHAR[]))",
-                    [_array(sorted(keys))]).fetchall():
-                self.ids[key] = int(i)
-                keys.discard(key)
-            if not keys:
-                return
-        order = sorted(keys)
+    def map(self, tmp: Path, keys: set[str], bulk: Any) -> dict[str, int]:
+        """The ids of `keys`; new keys get ids and `nodes` rows (through `bulk`)."""
+        hot, cold = self.hot, self.cold
+        out: dict[str, int] = {}
+        missing: list[str] = []
+        for key in keys:
+            i = hot.get(key)
+            if i is None:
+                i = cold.get(key)
+                if i is None:
+                    missing.append(key)
+                    continue
+                hot[key] = i
+            out[key] = i
+        if missing:
+            self._add(tmp, missing, out, bulk)
+        if len(self.hot) >= self.LIMIT:
+            self.cold = self.hot
+            self.hot = {}
+        return out
+
+    def _add(self, tmp: Path, missing: list[str], out: dict[str, int], bulk: Any) -> None:
+        seen, mask = self.seen, self.BLOOM_BITS - 1
+        maybe: list[str] = []
+        new: list[str] = []
+        for key in missing:
+            h = hash(key)  # this process's str hash: the filter lives as long as the run
+            a, b = h & mask, (h >> 32) & mask
+            if self.earlier or (seen[a >> 3] >> (a & 7) & 1 and seen[b >> 3] >> (b & 7) & 1):
+                maybe.append(key)
+            else:
+                new.append(key)
+        if maybe:
+            self.lookups += 1
+            found = {str(k): int(i) for k, i in self.con.execute(
+                "SELECT key, id FROM nodes WHERE key IN (SELECT unnest(?::JSON::VARCHAR[]))",
+                [_array(sorted(maybe))]).fetchall()}
+            for key in maybe:
+                i = found.get(key)
+                if i is None:
+                    new.append(key)
+                else:
+                    out[key] = self.hot[key] = i
+        if not new:
+            return
+        new.sort()
         got = [int(i) for (i,) in self.con.execute("SELECT nextval('node_ids') FROM range(?)",
-                                                    [len(order)]).fetchall()]
-        bulk(tmp, "nodes", ("INTEGER", "VARCHAR"), list(zip(got, order, strict=True)))
-        self.ids.update(zip(order, got, strict=True))
+                                                    [len(new)]).fetchall()]
+        bulk(tmp, "nodes", ("INTEGER", "VARCHAR"), list(zip(got, new, strict=True)))
+        hot = self.hot
+        for key, i in zip(new, got, strict=True):
+            out[key] = hot[key] = i
+            h = hash(key)
+            a, b = h & mask, (h >> 32) & mask
+            seen[a >> 3] |= 1 << (a & 7)
+            seen[b >> 3] |= 1 << (b & 7)
+
+    def clear(self) -> None:
+        """Memory back: the run's later steps intern keys through `nodes`."""
+        self.hot, self.cold, self.seen = {}, {}, bytearray()
 
 
 class LocalStore:
@@ -222,6 +282,7 @@ class LocalStore:
         self.route = route
         self.workers = workers  # worker processes of the default route; None: by size, CPUs
         self.sql_chunks = self.typed_chunks = self.python_chunks = 0
+        self.node_lookups = 0  # the last run's queries to `nodes` for keys (_NodeIds)
         if not create and not db.exists():
             raise ProvenanceError(f"index {db}: not found; run: ebpf-monitor index")
         try:
@@ -369,7 +430,8 @@ class LocalStore:
                 skipped += rows.skipped
                 progressed += size + 1
                 progress.update(progressed, docs)
-            ids.ids.clear()  # memory back: the later steps intern through `nodes`
+            self.node_lookups = ids.lookups
+            ids.clear()
             if docs:  # nothing new: nothing to resolve
                 self._resolve_parents(Path(tmp), fresh)
                 self._resolve_targets()
@@ -574,16 +636,14 @@ class LocalStore:
             raise
 
     def _insert_flow_ids(self, tmp: Path, flows: list[Any], ids: _NodeIds) -> None:
-        """`_insert_flows` with the keys looked up in the run's dict: joining each chunk's
-        keys with all of `nodes` (three times) grew with the index."""
+        """`_insert_flows` with the keys looked up in the run's map (`_NodeIds`): joining
+        each chunk's keys with all of `nodes` (three times) grew with the index."""
         if not flows:
             return
         src, dst, action, ts, cnt, nbytes = zip(*flows, strict=True)
-        have = ids.ids
-        new = {k for k in src if k not in have}
-        new.update(k for k in dst if k not in have)
-        if new:
-            ids.add(tmp, new, self._bulk)
+        keys = set(src)
+        keys.update(dst)
+        have = ids.map(tmp, keys, self._bulk)
         sids = list(map(have.__getitem__, src))
         did = list(map(have.__getitem__, dst))
         sub, name = self._colset(tmp, "flows", _FLOW_IDS, [sids, did, action, ts, cnt, nbytes])
