@@ -4,6 +4,7 @@ chunk by chunk and run by run."""
 
 from __future__ import annotations
 
+import datetime
 import gzip
 import random
 from collections.abc import Iterator
@@ -16,6 +17,7 @@ import pytest
 from ebpf_monitor.errors import ProvenanceError
 from ebpf_monitor.provenance.backends import local
 from ebpf_monitor.provenance.backends.local import LocalStore, default_files
+from ebpf_monitor.provenance.extract import parse_time_ns
 from tests.unit.golden import HERE as GOLDEN
 from tests.unit.provenance_docs import Doc, Proc
 
@@ -428,3 +430,36 @@ class TestIndexWorkers:
         finally:
             again.close()
             reference.close()
+
+
+def _time_ns_general(stamp: str) -> int:
+    """extract.parse_time_ns without its short way for the monitor's 9-digit form."""
+    secs = int(datetime.datetime.fromisoformat(stamp[:19]).replace(
+        tzinfo=datetime.UTC).timestamp())
+    frac = stamp[20:].rstrip("Z").split("+", 1)[0]
+    return secs * 1_000_000_000 + (int((frac + "0" * 9)[:9]) if frac and stamp[19] == "." else 0)
+
+
+@pytest.mark.unit
+class TestTimestamps:
+    """Timestamps of every shape read the same through the 9-digit short way and the rest."""
+
+    def test_short_way_agrees(self) -> None:
+        """Random fractions (9 digits, odd characters, extra Z, offsets) parse, or fail, alike."""
+        rng = random.Random(5)
+        tried = 0
+        for _ in range(20_000):
+            frac = "".join(rng.choice("0123456789Z+.\u00b2\u0663_ ") for _ in range(
+                rng.choice([8, 9, 10])))
+            stamp = "2025-11-24T16:01:10" + rng.choice(".,") + frac + rng.choice(
+                ["Z", "", "ZZ", "+00:00"])
+            got: list[object] = []
+            for parse in (parse_time_ns, _time_ns_general):
+                try:
+                    got.append(parse(stamp))
+                except ValueError as exc:
+                    got.append(type(exc))
+            assert got[0] == got[1], stamp
+            tried += len(stamp) == 30
+        assert tried > 1000
+        assert parse_time_ns("2025-11-24T16:01:10.704244330Z") == 1_764_000_070_704_244_330
