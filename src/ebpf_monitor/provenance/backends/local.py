@@ -206,7 +206,9 @@ class _NodeIds:
         self.con = con
         self.hot: dict[str, int] = {}
         self.cold: dict[str, int] = {}
-        self.seen = bytearray(self.BLOOM_BITS >> 3)
+        # Made at the first new key: after the index's worker processes have forked, which
+        # would each count its pages in their RSS too.
+        self.seen = bytearray()
         self.earlier = con.execute("SELECT count(*) FROM nodes").fetchone() != (0,)
         self.lookups = 0  # queries to `nodes` (tests, the benchmark)
 
@@ -232,6 +234,8 @@ class _NodeIds:
         return out
 
     def _add(self, tmp: Path, missing: list[str], out: dict[str, int], bulk: Any) -> None:
+        if not self.seen:
+            self.seen = bytearray(self.BLOOM_BITS >> 3)
         seen, mask = self.seen, self.BLOOM_BITS - 1
         maybe: list[str] = []
         new: list[str] = []
