@@ -190,7 +190,7 @@ class _NodeIds:
     """Node key -> id for one index run, in bounded memory.
 
     Two generations of the keys used lately (a key found in the older one moves to the newer;
-    once the newer one holds `limit` keys it becomes the older and the older is dropped), and
+    once the newer one holds `LIMIT` keys it becomes the older and the older is dropped), and
     a Bloom filter of every key this run gave an id. A key in neither generation is new
     without a lookup when the filter has not seen it and `nodes` was empty when the run began;
     otherwise it is asked of `nodes` (one query per chunk for all such keys), as keys of
