@@ -4,6 +4,7 @@ chunk by chunk and run by run."""
 
 from __future__ import annotations
 
+import datetime
 import gzip
 import random
 from collections.abc import Iterator
@@ -16,6 +17,7 @@ import pytest
 from ebpf_monitor.errors import ProvenanceError
 from ebpf_monitor.provenance.backends import local
 from ebpf_monitor.provenance.backends.local import LocalStore, default_files
+from ebpf_monitor.provenance.extract import parse_time_ns
 from tests.unit.golden import HERE as GOLDEN
 from tests.unit.provenance_docs import Doc, Proc
 
@@ -141,7 +143,49 @@ def _dump(store: LocalStore) -> dict[str, Any]:
         out[table] = sorted(con.execute(f"SELECT * FROM {table}").fetchall(), key=repr)
     out["readers"] = sorted(con.execute(
         "SELECT n.key, r.n FROM readers r JOIN nodes n ON n.id = r.id").fetchall())
+    out["keys_given_two_ids"] = con.execute(
+        "SELECT count(*) - count(DISTINCT key) FROM nodes").fetchone()
     return out
+
+
+def _same_tables(tmp_path: Path, first_mode: bool, route: str,
+                 workers: int | None) -> LocalStore:
+    """TestRoutesMatchExtractor.test_same_tables; the store of `route` (closed)."""
+    rng = random.Random(13 + first_mode)
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    docs = _stream(rng, 3000, 0.0, first_mode)
+    with gzip.open(logs / "events.jsonl.2.gz", "wb") as gz:
+        gz.write(_lines(docs[:800]))
+    bad = _lines(docs[800:1500]).split(b"\n")
+    for i, line in enumerate(b for b in BAD_LINES if route == "lines" or b not in SQL_READS):
+        # each lands in some chunk of events.jsonl.1
+        bad.insert(40 + i * 50, line)
+    (logs / "events.jsonl.1").write_bytes(b"\n".join(bad))
+    (logs / "events.jsonl").write_bytes(_lines(docs[1500:2400]))
+    stores = [LocalStore(tmp_path / "py.duckdb", route="extractor"),
+              LocalStore(tmp_path / "sql.duckdb", route=route, workers=workers)]
+    try:
+        results = [s.index(default_files(logs)) for s in stores]
+        first = stores[1].node_lookups
+        assert results[0] == results[1]
+        assert results[0][1] >= 3  # the malformed lines are counted, not indexed
+        assert _dump(stores[0]) == _dump(stores[1])
+        with open(logs / "events.jsonl", "ab") as f:  # appended since: only that is read
+            f.write(_lines(docs[2400:]))
+        results = [s.index(default_files(logs)) for s in stores]
+        assert results[0] == results[1] == (600, 0)
+        assert _dump(stores[0]) == _dump(stores[1])
+        # Both ways were taken: clean chunks whole (SQL, or typed structs), the bad
+        # lines' chunks line by line.
+        whole = stores[1].sql_chunks if route == "sql" else stores[1].typed_chunks
+        assert whole > 10 and stores[1].python_chunks >= 4
+        assert stores[0].sql_chunks == 0
+    finally:
+        for s in stores:
+            s.close()
+    stores[1].node_lookups = first  # the first run's (not the appended one's)
+    return stores[1]
 
 
 @pytest.fixture
@@ -164,39 +208,17 @@ class TestRoutesMatchExtractor:
         """Rotated, gzipped, live and appended files, odd names and malformed lines; the
         default route in this process, and with its state handed between worker processes
         across ~90 chunk boundaries."""
-        rng = random.Random(13 + first_mode)
-        logs = tmp_path / "logs"
-        logs.mkdir()
-        docs = _stream(rng, 3000, 0.0, first_mode)
-        with gzip.open(logs / "events.jsonl.2.gz", "wb") as gz:
-            gz.write(_lines(docs[:800]))
-        bad = _lines(docs[800:1500]).split(b"\n")
-        for i, line in enumerate(b for b in BAD_LINES if route == "lines" or b not in SQL_READS):
-            # each lands in some chunk of events.jsonl.1
-            bad.insert(40 + i * 50, line)
-        (logs / "events.jsonl.1").write_bytes(b"\n".join(bad))
-        (logs / "events.jsonl").write_bytes(_lines(docs[1500:2400]))
-        stores = [LocalStore(tmp_path / "py.duckdb", route="extractor"),
-                  LocalStore(tmp_path / "sql.duckdb", route=route, workers=workers)]
-        try:
-            results = [s.index(default_files(logs)) for s in stores]
-            assert results[0] == results[1]
-            assert results[0][1] >= 3  # the malformed lines are counted, not indexed
-            assert _dump(stores[0]) == _dump(stores[1])
-            with open(logs / "events.jsonl", "ab") as f:  # appended since: only that is read
-                f.write(_lines(docs[2400:]))
-            results = [s.index(default_files(logs)) for s in stores]
-            assert results[0] == results[1] == (600, 0)
-            assert _dump(stores[0]) == _dump(stores[1])
-            # Both ways were taken: clean chunks whole (SQL, or typed structs), the bad
-            # lines' chunks line by line.
-            whole = stores[1].sql_chunks if route == "sql" else stores[1].typed_chunks
-            assert whole > 10 and stores[1].python_chunks >= 4
-            assert stores[0].sql_chunks == 0
-        finally:
-            for s in stores:
-                s.close()
+        _same_tables(tmp_path, first_mode, route, workers)
 
+    @pytest.mark.parametrize("workers", [0, 3])
+    def test_bounded_node_ids(self, tmp_path: Path, small_chunks: None,
+                              monkeypatch: pytest.MonkeyPatch, workers: int) -> None:
+        """Node ids stay exact when the run's key map forgets keys (generations of 8 keys)
+        and its filter of new keys answers "maybe" for most keys (64 bits)."""
+        monkeypatch.setattr(local._NodeIds, "LIMIT", 8)
+        monkeypatch.setattr(local._NodeIds, "BLOOM_BITS", 64)
+        store = _same_tables(tmp_path, True, "lines", workers)
+        assert store.node_lookups > 10  # forgotten keys were asked of `nodes`
     @pytest.mark.parametrize("route", ["lines", "sql"])
     def test_bad_line_alone_falls_back(self, tmp_path: Path, route: str) -> None:
         """Each malformed or odd line, in a chunk of good lines, gets the Extractor's answer."""
@@ -408,3 +430,36 @@ class TestIndexWorkers:
         finally:
             again.close()
             reference.close()
+
+
+def _time_ns_general(stamp: str) -> int:
+    """extract.parse_time_ns without its short way for the monitor's 9-digit form."""
+    secs = int(datetime.datetime.fromisoformat(stamp[:19]).replace(
+        tzinfo=datetime.UTC).timestamp())
+    frac = stamp[20:].rstrip("Z").split("+", 1)[0]
+    return secs * 1_000_000_000 + (int((frac + "0" * 9)[:9]) if frac and stamp[19] == "." else 0)
+
+
+@pytest.mark.unit
+class TestTimestamps:
+    """Timestamps of every shape read the same through the 9-digit short way and the rest."""
+
+    def test_short_way_agrees(self) -> None:
+        """Random fractions (9 digits, odd characters, extra Z, offsets) parse, or fail, alike."""
+        rng = random.Random(5)
+        tried = 0
+        for _ in range(20_000):
+            frac = "".join(rng.choice("0123456789Z+.\u00b2\u0663_ ") for _ in range(
+                rng.choice([8, 9, 10])))
+            stamp = "2025-11-24T16:01:10" + rng.choice(".,") + frac + rng.choice(
+                ["Z", "", "ZZ", "+00:00"])
+            got: list[object] = []
+            for parse in (parse_time_ns, _time_ns_general):
+                try:
+                    got.append(parse(stamp))
+                except ValueError as exc:
+                    got.append(type(exc))
+            assert got[0] == got[1], stamp
+            tried += len(stamp) == 30
+        assert tried > 1000
+        assert parse_time_ns("2025-11-24T16:01:10.704244330Z") == 1_764_000_070_704_244_330

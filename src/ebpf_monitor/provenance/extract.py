@@ -134,6 +134,12 @@ def parse_time_ns(stamp: str) -> int:
         if len(_EPOCH_CACHE) > 100_000:
             _EPOCH_CACHE.clear()
         _EPOCH_CACHE[head] = secs
+    if len(stamp) == 30 and stamp[29] == "Z" and stamp[19] == ".":
+        # The monitor's form (9 digits): what the general case below gives, three string
+        # copies fewer (every indexed document comes here).
+        frac = stamp[20:29]
+        if frac.isdigit():
+            return secs * 1_000_000_000 + int(frac)
     frac = stamp[20:].rstrip("Z")
     if "+" in frac:
         frac = frac.split("+", 1)[0]

@@ -291,6 +291,7 @@ class TypedExtractor(Extractor):
         procs = self.procs
         feed = self._feed_doc
         errors = (KeyError, TypeError, ValueError, AttributeError, IndexError)
+        counted = latest = 0  # the short way's documents, added once at the end
         for doc in docs:
             try:
                 proc = doc.process
@@ -312,11 +313,14 @@ class TypedExtractor(Extractor):
                             feed(doc)  # a create (or the TypeError of numeric flags)
                             continue
                 ts = parse_time_ns(doc.timestamp)
-                self.documents += 1
-                if ts > self.max_ns:
-                    self.max_ns = ts
+                counted += 1
+                if ts > latest:
+                    latest = ts
             except errors:
                 self.skipped += 1
+        self.documents += counted
+        if latest > self.max_ns:
+            self.max_ns = latest
 
     def _feed_typed(self, doc: _Doc) -> None:
         try:

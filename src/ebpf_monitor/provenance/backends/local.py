@@ -44,7 +44,7 @@ import orjson
 
 from ...errors import ProvenanceError
 from ..extract import Extractor, Pending
-from ..graphdata import FORK_SKEW_NS, FORK_WINDOW_NS, make_node, pick_fork
+from ..graphdata import FORK_SKEW_NS, FORK_WINDOW_NS, make_node
 from ..model import Edge, Node
 from ..source import ProcessRow
 from . import sqlchunk, workers
@@ -187,29 +187,93 @@ class _Progress:
 
 
 class _NodeIds:
-    """Node key -> id for one index run, kept here. Keys of earlier runs are asked of the
-    `nodes` table (only when it had rows when the run began), new ones take the next ids of
-    the `node_ids` sequence, as the SQL paths' keys do."""
+    """Node key -> id for one index run, in bounded memory.
+
+    Two generations of the keys used lately (a key found in the older one moves to the newer;
+    once the newer one holds `LIMIT` keys it becomes the older and the older is dropped), and
+    a Bloom filter of every key this run gave an id. A key in neither generation is new
+    without a lookup when the filter has not seen it and `nodes` was empty when the run began;
+    otherwise it is asked of `nodes` (one query per chunk for all such keys), as keys of
+    earlier runs always were. New keys take the next ids of the `node_ids` sequence, as the
+    SQL paths' keys do. So every key gets the id a dictionary of the whole run would give
+    it, while memory stays at two generations and the filter: the dictionary grew with every
+    key of the run (344k keys at 10M events of the benchmark's mix)."""
+
+    LIMIT = 1 << 16  # keys per generation: several chunks' worth of keys
+    BLOOM_BITS = 1 << 27  # 16 MiB; two probes: ~0.01% false positives at 344k keys
 
     def __init__(self, con: duckdb.DuckDBPyConnection) -> None:
         self.con = con
-        self.ids: dict[str, int] = {}
+        self.hot: dict[str, int] = {}
+        self.cold: dict[str, int] = {}
+        # Made at the first new key: after the index's worker processes have forked, which
+        # would each count its pages in their RSS too.
+        self.seen = bytearray()
         self.earlier = con.execute("SELECT count(*) FROM nodes").fetchone() != (0,)
+        self.lookups = 0  # queries to `nodes` (tests, the benchmark)
 
-    def add(self, tmp: Path, keys: set[str], bulk: Any) -> None:
-        if self.earlier:
-            for key, i in self.con.execute(
-                    "SELECT key, id FROM nodes WHERE key IN (SELECT unnest(?::JSON::VARCHAR[]))",
-                    [_array(sorted(keys))]).fetchall():
-                self.ids[key] = int(i)
-                keys.discard(key)
-            if not keys:
-                return
-        order = sorted(keys)
+    def map(self, tmp: Path, keys: set[str], bulk: Any) -> dict[str, int]:
+        """The ids of `keys`; new keys get ids and `nodes` rows (through `bulk`)."""
+        hot, cold = self.hot, self.cold
+        out: dict[str, int] = {}
+        missing: list[str] = []
+        for key in keys:
+            i = hot.get(key)
+            if i is None:
+                i = cold.get(key)
+                if i is None:
+                    missing.append(key)
+                    continue
+                hot[key] = i
+            out[key] = i
+        if missing:
+            self._add(tmp, missing, out, bulk)
+        if len(self.hot) >= self.LIMIT:
+            self.cold = self.hot
+            self.hot = {}
+        return out
+
+    def _add(self, tmp: Path, missing: list[str], out: dict[str, int], bulk: Any) -> None:
+        if not self.seen:
+            self.seen = bytearray(self.BLOOM_BITS >> 3)
+        seen, mask = self.seen, self.BLOOM_BITS - 1
+        maybe: list[str] = []
+        new: list[str] = []
+        for key in missing:
+            h = hash(key)  # this process's str hash: the filter lives as long as the run
+            a, b = h & mask, (h >> 32) & mask
+            if self.earlier or (seen[a >> 3] >> (a & 7) & 1 and seen[b >> 3] >> (b & 7) & 1):
+                maybe.append(key)
+            else:
+                new.append(key)
+        if maybe:
+            self.lookups += 1
+            found = {str(k): int(i) for k, i in self.con.execute(
+                "SELECT key, id FROM nodes WHERE key IN (SELECT unnest(?::JSON::VARCHAR[]))",
+                [_array(sorted(maybe))]).fetchall()}
+            for key in maybe:
+                i = found.get(key)
+                if i is None:
+                    new.append(key)
+                else:
+                    out[key] = self.hot[key] = i
+        if not new:
+            return
+        new.sort()
         got = [int(i) for (i,) in self.con.execute("SELECT nextval('node_ids') FROM range(?)",
-                                                    [len(order)]).fetchall()]
-        bulk(tmp, "nodes", ("INTEGER", "VARCHAR"), list(zip(got, order, strict=True)))
-        self.ids.update(zip(order, got, strict=True))
+                                                    [len(new)]).fetchall()]
+        bulk(tmp, "nodes", ("INTEGER", "VARCHAR"), list(zip(got, new, strict=True)))
+        hot = self.hot
+        for key, i in zip(new, got, strict=True):
+            out[key] = hot[key] = i
+            h = hash(key)
+            a, b = h & mask, (h >> 32) & mask
+            seen[a >> 3] |= 1 << (a & 7)
+            seen[b >> 3] |= 1 << (b & 7)
+
+    def clear(self) -> None:
+        """Memory back: the run's later steps intern keys through `nodes`."""
+        self.hot, self.cold, self.seen = {}, {}, bytearray()
 
 
 class LocalStore:
@@ -222,6 +286,7 @@ class LocalStore:
         self.route = route
         self.workers = workers  # worker processes of the default route; None: by size, CPUs
         self.sql_chunks = self.typed_chunks = self.python_chunks = 0
+        self.node_lookups = 0  # the last run's queries to `nodes` for keys (_NodeIds)
         if not create and not db.exists():
             raise ProvenanceError(f"index {db}: not found; run: ebpf-monitor index")
         try:
@@ -369,7 +434,8 @@ class LocalStore:
                 skipped += rows.skipped
                 progressed += size + 1
                 progress.update(progressed, docs)
-            ids.ids.clear()  # memory back: the later steps intern through `nodes`
+            self.node_lookups = ids.lookups
+            ids.clear()
             if docs:  # nothing new: nothing to resolve
                 self._resolve_parents(Path(tmp), fresh)
                 self._resolve_targets()
@@ -574,16 +640,14 @@ class LocalStore:
             raise
 
     def _insert_flow_ids(self, tmp: Path, flows: list[Any], ids: _NodeIds) -> None:
-        """`_insert_flows` with the keys looked up in the run's dict: joining each chunk's
-        keys with all of `nodes` (three times) grew with the index."""
+        """`_insert_flows` with the keys looked up in the run's map (`_NodeIds`): joining
+        each chunk's keys with all of `nodes` (three times) grew with the index."""
         if not flows:
             return
         src, dst, action, ts, cnt, nbytes = zip(*flows, strict=True)
-        have = ids.ids
-        new = {k for k in src if k not in have}
-        new.update(k for k in dst if k not in have)
-        if new:
-            ids.add(tmp, new, self._bulk)
+        keys = set(src)
+        keys.update(dst)
+        have = ids.map(tmp, keys, self._bulk)
         sids = list(map(have.__getitem__, src))
         did = list(map(have.__getitem__, dst))
         sub, name = self._colset(tmp, "flows", _FLOW_IDS, [sids, did, action, ts, cnt, nbytes])
@@ -601,7 +665,7 @@ class LocalStore:
         whose ppid a new process took, are tried, so parentless roots do not rejoin on every
         run. Fork records come first: they name the parent even where ppid cannot (an
         orphan's ppid is its reaper)."""
-        self._resolve_forks(tmp)
+        self._resolve_forks()
         if not fresh:
             return
         con = self.con
@@ -681,46 +745,47 @@ class LocalStore:
             con.execute("ROLLBACK")
             raise
 
-    def _resolve_forks(self, tmp: Path) -> None:
-        """Parents from fork records, for the processes not yet matched to one."""
-        cands: dict[str, list[tuple[str, str, int, int]]] = defaultdict(list)
-        children: dict[str, ProcessRow] = {}
-        for row in self.con.execute(
-                "SELECT c.entity, c.host, c.pid, c.ppid, c.start_ns, c.end_ns, f.parent,"
-                " f.host, f.child_pid, f.ts FROM procs c JOIN forks f ON f.host = c.host"
-                " AND f.child_pid = c.pid AND f.ts >= c.start_ns - ? AND f.ts <= c.start_ns + ?"
-                " WHERE NOT EXISTS (SELECT 1 FROM forks g WHERE g.child = c.entity)",
-                [FORK_SKEW_NS, FORK_WINDOW_NS]).fetchall():
-            ce, ch, cp, cpp, cs, cen, fp, fh, fc, fts = row
-            children.setdefault(ce, ProcessRow(ce, ch, cp, cpp, cs, cen, None))
-            cands[ce].append((fp, fh, int(fc), int(fts)))
-        found = []
-        for child in children.values():
-            parent = pick_fork(child, cands[child.entity])
-            if parent is not None:
-                ts = min(f[3] for f in cands[child.entity] if f[0] == parent)
-                found.append([child.entity, parent, child.start_ns, ts, child.host, child.pid])
-        if not found:
-            return
-        sub, path = self._rowset(tmp, "forked", ("VARCHAR", "VARCHAR", "BIGINT", "BIGINT",
-                                                 "VARCHAR", "BIGINT"), found)
+    def _resolve_forks(self) -> None:
+        """Parents from fork records, for the processes not yet matched to one.
+
+        The record is picked in SQL, as graphdata.pick_fork does (on the child's host and pid,
+        from the skew before its start to the window after it and not after its exit, not its
+        own; the nearest its start, then the earliest, then the least parent entity), one row
+        per child: fetching every candidate record into Python (pids recur, so each child had
+        several) was 0.4 GB at 10M events, the index's peak RSS."""
         con = self.con
+        con.execute(
+            "CREATE OR REPLACE TEMP TABLE forked AS SELECT c.entity, f.parent, c.start_ns,"
+            " min(f.ts) OVER (PARTITION BY c.entity, f.parent) AS ts, c.host, c.pid"
+            " FROM procs c JOIN forks f ON f.host = c.host AND f.child_pid = c.pid"
+            " AND f.ts >= c.start_ns - $1 AND f.ts <= c.start_ns + $2"
+            " WHERE f.parent <> c.entity AND f.ts <= coalesce(c.end_ns + $1, c.start_ns + $2)"
+            " AND NOT EXISTS (SELECT 1 FROM forks g WHERE g.child = c.entity)"
+            " QUALIFY row_number() OVER (PARTITION BY c.entity"
+            " ORDER BY abs(f.ts - c.start_ns), f.ts, f.parent) = 1",
+            [FORK_SKEW_NS, FORK_WINDOW_NS])
+        if con.execute("SELECT count(*) FROM forked").fetchone() == (0,):
+            con.execute("DROP TABLE forked")
+            return
         con.execute("BEGIN")
         try:
             # A parent found by ppid before the fork record was read gives way.
-            con.execute(f"DELETE FROM flows WHERE action = 'fork' AND dst IN (SELECT n.id"
-                        f" FROM nodes n JOIN {sub} t ON n.key = 'process:' || t.c0)", [path])
-            self._insert_flows(tmp, [[f"process:{parent}", f"process:{entity}", "fork", start,
-                                      1, 0] for entity, parent, start, *_ in found])
-            con.execute(f"UPDATE procs SET parent = t.c1 FROM {sub} t"
-                        " WHERE procs.entity = t.c0", [path])
-            con.execute(f"UPDATE forks SET child = t.c0 FROM {sub} t WHERE forks.parent = t.c1"
-                        " AND forks.host = t.c4 AND forks.child_pid = t.c5 AND forks.ts = t.c3",
-                        [path])
+            con.execute("DELETE FROM flows WHERE action = 'fork' AND dst IN (SELECT n.id"
+                        " FROM nodes n JOIN forked t ON n.key = 'process:' || t.entity)")
+            self._stage_flows()
+            con.execute("INSERT INTO stage SELECT 'process:' || parent, 'process:' || entity,"
+                        " 'fork', start_ns, 1, 0 FROM forked")
+            self._flows_from_stage()
+            con.execute("UPDATE procs SET parent = t.parent FROM forked t"
+                        " WHERE procs.entity = t.entity")
+            con.execute("UPDATE forks SET child = t.entity FROM forked t"
+                        " WHERE forks.parent = t.parent AND forks.host = t.host"
+                        " AND forks.child_pid = t.pid AND forks.ts = t.ts")
             con.execute("COMMIT")
         except BaseException:
             con.execute("ROLLBACK")
             raise
+        con.execute("DROP TABLE forked")
 
     def indexed_files(self) -> int:
         row = self.con.execute("SELECT count(*) FROM sources").fetchone()
