@@ -23,9 +23,11 @@ indices written get a relaxed refresh_interval (CATCHUP_REFRESH) until the backl
 their own value back. One `batch_size` bulk at a time left the node idle while we waited for
 each answer and read the spool (benchmarks/es_catchup.py, benchmarks/findings.md).
 
-Memory: a bulk in flight is one body (bulk.py), made from at most one spool read (READ_BYTES,
-4 MiB) of records, sent by the client without a copy; so at most CATCHUP_BATCHES such bodies
-are held, whatever the documents' size (findings: "Issue 10: Elasticsearch monitor memory").
+Memory: a bulk in flight is one body (bulk.py), made from one spool read of records without
+copying the documents on the way, sent by the client without a copy; it holds at most
+BULK_BYTES of spool records, so the bulks in flight hold at most CATCHUP_BATCHES x BULK_BYTES
+whatever the documents' size (findings: "Issue 10: Elasticsearch monitor memory", and its
+second pass).
 """
 
 from __future__ import annotations
@@ -60,8 +62,11 @@ BACKOFF_CAP = 30.0
 CATCHUP_BATCHES = 4
 """Bulk requests in flight at once while a backlog lasts (parallel_bulk's default threads)."""
 CATCHUP_BATCH_SIZE = 5000
-"""Documents per bulk while catching up (~3-5 MB: Elastic's advice for a bulk's size); never
-fewer than batch_size. The spool hands out at most one read (4 MiB) per bulk."""
+"""Documents per bulk while catching up, at most; never fewer than batch_size."""
+BULK_BYTES = 2 * 1024 * 1024
+"""Spool bytes one bulk reads at most (a document longer than that goes alone): the bulks in
+flight hold at most CATCHUP_BATCHES x BULK_BYTES of documents, whatever their size or count
+(findings: "Issue 10: Elasticsearch monitor memory, second pass")."""
 CATCHUP_REFRESH = "30s"
 """refresh_interval of the indices written while catching up (default 1 s): fewer refreshes
 leave the node's CPU to indexing. Not -1: if we die mid-catch-up, documents still become
@@ -183,7 +188,7 @@ class BulkWorker:
         big = self._big_bulk()
         while (len(batches) < CATCHUP_BATCHES and not self._closing
                and self.spool.pending_records() - sum(b[1] for b in batches) >= big):
-            records, cursor = self.spool.read(big)
+            records, cursor = self.spool.read(big, BULK_BYTES)
             if not records:
                 break
             batches.append(self._items(records, cursor))
@@ -209,9 +214,8 @@ class BulkWorker:
                     if self._closing:
                         return None
                     self._cond.wait(1.0)
-        big = self._backlog()
-        size = self._big_bulk() if big else self._es.batch_size
-        records, cursor = self.spool.read(size)
+        size = self._big_bulk() if self._backlog() else self._es.batch_size
+        records, cursor = self.spool.read(size, BULK_BYTES)
         with self._cond:
             self._oldest = time.monotonic()
         return self._items(records, cursor)
