@@ -1,8 +1,8 @@
 """Peak memory of the monitor with the Elasticsearch sink, old tree against new, one run.
 
     .venv/bin/python benchmarks/es_memory.py [--docs 200000] [--rounds 2] [--base REF]
-        [--base-tree DIR] [--variant NAME[:ENV=VAL,...]]... [--profile N] [--probe NAME]...
-        [--json FILE]
+        [--tree NAME=REF]... [--base-tree DIR] [--variant NAME[:ENV=VAL,...]]... [--sample]
+        [--profile N] [--trim] [--probe NAME]... [--json FILE]
 
 The shape of BENCHMARKS.md's section 4 (benchmarks/runner.py, `elasticsearch`): a local node
 (scripts/elasticsearch.py), the monitor with `storage_type: elasticsearch` (batch_size 1000,
@@ -18,6 +18,7 @@ Setups take turns within each round (same node, same host noise):
 - `new`: this tree;
 - `old`: the tree at `--base` (git archive of src/, with this tree's built BPF objects and
   compiled core, which must be unchanged since REF), run with PYTHONPATH pointing at it;
+- `--tree NAME=REF`: more trees archived as `old` is (e.g. a step of the change on its own);
 - `base`: `--base-tree DIR`, a checkout set up on its own (its .venv, its BPF objects), for a
   tree whose BPF or C sources differ from this one's (e.g. the reader before its refactor);
 - `--variant NAME:ENV=VAL,...`: this tree with extra environment (e.g. MALLOC_ARENA_MAX=2),
@@ -25,7 +26,8 @@ Setups take turns within each round (same node, same host noise):
 `--profile N` (tracemalloc with N frames) or `--trim`: one more run of each tree (or of each
 `--probe NAME` setup) under benchmarks/es_memory_probe.py, which samples glibc's malloc
 statistics, smaps and the sink's bulks in flight inside the monitor; their reports go to the
-work directory (printed). Figures only, never assertions.
+work directory (printed). `--sample`: every round's run under the probe too (no tracemalloc,
+no trim), its view at the RSS high in the JSON. Figures only, never assertions.
 """
 
 from __future__ import annotations
@@ -238,6 +240,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--docs", type=int, default=200_000)
     p.add_argument("--rounds", type=int, default=2)
     p.add_argument("--base", help="git ref of the old tree (the `old` setup)")
+    p.add_argument("--tree", action="append", default=[], metavar="NAME=REF",
+                   help="one more tree, archived as --base's (same BPF and C sources)")
     p.add_argument("--base-tree", type=Path,
                    help="a checkout with its own .venv and BPF objects (the `base` setup)")
     p.add_argument("--variant", action="append", default=[],
@@ -262,6 +266,9 @@ def main(argv: list[str] | None = None) -> int:
     setups = [] if args.no_new else [Setup("new", None)]
     if old is not None:
         setups.insert(0, Setup("old", old))
+    for spec in args.tree:
+        name, _, ref = spec.partition("=")
+        setups.append(Setup(name, old_tree(work, ref)))
     if args.base_tree is not None:
         setups.insert(0, base_setup(args.base_tree))
     setups += [parse_variant(v, old, args.base_tree) for v in args.variant]
