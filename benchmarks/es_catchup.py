@@ -14,11 +14,18 @@ measures, in one run on one local node, the same documents loaded two ways:
 - sink, one bulk at a time: the same sink with CATCHUP_BATCHES 1 and no bigger catch-up bulks,
   which is how it sent before issue #11 (one `batch_size` bulk, answer, next).
 
+- `--tree NAME=REF[@CONST=INT,...]` (repeatable; `.` is this tree): the sink of the tree at git
+  REF (its src/, archived; the worker module's constants set as given), each run in a fresh
+  process of its own on a copy of one spool written beforehand, so trees compare in one run:
+  rate, and the process's peak RSS (VmHWM) with what it had before the sink started;
+  `--trees-only` leaves out the other loaders.
+
 Each into a fresh index with the sink's template, after a warm-up load of the node (the first
 load on a cold JVM is slower); rounds alternate the loaders. Not a test: it asserts nothing
 about time, it prints figures (and --json writes them) for BENCHMARKS.md.
 
     .venv/bin/python benchmarks/es_catchup.py [--docs 200000] [--rounds 2] [--json FILE]
+        [--tree NAME=REF]... [--trees-only]
 """
 
 from __future__ import annotations
@@ -41,7 +48,8 @@ from typing import Any
 import orjson
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO / "src"))
+# A child measuring another tree's sink (--tree) imports that tree's package.
+sys.path.insert(0, os.environ.get("EBPF_CATCHUP_SRC") or str(REPO / "src"))
 
 from ebpf_monitor.config import ElasticsearchConfig  # noqa: E402
 from ebpf_monitor.replay import document_from_line  # noqa: E402
@@ -147,6 +155,79 @@ def _sink_catchup(work: Path, port: int, docs: list[str], index: str,
             "indexed": stats.indexed, "dead_lettered": stats.dead_lettered}
 
 
+def status_kb() -> dict[str, int]:
+    out = {}
+    with open("/proc/self/status") as f:
+        for line in f:
+            key, _, value = line.partition(":")
+            if key in ("VmRSS", "VmHWM", "RssAnon"):
+                out[key] = int(value.split()[0])
+    return out
+
+
+def spool_documents(work: Path, docs: list[str], batch_size: int) -> Path:
+    """One spool of `docs`, written by this tree's sink with the cluster unreachable."""
+    spool = work / "spool-master"
+    shutil.rmtree(spool, ignore_errors=True)
+    down = ElasticsearchSink(es_cfg(closed_port(), "catchup", batch_size),
+                             dead_letter_path=work / "dl-master.jsonl", spool_dir=spool,
+                             close_timeout=0.1)
+    documents = [document_from_line(d) for d in docs]
+    for i in range(0, len(documents), 2000):
+        down.write(documents[i: i + 2000])
+    down.close()
+    return spool
+
+
+def child_catchup(spec: dict[str, Any]) -> dict[str, Any]:
+    """In the child: a fresh sink of this process's tree on the spool copy, timed until
+    nothing is pending; its peak RSS, and the RSS before the sink was made."""
+    spool = Path(spec["spool"])
+    for name, value in spec.get("patch", {}).items():
+        setattr(es_sink, name, value)
+    before = status_kb()
+    t0 = time.monotonic()
+    up = ElasticsearchSink(es_cfg(spec["port"], spec["index"], spec["batch_size"]),
+                           dead_letter_path=spool.parent / f"dl-{spec['index']}.jsonl",
+                           spool_dir=spool)
+    done = up.drain(1800)
+    secs = time.monotonic() - t0
+    stats = up.stats()
+    up.close()
+    after = status_kb()
+    return {"docs": spec["docs"], "secs": secs, "rate": spec["docs"] / secs, "drained": done,
+            "indexed": stats.indexed, "dead_lettered": stats.dead_lettered,
+            "rss_before_mb": before["VmRSS"] / 1024, "vmhwm_mb": after["VmHWM"] / 1024}
+
+
+def tree_src(work: Path, ref: str) -> Path:
+    """src/ of this tree (`.`) or of git `ref`, archived into the work directory."""
+    if ref == ".":
+        return REPO / "src"
+    dest = work / f"tree-{ref}"
+    shutil.rmtree(dest, ignore_errors=True)
+    dest.mkdir(parents=True)
+    archive = subprocess.run(["git", "-C", str(REPO), "archive", ref, "src"], check=True,
+                             capture_output=True).stdout
+    subprocess.run(["tar", "-x", "-C", str(dest)], input=archive, check=True)
+    return dest / "src"
+
+
+def tree_catchup(work: Path, src: Path, master: Path, port: int, docs: int, index: str,
+                 batch_size: int, patch: dict[str, int]) -> dict[str, Any]:
+    """One tree's catch-up in a child process, on a copy of the master spool."""
+    spool = work / f"spool-{index}"
+    shutil.rmtree(spool, ignore_errors=True)
+    shutil.copytree(master, spool)
+    spec = {"spool": str(spool), "port": port, "index": index, "batch_size": batch_size,
+            "docs": docs, "patch": patch}
+    out = subprocess.run([sys.executable, __file__, "--child", json.dumps(spec)], check=True,
+                         capture_output=True, env=dict(os.environ, EBPF_CATCHUP_SRC=str(src)))
+    shutil.rmtree(spool, ignore_errors=True)
+    result: dict[str, Any] = json.loads(out.stdout.splitlines()[-1])
+    return result
+
+
 def parallel(client: Any, sources: list[Any], ids: list[str], index: str) -> dict[str, Any]:
     from elasticsearch import helpers
 
@@ -171,7 +252,15 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--batch-size", type=int, default=1000, help="es_config.batch_size")
     parser.add_argument("--json", type=Path)
+    parser.add_argument("--tree", action="append", default=[], metavar="NAME=REF",
+                        help="the sink of the tree at git REF ('.': this one), in a child")
+    parser.add_argument("--trees-only", action="store_true",
+                        help="only the --tree loaders (no parallel_bulk, no in-process sink)")
+    parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.child:
+        print(json.dumps(child_catchup(json.loads(args.child))))
+        return 0
 
     from elasticsearch import Elasticsearch
     from elasticsearch.serializer import OrjsonSerializer
@@ -189,9 +278,27 @@ def main() -> int:
         client = Elasticsearch(server.url, serializer=OrjsonSerializer(), request_timeout=60)
         warm = parallel(client, docs[:50_000], ids[:50_000], "catchup-warmup")
         log(f"warm-up: {warm}")
+        trees = []
+        for spec in args.tree:
+            name, _, rest = spec.partition("=")
+            ref, _, consts = rest.partition("@")
+            patch = {k: int(v) for k, _, v in (c.partition("=") for c in consts.split(",") if c)}
+            trees.append((name, tree_src(work, ref), patch))
+        master = spool_documents(work, docs, args.batch_size) if trees else None
         rounds: list[dict[str, Any]] = []
         for r in range(args.rounds):
             row: dict[str, Any] = {}
+            for name, src, patch in trees if r % 2 == 0 else trees[::-1]:
+                assert master is not None
+                index = f"catchup-{name}-{r}"
+                row[f"tree:{name}"] = tree_catchup(work, src, master, server.port, len(docs),
+                                                   index, args.batch_size, patch)
+                client.indices.refresh(index=f"{index}*")
+                row[f"tree:{name}"]["count"] = client.count(index=f"{index}*")["count"]
+                log(f"round {r} tree {name}: {row[f'tree:{name}']}")
+            if args.trees_only:
+                rounds.append(row)
+                continue
             row["pb_raw"] = parallel(client, docs, ids, f"catchup-raw-{r}")
             log(f"round {r} parallel_bulk raw: {row['pb_raw']}")
             row["sink"] = sink_catchup(work, server.port, docs, f"catchup-sink-{r}",
@@ -212,6 +319,16 @@ def main() -> int:
     finally:
         script.stop(server)
         shutil.rmtree(work, ignore_errors=True)
+    for name, _, _ in trees:
+        mine = [r[f"tree:{name}"] for r in rounds]
+        print(f"tree {name}: docs/s {[round(m['rate']) for m in mine]}, VmHWM MB"
+              f" {[round(m['vmhwm_mb']) for m in mine]} (before the sink"
+              f" {[round(m['rss_before_mb']) for m in mine]}), indexed"
+              f" {[m['count'] for m in mine]}")
+    if args.trees_only:
+        if args.json:
+            args.json.write_text(json.dumps({"docs": len(docs), "rounds": rounds}, indent=2))
+        return 0
     sink_rates = [r["sink"]["rate"] for r in rounds]
     raw_rates = [r["pb_raw"]["rate"] for r in rounds]
     dict_rates = [r["pb_dicts"]["rate"] for r in rounds]

@@ -1,7 +1,8 @@
 """Peak memory of the monitor with the Elasticsearch sink, old tree against new, one run.
 
     .venv/bin/python benchmarks/es_memory.py [--docs 200000] [--rounds 2] [--base REF]
-        [--variant NAME[:ENV=VAL,...]]... [--profile N] [--json FILE]
+        [--tree NAME=REF]... [--base-tree DIR] [--variant NAME[:ENV=VAL,...]]... [--sample]
+        [--profile N] [--trim] [--probe NAME]... [--json FILE]
 
 The shape of BENCHMARKS.md's section 4 (benchmarks/runner.py, `elasticsearch`): a local node
 (scripts/elasticsearch.py), the monitor with `storage_type: elasticsearch` (batch_size 1000,
@@ -17,11 +18,16 @@ Setups take turns within each round (same node, same host noise):
 - `new`: this tree;
 - `old`: the tree at `--base` (git archive of src/, with this tree's built BPF objects and
   compiled core, which must be unchanged since REF), run with PYTHONPATH pointing at it;
+- `--tree NAME=REF`: more trees archived as `old` is (e.g. a step of the change on its own);
+- `base`: `--base-tree DIR`, a checkout set up on its own (its .venv, its BPF objects), for a
+  tree whose BPF or C sources differ from this one's (e.g. the reader before its refactor);
 - `--variant NAME:ENV=VAL,...`: this tree with extra environment (e.g. MALLOC_ARENA_MAX=2),
-  `old-NAME:...` for the old tree with it.
-`--profile N`: one more run of each tree under benchmarks/es_memory_probe.py with tracemalloc
-(N frames) and glibc's malloc statistics inside the monitor; their reports go to the work
-directory (printed). Figures only, never assertions.
+  `old-NAME:...` / `base-NAME:...` for the old / base tree with it.
+`--profile N` (tracemalloc with N frames) or `--trim`: one more run of each tree (or of each
+`--probe NAME` setup) under benchmarks/es_memory_probe.py, which samples glibc's malloc
+statistics, smaps and the sink's bulks in flight inside the monitor; their reports go to the
+work directory (printed). `--sample`: every round's run under the probe too (no tracemalloc,
+no trim), its view at the RSS high in the JSON. Figures only, never assertions.
 """
 
 from __future__ import annotations
@@ -67,6 +73,7 @@ class Setup:
     src: Path | None  # None: this tree (the editable install)
     env: dict[str, str] = field(default_factory=dict)
     probe: dict[str, str] | None = None  # the probe's environment, None: no probe
+    python: str = sys.executable  # a --base-tree checkout runs with its own .venv
 
 
 def old_tree(work: Path, ref: str) -> Path:
@@ -97,9 +104,9 @@ def command(setup: Setup) -> list[str]:
         env["PYTHONPATH"] = str(setup.src)
     if setup.probe is not None:
         env.update(setup.probe)
-        run = [sys.executable, str(PROBE)]
+        run = [setup.python, str(PROBE)]
     else:
-        run = [sys.executable, "-m", "ebpf_monitor"]
+        run = [setup.python, "-m", "ebpf_monitor"]
     return ["env", *(f"{k}={v}" for k, v in env.items()), *run]
 
 
@@ -189,6 +196,10 @@ def one_run(work: Path, setup: Setup, server: Any, client: Any, es_cache: str, b
     }
     if setup.probe is not None:
         res["probe_dir"] = str(run_dir / "probe")
+        high = run_dir / "probe" / "high.json"
+        if high.exists():  # the probe's view at the RSS high: arenas, smaps, threads
+            res["high"] = json.loads(high.read_text())
+            log(f"{tag} at the RSS high: {json.dumps(res['high'])}")
     try:
         client.indices.delete(index=f"{index}*")
     except Exception as exc:  # best effort: the node is stopped at the end anyway
@@ -200,13 +211,27 @@ def one_run(work: Path, setup: Setup, server: Any, client: Any, es_cache: str, b
     return res
 
 
-def parse_variant(text: str, old: Path | None) -> Setup:
+def base_setup(tree: Path, name: str = "base") -> Setup:
+    """A checkout with its own .venv and built BPF objects (`--base-tree`)."""
+    python = tree / ".venv" / "bin" / "python"
+    if not python.exists() or not any((tree / "src/ebpf_monitor/bpf").glob("*.o")):
+        raise SystemExit(f"es_memory: {tree} is not set up (its .venv and BPF objects)")
+    return Setup(name, tree / "src", python=str(python))
+
+
+def parse_variant(text: str, old: Path | None, base: Path | None) -> Setup:
     name, _, assigns = text.partition(":")
     env = dict(a.split("=", 1) for a in assigns.split(",") if a)
     if name.startswith("old-"):
         if old is None:
             raise SystemExit(f"es_memory: variant {name} needs --base")
         return Setup(name, old, env)
+    if name.startswith("base-"):
+        if base is None:
+            raise SystemExit(f"es_memory: variant {name} needs --base-tree")
+        setup = base_setup(base, name)
+        setup.env = env
+        return setup
     return Setup(name, None, env)
 
 
@@ -215,12 +240,20 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--docs", type=int, default=200_000)
     p.add_argument("--rounds", type=int, default=2)
     p.add_argument("--base", help="git ref of the old tree (the `old` setup)")
+    p.add_argument("--tree", action="append", default=[], metavar="NAME=REF",
+                   help="one more tree, archived as --base's (same BPF and C sources)")
+    p.add_argument("--base-tree", type=Path,
+                   help="a checkout with its own .venv and BPF objects (the `base` setup)")
     p.add_argument("--variant", action="append", default=[],
                    help="NAME:ENV=VAL,... (NAME old-*: on the old tree)")
     p.add_argument("--no-new", action="store_true", help="no plain run of this tree")
     p.add_argument("--profile", type=int, default=0, metavar="FRAMES",
                    help="one probed run per tree, tracemalloc with FRAMES frames (0: none)")
     p.add_argument("--trim", action="store_true", help="the probed runs call malloc_trim")
+    p.add_argument("--probe", action="append", default=[], metavar="NAME",
+                   help="probe this setup (default with --profile/--trim: each tree)")
+    p.add_argument("--sample", action="store_true",
+                   help="every round's run under the probe, without tracemalloc or trim")
     p.add_argument("--work", type=Path)
     p.add_argument("--json", type=Path)
     args = p.parse_args(argv)
@@ -233,14 +266,24 @@ def main(argv: list[str] | None = None) -> int:
     setups = [] if args.no_new else [Setup("new", None)]
     if old is not None:
         setups.insert(0, Setup("old", old))
-    setups += [parse_variant(v, old) for v in args.variant]
+    for spec in args.tree:
+        name, _, ref = spec.partition("=")
+        setups.append(Setup(name, old_tree(work, ref)))
+    if args.base_tree is not None:
+        setups.insert(0, base_setup(args.base_tree))
+    setups += [parse_variant(v, old, args.base_tree) for v in args.variant]
+    if args.sample:
+        for s in setups:
+            s.probe = {}
     probed = []
     if args.profile or args.trim:
         probe_env = {"EBPF_MEM_TRACE": str(args.profile)} | (
             {"EBPF_MEM_TRIM": "1"} if args.trim else {})
-        if old is not None:
-            probed.append(Setup("old-probed", old, probe=dict(probe_env)))
-        probed.append(Setup("new-probed", None, probe=dict(probe_env)))
+        names = args.probe or [s.name for s in setups if s.name in ("base", "old", "new")]
+        for s in setups:
+            if s.name in names:
+                probed.append(Setup(f"{s.name}-probed", s.src, dict(s.env),
+                                    probe=dict(probe_env), python=s.python))
 
     bin_ = build_c_workload(work / "esmemburst")
     target = work / "target.txt"
@@ -256,7 +299,8 @@ def main(argv: list[str] | None = None) -> int:
         client = Elasticsearch(server.url, request_timeout=120)
         es_cache = str(script.cache_dir()) + "/"
         # Warm-up: the first load of a cold JVM is slower; not counted.
-        warm = Setup("warm-up", None)
+        first = setups[0] if setups else Setup("new", None)
+        warm = Setup("warm-up", first.src, python=first.python)
         one_run(work, warm, server, client, es_cache, bin_, target, min(args.docs, 20_000),
                 "warmup")
         for r in range(args.rounds):

@@ -7,7 +7,9 @@ Not product code: a wrapper that starts a sampler thread in the monitor's proces
 
 - EBPF_MEM_PROBE=DIR: sample /proc/self/status (VmRSS, RssAnon, threads) and glibc's mallinfo2
   every 0.1 s; at each new RSS high, glibc's malloc_info (per-arena XML) goes to
-  DIR/malloc_info.xml; at exit the samples go to DIR/samples.json.
+  DIR/malloc_info.xml, and DIR/high.json gets what it says per arena, the anonymous memory
+  of /proc/self/smaps by mapping (heap, thread arenas, the rest) and the threads alive; at
+  exit the samples go to DIR/samples.json.
 - EBPF_MEM_TRACE=N: tracemalloc with N frames; at each new high of the traced memory (by
   16 MB or more) a snapshot goes to DIR/peak.snapshot, with the sink's queue lengths at that
   moment in DIR/peak.json (made there and then: a report at exit can outlast the stop timeout).
@@ -29,6 +31,7 @@ import sys
 import threading
 import time
 import tracemalloc
+import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any
 
@@ -76,6 +79,50 @@ def _malloc_info(path: Path) -> None:
         _libc.fclose(fp)
 
 
+def arenas_mb(path: Path) -> list[dict[str, float]]:
+    """Per arena of a malloc_info XML: memory it has from the system, and how much of it is in
+    free chunks (fast bins and the rest) and in its top chunk's slack is not told apart."""
+    out = []
+    for heap in ET.parse(path).getroot().iter("heap"):
+        free = sum(int(t.get("size", 0)) for t in heap.findall("total"))
+        system = next((int(t.get("size", 0)) for t in heap.findall("system")
+                       if t.get("type") == "current"), 0)
+        out.append({"nr": int(heap.get("nr", -1)), "system": system / 2**20,
+                    "free_chunks": free / 2**20})
+    return out
+
+
+def smaps_anon_mb() -> dict[str, float]:
+    """Anonymous RSS by mapping kind: [heap] (main arena), 64 MiB-aligned anonymous regions
+    (thread arenas' heaps and big mmaps alike), stacks, and the rest; the ring buffer and
+    other non-anonymous mappings as `file`."""
+    kinds: dict[str, float] = {}
+    name = ""
+    with open("/proc/self/smaps") as f:
+        for line in f:
+            first = line.split(None, 5)
+            if "-" in first[0] and len(first) >= 5 and ":" in first[3]:
+                name = first[5].strip() if len(first) > 5 else ""
+                start = int(first[0].split("-")[0], 16)
+                kind = (name or ("anon64M" if start % (64 << 20) == 0 else "anon"))
+                if kind.startswith("/"):
+                    kind = "file:" + kind.rsplit("/", 1)[-1]
+                continue
+            if first[0] in ("Anonymous:", "Rss:"):
+                key = f"{kind} {first[0][:-1].lower()}"
+                kinds[key] = kinds.get(key, 0.0) + int(first[1]) / 1024
+    big = {k: round(v, 1) for k, v in kinds.items() if v >= 0.5}
+    return dict(sorted(big.items(), key=lambda kv: -kv[1]))
+
+
+def threads() -> list[str]:
+    names = []
+    for task in os.listdir("/proc/self/task"):
+        with contextlib.suppress(OSError), open(f"/proc/self/task/{task}/comm") as f:
+            names.append(f.read().strip())
+    return sorted(names)
+
+
 class Probe:
     def __init__(self, out: Path) -> None:
         self.out = out
@@ -100,9 +147,12 @@ class Probe:
         sink = self._find_sink()
         if sink is not None:
             out["spool_pending"] = sink.spool.pending_records()
-        items = [o for o in gc.get_objects() if type(o).__name__ == "Item"]
+        objs = gc.get_objects()
+        items = [o for o in objs if type(o).__name__ == "Item"]
         out["items_alive"] = len(items)
-        out["items_source_mb"] = sum(len(i.source) for i in items) / 2**20
+        bulks = [o for o in objs if type(o).__name__ == "Bulk"]  # 29e95bd on
+        out["bulks_alive"] = len(bulks)
+        out["bulk_bodies_mb"] = sum(len(b.body) for b in bulks) / 2**20
         return out
 
     def _run(self) -> None:
@@ -119,6 +169,10 @@ class Probe:
                 self.best_rss = st["VmRSS"]
                 _malloc_info(self.out / "malloc_info.xml")
                 row["malloc_info_at_high"] = True
+                with contextlib.suppress(Exception):  # a figure lost, never the monitor
+                    (self.out / "high.json").write_text(json.dumps({
+                        **row, "arenas": arenas_mb(self.out / "malloc_info.xml"),
+                        "smaps": smaps_anon_mb(), "threads": threads()}))
             if TRACE:
                 traced = tracemalloc.get_traced_memory()[0]
                 if traced > self.best_traced + 16 * 2**20:

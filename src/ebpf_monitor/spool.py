@@ -35,7 +35,7 @@ __all__ = ["Cursor", "Spool"]
 log = logging.getLogger(__name__)
 
 SEGMENT_BYTES = 4 * 1024 * 1024
-READ_BYTES = SEGMENT_BYTES  # per read: a whole catch-up bulk (~3-5 MB, elasticsearch.py)
+READ_BYTES = SEGMENT_BYTES  # per read unless the sender asks for less (a bulk's worth)
 
 
 @dataclass(frozen=True, order=True)
@@ -187,9 +187,10 @@ class Spool:
         return bool(self._segments) and self._read < Cursor(self._segments[-1].number,
                                                             self._segments[-1].size)
 
-    def read(self, max_records: int) -> tuple[list[bytes], Cursor]:
-        """Up to max_records unread records of one segment, and the cursor past them; none
-        once the spool is closed.
+    def read(self, max_records: int, max_bytes: int = READ_BYTES) -> tuple[list[bytes], Cursor]:
+        """Up to max_records unread records of one segment, at most max_bytes of them (but
+        always the first whole record), and the cursor past them; none once the spool is
+        closed.
 
         The segment is opened under the lock: close() closes the directory under it, and a
         directory descriptor used after that could be another file's by then."""
@@ -204,9 +205,15 @@ class Spool:
             else:
                 return [], pos
         try:
-            chunk = os.pread(fd, min(size - start, READ_BYTES), start)
+            want = max(1, max_bytes)
+            chunk = os.pread(fd, min(size - start, want), start)
+            while b"\n" not in chunk and len(chunk) == want:
+                want *= 2  # a record longer than max_bytes: read whole, and alone
+                chunk = os.pread(fd, min(size - start, want), start)
         finally:
             os.close(fd)
+        if want > max_bytes:
+            max_records = 1
         # Whole records only: the last part is the rest past max_records, or a record cut at
         # the read's end (b"" when none was). Not cut off before splitting: a copy of the read.
         parts = chunk.split(b"\n", max_records)

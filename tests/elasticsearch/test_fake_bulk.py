@@ -167,7 +167,8 @@ class TestBatching:
             time.sleep(0.3)
             assert fake_server.sizes == [10, 10]
             assert wait_for(lambda: fake_server.sizes == [10, 10, 3], timeout=5)
-            assert sink.stats().pending == 0
+            # Acknowledged once the answer is read, a moment after the server saw the bulk.
+            assert wait_for(lambda: sink.stats().pending == 0, timeout=5)
 
 
 class TestResume:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import socket
 import stat
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -381,6 +382,54 @@ class TestCatchUp:
                                                      name="index.refresh_interval")
         assert settings[index_name]["settings"]["index"]["refresh_interval"] == "7s"
 
+
+    def test_bulks_bounded_by_bytes(
+            self, es_plain: Any, plain_client: Elasticsearch, index_name: str,
+            tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        """A bulk holds at most BULK_BYTES of documents however many the count allows, also
+        while catching up, with at most CATCHUP_BATCHES of them at once; a document longer than
+        that goes alone; every document is indexed once."""
+        from ebpf_monitor.sinks.elasticsearch import worker
+
+        monkeypatch.setattr(worker, "CATCHUP_BATCH_SIZE", 250)
+        monkeypatch.setattr(worker, "BULK_BYTES", 64 * 1024)
+        docs = [open_doc(i) for i in range(1201)]  # > CATCHUP_BATCHES bulks of 250: a backlog
+        for doc in docs:  # ~4 KB each: 250 of them are ~1 MB, 64 KiB holds ~15
+            doc["process"]["args"].append("x" * 4000)
+        docs[600]["process"]["args"].append("y" * (2 * worker.BULK_BYTES))
+        bodies: list[int] = []
+        in_flight = [0, 0]  # bulk requests now, most at once
+        lock = threading.Lock()
+        real_bulk = Elasticsearch.bulk
+
+        def counting_bulk(client: Elasticsearch, *args: Any, **kwargs: Any) -> Any:
+            with lock:
+                bodies.append(len(kwargs["operations"]))
+                in_flight[0] += 1
+                in_flight[1] = max(in_flight)
+            try:
+                return real_bulk(client, *args, **kwargs)
+            finally:
+                with lock:
+                    in_flight[0] -= 1
+
+        down = plain_config(type("S", (), {"port": _unused_port()}), index_name)
+        with ElasticsearchSink(down, dead_letter_path=tmp_path / "dl.jsonl",
+                               spool_dir=tmp_path / "spool", close_timeout=0.1) as sink:
+            sink.write(texts(docs))
+        monkeypatch.setattr(Elasticsearch, "bulk", counting_bulk)
+        with ElasticsearchSink(plain_config(es_plain, index_name, batch_size=100),
+                               dead_letter_path=tmp_path / "dl.jsonl",
+                               spool_dir=tmp_path / "spool") as sink:
+            assert sink.drain(120)
+            stats = sink.stats()
+        assert stats.indexed == len(docs) and stats.dead_lettered == 0
+        assert _count(plain_client, index_name) == len(docs)
+        long = [n for n in bodies if n > 2 * worker.BULK_BYTES]
+        assert len(long) == 1  # alone
+        # A body: its documents plus an action line each (< 100 bytes here, ~15 per bulk).
+        assert max(n for n in bodies if n not in long) <= worker.BULK_BYTES + 15 * 100
+        assert 1 <= in_flight[1] <= worker.CATCHUP_BATCHES
 
 class TestSpoolFormat:
     def test_format_1_spool_sent_after_upgrade(self, es_plain: Any, plain_client: Elasticsearch,

@@ -33,7 +33,7 @@ class TestBulkBody:
         """Action line and source per document, in order, each line ending in a newline."""
         items = _items()
         expected = NdjsonSerializer().dumps([line for it in items
-                                             for line in (it.action, it.source)])
+                                             for line in (it.action, bytes(it.source))])
         assert Bulk.of(items).body == expected
         assert len(Bulk.of(items)) == len(DOCS)
 
@@ -64,6 +64,15 @@ class TestBulkBody:
         assert (first.tries, second.tries) == ({1: 3}, {1: 1})
         assert bulk.part(0, 10) is bulk
         assert len(bulk.take([])) == 0
+
+    def test_action_lines_as_orjson_writes_them(self) -> None:
+        """Action lines formatted by hand are orjson's bytes, escaped names included."""
+        names = ["ebpf-2026.11.27", "id-1", 'id-"2\\', "a\x01b\x7f", "\u00e9\u2603/", "t\tb"]
+        for index in names[:2]:
+            for doc_id in names:
+                item = Item(index, doc_id, b"{}")
+                assert item.action == orjson.dumps({"create": {"_index": index,
+                                                               "_id": doc_id}})
 
     def test_retry_counts_from_items(self) -> None:
         """Items that already had 5xx answers keep their counts in the bulk."""

@@ -38,6 +38,25 @@ class TestSpool:
         assert drain(sp) == recs(10, 43)
         assert sp.pending_records() == 0
 
+    def test_read_bounded_by_bytes(self, tmp_path: Path) -> None:
+        """A read holds whole records within the bytes asked for; a record longer than that
+        comes whole and alone, and nothing is skipped."""
+        sp = Spool(tmp_path, max_bytes=1 << 30)
+        long = b'{"n":"' + b"x" * 5000 + b'"}'
+        sp.append([*recs(0, 10), long, *recs(10, 10)])
+        got, cur = sp.read(100, max_bytes=30)  # 8-byte records, a newline each
+        assert got == recs(0, 3)
+        sp.ack(cur, len(got))
+        out = []
+        while True:
+            got, cur = sp.read(100, max_bytes=100)
+            if not got:
+                break
+            assert sum(len(r) + 1 for r in got) <= 100 or got == [long]
+            out.extend(got)
+            sp.ack(cur, len(got))
+        assert out == [*recs(3, 7), long, *recs(10, 10)]
+
     def test_rewind_resends_unacked(self, tmp_path: Path) -> None:
         """A failed send rewinds: the same records are read again."""
         sp = Spool(tmp_path, max_bytes=1 << 30)

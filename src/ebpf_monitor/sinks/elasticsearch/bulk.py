@@ -41,7 +41,7 @@ class Bulk:
     @classmethod
     def of(cls, items: Iterable[Item]) -> Bulk:
         """The bulk of `items` (each made by records.decode), in their order."""
-        parts: list[bytes] = []
+        parts: list[bytes | memoryview] = []
         ends = array("Q")
         end = 0
         tries = {}

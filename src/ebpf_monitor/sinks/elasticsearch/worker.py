@@ -23,13 +23,17 @@ indices written get a relaxed refresh_interval (CATCHUP_REFRESH) until the backl
 their own value back. One `batch_size` bulk at a time left the node idle while we waited for
 each answer and read the spool (benchmarks/es_catchup.py, benchmarks/findings.md).
 
-Memory: a bulk in flight is one body (bulk.py), made from at most one spool read (READ_BYTES,
-4 MiB) of records, sent by the client without a copy; so at most CATCHUP_BATCHES such bodies
-are held, whatever the documents' size (findings: "Issue 10: Elasticsearch monitor memory").
+Memory: a bulk in flight is one body (bulk.py), made from one spool read of records without
+copying the documents on the way, sent by the client without a copy; it holds at most
+BULK_BYTES of spool records, so the bulks in flight hold at most CATCHUP_BATCHES x BULK_BYTES
+whatever the documents' size; after each catch-up round the memory it freed goes back to the
+kernel (malloc_trim), instead of staying in the thread's arena as holes (findings: "Issue 10:
+Elasticsearch monitor memory", and its second pass).
 """
 
 from __future__ import annotations
 
+import ctypes
 import logging
 import random
 import threading
@@ -60,12 +64,36 @@ BACKOFF_CAP = 30.0
 CATCHUP_BATCHES = 4
 """Bulk requests in flight at once while a backlog lasts (parallel_bulk's default threads)."""
 CATCHUP_BATCH_SIZE = 5000
-"""Documents per bulk while catching up (~3-5 MB: Elastic's advice for a bulk's size); never
-fewer than batch_size. The spool hands out at most one read (4 MiB) per bulk."""
+"""Documents per bulk while catching up, at most; never fewer than batch_size."""
+BULK_BYTES = 2 * 1024 * 1024
+"""Spool bytes one bulk reads at most (a document longer than that goes alone): the bulks in
+flight hold at most CATCHUP_BATCHES x BULK_BYTES of documents, whatever their size or count
+(findings: "Issue 10: Elasticsearch monitor memory, second pass")."""
 CATCHUP_REFRESH = "30s"
 """refresh_interval of the indices written while catching up (default 1 s): fewer refreshes
 leave the node's CPU to indexing. Not -1: if we die mid-catch-up, documents still become
 searchable. Each index gets its own former value back when the backlog is gone."""
+
+
+TRIM_INTERVAL = 1.0
+"""Seconds between two heap trims at most: each one costs page faults when the memory is used
+again (the reader's batch buffers too), so fast rounds of small bulks do not trim each time."""
+
+
+def _heap_trim() -> Callable[[], object]:
+    """glibc's malloc_trim(0): the freed pages inside the heap go back to the kernel. After a
+    catch-up round the bodies and spool reads just freed (several MiB, in the es-sink thread's
+    arena) would otherwise stay in RSS, and the next round's pieces do not fit the holes they
+    leave (findings: "Issue 10: Elasticsearch monitor memory, second pass")."""
+    try:
+        trim = ctypes.CDLL(None).malloc_trim
+    except (OSError, AttributeError):  # not glibc: nothing to give back this way
+        return lambda: None
+    trim.argtypes = [ctypes.c_size_t]
+    return lambda: trim(0)
+
+
+_trim_heap = _heap_trim()
 
 Reject = Callable[[bytes, SinkRejected, bool], None]
 """Where rejected documents go: (text, why, whether the text is a document's JSON)."""
@@ -117,6 +145,7 @@ class BulkWorker:
         self._wakeup = threading.Event()  # cuts a backoff sleep short (close, abort)
         self._last_error: str | None = None
         self._template_ready = False
+        self._trimmed = 0.0  # monotonic time of the last heap trim
         self.stopped: str | None = None  # why the thread ended before close, if it did
         self._thread = threading.Thread(target=self._run, name="es-sink", daemon=True)
         self._thread.start()
@@ -183,7 +212,7 @@ class BulkWorker:
         big = self._big_bulk()
         while (len(batches) < CATCHUP_BATCHES and not self._closing
                and self.spool.pending_records() - sum(b[1] for b in batches) >= big):
-            records, cursor = self.spool.read(big)
+            records, cursor = self.spool.read(big, BULK_BYTES)
             if not records:
                 break
             batches.append(self._items(records, cursor))
@@ -209,9 +238,8 @@ class BulkWorker:
                     if self._closing:
                         return None
                     self._cond.wait(1.0)
-        big = self._backlog()
-        size = self._big_bulk() if big else self._es.batch_size
-        records, cursor = self.spool.read(size)
+        size = self._big_bulk() if self._backlog() else self._es.batch_size
+        records, cursor = self.spool.read(size, BULK_BYTES)
         with self._cond:
             self._oldest = time.monotonic()
         return self._items(records, cursor)
@@ -260,7 +288,11 @@ class BulkWorker:
                         self.spool.rewind()
                         break
                     self.spool.ack(cursor, count)
+                catching_up = len(work) > 1
                 del work  # answered: not held while the next bulks are read and wait
+                if catching_up and time.monotonic() - self._trimmed >= TRIM_INTERVAL:
+                    _trim_heap()  # what this round freed, out of RSS before the next one
+                    self._trimmed = time.monotonic()
                 if self._relaxed and not self._backlog():
                     self._restore_refresh()  # caught up (the tail goes as usual)
                 with self._cond:
