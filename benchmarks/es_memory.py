@@ -52,6 +52,7 @@ if not __package__:
 from tests.harness import REPO
 from tests.harness.workloads import build_c_workload
 
+from benchmarks.es_catchup import tree_src
 from benchmarks.runner import ES_BATCH, es_figures, load_es_script, wait_es_idle
 from benchmarks.setups import BenchMonitor
 
@@ -84,18 +85,13 @@ def old_tree(work: Path, ref: str) -> Path:
     if changed.returncode != 0:
         raise SystemExit(f"es_memory: the BPF or C sources changed since {ref}: build that "
                          "tree on its own")
-    dest = work / f"tree-{ref}"
-    shutil.rmtree(dest, ignore_errors=True)
-    dest.mkdir(parents=True)
-    archive = subprocess.run(["git", "-C", str(REPO), "archive", ref, "src"], check=True,
-                             capture_output=True).stdout
-    subprocess.run(["tar", "-x", "-C", str(dest)], input=archive, check=True)
-    (dest / "src/ebpf_monitor/bpf").mkdir(parents=True, exist_ok=True)
+    src = tree_src(work, ref)
+    (src / "ebpf_monitor/bpf").mkdir(parents=True, exist_ok=True)
     for obj in (REPO / "src/ebpf_monitor/bpf").glob("*.o"):
-        shutil.copy2(obj, dest / "src/ebpf_monitor/bpf" / obj.name)
+        shutil.copy2(obj, src / "ebpf_monitor/bpf" / obj.name)
     for so in (REPO / "src/ebpf_monitor").glob("_fastcore*.so"):
-        shutil.copy2(so, dest / "src/ebpf_monitor" / so.name)
-    return dest / "src"
+        shutil.copy2(so, src / "ebpf_monitor" / so.name)
+    return src
 
 
 def command(setup: Setup) -> list[str]:
