@@ -32,18 +32,19 @@ import golden_record  # noqa: E402
 NAME = "mmap-mod"
 WORKLOAD = textwrap.dedent(r'''
     import subprocess
-    subprocess.run([EXECMAP_WORK, "maps"], check=True, stdout=subprocess.DEVNULL)
+    subprocess.run([EXECMAP_WORK, "maps", *ARGS], check=True, stdout=subprocess.DEVNULL)
 ''')
 
 
-def record(tmp: Path) -> list[bytes]:
+def record(tmp: Path, *args: str) -> list[bytes]:
+    """The records of execmap_work.c run with `args` after its directory."""
     work = tmp / "execmap_work"
     subprocess.run(["gcc", "-O2", "-Wall", "-o", str(work),
                     str(REPO / "tests" / "kernel" / "execmap_work.c")], check=True)
     (tmp / "maps").mkdir()
     unused = os.open(tmp, os.O_RDONLY)
-    return golden_record._records("all", unused, tmp,
-                                  WORKLOAD.replace("EXECMAP_WORK", repr(str(work))))
+    code = WORKLOAD.replace("EXECMAP_WORK", repr(str(work))).replace("ARGS", repr(list(args)))
+    return golden_record._records("all", unused, tmp, code)
 
 
 if __name__ == "__main__":

@@ -14,10 +14,7 @@ Writes tests/unit/golden/mprotect-span-records.bin.gz and mprotect-span-document
 
 from __future__ import annotations
 
-import os
-import subprocess
 import sys
-import textwrap
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -26,22 +23,13 @@ sys.path.insert(0, str(REPO / "scripts"))
 sys.path.insert(0, str(REPO / "src"))
 
 import golden_record  # noqa: E402
+import golden_record_execmap  # noqa: E402
 
 NAME = "mprotect-span"
-WORKLOAD = textwrap.dedent(r'''
-    import subprocess
-    subprocess.run([EXECMAP_WORK, "maps", "span"], check=True, stdout=subprocess.DEVNULL)
-''')
 
 
 def record(tmp: Path) -> list[bytes]:
-    work = tmp / "execmap_work"
-    subprocess.run(["gcc", "-O2", "-Wall", "-o", str(work),
-                    str(REPO / "tests" / "kernel" / "execmap_work.c")], check=True)
-    (tmp / "maps").mkdir()
-    unused = os.open(tmp, os.O_RDONLY)
-    return golden_record._records("all", unused, tmp,
-                                  WORKLOAD.replace("EXECMAP_WORK", repr(str(work))))
+    return golden_record_execmap.record(tmp, "span")
 
 
 if __name__ == "__main__":
