@@ -125,7 +125,8 @@ def render(results: dict[str, Any], args: argparse.Namespace) -> str:
             f" `workload forkexec {sizes.loop_secs}` (fork, exec /bin/true, wait),"
             f" `workload tcp {sizes.loop_secs}` (loopback connect, accept, close),"
             f" `make -j2` of a generated C project ({sizes.c_files} files + main),"
-            f" `tar cf` of `{sizes.tar_dir}` into a file.", ""]
+            f" `tar cf` of `{sizes.tar_dir}` into a file, repeated for {sizes.loop_secs} s.",
+            ""]
     ov = results.get("overhead")
     if ov:
         raw = ov["raw"]
