@@ -219,19 +219,12 @@ static __always_inline struct fd_info *io_track_inherited(__u64 key, struct file
  * later calls add up too; inode fields let user space name it as rw_event does today. */
 static __always_inline struct fd_info *io_track_untracked(__u64 key, int fd, struct file *f)
 {
-	struct fd_info *fi;
-	__u32 slot = 1;
+	struct fd_info *fi = fd_info_new_file(f);
 
-	fi = bpf_map_lookup_elem(&em_scratch, &slot);
 	if (!fi)
 		return NULL;
-	fi->ignored = 0;
 	fi->path_len = 0;
-	fi->_pad = 0;
-	fd_info_set_file(fi, f);
 	fi->path[0] = 0;
-	__builtin_memset(&fi->sock, 0, sizeof(fi->sock));
-	fd_info_clear_io(fi);
 	if (sock_of_fd(fd, &fi->sock)) {
 		fi->target = FT_SOCKET;
 	} else {

@@ -310,23 +310,28 @@ struct same_ctx {
 	int done;            /* 1: reached the root with every name matched; -1: a difference */
 };
 
-/* True when the len bytes at nb are given[at, at + len): 8 bytes at a time (little-endian:
- * the mask keeps a last word's first bytes); the bytes past the name in nb and past it in
- * given are not ours. */
+/* True when two 8-byte words of strings differ in their first `left` bytes (all 8 when
+ * left >= 8; little-endian: the mask keeps a word's first bytes). The bytes past either
+ * string's end are not ours, so a last word is compared through the mask. */
+static __always_inline bool words_differ(__u64 a, __u64 b, int left)
+{
+	__u64 diff = a ^ b;
+
+	if (left < 8)
+		diff &= (1ULL << (left * 8)) - 1;
+	return diff != 0;
+}
+
+/* True when the len bytes at nb are given[at, at + len), 8 bytes at a time. */
 static __always_inline bool name_equal(const char *nb, const char *given, int at, __u32 len)
 {
 	for (int k = 0; k < (NAME_MASK + 1) / 8; k++) {
 		int off = k * 8;
-		__u64 a, b, diff;
 
 		if (off >= (int)len)
 			break;
-		a = *(__u64 *)(nb + (off & NAME_MASK));
-		b = *(__u64 *)(given + ((at + off) & (PATH_LEN - 1)));
-		diff = a ^ b;
-		if ((int)len - off < 8)
-			diff &= (1ULL << (((int)len - off) * 8)) - 1;
-		if (diff)
+		if (words_differ(*(__u64 *)(nb + (off & NAME_MASK)),
+				 *(__u64 *)(given + ((at + off) & (PATH_LEN - 1))), (int)len - off))
 			return false;
 	}
 	return true;
@@ -394,16 +399,12 @@ static __always_inline bool dentry_name_equal(struct dentry *d, const unsigned c
 #pragma unroll
 		for (int k = 0; k < 5; k++) {
 			int off = k * 8;
-			__u64 a, b, diff;
 
 			if (off >= (int)len)
 				break;
-			a = d->d_shortname.words[k];
-			b = *(__u64 *)(given + ((at + off) & (PATH_LEN - 1)));
-			diff = a ^ b;
-			if ((int)len - off < 8)
-				diff &= (1ULL << (((int)len - off) * 8)) - 1;
-			if (diff)
+			if (words_differ(d->d_shortname.words[k],
+					 *(__u64 *)(given + ((at + off) & (PATH_LEN - 1))),
+					 (int)len - off))
 				return false;
 		}
 		return true;
@@ -550,22 +551,16 @@ static __always_inline int real_path_if_differs(char *dst, const char *given, in
 	buf = w.buf;
 	rlen = DIR_BUF - pos;
 	if (rlen == len) {
-		/* The common case: the same bytes. Compared a word at a time (little-endian: the
-		 * mask keeps a last word's first bytes); the bytes past either end are not ours. */
+		/* The common case: the same bytes, compared a word at a time. */
 		int i;
 
 		for (i = 0; i < PATH_LEN / 8; i++) {
 			int at = i * 8;
-			__u64 a, b, diff;
 
 			if (at >= len)
 				return 0;
-			a = *(__u64 *)(given + (at & (PATH_LEN - 1)));
-			b = *(__u64 *)(buf + ((pos + at) & (2 * DIR_BUF - 1)));
-			diff = a ^ b;
-			if (len - at < 8)
-				diff &= (1ULL << ((len - at) * 8)) - 1;
-			if (diff)
+			if (words_differ(*(__u64 *)(given + (at & (PATH_LEN - 1))),
+					 *(__u64 *)(buf + ((pos + at) & (2 * DIR_BUF - 1))), len - at))
 				break;
 		}
 		if (i == PATH_LEN / 8)
